@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Rebuilds every examples/<name>/<name>.bpf.c into the committed <name>.bpf.o.
+# The only step of the project that needs clang: tests and the demo read the
+# committed objects.  Flags are fixed so that a rebuild is byte-for-byte the
+# same on any machine with the same clang: debug info is kept (-g, BTF,
+# line info) but paths are relative to the repository root, never the
+# absolute build directory.
+# Usage: bash scripts/build-examples.sh [name...]   (default: every example)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+CLANG=${CLANG:-clang-19}
+if ! command -v "$CLANG" >/dev/null 2>&1; then
+  echo "build-examples: '$CLANG' not found. Install clang 19 (Debian/Ubuntu: apt-get install clang-19)" >&2
+  echo "  or set CLANG=/path/to/clang. The committed .o files are used as they are otherwise." >&2
+  exit 1
+fi
+if [ ! -f /usr/include/bpf/bpf_helpers.h ]; then
+  echo "build-examples: <bpf/bpf_helpers.h> not found (Debian/Ubuntu: apt-get install libbpf-dev)" >&2
+  exit 1
+fi
+
+# <asm/types.h> lives in the multiarch directory on Debian-like systems.
+arch_inc=/usr/include/$(uname -m)-linux-gnu
+CFLAGS=(-target bpf -O2 -g -Wall -Werror -std=gnu11
+  -ffile-prefix-map="$root"/=
+  -fdebug-compilation-dir=.
+  -I"$arch_inc")
+
+if [ $# -gt 0 ]; then names=("$@"); else
+  names=()
+  for d in examples/*/; do
+    d=${d%/}; n=${d##*/}
+    [ -f "$d/${n//-/_}.bpf.c" ] && names+=("$n")
+  done
+fi
+
+for n in "${names[@]}"; do
+  src="examples/$n/${n//-/_}.bpf.c"
+  [ -f "$src" ] || { echo "build-examples: $src does not exist" >&2; exit 1; }
+  out="${src%.c}.o"
+  "$CLANG" "${CFLAGS[@]}" -c "$src" -o "$out"
+  echo "built $out"
+done
