@@ -120,11 +120,22 @@ export function sizeBytes(code: number): 1 | 2 | 4 | 8 {
   }
 }
 
-export const isAluClass = (code: number): boolean => (code & 0x07) === CLASS_ALU || (code & 0x07) === CLASS_ALU64;
-export const isJmpClass = (code: number): boolean => (code & 0x07) === CLASS_JMP || (code & 0x07) === CLASS_JMP32;
+export const isAluClass = (code: number): boolean =>
+  (code & 0x07) === CLASS_ALU || (code & 0x07) === CLASS_ALU64;
+export const isJmpClass = (code: number): boolean =>
+  (code & 0x07) === CLASS_JMP || (code & 0x07) === CLASS_JMP32;
 
 /** Number of registers r0..r10; r10 is the read-only frame pointer. */
 export const NUM_REGS = 11;
 export const REG_FP = 10;
 /** Stack bytes per frame, as in the kernel (MAX_BPF_STACK). */
 export const MAX_BPF_STACK = 512;
+
+// Added by the isa module (backward compatible).
+/** Load-acquire / store-release (kernel 6.15+), in imm of STX|ATOMIC for any size. */
+export const ATOMIC_LOAD_ACQ = 0x100;
+export const ATOMIC_STORE_REL = 0x110;
+/** off of ALU64|MOV|X that makes it addr_space_cast (arena pointers); imm = dstAs << 16 | srcAs. */
+export const ADDR_SPACE_CAST = 1;
+/** Highest src_reg value of a pseudo lddw (PSEUDO_MAP_IDX_VALUE). */
+export const PSEUDO_LDDW_MAX = 6;

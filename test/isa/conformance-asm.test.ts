@@ -8,6 +8,7 @@ import { AsmError } from '../../src/errors.ts';
 import { assembleConformance, parseConformanceFile } from '../../src/isa/asm/conformance.ts';
 import { encodeProgram, slotWord } from '../../src/isa/encode.ts';
 import * as op from '../../src/isa/opcode.ts';
+import { validateProgram } from '../../src/isa/valid.ts';
 
 const dir = '/work/shared/conformance/tests';
 const files = readdirSync(dir)
@@ -26,6 +27,7 @@ test('every conformance file parses and assembles', () => {
     const insns = assembleConformance(t.asm, { file: f });
     assert.ok(insns.length > 0, f);
     assert.equal(encodeProgram(insns).length, insns.length * 8);
+    validateProgram(insns, { file: f });
   }
   assert.equal(memFiles, 40); // README: 40 files have -- mem
 });
