@@ -137,5 +137,8 @@ export const ATOMIC_LOAD_ACQ = 0x100;
 export const ATOMIC_STORE_REL = 0x110;
 /** off of ALU64|MOV|X that makes it addr_space_cast (arena pointers); imm = dstAs << 16 | srcAs. */
 export const ADDR_SPACE_CAST = 1;
+/** may_goto (kernel 6.9+): BPF_JMP|BPF_JCOND with src_reg = BPF_MAY_GOTO (0); off is the target. */
+export const JMP_JCOND = 0xe0;
+export const OP_MAY_GOTO = CLASS_JMP | JMP_JCOND; // 0xe5
 /** Highest src_reg value of a pseudo lddw (PSEUDO_MAP_IDX_VALUE). */
 export const PSEUDO_LDDW_MAX = 6;

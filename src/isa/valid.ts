@@ -59,6 +59,7 @@ export const VALID_OPCODES: ReadonlySet<number> = (() => {
     for (const j of JMP_COND) for (const src of [op.SRC_K, op.SRC_X]) s.add(cls | j | src);
     s.add(cls | op.JMP_JA);
   }
+  s.add(op.OP_MAY_GOTO);
   s.add(op.OP_CALL).add(op.OP_CALLX).add(op.OP_EXIT).add(op.OP_LDDW);
   for (const sz of [op.SIZE_B, op.SIZE_H, op.SIZE_W]) {
     s.add(op.CLASS_LD | op.MODE_ABS | sz).add(op.CLASS_LD | op.MODE_IND | sz);
@@ -135,6 +136,8 @@ export function insnProblem(i: Insn): string | undefined {
         if (i.src > op.PSEUDO_KFUNC_CALL) return `opcode ${hex(code)}: unknown call kind src=${i.src}`;
         // kfunc calls carry a module BTF fd index in off.
         if (i.off && i.src !== op.PSEUDO_KFUNC_CALL) return reserved('call off must be 0');
+      } else if (code === op.OP_MAY_GOTO) {
+        if (i.dst || i.src || i.imm) return reserved('may_goto takes only an offset');
       } else if (code === op.OP_CALLX) {
         if (i.src || i.off || i.imm) return reserved('callx takes only the register in dst');
       } else if (code === op.OP_EXIT) {
