@@ -1,0 +1,15 @@
+export { Btf, type MemberLocation } from './btf.ts';
+export {
+  type BtfExt,
+  CORE_RELO_KINDS,
+  type CoreRelo,
+  type CoreReloKind,
+  type ExtSection,
+  type FuncInfo,
+  type LineInfo,
+  parseBtfExt,
+} from './ext-info.ts';
+export { formatBtf } from './format-c.ts';
+export { type BtfJsonType, btfToJson, btfTypeToJson } from './format-json.ts';
+export * from './types.ts';
+export { parseBtf } from './unmarshal.ts';
