@@ -1,0 +1,24 @@
+// Public API of the virtual machine.
+export {
+  Arena,
+  type ArenaOptions,
+  type AllocOptions,
+  GUARD_SIZE,
+  type Region,
+  type RegionKind,
+} from './arena.ts';
+export {
+  type ArgSpec,
+  type ArgType,
+  baseHelpers,
+  type FuncProto,
+  type Helper,
+  type HelperCtx,
+  type HelperImpl,
+  HelperTable,
+  type RetType,
+  type TypeFlag,
+} from './helpers.ts';
+export { interpret, type Machine, MAX_CALL_FRAMES, type PacketWindow } from './interp.ts';
+export { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
+export { DEFAULT_BUDGET, RunResult, type RunOptions, STACK_FRAMES, Vm, type VmOptions } from './vm.ts';

@@ -1,0 +1,959 @@
+// The interpreter: one switch over pre-decoded slots (program.ts), registers as two Int32Array
+// halves. No BigInt here except in alu64.ts's rare wide-division path.
+//
+// Checked mode validates every load/store against the arena's region table (one granule lookup
+// and two compares). Unchecked mode skips that; out-of-arena accesses still cannot corrupt the
+// host (DataView throws) and become RuntimeFaults too. Jumps and call targets are validated at
+// load; the instruction budget is checked on every taken jump and call, so loops stop.
+import { RuntimeFault } from '../errors.ts';
+import { MAX_BPF_STACK } from '../isa/opcode.ts';
+import * as alu from './alu64.ts';
+import type { Arena } from './arena.ts';
+import type { HelperCtx, HelperImpl, HelperTable } from './helpers.ts';
+import * as X from './program.ts';
+import type { LoadedProgram } from './program.ts';
+
+/** kernel: MAX_CALL_FRAMES */
+export const MAX_CALL_FRAMES = 8;
+
+/** The packet LD_ABS/LD_IND read (kernel: skb->data and skb_headlen()). */
+export interface PacketWindow {
+  start: number;
+  len: number;
+}
+
+/** What the interpreter needs from its VM. */
+export interface Machine extends HelperCtx {
+  readonly arena: Arena;
+  readonly checked: boolean;
+  /** Instructions a run may execute before it is stopped. */
+  readonly budget: number;
+  readonly helpers: HelperTable;
+  /** Packet for LD_ABS/LD_IND, if the program type has one. */
+  packet: PacketWindow | undefined;
+  /** Registers of the running program; HelperCtx reads arguments from them. */
+  regLo: Int32Array;
+  regHi: Int32Array;
+}
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+
+function fault(prog: LoadedProgram, pc: number, kind: string, msg: string): RuntimeFault {
+  const code = prog.insns[pc]?.code ?? 0;
+  return new RuntimeFault(kind, `${msg} (insn ${pc}, opcode ${hex(code)})`, {
+    where: { prog: prog.name, insnIdx: pc },
+  });
+}
+
+function memFault(
+  m: Machine,
+  prog: LoadedProgram,
+  pc: number,
+  a: number,
+  aHi: number,
+  n: number,
+  w: boolean,
+) {
+  const what = w ? 'write' : 'read';
+  const addr = aHi !== 0 ? `0x${(aHi >>> 0).toString(16)}${(a >>> 0).toString(16).padStart(8, '0')}` : hex(a);
+  const r = aHi === 0 && a >= 0 ? m.arena.regionAt(a) : undefined;
+  let why: string;
+  if (aHi === 0 && a >= 0 && a < 4096) why = 'NULL pointer dereference';
+  else if (!r) why = 'outside any region';
+  else if (w && !r.writable && a >= r.start && a + n <= r.end) why = `region "${r.name}" is read-only`;
+  else why = `outside region "${r.name}" [${hex(r.start)}, ${hex(r.end)})`;
+  return fault(prog, pc, 'mem', `invalid ${what} of ${n} bytes at ${addr}: ${why}`);
+}
+
+/** Stores a helper's return value into r0. */
+function setR0(lo: Int32Array, hi: Int32Array, v: number | bigint): void {
+  if (typeof v === 'number') {
+    lo[0] = v | 0;
+    hi[0] = Math.floor(v / 4294967296) | 0;
+  } else {
+    lo[0] = Number(BigInt.asIntN(32, v));
+    hi[0] = Number(BigInt.asIntN(32, v >> 32n));
+  }
+}
+
+function callHelper(
+  m: Machine,
+  prog: LoadedProgram,
+  pc: number,
+  fn: HelperImpl,
+  lo: Int32Array,
+  hi: Int32Array,
+) {
+  try {
+    setR0(lo, hi, fn(m, lo[1]! >>> 0, lo[2]! >>> 0, lo[3]! >>> 0, lo[4]! >>> 0, lo[5]! >>> 0));
+  } catch (e) {
+    if (e instanceof RuntimeFault) {
+      if (e.where.insnIdx === undefined) {
+        e.where.insnIdx = pc;
+        e.where.prog = prog.name;
+      }
+      throw e;
+    }
+    throw fault(prog, pc, 'helper', `helper failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/**
+ * Runs `prog` from slot `entry` with registers lo/hi already set up (r1.., r10 = top of the
+ * first frame's stack). Returns the number of instructions executed; r0 is in lo[0]/hi[0].
+ */
+export function interpret(
+  m: Machine,
+  prog: LoadedProgram,
+  lo: Int32Array,
+  hi: Int32Array,
+  entry = 0,
+): number {
+  const code = prog.code;
+  const helperFns = prog.helperFns;
+  const checked = m.checked;
+  const budget = m.budget;
+  const arena = m.arena;
+  let dv = arena.dv;
+  let gran = arena.gran;
+  let rs = arena.regStart;
+  let re = arena.regEnd;
+  let rw = arena.regWritable;
+  let memSize = arena.size;
+  const refresh = () => {
+    dv = arena.dv;
+    gran = arena.gran;
+    rs = arena.regStart;
+    re = arena.regEnd;
+    rw = arena.regWritable;
+    memSize = arena.size;
+  };
+  // In-region test; a may be negative or past the end (register + offset).
+  const ok = (a: number, n: number, write: number): boolean => {
+    if (a < 0 || a + n > memSize) return false;
+    const id = gran[a >>> 6]!;
+    return id !== 0 && a >= rs[id]! && a + n <= re[id]! && (write === 0 || rw[id] === 1);
+  };
+
+  // Call frames: return slot and callee-saved r6..r9 (lo, hi) per level.
+  const retPc = new Int32Array(MAX_CALL_FRAMES);
+  const saved = new Int32Array(MAX_CALL_FRAMES * 8);
+  let depth = 0;
+  const stackTop = lo[10]!;
+
+  m.regLo = lo;
+  m.regHi = hi;
+  let pc = entry;
+  let n = 0;
+  try {
+    for (;;) {
+      const p = pc << 2;
+      const w = code[p]!;
+      const d = (w >> 12) & 15;
+      const s = (w >> 16) & 15;
+      pc++;
+      n++;
+      switch (w & 0x3ff) {
+        // ---- ALU64, immediate (sign-extended to 64 bits) ----
+        case 0x07: {
+          const imm = code[p + 2]!;
+          const a = lo[d]!;
+          const r = (a + imm) | 0;
+          hi[d] = (hi[d]! + (imm >> 31) + (r >>> 0 < a >>> 0 ? 1 : 0)) | 0;
+          lo[d] = r;
+          break;
+        }
+        case 0x17: {
+          const imm = code[p + 2]!;
+          const a = lo[d]!;
+          hi[d] = (hi[d]! - (imm >> 31) - (a >>> 0 < imm >>> 0 ? 1 : 0)) | 0;
+          lo[d] = (a - imm) | 0;
+          break;
+        }
+        case 0x27: {
+          const imm = code[p + 2]!;
+          alu.mul64(lo, hi, d, imm, imm >> 31);
+          break;
+        }
+        case 0x37: {
+          const imm = code[p + 2]!;
+          alu.udiv64(lo, hi, d, imm, imm >> 31);
+          break;
+        }
+        case 0x47: {
+          const imm = code[p + 2]!;
+          lo[d] = lo[d]! | imm;
+          hi[d] = hi[d]! | (imm >> 31);
+          break;
+        }
+        case 0x57: {
+          const imm = code[p + 2]!;
+          lo[d] = lo[d]! & imm;
+          hi[d] = hi[d]! & (imm >> 31);
+          break;
+        }
+        case 0x67:
+          alu.lsh64(lo, hi, d, code[p + 2]!);
+          break;
+        case 0x77:
+          alu.rsh64(lo, hi, d, code[p + 2]!);
+          break;
+        case 0x87: {
+          const a = lo[d]!;
+          lo[d] = -a | 0;
+          hi[d] = (~hi[d]! + (a === 0 ? 1 : 0)) | 0;
+          break;
+        }
+        case 0x97: {
+          const imm = code[p + 2]!;
+          alu.umod64(lo, hi, d, imm, imm >> 31);
+          break;
+        }
+        case 0xa7: {
+          const imm = code[p + 2]!;
+          lo[d] = lo[d]! ^ imm;
+          hi[d] = hi[d]! ^ (imm >> 31);
+          break;
+        }
+        case 0xb7: {
+          const imm = code[p + 2]!;
+          lo[d] = imm;
+          hi[d] = imm >> 31;
+          break;
+        }
+        case 0xc7:
+          alu.arsh64(lo, hi, d, code[p + 2]!);
+          break;
+        case X.X_SDIV64_K: {
+          const imm = code[p + 2]!;
+          alu.sdiv64(lo, hi, d, imm, imm >> 31);
+          break;
+        }
+        case X.X_SMOD64_K: {
+          const imm = code[p + 2]!;
+          alu.smod64(lo, hi, d, imm, imm >> 31);
+          break;
+        }
+
+        // ---- ALU64, register ----
+        case 0x0f: {
+          const a = lo[d]!;
+          const b = lo[s]!;
+          const r = (a + b) | 0;
+          hi[d] = (hi[d]! + hi[s]! + (r >>> 0 < a >>> 0 ? 1 : 0)) | 0;
+          lo[d] = r;
+          break;
+        }
+        case 0x1f: {
+          const a = lo[d]!;
+          const b = lo[s]!;
+          hi[d] = (hi[d]! - hi[s]! - (a >>> 0 < b >>> 0 ? 1 : 0)) | 0;
+          lo[d] = (a - b) | 0;
+          break;
+        }
+        case 0x2f:
+          alu.mul64(lo, hi, d, lo[s]!, hi[s]!);
+          break;
+        case 0x3f:
+          alu.udiv64(lo, hi, d, lo[s]!, hi[s]!);
+          break;
+        case 0x4f:
+          lo[d] = lo[d]! | lo[s]!;
+          hi[d] = hi[d]! | hi[s]!;
+          break;
+        case 0x5f:
+          lo[d] = lo[d]! & lo[s]!;
+          hi[d] = hi[d]! & hi[s]!;
+          break;
+        case 0x6f:
+          alu.lsh64(lo, hi, d, lo[s]!);
+          break;
+        case 0x7f:
+          alu.rsh64(lo, hi, d, lo[s]!);
+          break;
+        case 0x9f:
+          alu.umod64(lo, hi, d, lo[s]!, hi[s]!);
+          break;
+        case 0xaf:
+          lo[d] = lo[d]! ^ lo[s]!;
+          hi[d] = hi[d]! ^ hi[s]!;
+          break;
+        case 0xbf:
+          lo[d] = lo[s]!;
+          hi[d] = hi[s]!;
+          break;
+        case 0xcf:
+          alu.arsh64(lo, hi, d, lo[s]!);
+          break;
+        case X.X_SDIV64_X:
+          alu.sdiv64(lo, hi, d, lo[s]!, hi[s]!);
+          break;
+        case X.X_SMOD64_X:
+          alu.smod64(lo, hi, d, lo[s]!, hi[s]!);
+          break;
+        case X.X_MOVSX64_8: {
+          const v = (lo[s]! << 24) >> 24;
+          lo[d] = v;
+          hi[d] = v >> 31;
+          break;
+        }
+        case X.X_MOVSX64_16: {
+          const v = (lo[s]! << 16) >> 16;
+          lo[d] = v;
+          hi[d] = v >> 31;
+          break;
+        }
+        case X.X_MOVSX64_32: {
+          const v = lo[s]!;
+          lo[d] = v;
+          hi[d] = v >> 31;
+          break;
+        }
+
+        // ---- ALU32, immediate (results zero-extended) ----
+        case 0x04:
+          lo[d] = (lo[d]! + code[p + 2]!) | 0;
+          hi[d] = 0;
+          break;
+        case 0x14:
+          lo[d] = (lo[d]! - code[p + 2]!) | 0;
+          hi[d] = 0;
+          break;
+        case 0x24:
+          lo[d] = Math.imul(lo[d]!, code[p + 2]!);
+          hi[d] = 0;
+          break;
+        case 0x34: {
+          const b = code[p + 2]! >>> 0;
+          lo[d] = b === 0 ? 0 : ((lo[d]! >>> 0) / b) | 0;
+          hi[d] = 0;
+          break;
+        }
+        case 0x44:
+          lo[d] = lo[d]! | code[p + 2]!;
+          hi[d] = 0;
+          break;
+        case 0x54:
+          lo[d] = lo[d]! & code[p + 2]!;
+          hi[d] = 0;
+          break;
+        case 0x64:
+          lo[d] = lo[d]! << code[p + 2]!;
+          hi[d] = 0;
+          break;
+        case 0x74:
+          lo[d] = lo[d]! >>> code[p + 2]!;
+          hi[d] = 0;
+          break;
+        case 0x84:
+          lo[d] = -lo[d]! | 0;
+          hi[d] = 0;
+          break;
+        case 0x94: {
+          const b = code[p + 2]! >>> 0;
+          if (b !== 0) lo[d] = ((lo[d]! >>> 0) % b) | 0;
+          hi[d] = 0;
+          break;
+        }
+        case 0xa4:
+          lo[d] = lo[d]! ^ code[p + 2]!;
+          hi[d] = 0;
+          break;
+        case 0xb4:
+          lo[d] = code[p + 2]!;
+          hi[d] = 0;
+          break;
+        case 0xc4:
+          lo[d] = lo[d]! >> code[p + 2]!;
+          hi[d] = 0;
+          break;
+        case X.X_SDIV32_K:
+          lo[d] = alu.sdiv32(lo[d]!, code[p + 2]!);
+          hi[d] = 0;
+          break;
+        case X.X_SMOD32_K:
+          lo[d] = alu.smod32(lo[d]!, code[p + 2]!);
+          hi[d] = 0;
+          break;
+
+        // ---- ALU32, register ----
+        case 0x0c:
+          lo[d] = (lo[d]! + lo[s]!) | 0;
+          hi[d] = 0;
+          break;
+        case 0x1c:
+          lo[d] = (lo[d]! - lo[s]!) | 0;
+          hi[d] = 0;
+          break;
+        case 0x2c:
+          lo[d] = Math.imul(lo[d]!, lo[s]!);
+          hi[d] = 0;
+          break;
+        case 0x3c: {
+          const b = lo[s]! >>> 0;
+          lo[d] = b === 0 ? 0 : ((lo[d]! >>> 0) / b) | 0;
+          hi[d] = 0;
+          break;
+        }
+        case 0x4c:
+          lo[d] = lo[d]! | lo[s]!;
+          hi[d] = 0;
+          break;
+        case 0x5c:
+          lo[d] = lo[d]! & lo[s]!;
+          hi[d] = 0;
+          break;
+        case 0x6c:
+          lo[d] = lo[d]! << lo[s]!;
+          hi[d] = 0;
+          break;
+        case 0x7c:
+          lo[d] = lo[d]! >>> lo[s]!;
+          hi[d] = 0;
+          break;
+        case 0x9c: {
+          const b = lo[s]! >>> 0;
+          if (b !== 0) lo[d] = ((lo[d]! >>> 0) % b) | 0;
+          hi[d] = 0;
+          break;
+        }
+        case 0xac:
+          lo[d] = lo[d]! ^ lo[s]!;
+          hi[d] = 0;
+          break;
+        case 0xbc:
+          lo[d] = lo[s]!;
+          hi[d] = 0;
+          break;
+        case 0xcc:
+          lo[d] = lo[d]! >> lo[s]!;
+          hi[d] = 0;
+          break;
+        case X.X_SDIV32_X:
+          lo[d] = alu.sdiv32(lo[d]!, lo[s]!);
+          hi[d] = 0;
+          break;
+        case X.X_SMOD32_X:
+          lo[d] = alu.smod32(lo[d]!, lo[s]!);
+          hi[d] = 0;
+          break;
+        case X.X_MOVSX32_8:
+          lo[d] = (lo[s]! << 24) >> 24;
+          hi[d] = 0;
+          break;
+        case X.X_MOVSX32_16:
+          lo[d] = (lo[s]! << 16) >> 16;
+          hi[d] = 0;
+          break;
+
+        // ---- byte order ----
+        case X.X_LE16:
+          lo[d] = lo[d]! & 0xffff;
+          hi[d] = 0;
+          break;
+        case X.X_LE32:
+          hi[d] = 0;
+          break;
+        case X.X_LE64:
+          break;
+        case X.X_BE16:
+        case X.X_BSWAP16:
+          lo[d] = alu.bswap16(lo[d]!);
+          hi[d] = 0;
+          break;
+        case X.X_BE32:
+        case X.X_BSWAP32:
+          lo[d] = alu.bswap32(lo[d]!);
+          hi[d] = 0;
+          break;
+        case X.X_BE64:
+        case X.X_BSWAP64: {
+          const t = alu.bswap32(lo[d]!);
+          lo[d] = alu.bswap32(hi[d]!);
+          hi[d] = t;
+          break;
+        }
+
+        // ---- jumps, 64-bit compares ----
+        case 0x05:
+        case 0x06:
+          pc += code[p + 1]!;
+          if (n > budget) throw budgetFault(prog, pc, budget);
+          break;
+        case 0x15: {
+          const imm = code[p + 2]!;
+          if (lo[d] === imm && hi[d] === imm >> 31) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x1d:
+          if (lo[d] === lo[s] && hi[d] === hi[s]) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        case 0x55: {
+          const imm = code[p + 2]!;
+          if (lo[d] !== imm || hi[d] !== imm >> 31) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x5d:
+          if (lo[d] !== lo[s] || hi[d] !== hi[s]) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        case 0x45: {
+          const imm = code[p + 2]!;
+          if ((lo[d]! & imm) !== 0 || (hi[d]! & (imm >> 31)) !== 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x4d:
+          if ((lo[d]! & lo[s]!) !== 0 || (hi[d]! & hi[s]!) !== 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        case 0x25:
+        case 0x2d:
+        case 0x35:
+        case 0x3d:
+        case 0xa5:
+        case 0xad:
+        case 0xb5:
+        case 0xbd: {
+          // Unsigned: compare hi halves, then lo halves, as u32.
+          const k = (w & 0x08) === 0;
+          const bl = k ? code[p + 2]! : lo[s]!;
+          const bh = k ? code[p + 2]! >> 31 : hi[s]!;
+          const ah = hi[d]! >>> 0;
+          const bhu = bh >>> 0;
+          const c = ah !== bhu ? (ah > bhu ? 1 : -1) : cmpU32(lo[d]!, bl);
+          let t: boolean;
+          switch (w & 0xf0) {
+            case 0x20:
+              t = c > 0;
+              break;
+            case 0x30:
+              t = c >= 0;
+              break;
+            case 0xa0:
+              t = c < 0;
+              break;
+            default:
+              t = c <= 0;
+          }
+          if (t) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x65:
+        case 0x6d:
+        case 0x75:
+        case 0x7d:
+        case 0xc5:
+        case 0xcd:
+        case 0xd5:
+        case 0xdd: {
+          const k = (w & 0x08) === 0;
+          const bl = k ? code[p + 2]! : lo[s]!;
+          const bh = k ? code[p + 2]! >> 31 : hi[s]!;
+          const ah = hi[d]!;
+          const c = ah !== bh ? (ah > bh ? 1 : -1) : cmpU32(lo[d]!, bl);
+          let t: boolean;
+          switch (w & 0xf0) {
+            case 0x60:
+              t = c > 0;
+              break;
+            case 0x70:
+              t = c >= 0;
+              break;
+            case 0xc0:
+              t = c < 0;
+              break;
+            default:
+              t = c <= 0;
+          }
+          if (t) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+
+        // ---- jumps, 32-bit compares ----
+        case 0x16:
+        case 0x1e:
+        case 0x56:
+        case 0x5e:
+        case 0x46:
+        case 0x4e:
+        case 0x26:
+        case 0x2e:
+        case 0x36:
+        case 0x3e:
+        case 0xa6:
+        case 0xae:
+        case 0xb6:
+        case 0xbe:
+        case 0x66:
+        case 0x6e:
+        case 0x76:
+        case 0x7e:
+        case 0xc6:
+        case 0xce:
+        case 0xd6:
+        case 0xde: {
+          const a = lo[d]!;
+          const b = (w & 0x08) === 0 ? code[p + 2]! : lo[s]!;
+          let t: boolean;
+          switch (w & 0xf0) {
+            case 0x10:
+              t = a === b;
+              break;
+            case 0x50:
+              t = a !== b;
+              break;
+            case 0x40:
+              t = (a & b) !== 0;
+              break;
+            case 0x20:
+              t = a >>> 0 > b >>> 0;
+              break;
+            case 0x30:
+              t = a >>> 0 >= b >>> 0;
+              break;
+            case 0xa0:
+              t = a >>> 0 < b >>> 0;
+              break;
+            case 0xb0:
+              t = a >>> 0 <= b >>> 0;
+              break;
+            case 0x60:
+              t = a > b;
+              break;
+            case 0x70:
+              t = a >= b;
+              break;
+            case 0xc0:
+              t = a < b;
+              break;
+            default:
+              t = a <= b;
+          }
+          if (t) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+
+        // ---- loads ----
+        case 0x61: {
+          const a = (lo[s]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[s] !== 0 || !ok(a, 4, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 4, false);
+          lo[d] = dv.getInt32(a, true);
+          hi[d] = 0;
+          break;
+        }
+        case 0x69: {
+          const a = (lo[s]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[s] !== 0 || !ok(a, 2, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 2, false);
+          lo[d] = dv.getUint16(a, true);
+          hi[d] = 0;
+          break;
+        }
+        case 0x71: {
+          const a = (lo[s]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[s] !== 0 || !ok(a, 1, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 1, false);
+          lo[d] = dv.getUint8(a);
+          hi[d] = 0;
+          break;
+        }
+        case 0x79: {
+          const a = (lo[s]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[s] !== 0 || !ok(a, 8, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 8, false);
+          lo[d] = dv.getInt32(a, true);
+          hi[d] = dv.getInt32(a + 4, true);
+          break;
+        }
+        case 0x81: {
+          const a = (lo[s]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[s] !== 0 || !ok(a, 4, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 4, false);
+          const v = dv.getInt32(a, true);
+          lo[d] = v;
+          hi[d] = v >> 31;
+          break;
+        }
+        case 0x89: {
+          const a = (lo[s]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[s] !== 0 || !ok(a, 2, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 2, false);
+          const v = dv.getInt16(a, true);
+          lo[d] = v;
+          hi[d] = v >> 31;
+          break;
+        }
+        case 0x91: {
+          const a = (lo[s]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[s] !== 0 || !ok(a, 1, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 1, false);
+          const v = dv.getInt8(a);
+          lo[d] = v;
+          hi[d] = v >> 31;
+          break;
+        }
+
+        // ---- stores: immediate ----
+        case 0x62: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 4, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
+          dv.setInt32(a, code[p + 2]!, true);
+          break;
+        }
+        case 0x6a: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 2, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 2, true);
+          dv.setInt16(a, code[p + 2]!, true);
+          break;
+        }
+        case 0x72: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 1, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 1, true);
+          dv.setInt8(a, code[p + 2]!);
+          break;
+        }
+        case 0x7a: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 8, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
+          const imm = code[p + 2]!;
+          dv.setInt32(a, imm, true);
+          dv.setInt32(a + 4, imm >> 31, true);
+          break;
+        }
+
+        // ---- stores: register ----
+        case 0x63: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 4, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
+          dv.setInt32(a, lo[s]!, true);
+          break;
+        }
+        case 0x6b: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 2, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 2, true);
+          dv.setInt16(a, lo[s]!, true);
+          break;
+        }
+        case 0x73: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 1, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 1, true);
+          dv.setInt8(a, lo[s]!);
+          break;
+        }
+        case 0x7b: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 8, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
+          dv.setInt32(a, lo[s]!, true);
+          dv.setInt32(a + 4, hi[s]!, true);
+          break;
+        }
+
+        // ---- lddw (value resolved at load) ----
+        case 0x18:
+          lo[d] = code[p + 2]!;
+          hi[d] = code[p + 3]!;
+          pc++;
+          break;
+
+        // ---- legacy packet loads: big-endian, out of bounds ends the program with r0 = 0 ----
+        case 0x20:
+        case 0x28:
+        case 0x30:
+        case 0x40:
+        case 0x48:
+        case 0x50: {
+          const pk = m.packet;
+          if (!pk) throw fault(prog, pc - 1, 'ld_abs', 'LD_ABS/LD_IND needs a packet context');
+          const size = (w & 0x18) === 0 ? 4 : (w & 0x18) === 0x08 ? 2 : 1;
+          const off = (w & 0xe0) === 0x20 ? code[p + 2]! : (lo[s]! + code[p + 2]!) | 0;
+          // kernel: bpf_skb_load_helper_*() — negative (SKF_*_OFF) offsets are not emulated.
+          if (off < 0 || off + size > pk.len) {
+            lo[0] = 0;
+            hi[0] = 0;
+            return n;
+          }
+          const a = pk.start + off;
+          lo[0] = size === 4 ? dv.getInt32(a, false) : size === 2 ? dv.getUint16(a, false) : dv.getUint8(a);
+          hi[0] = 0;
+          break;
+        }
+
+        // ---- atomics ----
+        case X.X_ATOMIC + 0: // add
+        case X.X_ATOMIC + 1: // or
+        case X.X_ATOMIC + 2: // and
+        case X.X_ATOMIC + 3: // xor
+        case X.X_ATOMIC + 4: // fetch add
+        case X.X_ATOMIC + 5: // fetch or
+        case X.X_ATOMIC + 6: // fetch and
+        case X.X_ATOMIC + 7: // fetch xor
+        case X.X_ATOMIC + 8: // xchg
+        case X.X_ATOMIC + 9: {
+          // cmpxchg
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 4, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
+          const old = dv.getInt32(a, true);
+          const k = (w & 0x3ff) - X.X_ATOMIC;
+          const v = lo[s]!;
+          if (k === 9) {
+            if (old === lo[0]) dv.setInt32(a, v, true);
+            lo[0] = old;
+            hi[0] = 0;
+            break;
+          }
+          const op = k & 3;
+          const r =
+            k === 8 ? v : op === 0 ? (old + v) | 0 : op === 1 ? old | v : op === 2 ? old & v : old ^ v;
+          dv.setInt32(a, r, true);
+          if (k >= 4) {
+            lo[s] = old;
+            hi[s] = 0;
+          }
+          break;
+        }
+        case X.X_ATOMIC + 16:
+        case X.X_ATOMIC + 17:
+        case X.X_ATOMIC + 18:
+        case X.X_ATOMIC + 19:
+        case X.X_ATOMIC + 20:
+        case X.X_ATOMIC + 21:
+        case X.X_ATOMIC + 22:
+        case X.X_ATOMIC + 23:
+        case X.X_ATOMIC + 24:
+        case X.X_ATOMIC + 25: {
+          const a = (lo[d]! >>> 0) + code[p + 1]!;
+          if (checked && (hi[d] !== 0 || !ok(a, 8, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
+          const oLo = dv.getInt32(a, true);
+          const oHi = dv.getInt32(a + 4, true);
+          const k = (w & 0x3ff) - X.X_ATOMIC - 16;
+          const vLo = lo[s]!;
+          const vHi = hi[s]!;
+          if (k === 9) {
+            if (oLo === lo[0] && oHi === hi[0]) {
+              dv.setInt32(a, vLo, true);
+              dv.setInt32(a + 4, vHi, true);
+            }
+            lo[0] = oLo;
+            hi[0] = oHi;
+            break;
+          }
+          let rLo: number;
+          let rHi: number;
+          const op = k & 3;
+          if (k === 8) {
+            rLo = vLo;
+            rHi = vHi;
+          } else if (op === 0) {
+            rLo = (oLo + vLo) | 0;
+            rHi = (oHi + vHi + (rLo >>> 0 < oLo >>> 0 ? 1 : 0)) | 0;
+          } else if (op === 1) {
+            rLo = oLo | vLo;
+            rHi = oHi | vHi;
+          } else if (op === 2) {
+            rLo = oLo & vLo;
+            rHi = oHi & vHi;
+          } else {
+            rLo = oLo ^ vLo;
+            rHi = oHi ^ vHi;
+          }
+          dv.setInt32(a, rLo, true);
+          dv.setInt32(a + 4, rHi, true);
+          if (k >= 4) {
+            lo[s] = oLo;
+            hi[s] = oHi;
+          }
+          break;
+        }
+
+        // ---- calls ----
+        case 0x85:
+          callHelper(m, prog, pc - 1, helperFns[code[p + 3]!]!, lo, hi);
+          refresh();
+          break;
+        case 0x8d: {
+          const id = lo[d]!;
+          const h = hi[d] === 0 ? m.helpers.get(id) : undefined;
+          if (!h) throw fault(prog, pc - 1, 'call', `callx to unknown helper id ${id} (in r${d})`);
+          callHelper(m, prog, pc - 1, h.impl, lo, hi);
+          refresh();
+          break;
+        }
+        case X.X_CALL_LOCAL: {
+          if (depth + 1 >= MAX_CALL_FRAMES)
+            throw fault(prog, pc - 1, 'call', `call stack too deep (more than ${MAX_CALL_FRAMES} frames)`);
+          const b = depth * 8;
+          saved[b] = lo[6]!;
+          saved[b + 1] = hi[6]!;
+          saved[b + 2] = lo[7]!;
+          saved[b + 3] = hi[7]!;
+          saved[b + 4] = lo[8]!;
+          saved[b + 5] = hi[8]!;
+          saved[b + 6] = lo[9]!;
+          saved[b + 7] = hi[9]!;
+          retPc[depth] = pc;
+          depth++;
+          lo[10] = stackTop - depth * MAX_BPF_STACK;
+          hi[10] = 0;
+          pc += code[p + 1]!;
+          if (n > budget) throw budgetFault(prog, pc, budget);
+          break;
+        }
+        case 0x95: {
+          if (depth === 0) return n;
+          depth--;
+          const b = depth * 8;
+          lo[6] = saved[b]!;
+          hi[6] = saved[b + 1]!;
+          lo[7] = saved[b + 2]!;
+          hi[7] = saved[b + 3]!;
+          lo[8] = saved[b + 4]!;
+          hi[8] = saved[b + 5]!;
+          lo[9] = saved[b + 6]!;
+          hi[9] = saved[b + 7]!;
+          lo[10] = stackTop - depth * MAX_BPF_STACK;
+          hi[10] = 0;
+          pc = retPc[depth]!;
+          break;
+        }
+
+        default:
+          if (pc - 1 === prog.len) throw fault(prog, pc - 1, 'pc', 'fell off the end of the program');
+          throw fault(prog, pc - 1, 'opcode', 'invalid instruction');
+      }
+    }
+  } catch (e) {
+    if (e instanceof RuntimeFault) throw e;
+    if (e instanceof RangeError)
+      throw fault(prog, pc - 1, 'mem', `memory access outside the arena (${e.message})`);
+    throw e;
+  }
+}
+
+function cmpU32(a: number, b: number): number {
+  const x = a >>> 0;
+  const y = b >>> 0;
+  return x > y ? 1 : x < y ? -1 : 0;
+}
+
+function budgetFault(prog: LoadedProgram, pc: number, budget: number): RuntimeFault {
+  return fault(prog, pc, 'budget', `instruction budget of ${budget} exhausted`);
+}

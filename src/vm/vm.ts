@@ -1,0 +1,161 @@
+// The VM: an arena, a stack, a helper table and the interpreter, plus the HelperCtx helpers see.
+import type { Where } from '../errors.ts';
+import { RuntimeFault, UsageError } from '../errors.ts';
+import type { Insn } from '../isa/insn.ts';
+import { MAX_BPF_STACK } from '../isa/opcode.ts';
+import { Arena } from './arena.ts';
+import { baseHelpers, type HelperTable } from './helpers.ts';
+import { interpret, MAX_CALL_FRAMES, type Machine, type PacketWindow } from './interp.ts';
+import { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
+
+/** Frames the stack region holds: the kernel's 8, plus room for callbacks and tail calls. */
+export const STACK_FRAMES = MAX_CALL_FRAMES * 2;
+export const DEFAULT_BUDGET = 1e9;
+
+export interface VmOptions {
+  arena?: Arena;
+  helpers?: HelperTable;
+  /** Check every memory access against the region table (default true). */
+  checked?: boolean;
+  /** Instruction budget per run (default 1e9). */
+  budget?: number;
+  /** Seed of bpf_get_prandom_u32 (default: random). */
+  seed?: number;
+  /** Clock for bpf_ktime_get_*_ns, in nanoseconds (default: performance.now()). */
+  clock?: () => number;
+  /** Sink for bpf_trace_printk lines (default: dropped). */
+  printk?: (line: string) => void;
+  /** What bpf_get_smp_processor_id returns (default 0). */
+  cpu?: number;
+}
+
+export interface RunOptions {
+  /** r1..r5 at entry (numbers are taken as u64 when non-negative, sign-extended otherwise). */
+  args?: readonly (number | bigint)[];
+  /** Packet for LD_ABS/LD_IND. */
+  packet?: PacketWindow;
+  /** Slot to start at (default 0). */
+  entry?: number;
+}
+
+/** r0 at exit, as halves, plus the instruction count. */
+export class RunResult {
+  constructor(
+    readonly lo: number,
+    readonly hi: number,
+    /** Instructions executed. */
+    readonly insns: number,
+  ) {}
+
+  /** r0 as an unsigned 64-bit BigInt. */
+  get value(): bigint {
+    return (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0);
+  }
+
+  /** Low 32 bits of r0, unsigned (what BPF_PROG_TEST_RUN reports as retval). */
+  get u32(): number {
+    return this.lo >>> 0;
+  }
+}
+
+export class Vm implements Machine {
+  readonly arena: Arena;
+  readonly helpers: HelperTable;
+  readonly checked: boolean;
+  readonly budget: number;
+  readonly cpu: number;
+  packet: PacketWindow | undefined;
+  regLo = new Int32Array(16);
+  regHi = new Int32Array(16);
+  /** Address one past the stack region: r10 of the outermost frame. */
+  readonly stackTop: number;
+  readonly stackBase: number;
+
+  private readonly clock: () => number;
+  private readonly sink: (line: string) => void;
+  private rngState: number;
+  private running = 0;
+
+  constructor(opts: VmOptions = {}) {
+    this.arena = opts.arena ?? new Arena();
+    this.helpers = opts.helpers ?? baseHelpers();
+    this.checked = opts.checked ?? true;
+    this.budget = opts.budget ?? DEFAULT_BUDGET;
+    this.cpu = opts.cpu ?? 0;
+    this.clock = opts.clock ?? defaultClock;
+    this.sink = opts.printk ?? (() => {});
+    this.rngState = (opts.seed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
+    const size = STACK_FRAMES * MAX_BPF_STACK;
+    this.stackBase = this.arena.alloc(size, 16, { kind: 'stack', writable: true, name: 'stack' });
+    this.stackTop = this.stackBase + size;
+  }
+
+  /** Validates and pre-decodes a program for this VM's helper table. */
+  load(insns: readonly Insn[], opts: { name?: string; resolveLddw?: LddwResolver; where?: Where } = {}) {
+    return loadProgram(insns, { ...opts, helpers: this.helpers });
+  }
+
+  run(prog: LoadedProgram, opts: RunOptions = {}): RunResult {
+    const nested = this.running > 0;
+    if (nested) throw new UsageError('vm: nested runs are not supported yet');
+    const lo = this.regLo;
+    const hi = this.regHi;
+    lo.fill(0);
+    hi.fill(0);
+    const args = opts.args ?? [];
+    if (args.length > 5) throw new UsageError('vm: at most 5 arguments (r1..r5)');
+    args.forEach((v, i) => {
+      const b = BigInt.asUintN(64, BigInt(v));
+      lo[i + 1] = Number(BigInt.asIntN(32, b));
+      hi[i + 1] = Number(BigInt.asIntN(32, b >> 32n));
+    });
+    lo[10] = this.stackTop;
+    this.packet = opts.packet;
+    this.running++;
+    try {
+      const n = interpret(this, prog, lo, hi, opts.entry ?? 0);
+      return new RunResult(lo[0]!, hi[0]!, n);
+    } finally {
+      this.running--;
+    }
+  }
+
+  /** Zeroes the stack (the kernel does not, but tests want repeatable runs). */
+  clearStack(): void {
+    this.arena.u8.fill(0, this.stackBase, this.stackTop);
+  }
+
+  // ---- HelperCtx ----
+  argLo(n: number): number {
+    return this.regLo[n]!;
+  }
+  argHi(n: number): number {
+    return this.regHi[n]!;
+  }
+  arg64(n: number): bigint {
+    return (BigInt(this.regHi[n]! >>> 0) << 32n) | BigInt(this.regLo[n]! >>> 0);
+  }
+  prandomU32(): number {
+    // mulberry32: small, fast, and good enough for bpf_get_prandom_u32.
+    this.rngState = (this.rngState + 0x6d2b79f5) | 0;
+    let t = this.rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  nowNs(): number {
+    return this.clock();
+  }
+  printk(line: string): void {
+    this.sink(line);
+  }
+  fault(kind: string, message: string): never {
+    throw new RuntimeFault(kind, message);
+  }
+}
+
+const t0 = performance.now();
+function defaultClock(): number {
+  // Monotonic, never 0 (programs test "ktime != 0"), nanosecond units.
+  return Math.floor((performance.now() - t0) * 1e6) + 1_000_000;
+}
