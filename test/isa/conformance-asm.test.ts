@@ -53,7 +53,7 @@ test('hand-checked encodings from the README table', () => {
   assert.equal(enc('call %r2'), 0x00000000_0000028dn);
   assert.equal(enc('ldxsh %r0, [%r10-2]'), 0x00000000_fffea089n);
   assert.equal(enc('stw [%r1+0x10], -1'), 0xffffffff_00100162n);
-  const [ja32] = assembleConformance('ja32 +3');
+  const [ja32] = assembleConformance('ja32 +3\nexit\nexit\nexit\nexit');
   assert.deepEqual(ja32, { code: op.OP_JA32, dst: 0, src: 0, off: 0, imm: 3 });
 });
 
@@ -73,6 +73,8 @@ test('errors carry the line', () => {
     ['mov %r0, 2147483648', /int32/, 1],
     ['ldxw %r0, [%r1+40000]', /16 bits/, 1],
     ['add %r0', /2 operands/, 1],
+    ['mov %r0, 1\nmov %r10, 1', /r10/, 2],
+    ['exit\nja +5', /out of range/, 2],
   ];
   for (const [src, re, line] of cases) {
     assert.throws(

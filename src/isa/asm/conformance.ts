@@ -1,8 +1,9 @@
 // The bpf_conformance corpus: its `.data` file format and its `%rN` assembly dialect.
 // Both are specified in /work/shared/conformance/README.md; this follows that text.
-import { AsmError, type Where } from '../../errors.ts';
+import { AsmError, DecodeError, type Where } from '../../errors.ts';
 import type { Insn } from '../insn.ts';
 import * as op from '../opcode.ts';
+import { findProgramProblem } from '../valid.ts';
 
 export interface ConformanceTest {
   /** The `-- asm` section, comments and blank lines removed, one instruction or label per line. */
@@ -136,13 +137,14 @@ interface Fixup {
 
 /**
  * Assembles the conformance dialect (`mov %r0, 1`, `jne32 %r1, 0, fail`, `lock fetch add [%r10-8], %r1`).
- * Text only: no validation beyond what the syntax needs; run validateProgram for the rest.
+ * The result passes validateProgram; a structural problem is reported as an AsmError at its line.
  */
 export function assembleConformance(asm: string, where: { file?: string } = {}): Insn[] {
   const insns: Insn[] = [];
   const labels = new Map<string, number>();
   const fixups: Fixup[] = [];
   let firstExit: number | undefined;
+  const lineOf: number[] = [];
   const lines = asm.split('\n');
   for (let n = 0; n < lines.length; n++) {
     let text = lines[n]!;
@@ -208,6 +210,7 @@ export function assembleConformance(asm: string, where: { file?: string } = {}):
       return 0;
     };
     const emit = (code: number, dst = 0, src = 0, off = 0, imm = 0): void => {
+      lineOf[insns.length] = n + 1;
       insns.push({ code, dst, src, off, imm });
     };
 
@@ -280,6 +283,7 @@ export function assembleConformance(asm: string, where: { file?: string } = {}):
       if (v === undefined || v < -(1n << 63n) || v >= 1n << 64n) fail(`bad 64-bit immediate "${args[1]}"`);
       const u = BigInt.asUintN(64, v!);
       const hi = Number(BigInt.asIntN(32, u >> 32n));
+      lineOf[insns.length] = n + 1;
       insns.push({ code: op.OP_LDDW, dst, src: 0, off: 0, imm: Number(BigInt.asIntN(32, u)), imm64Hi: hi });
       emit(0, 0, 0, 0, hi);
     } else if (/^ldxs?(b|h|w|dw)$/.test(mn)) {
@@ -321,6 +325,14 @@ export function assembleConformance(asm: string, where: { file?: string } = {}):
     if (f.field === 'off' && (disp < -32768 || disp > 32767))
       throw new AsmError(`jump to ${f.target} is too far for a 16-bit offset`, { where: f.where });
     insns[f.slot]![f.field] = disp;
+  }
+  const problem = findProgramProblem(insns);
+  if (problem) {
+    const cause = new DecodeError(problem.message, { where: { insnIdx: problem.insnIdx } });
+    throw new AsmError(problem.message, {
+      where: { ...where, line: lineOf[problem.insnIdx], insnIdx: problem.insnIdx },
+      cause,
+    });
   }
   return insns;
 }
