@@ -285,20 +285,29 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
 
   if (word === 'exit') {
     p.end();
-    return emit(op.OP_EXIT);
+    emit(op.OP_EXIT);
+    return;
   }
   if (word === 'goto' || word === 'gotol' || word === 'may_goto') {
     const t = p.target();
     p.end();
-    if (word === 'gotol') return emit(op.OP_JA32, 0, 0, 0, jumpTo(t, 'imm'));
-    return emit(word === 'goto' ? op.OP_JA : op.OP_MAY_GOTO, 0, 0, jumpTo(t, 'off'));
+    if (word === 'gotol') {
+      emit(op.OP_JA32, 0, 0, 0, jumpTo(t, 'imm'));
+      return;
+    }
+    emit(word === 'goto' ? op.OP_JA : op.OP_MAY_GOTO, 0, 0, jumpTo(t, 'off'));
+    return;
   }
   if (word === 'callx') {
     const r = p.reg();
     p.end();
-    return emit(op.OP_CALLX, r.n);
+    emit(op.OP_CALLX, r.n);
+    return;
   }
-  if (word === 'call') return parseCall(p, emit, jumpTo);
+  if (word === 'call') {
+    parseCall(p, emit, jumpTo);
+    return;
+  }
   if (word === 'if') {
     const a = p.reg();
     const sym = p.next('a comparison');
@@ -318,7 +327,8 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
     p.expect('goto');
     const off = jumpTo(p.target(), 'off');
     p.end();
-    return emit(cls | jop! | x, a.n, src, off, imm);
+    emit(cls | jop! | x, a.n, src, off, imm);
+    return;
   }
   if (word === 'lock') {
     p.expect('*');
@@ -329,7 +339,8 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
     if (aop === undefined) p.fail(`unknown atomic operator "${sym.text}"`, sym);
     const src = p.reg();
     p.end();
-    return emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, src.n, off, aop);
+    emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, src.n, off, aop);
+    return;
   }
   if (word === 'store_release') {
     p.expect('(');
@@ -339,7 +350,8 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
     const src = p.reg();
     p.expect(')');
     p.end();
-    return emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, src.n, off, op.ATOMIC_STORE_REL);
+    emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, src.n, off, op.ATOMIC_STORE_REL);
+    return;
   }
   if (word === '*') {
     const c = p.sizeCast();
@@ -349,14 +361,15 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
     if (p.isReg()) {
       const src = p.reg();
       p.end();
-      return emit(op.CLASS_STX | op.MODE_MEM | c.size, dst, src.n, off);
+      emit(op.CLASS_STX | op.MODE_MEM | c.size, dst, src.n, off);
+      return;
     }
     const imm = p.imm32();
     p.end();
-    return emit(op.CLASS_ST | op.MODE_MEM | c.size, dst, 0, off, imm);
+    emit(op.CLASS_ST | op.MODE_MEM | c.size, dst, 0, off, imm);
+    return;
   }
-  if (first.kind !== 'ident' || !/^[rw]\d+$/.test(word))
-    return p.fail(`unknown instruction "${word}"`, first);
+  if (first.kind !== 'ident' || !/^[rw]\d+$/.test(word)) p.fail(`unknown instruction "${word}"`, first);
   // Everything else starts with a destination register.
   p.back();
   const dt = p.peek();
@@ -371,13 +384,15 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
       const s = p.reg();
       if (s.wide !== d.wide) p.fail('both registers must be rN or both wN', st);
       p.end();
-      return emit(cls | aop | op.SRC_X, d.n, s.n, off);
+      emit(cls | aop | op.SRC_X, d.n, s.n, off);
+      return;
     }
     const imm = p.imm32();
     p.end();
-    return emit(cls | aop | op.SRC_K, d.n, 0, off, imm);
+    emit(cls | aop | op.SRC_K, d.n, 0, off, imm);
+    return;
   }
-  if (sym.text !== '=') return p.fail(`unknown operator "${sym.text}"`, sym);
+  if (sym.text !== '=') p.fail(`unknown operator "${sym.text}"`, sym);
   parseAssign(p, d, dt!, emit, jumpTo);
 }
 
@@ -389,7 +404,8 @@ function parseCall(p: LineParser, emit: Emit, jumpTo: JumpTo): void {
     p.next('pc');
     const t = p.target();
     p.end();
-    return emit(op.OP_CALL, 0, op.PSEUDO_CALL, 0, jumpTo(t, 'imm'));
+    emit(op.OP_CALL, 0, op.PSEUDO_CALL, 0, jumpTo(t, 'imm'));
+    return;
   }
   if (p.is('kfunc') && p.is('(', 1)) {
     p.next('kfunc');
@@ -404,13 +420,15 @@ function parseCall(p: LineParser, emit: Emit, jumpTo: JumpTo): void {
     }
     p.expect(')');
     p.end();
-    return emit(op.OP_CALL, 0, op.PSEUDO_KFUNC_CALL, off, id);
+    emit(op.OP_CALL, 0, op.PSEUDO_KFUNC_CALL, off, id);
+    return;
   }
   const t = p.peek();
   if (t?.kind === 'num' || p.is('-') || p.is('+')) {
     const imm = p.imm32();
     p.end();
-    return emit(op.OP_CALL, 0, 0, 0, imm);
+    emit(op.OP_CALL, 0, 0, 0, imm);
+    return;
   }
   const name = p.next('a helper id, helper name or function label');
   if (name.kind !== 'ident') p.fail(`expected a helper or function name, got "${name.text}"`, name);
@@ -421,18 +439,20 @@ function parseCall(p: LineParser, emit: Emit, jumpTo: JumpTo): void {
     const known = helperId(name.text);
     if (known !== undefined && known !== id) p.fail(`${name.text} is helper ${known}, not ${id}`, idTok);
     p.end();
-    return emit(op.OP_CALL, 0, 0, 0, id);
+    emit(op.OP_CALL, 0, 0, 0, id);
+    return;
   }
   p.end();
   // A label wins (bpf-to-bpf call); otherwise a helper name; otherwise undefined.
   const helper = helperId(name.text);
-  return emit(op.OP_CALL, 0, op.PSEUDO_CALL, 0, jumpTo({ label: name.text, tok: name }, 'imm', helper));
+  emit(op.OP_CALL, 0, op.PSEUDO_CALL, 0, jumpTo({ label: name.text, tok: name }, 'imm', helper));
+  return;
 }
 
 function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo): void {
   const cls = d.wide ? op.CLASS_ALU64 : op.CLASS_ALU;
   const t = p.peek();
-  if (!t) return p.fail('expected a value after "="');
+  if (!t) p.fail('expected a value after "="');
   // r0 = -r0
   if (t.text === '-' && p.isReg(1)) {
     p.next('-');
@@ -440,7 +460,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
     const s = p.reg();
     if (s.n !== d.n || s.wide !== d.wide) p.fail('negation must use the same register on both sides', st);
     p.end();
-    return emit(cls | op.ALU_NEG, d.n);
+    emit(cls | op.ALU_NEG, d.n);
+    return;
   }
   // r0 = (s8)r1
   if (t.text === '(' && /^s(8|16|32)$/.test(p.peek(1)?.text ?? '') && p.is(')', 2)) {
@@ -451,7 +472,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
     const s = p.reg();
     if (s.wide !== d.wide) p.fail('both registers must be rN or both wN', st);
     p.end();
-    return emit(cls | op.ALU_MOV | op.SRC_X, d.n, s.n, bits);
+    emit(cls | op.ALU_MOV | op.SRC_X, d.n, s.n, bits);
+    return;
   }
   // Loads: r0 = *(u32 *)(r1 + 4), r0 = *(u8 *)skb[23], r0 = *(u16 *)skb[r1 + 4]
   if (t.text === '*') {
@@ -468,17 +490,20 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
         const imm = p.is('+') || p.is('-') ? p.imm32() : 0;
         p.expect(']');
         p.end();
-        return emit(op.CLASS_LD | op.MODE_IND | c.size, 0, s.n, 0, imm);
+        emit(op.CLASS_LD | op.MODE_IND | c.size, 0, s.n, 0, imm);
+        return;
       }
       const imm = p.imm32();
       p.expect(']');
       p.end();
-      return emit(op.CLASS_LD | op.MODE_ABS | c.size, 0, 0, 0, imm);
+      emit(op.CLASS_LD | op.MODE_ABS | c.size, 0, 0, 0, imm);
+      return;
     }
     const [src, off] = p.memRef();
     p.end();
     if (c.signed && c.size === op.SIZE_DW) p.fail('there is no sign-extending 64-bit load (use u64)');
-    return emit(op.CLASS_LDX | (c.signed ? op.MODE_MEMSX : op.MODE_MEM) | c.size, d.n, src, off);
+    emit(op.CLASS_LDX | (c.signed ? op.MODE_MEMSX : op.MODE_MEM) | c.size, d.n, src, off);
+    return;
   }
   if (t.kind === 'ident' && !/^[rw]\d+$/.test(t.text)) {
     const name = t.text;
@@ -493,7 +518,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
         sw[1] === 'bswap'
           ? op.CLASS_ALU64 | op.ALU_END
           : op.CLASS_ALU | op.ALU_END | (sw[1] === 'be' ? op.SRC_X : op.SRC_K);
-      return emit(code, d.n, 0, 0, Number(sw[2]));
+      emit(code, d.n, 0, 0, Number(sw[2]));
+      return;
     }
     if (name === 'addr_space_cast') {
       p.next(name);
@@ -505,13 +531,14 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
       const from = p.imm32();
       p.expect(')');
       p.end();
-      return emit(
+      emit(
         op.CLASS_ALU64 | op.ALU_MOV | op.SRC_X,
         d.n,
         s.n,
         op.ADDR_SPACE_CAST,
         ((to & 0xffff) << 16) | (from & 0xffff),
       );
+      return;
     }
     if (name in FETCH_OPS) {
       p.next(name);
@@ -525,7 +552,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
         p.fail(`${name} returns into its source register: write r${s.n} = ${name}(..., r${s.n})`, st);
       p.expect(')');
       p.end();
-      return emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, s.n, off, FETCH_OPS[name]! | op.ATOMIC_FETCH);
+      emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, s.n, off, FETCH_OPS[name]! | op.ATOMIC_FETCH);
+      return;
     }
     const xm = /^(xchg|cmpxchg)(32)?_(32|64)$/.exec(name);
     if (xm) {
@@ -541,7 +569,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
         if (s.n !== d.n) p.fail('xchg returns into its source register', st);
         p.expect(')');
         p.end();
-        return emit(op.CLASS_STX | op.MODE_ATOMIC | size, a.n, s.n, off, op.ATOMIC_XCHG);
+        emit(op.CLASS_STX | op.MODE_ATOMIC | size, a.n, s.n, off, op.ATOMIC_XCHG);
+        return;
       }
       const r0t = p.peek();
       const r0 = p.reg();
@@ -550,7 +579,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
       const s = p.reg();
       p.expect(')');
       p.end();
-      return emit(op.CLASS_STX | op.MODE_ATOMIC | size, a.n, s.n, off, op.ATOMIC_CMPXCHG);
+      emit(op.CLASS_STX | op.MODE_ATOMIC | size, a.n, s.n, off, op.ATOMIC_CMPXCHG);
+      return;
     }
     if (name === 'load_acquire') {
       p.next(name);
@@ -559,7 +589,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
       const [src, off] = p.memRef();
       p.expect(')');
       p.end();
-      return emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, d.n, src, off, op.ATOMIC_LOAD_ACQ);
+      emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, d.n, src, off, op.ATOMIC_LOAD_ACQ);
+      return;
     }
     if (name in LDDW_PSEUDO && p.is('(', 1)) {
       p.next(name);
@@ -587,7 +618,7 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
       pushLddw(emit, d.n, op.PSEUDO_FUNC, lo, 0);
       return;
     }
-    return p.fail(`unknown value "${name}"`, t);
+    p.fail(`unknown value "${name}"`, t);
   }
   // r0 = r1
   if (p.isReg()) {
@@ -595,7 +626,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
     const s = p.reg();
     if (s.wide !== d.wide) p.fail('both registers must be rN or both wN', st);
     p.end();
-    return emit(cls | op.ALU_MOV | op.SRC_X, d.n, s.n);
+    emit(cls | op.ALU_MOV | op.SRC_X, d.n, s.n);
+    return;
   }
   // r0 = 1 or r1 = 0x1234567890 ll
   const vt = p.peek();
@@ -611,7 +643,8 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
   p.end();
   if (v < -(1n << 31n) || v > 0xffffffffn)
     p.fail(`immediate ${v} does not fit in 32 bits (add "ll" for a 64-bit load)`, vt);
-  return emit(cls | op.ALU_MOV | op.SRC_K, d.n, 0, 0, Number(BigInt.asIntN(32, v)));
+  emit(cls | op.ALU_MOV | op.SRC_K, d.n, 0, 0, Number(BigInt.asIntN(32, v)));
+  return;
 }
 
 function pushLddw(emit: Emit, dst: number, src: number, lo: number, hi: number): void {
