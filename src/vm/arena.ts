@@ -14,6 +14,7 @@ export const GRANULE = 64;
 const GRANULE_SHIFT = 6;
 /** Addresses stay below 2^31 so they fit a signed 32-bit lane everywhere. */
 const MAX_PAGES = 32768;
+export const REGION_STRIDE = 4;
 
 export type RegionKind = 'stack' | 'ctx' | 'packet' | 'map' | 'map_value' | 'scratch' | 'mem';
 
@@ -55,10 +56,11 @@ export class Arena {
 
   /** Granule index → block id (0 = unmapped). */
   gran!: Int32Array;
-  /** Per block id: accessible window and write permission, read by the interpreter's checks. */
-  regStart = new Int32Array(64);
-  regEnd = new Int32Array(64);
-  regWritable = new Uint8Array(64);
+  /**
+   * Per block id, REGION_STRIDE words: accessible window [start, end) and writable (0/1).
+   * Read directly by the interpreter's checks; replaced when it grows.
+   */
+  regTable = new Int32Array(64 * REGION_STRIDE);
 
   private readonly maxPages: number;
   private readonly regions = new Map<number, Region>();
@@ -118,9 +120,7 @@ export class Arena {
     if (!r) throw new InternalError(`arena: free of unknown block 0x${addr.toString(16)}`);
     this.regions.delete(addr);
     this.gran.fill(0, r.base >>> GRANULE_SHIFT, (r.base + r.capacity) >>> GRANULE_SHIFT);
-    this.regStart[r.id] = 0;
-    this.regEnd[r.id] = 0;
-    this.regWritable[r.id] = 0;
+    this.regTable.fill(0, r.id * REGION_STRIDE, (r.id + 1) * REGION_STRIDE);
     this.freeIds.push(r.id);
     this.release(r.base, r.capacity);
   }
@@ -153,8 +153,10 @@ export class Arena {
     if (!(addr >= 0) || addr + len > this.size || len < 0) return false;
     const id = this.gran[addr >>> GRANULE_SHIFT]!;
     if (id === 0) return false;
-    if (addr < this.regStart[id]! || addr + len > this.regEnd[id]!) return false;
-    return !write || this.regWritable[id] === 1;
+    const t = this.regTable;
+    const k = id * REGION_STRIDE;
+    if (addr < t[k]! || addr + len > t[k + 1]!) return false;
+    return !write || t[k + 2] === 1;
   }
 
   /** Copies bytes in; for the host (test setup), not bounds-checked against regions. */
@@ -179,23 +181,17 @@ export class Arena {
   }
 
   private publish(r: Region): void {
-    this.regStart[r.id] = r.start;
-    this.regEnd[r.id] = r.end;
-    this.regWritable[r.id] = r.writable ? 1 : 0;
+    const k = r.id * REGION_STRIDE;
+    this.regTable[k] = r.start;
+    this.regTable[k + 1] = r.end;
+    this.regTable[k + 2] = r.writable ? 1 : 0;
   }
 
   private ensureIdCapacity(id: number): void {
-    if (id < this.regStart.length) return;
-    const n = this.regStart.length * 2;
-    const s = new Int32Array(n);
-    s.set(this.regStart);
-    const e = new Int32Array(n);
-    e.set(this.regEnd);
-    const w = new Uint8Array(n);
-    w.set(this.regWritable);
-    this.regStart = s;
-    this.regEnd = e;
-    this.regWritable = w;
+    if ((id + 1) * REGION_STRIDE <= this.regTable.length) return;
+    const t = new Int32Array(this.regTable.length * 2);
+    t.set(this.regTable);
+    this.regTable = t;
   }
 
   /** First fit from the free list; returns -1 when nothing fits. */

@@ -114,26 +114,14 @@ export function interpret(
   const checked = m.checked;
   const budget = m.budget;
   const arena = m.arena;
+  // Views are plain locals (no closure captures them) and are reloaded after every helper
+  // call, since a helper may grow the memory or allocate regions.
   let dv = arena.dv;
+  let u8 = arena.u8;
+  let i32 = arena.i32;
   let gran = arena.gran;
-  let rs = arena.regStart;
-  let re = arena.regEnd;
-  let rw = arena.regWritable;
+  let rt = arena.regTable;
   let memSize = arena.size;
-  const refresh = () => {
-    dv = arena.dv;
-    gran = arena.gran;
-    rs = arena.regStart;
-    re = arena.regEnd;
-    rw = arena.regWritable;
-    memSize = arena.size;
-  };
-  // In-region test; a may be negative or past the end (register + offset).
-  const ok = (a: number, n: number, write: number): boolean => {
-    if (a < 0 || a + n > memSize) return false;
-    const id = gran[a >>> 6]!;
-    return id !== 0 && a >= rs[id]! && a + n <= re[id]! && (write === 0 || rw[id] === 1);
-  };
 
   // Call frames: return slot and callee-saved r6..r9 (lo, hi) per level.
   const retPc = new Int32Array(MAX_CALL_FRAMES);
@@ -224,16 +212,18 @@ export function interpret(
         case 0xc7:
           alu.arsh64(lo, hi, d, code[p + 2]!);
           break;
-        case X.X_SDIV64_K: {
-          const imm = code[p + 2]!;
-          alu.sdiv64(lo, hi, d, imm, imm >> 31);
-          break;
-        }
-        case X.X_SMOD64_K: {
-          const imm = code[p + 2]!;
-          alu.smod64(lo, hi, d, imm, imm >> 31);
-          break;
-        }
+        case 0x104 /* X_SDIV64_K */:
+          {
+            const imm = code[p + 2]!;
+            alu.sdiv64(lo, hi, d, imm, imm >> 31);
+            break;
+          }
+        case 0x106 /* X_SMOD64_K */:
+          {
+            const imm = code[p + 2]!;
+            alu.smod64(lo, hi, d, imm, imm >> 31);
+            break;
+          }
 
         // ---- ALU64, register ----
         case 0x0f: {
@@ -285,30 +275,33 @@ export function interpret(
         case 0xcf:
           alu.arsh64(lo, hi, d, lo[s]!);
           break;
-        case X.X_SDIV64_X:
+        case 0x105 /* X_SDIV64_X */:
           alu.sdiv64(lo, hi, d, lo[s]!, hi[s]!);
           break;
-        case X.X_SMOD64_X:
+        case 0x107 /* X_SMOD64_X */:
           alu.smod64(lo, hi, d, lo[s]!, hi[s]!);
           break;
-        case X.X_MOVSX64_8: {
-          const v = (lo[s]! << 24) >> 24;
-          lo[d] = v;
-          hi[d] = v >> 31;
-          break;
-        }
-        case X.X_MOVSX64_16: {
-          const v = (lo[s]! << 16) >> 16;
-          lo[d] = v;
-          hi[d] = v >> 31;
-          break;
-        }
-        case X.X_MOVSX64_32: {
-          const v = lo[s]!;
-          lo[d] = v;
-          hi[d] = v >> 31;
-          break;
-        }
+        case 0x10a /* X_MOVSX64_8 */:
+          {
+            const v = (lo[s]! << 24) >> 24;
+            lo[d] = v;
+            hi[d] = v >> 31;
+            break;
+          }
+        case 0x10b /* X_MOVSX64_16 */:
+          {
+            const v = (lo[s]! << 16) >> 16;
+            lo[d] = v;
+            hi[d] = v >> 31;
+            break;
+          }
+        case 0x10c /* X_MOVSX64_32 */:
+          {
+            const v = lo[s]!;
+            lo[d] = v;
+            hi[d] = v >> 31;
+            break;
+          }
 
         // ---- ALU32, immediate (results zero-extended) ----
         case 0x04:
@@ -367,11 +360,11 @@ export function interpret(
           lo[d] = lo[d]! >> code[p + 2]!;
           hi[d] = 0;
           break;
-        case X.X_SDIV32_K:
+        case 0x100 /* X_SDIV32_K */:
           lo[d] = alu.sdiv32(lo[d]!, code[p + 2]!);
           hi[d] = 0;
           break;
-        case X.X_SMOD32_K:
+        case 0x102 /* X_SMOD32_K */:
           lo[d] = alu.smod32(lo[d]!, code[p + 2]!);
           hi[d] = 0;
           break;
@@ -429,50 +422,51 @@ export function interpret(
           lo[d] = lo[d]! >> lo[s]!;
           hi[d] = 0;
           break;
-        case X.X_SDIV32_X:
+        case 0x101 /* X_SDIV32_X */:
           lo[d] = alu.sdiv32(lo[d]!, lo[s]!);
           hi[d] = 0;
           break;
-        case X.X_SMOD32_X:
+        case 0x103 /* X_SMOD32_X */:
           lo[d] = alu.smod32(lo[d]!, lo[s]!);
           hi[d] = 0;
           break;
-        case X.X_MOVSX32_8:
+        case 0x108 /* X_MOVSX32_8 */:
           lo[d] = (lo[s]! << 24) >> 24;
           hi[d] = 0;
           break;
-        case X.X_MOVSX32_16:
+        case 0x109 /* X_MOVSX32_16 */:
           lo[d] = (lo[s]! << 16) >> 16;
           hi[d] = 0;
           break;
 
         // ---- byte order ----
-        case X.X_LE16:
+        case 0x10d /* X_LE16 */:
           lo[d] = lo[d]! & 0xffff;
           hi[d] = 0;
           break;
-        case X.X_LE32:
+        case 0x10e /* X_LE32 */:
           hi[d] = 0;
           break;
-        case X.X_LE64:
+        case 0x10f /* X_LE64 */:
           break;
-        case X.X_BE16:
-        case X.X_BSWAP16:
+        case 0x110 /* X_BE16 */:
+        case 0x113 /* X_BSWAP16 */:
           lo[d] = alu.bswap16(lo[d]!);
           hi[d] = 0;
           break;
-        case X.X_BE32:
-        case X.X_BSWAP32:
+        case 0x111 /* X_BE32 */:
+        case 0x114 /* X_BSWAP32 */:
           lo[d] = alu.bswap32(lo[d]!);
           hi[d] = 0;
           break;
-        case X.X_BE64:
-        case X.X_BSWAP64: {
-          const t = alu.bswap32(lo[d]!);
-          lo[d] = alu.bswap32(hi[d]!);
-          hi[d] = t;
-          break;
-        }
+        case 0x112 /* X_BE64 */:
+        case 0x115 /* X_BSWAP64 */:
+          {
+            const t = alu.bswap32(lo[d]!);
+            lo[d] = alu.bswap32(hi[d]!);
+            hi[d] = t;
+            break;
+          }
 
         // ---- jumps, 64-bit compares ----
         case 0x05:
@@ -522,69 +516,185 @@ export function interpret(
             if (n > budget) throw budgetFault(prog, pc, budget);
           }
           break;
-        case 0x25:
-        case 0x2d:
-        case 0x35:
-        case 0x3d:
-        case 0xa5:
-        case 0xad:
-        case 0xb5:
-        case 0xbd: {
-          // Unsigned: compare hi halves, then lo halves, as u32.
-          const k = (w & 0x08) === 0;
-          const bl = k ? code[p + 2]! : lo[s]!;
-          const bh = k ? code[p + 2]! >> 31 : hi[s]!;
-          const ah = hi[d]! >>> 0;
-          const bhu = bh >>> 0;
-          const c = ah !== bhu ? (ah > bhu ? 1 : -1) : cmpU32(lo[d]!, bl);
-          let t: boolean;
-          switch (w & 0xf0) {
-            case 0x20:
-              t = c > 0;
-              break;
-            case 0x30:
-              t = c >= 0;
-              break;
-            case 0xa0:
-              t = c < 0;
-              break;
-            default:
-              t = c <= 0;
-          }
-          if (t) {
+        case 0x25: {
+          // jgt imm
+          const imm = code[p + 2]!;
+          const bl = imm;
+          const bh = imm >> 31;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0) {
             pc += code[p + 1]!;
             if (n > budget) throw budgetFault(prog, pc, budget);
           }
           break;
         }
-        case 0x65:
-        case 0x6d:
-        case 0x75:
-        case 0x7d:
-        case 0xc5:
-        case 0xcd:
-        case 0xd5:
-        case 0xdd: {
-          const k = (w & 0x08) === 0;
-          const bl = k ? code[p + 2]! : lo[s]!;
-          const bh = k ? code[p + 2]! >> 31 : hi[s]!;
+        case 0x2d: {
+          // jgt reg
+          const bl = lo[s]!;
+          const bh = hi[s]!;
           const ah = hi[d]!;
-          const c = ah !== bh ? (ah > bh ? 1 : -1) : cmpU32(lo[d]!, bl);
-          let t: boolean;
-          switch (w & 0xf0) {
-            case 0x60:
-              t = c > 0;
-              break;
-            case 0x70:
-              t = c >= 0;
-              break;
-            case 0xc0:
-              t = c < 0;
-              break;
-            default:
-              t = c <= 0;
+          if (ah === bh ? lo[d]! >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
           }
-          if (t) {
+          break;
+        }
+        case 0x35: {
+          // jge imm
+          const imm = code[p + 2]!;
+          const bl = imm;
+          const bh = imm >> 31;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x3d: {
+          // jge reg
+          const bl = lo[s]!;
+          const bh = hi[s]!;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xa5: {
+          // jlt imm
+          const imm = code[p + 2]!;
+          const bl = imm;
+          const bh = imm >> 31;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xad: {
+          // jlt reg
+          const bl = lo[s]!;
+          const bh = hi[s]!;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xb5: {
+          // jle imm
+          const imm = code[p + 2]!;
+          const bl = imm;
+          const bh = imm >> 31;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xbd: {
+          // jle reg
+          const bl = lo[s]!;
+          const bh = hi[s]!;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x65: {
+          // jsgt imm
+          const imm = code[p + 2]!;
+          const bl = imm;
+          const bh = imm >> 31;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 > bl >>> 0 : ah > bh) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x6d: {
+          // jsgt reg
+          const bl = lo[s]!;
+          const bh = hi[s]!;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 > bl >>> 0 : ah > bh) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x75: {
+          // jsge imm
+          const imm = code[p + 2]!;
+          const bl = imm;
+          const bh = imm >> 31;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 >= bl >>> 0 : ah > bh) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x7d: {
+          // jsge reg
+          const bl = lo[s]!;
+          const bh = hi[s]!;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 >= bl >>> 0 : ah > bh) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xc5: {
+          // jslt imm
+          const imm = code[p + 2]!;
+          const bl = imm;
+          const bh = imm >> 31;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 < bl >>> 0 : ah < bh) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xcd: {
+          // jslt reg
+          const bl = lo[s]!;
+          const bh = hi[s]!;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 < bl >>> 0 : ah < bh) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xd5: {
+          // jsle imm
+          const imm = code[p + 2]!;
+          const bl = imm;
+          const bh = imm >> 31;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 <= bl >>> 0 : ah < bh) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xdd: {
+          // jsle reg
+          const bl = lo[s]!;
+          const bh = hi[s]!;
+          const ah = hi[d]!;
+          if (ah === bh ? lo[d]! >>> 0 <= bl >>> 0 : ah < bh) {
             pc += code[p + 1]!;
             if (n > budget) throw budgetFault(prog, pc, budget);
           }
@@ -592,66 +702,221 @@ export function interpret(
         }
 
         // ---- jumps, 32-bit compares ----
-        case 0x16:
-        case 0x1e:
-        case 0x56:
-        case 0x5e:
-        case 0x46:
-        case 0x4e:
-        case 0x26:
-        case 0x2e:
-        case 0x36:
-        case 0x3e:
-        case 0xa6:
-        case 0xae:
-        case 0xb6:
-        case 0xbe:
-        case 0x66:
-        case 0x6e:
-        case 0x76:
-        case 0x7e:
-        case 0xc6:
-        case 0xce:
-        case 0xd6:
-        case 0xde: {
+        case 0x16: {
+          // jeq32 imm
           const a = lo[d]!;
-          const b = (w & 0x08) === 0 ? code[p + 2]! : lo[s]!;
-          let t: boolean;
-          switch (w & 0xf0) {
-            case 0x10:
-              t = a === b;
-              break;
-            case 0x50:
-              t = a !== b;
-              break;
-            case 0x40:
-              t = (a & b) !== 0;
-              break;
-            case 0x20:
-              t = a >>> 0 > b >>> 0;
-              break;
-            case 0x30:
-              t = a >>> 0 >= b >>> 0;
-              break;
-            case 0xa0:
-              t = a >>> 0 < b >>> 0;
-              break;
-            case 0xb0:
-              t = a >>> 0 <= b >>> 0;
-              break;
-            case 0x60:
-              t = a > b;
-              break;
-            case 0x70:
-              t = a >= b;
-              break;
-            case 0xc0:
-              t = a < b;
-              break;
-            default:
-              t = a <= b;
+          const b = code[p + 2]!;
+          if (a === b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
           }
-          if (t) {
+          break;
+        }
+        case 0x1e: {
+          // jeq32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a === b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x56: {
+          // jne32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a !== b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x5e: {
+          // jne32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a !== b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x46: {
+          // jset32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if ((a & b) !== 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x4e: {
+          // jset32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if ((a & b) !== 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x26: {
+          // jgt32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a >>> 0 > b >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x2e: {
+          // jgt32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a >>> 0 > b >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x36: {
+          // jge32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a >>> 0 >= b >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x3e: {
+          // jge32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a >>> 0 >= b >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xa6: {
+          // jlt32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a >>> 0 < b >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xae: {
+          // jlt32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a >>> 0 < b >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xb6: {
+          // jle32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a >>> 0 <= b >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xbe: {
+          // jle32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a >>> 0 <= b >>> 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x66: {
+          // jsgt32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a > b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x6e: {
+          // jsgt32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a > b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x76: {
+          // jsge32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a >= b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0x7e: {
+          // jsge32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a >= b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xc6: {
+          // jslt32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a < b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xce: {
+          // jslt32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a < b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xd6: {
+          // jsle32 imm
+          const a = lo[d]!;
+          const b = code[p + 2]!;
+          if (a <= b) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          }
+          break;
+        }
+        case 0xde: {
+          // jsle32 reg
+          const a = lo[d]!;
+          const b = lo[s]!;
+          if (a <= b) {
             pc += code[p + 1]!;
             if (n > budget) throw budgetFault(prog, pc, budget);
           }
@@ -661,35 +926,45 @@ export function interpret(
         // ---- loads ----
         case 0x61: {
           const a = (lo[s]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[s] !== 0 || !ok(a, 4, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 4, false);
-          lo[d] = dv.getInt32(a, true);
+          if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 4)))
+            throw memFault(m, prog, pc - 1, a, hi[s]!, 4, false);
+          lo[d] = (a & 3) === 0 ? i32[a >> 2]! : dv.getInt32(a, true);
           hi[d] = 0;
           break;
         }
         case 0x69: {
           const a = (lo[s]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[s] !== 0 || !ok(a, 2, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 2, false);
+          if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 2)))
+            throw memFault(m, prog, pc - 1, a, hi[s]!, 2, false);
           lo[d] = dv.getUint16(a, true);
           hi[d] = 0;
           break;
         }
         case 0x71: {
           const a = (lo[s]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[s] !== 0 || !ok(a, 1, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 1, false);
-          lo[d] = dv.getUint8(a);
+          if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 1)))
+            throw memFault(m, prog, pc - 1, a, hi[s]!, 1, false);
+          lo[d] = u8[a]!;
           hi[d] = 0;
           break;
         }
         case 0x79: {
           const a = (lo[s]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[s] !== 0 || !ok(a, 8, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 8, false);
-          lo[d] = dv.getInt32(a, true);
-          hi[d] = dv.getInt32(a + 4, true);
+          if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 8)))
+            throw memFault(m, prog, pc - 1, a, hi[s]!, 8, false);
+          if ((a & 7) === 0) {
+            lo[d] = i32[a >> 2]!;
+            hi[d] = i32[(a >> 2) + 1]!;
+          } else {
+            lo[d] = dv.getInt32(a, true);
+            hi[d] = dv.getInt32(a + 4, true);
+          }
           break;
         }
         case 0x81: {
           const a = (lo[s]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[s] !== 0 || !ok(a, 4, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 4, false);
+          if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 4)))
+            throw memFault(m, prog, pc - 1, a, hi[s]!, 4, false);
           const v = dv.getInt32(a, true);
           lo[d] = v;
           hi[d] = v >> 31;
@@ -697,7 +972,8 @@ export function interpret(
         }
         case 0x89: {
           const a = (lo[s]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[s] !== 0 || !ok(a, 2, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 2, false);
+          if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 2)))
+            throw memFault(m, prog, pc - 1, a, hi[s]!, 2, false);
           const v = dv.getInt16(a, true);
           lo[d] = v;
           hi[d] = v >> 31;
@@ -705,7 +981,8 @@ export function interpret(
         }
         case 0x91: {
           const a = (lo[s]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[s] !== 0 || !ok(a, 1, 0))) throw memFault(m, prog, pc - 1, a, hi[s]!, 1, false);
+          if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 1)))
+            throw memFault(m, prog, pc - 1, a, hi[s]!, 1, false);
           const v = dv.getInt8(a);
           lo[d] = v;
           hi[d] = v >> 31;
@@ -715,25 +992,29 @@ export function interpret(
         // ---- stores: immediate ----
         case 0x62: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 4, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
+          if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 4)))
+            throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
           dv.setInt32(a, code[p + 2]!, true);
           break;
         }
         case 0x6a: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 2, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 2, true);
+          if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 2)))
+            throw memFault(m, prog, pc - 1, a, hi[d]!, 2, true);
           dv.setInt16(a, code[p + 2]!, true);
           break;
         }
         case 0x72: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 1, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 1, true);
+          if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 1)))
+            throw memFault(m, prog, pc - 1, a, hi[d]!, 1, true);
           dv.setInt8(a, code[p + 2]!);
           break;
         }
         case 0x7a: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 8, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
+          if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 8)))
+            throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
           const imm = code[p + 2]!;
           dv.setInt32(a, imm, true);
           dv.setInt32(a + 4, imm >> 31, true);
@@ -743,27 +1024,37 @@ export function interpret(
         // ---- stores: register ----
         case 0x63: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 4, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
-          dv.setInt32(a, lo[s]!, true);
+          if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 4)))
+            throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
+          if ((a & 3) === 0) i32[a >> 2] = lo[s]!;
+          else dv.setInt32(a, lo[s]!, true);
           break;
         }
         case 0x6b: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 2, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 2, true);
+          if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 2)))
+            throw memFault(m, prog, pc - 1, a, hi[d]!, 2, true);
           dv.setInt16(a, lo[s]!, true);
           break;
         }
         case 0x73: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 1, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 1, true);
-          dv.setInt8(a, lo[s]!);
+          if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 1)))
+            throw memFault(m, prog, pc - 1, a, hi[d]!, 1, true);
+          u8[a] = lo[s]!;
           break;
         }
         case 0x7b: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 8, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
-          dv.setInt32(a, lo[s]!, true);
-          dv.setInt32(a + 4, hi[s]!, true);
+          if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 8)))
+            throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
+          if ((a & 7) === 0) {
+            i32[a >> 2] = lo[s]!;
+            i32[(a >> 2) + 1] = hi[s]!;
+          } else {
+            dv.setInt32(a, lo[s]!, true);
+            dv.setInt32(a + 4, hi[s]!, true);
+          }
           break;
         }
 
@@ -798,125 +1089,140 @@ export function interpret(
         }
 
         // ---- atomics ----
-        case X.X_ATOMIC + 0: // add
-        case X.X_ATOMIC + 1: // or
-        case X.X_ATOMIC + 2: // and
-        case X.X_ATOMIC + 3: // xor
-        case X.X_ATOMIC + 4: // fetch add
-        case X.X_ATOMIC + 5: // fetch or
-        case X.X_ATOMIC + 6: // fetch and
-        case X.X_ATOMIC + 7: // fetch xor
-        case X.X_ATOMIC + 8: // xchg
-        case X.X_ATOMIC + 9: {
-          // cmpxchg
-          const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 4, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
-          const old = dv.getInt32(a, true);
-          const k = (w & 0x3ff) - X.X_ATOMIC;
-          const v = lo[s]!;
-          if (k === 9) {
-            if (old === lo[0]) dv.setInt32(a, v, true);
-            lo[0] = old;
-            hi[0] = 0;
-            break;
-          }
-          const op = k & 3;
-          const r =
-            k === 8 ? v : op === 0 ? (old + v) | 0 : op === 1 ? old | v : op === 2 ? old & v : old ^ v;
-          dv.setInt32(a, r, true);
-          if (k >= 4) {
-            lo[s] = old;
-            hi[s] = 0;
-          }
-          break;
-        }
-        case X.X_ATOMIC + 16:
-        case X.X_ATOMIC + 17:
-        case X.X_ATOMIC + 18:
-        case X.X_ATOMIC + 19:
-        case X.X_ATOMIC + 20:
-        case X.X_ATOMIC + 21:
-        case X.X_ATOMIC + 22:
-        case X.X_ATOMIC + 23:
-        case X.X_ATOMIC + 24:
-        case X.X_ATOMIC + 25: {
-          const a = (lo[d]! >>> 0) + code[p + 1]!;
-          if (checked && (hi[d] !== 0 || !ok(a, 8, 1))) throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
-          const oLo = dv.getInt32(a, true);
-          const oHi = dv.getInt32(a + 4, true);
-          const k = (w & 0x3ff) - X.X_ATOMIC - 16;
-          const vLo = lo[s]!;
-          const vHi = hi[s]!;
-          if (k === 9) {
-            if (oLo === lo[0] && oHi === hi[0]) {
-              dv.setInt32(a, vLo, true);
-              dv.setInt32(a + 4, vHi, true);
+        case 0x120 /* X_ATOMIC+0 */: // add
+        case 0x121 /* X_ATOMIC+1 */: // or
+        case 0x122 /* X_ATOMIC+2 */: // and
+        case 0x123 /* X_ATOMIC+3 */: // xor
+        case 0x124 /* X_ATOMIC+4 */: // fetch add
+        case 0x125 /* X_ATOMIC+5 */: // fetch or
+        case 0x126 /* X_ATOMIC+6 */: // fetch and
+        case 0x127 /* X_ATOMIC+7 */: // fetch xor
+        case 0x128 /* X_ATOMIC+8 */: // xchg
+        case 0x129 /* X_ATOMIC+9 */:
+          {
+            // cmpxchg
+            const a = (lo[d]! >>> 0) + code[p + 1]!;
+            if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 4)))
+              throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
+            const old = dv.getInt32(a, true);
+            const k = (w & 0x3ff) - X.X_ATOMIC;
+            const v = lo[s]!;
+            if (k === 9) {
+              if (old === lo[0]) dv.setInt32(a, v, true);
+              lo[0] = old;
+              hi[0] = 0;
+              break;
             }
-            lo[0] = oLo;
-            hi[0] = oHi;
+            const op = k & 3;
+            const r =
+              k === 8 ? v : op === 0 ? (old + v) | 0 : op === 1 ? old | v : op === 2 ? old & v : old ^ v;
+            dv.setInt32(a, r, true);
+            if (k >= 4) {
+              lo[s] = old;
+              hi[s] = 0;
+            }
             break;
           }
-          let rLo: number;
-          let rHi: number;
-          const op = k & 3;
-          if (k === 8) {
-            rLo = vLo;
-            rHi = vHi;
-          } else if (op === 0) {
-            rLo = (oLo + vLo) | 0;
-            rHi = (oHi + vHi + (rLo >>> 0 < oLo >>> 0 ? 1 : 0)) | 0;
-          } else if (op === 1) {
-            rLo = oLo | vLo;
-            rHi = oHi | vHi;
-          } else if (op === 2) {
-            rLo = oLo & vLo;
-            rHi = oHi & vHi;
-          } else {
-            rLo = oLo ^ vLo;
-            rHi = oHi ^ vHi;
+        case 0x130 /* X_ATOMIC+16 */:
+        case 0x131 /* X_ATOMIC+17 */:
+        case 0x132 /* X_ATOMIC+18 */:
+        case 0x133 /* X_ATOMIC+19 */:
+        case 0x134 /* X_ATOMIC+20 */:
+        case 0x135 /* X_ATOMIC+21 */:
+        case 0x136 /* X_ATOMIC+22 */:
+        case 0x137 /* X_ATOMIC+23 */:
+        case 0x138 /* X_ATOMIC+24 */:
+        case 0x139 /* X_ATOMIC+25 */:
+          {
+            const a = (lo[d]! >>> 0) + code[p + 1]!;
+            if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 8)))
+              throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
+            const oLo = dv.getInt32(a, true);
+            const oHi = dv.getInt32(a + 4, true);
+            const k = (w & 0x3ff) - X.X_ATOMIC - 16;
+            const vLo = lo[s]!;
+            const vHi = hi[s]!;
+            if (k === 9) {
+              if (oLo === lo[0] && oHi === hi[0]) {
+                dv.setInt32(a, vLo, true);
+                dv.setInt32(a + 4, vHi, true);
+              }
+              lo[0] = oLo;
+              hi[0] = oHi;
+              break;
+            }
+            let rLo: number;
+            let rHi: number;
+            const op = k & 3;
+            if (k === 8) {
+              rLo = vLo;
+              rHi = vHi;
+            } else if (op === 0) {
+              rLo = (oLo + vLo) | 0;
+              rHi = (oHi + vHi + (rLo >>> 0 < oLo >>> 0 ? 1 : 0)) | 0;
+            } else if (op === 1) {
+              rLo = oLo | vLo;
+              rHi = oHi | vHi;
+            } else if (op === 2) {
+              rLo = oLo & vLo;
+              rHi = oHi & vHi;
+            } else {
+              rLo = oLo ^ vLo;
+              rHi = oHi ^ vHi;
+            }
+            dv.setInt32(a, rLo, true);
+            dv.setInt32(a + 4, rHi, true);
+            if (k >= 4) {
+              lo[s] = oLo;
+              hi[s] = oHi;
+            }
+            break;
           }
-          dv.setInt32(a, rLo, true);
-          dv.setInt32(a + 4, rHi, true);
-          if (k >= 4) {
-            lo[s] = oLo;
-            hi[s] = oHi;
-          }
-          break;
-        }
 
         // ---- calls ----
         case 0x85:
           callHelper(m, prog, pc - 1, helperFns[code[p + 3]!]!, lo, hi);
-          refresh();
+          dv = arena.dv;
+          u8 = arena.u8;
+          i32 = arena.i32;
+          gran = arena.gran;
+          rt = arena.regTable;
+          memSize = arena.size;
           break;
         case 0x8d: {
           const id = lo[d]!;
           const h = hi[d] === 0 ? m.helpers.get(id) : undefined;
           if (!h) throw fault(prog, pc - 1, 'call', `callx to unknown helper id ${id} (in r${d})`);
           callHelper(m, prog, pc - 1, h.impl, lo, hi);
-          refresh();
+          dv = arena.dv;
+          u8 = arena.u8;
+          i32 = arena.i32;
+          gran = arena.gran;
+          rt = arena.regTable;
+          memSize = arena.size;
           break;
         }
-        case X.X_CALL_LOCAL: {
-          if (depth + 1 >= MAX_CALL_FRAMES)
-            throw fault(prog, pc - 1, 'call', `call stack too deep (more than ${MAX_CALL_FRAMES} frames)`);
-          const b = depth * 8;
-          saved[b] = lo[6]!;
-          saved[b + 1] = hi[6]!;
-          saved[b + 2] = lo[7]!;
-          saved[b + 3] = hi[7]!;
-          saved[b + 4] = lo[8]!;
-          saved[b + 5] = hi[8]!;
-          saved[b + 6] = lo[9]!;
-          saved[b + 7] = hi[9]!;
-          retPc[depth] = pc;
-          depth++;
-          lo[10] = stackTop - depth * MAX_BPF_STACK;
-          hi[10] = 0;
-          pc += code[p + 1]!;
-          if (n > budget) throw budgetFault(prog, pc, budget);
-          break;
-        }
+        case 0x116 /* X_CALL_LOCAL */:
+          {
+            if (depth + 1 >= MAX_CALL_FRAMES)
+              throw fault(prog, pc - 1, 'call', `call stack too deep (more than ${MAX_CALL_FRAMES} frames)`);
+            const b = depth * 8;
+            saved[b] = lo[6]!;
+            saved[b + 1] = hi[6]!;
+            saved[b + 2] = lo[7]!;
+            saved[b + 3] = hi[7]!;
+            saved[b + 4] = lo[8]!;
+            saved[b + 5] = hi[8]!;
+            saved[b + 6] = lo[9]!;
+            saved[b + 7] = hi[9]!;
+            retPc[depth] = pc;
+            depth++;
+            lo[10] = stackTop - depth * MAX_BPF_STACK;
+            hi[10] = 0;
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+            break;
+          }
         case 0x95: {
           if (depth === 0) return n;
           depth--;
@@ -948,10 +1254,18 @@ export function interpret(
   }
 }
 
-function cmpU32(a: number, b: number): number {
-  const x = a >>> 0;
-  const y = b >>> 0;
-  return x > y ? 1 : x < y ? -1 : 0;
+/** [a, a+n) inside one live region. a may be negative or past the end (register + offset). */
+function okR(gran: Int32Array, rt: Int32Array, memSize: number, a: number, n: number): boolean {
+  if (a < 0 || a + n > memSize) return false;
+  const k = gran[a >>> 6]! << 2;
+  return k !== 0 && a >= rt[k]! && a + n <= rt[k + 1]!;
+}
+
+/** Like okR, and the region is writable. */
+function okW(gran: Int32Array, rt: Int32Array, memSize: number, a: number, n: number): boolean {
+  if (a < 0 || a + n > memSize) return false;
+  const k = gran[a >>> 6]! << 2;
+  return k !== 0 && a >= rt[k]! && a + n <= rt[k + 1]! && rt[k + 2] === 1;
 }
 
 function budgetFault(prog: LoadedProgram, pc: number, budget: number): RuntimeFault {
