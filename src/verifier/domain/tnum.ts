@@ -1,0 +1,258 @@
+// tnum: a tracked ("tristate") number, the kernel's bit-level abstraction of a u64
+// (kernel/bpf/tnum.c, include/linux/tnum.h, Linux 6.18). Each bit is known 0, known 1 or unknown:
+// a bit is unknown when its mask bit is 1, and then its value bit is 0. Every operation returns a
+// tnum that contains every concrete result for every pair of members of the operands.
+//
+// Stored flat as four uint32 halves (value lo/hi, mask lo/hi) so that the bitwise operations,
+// which dominate, need no temporary objects. Tnums are immutable.
+
+import * as u64 from './u64.ts';
+import type { U64 } from './u64.ts';
+
+export interface Tnum {
+  readonly vLo: number;
+  readonly vHi: number;
+  readonly mLo: number;
+  readonly mHi: number;
+}
+
+function mk(vLo: number, vHi: number, mLo: number, mHi: number): Tnum {
+  return { vLo: vLo >>> 0, vHi: vHi >>> 0, mLo: mLo >>> 0, mHi: mHi >>> 0 };
+}
+
+/** TNUM(value, mask) without normalisation, as the kernel's macro. */
+export function of(value: U64, mask: U64): Tnum {
+  return mk(value.lo, value.hi, mask.lo, mask.hi);
+}
+
+export function value(t: Tnum): U64 {
+  return u64.make(t.vLo, t.vHi);
+}
+
+export function mask(t: Tnum): U64 {
+  return u64.make(t.mLo, t.mHi);
+}
+
+const ZERO: Tnum = Object.freeze(mk(0, 0, 0, 0));
+
+/** A completely unknown value (kernel: tnum_unknown). */
+export const unknown: Tnum = Object.freeze(mk(0, 0, 0xffffffff, 0xffffffff));
+
+// kernel: tnum_const()
+export function constant(v: U64): Tnum {
+  return mk(v.lo, v.hi, 0, 0);
+}
+
+/** The smallest tnum holding every value of [min, max] (kernel: tnum_range()). */
+export function range(min: U64, max: U64): Tnum {
+  const bits = u64.fls(u64.xor(min, max));
+  // 1 << 64 is undefined in C, so the kernel special-cases it
+  if (bits > 63) return unknown;
+  const delta = u64.sub(u64.shl(u64.ONE, bits), u64.ONE);
+  return mk(min.lo & ~delta.lo, min.hi & ~delta.hi, delta.lo, delta.hi);
+}
+
+// kernel: tnum_lshift()
+export function lshift(a: Tnum, shift: number): Tnum {
+  return of(u64.shl(value(a), shift), u64.shl(mask(a), shift));
+}
+
+// kernel: tnum_rshift()
+export function rshift(a: Tnum, shift: number): Tnum {
+  return of(u64.shr(value(a), shift), u64.shr(mask(a), shift));
+}
+
+/** Arithmetic shift right by the smallest shift amount, on 32 or 64 bits (kernel: tnum_arshift()). */
+export function arshift(a: Tnum, minShift: number, insnBitness: 32 | 64): Tnum {
+  if (insnBitness === 32) {
+    // (u32)((s32)x >> n): the upper half of the result is zero
+    return mk((a.vLo | 0) >> minShift, 0, (a.mLo | 0) >> minShift, 0);
+  }
+  return of(u64.sar(value(a), minShift), u64.sar(mask(a), minShift));
+}
+
+// kernel: tnum_add()
+export function add(a: Tnum, b: Tnum): Tnum {
+  const am = mask(a);
+  const bm = mask(b);
+  const sm = u64.add(am, bm);
+  const sv = u64.add(value(a), value(b));
+  const sigma = u64.add(sm, sv);
+  const chi = u64.xor(sigma, sv);
+  const mu = u64.or(u64.or(chi, am), bm);
+  return mk(sv.lo & ~mu.lo, sv.hi & ~mu.hi, mu.lo, mu.hi);
+}
+
+// kernel: tnum_sub()
+export function sub(a: Tnum, b: Tnum): Tnum {
+  const am = mask(a);
+  const bm = mask(b);
+  const dv = u64.sub(value(a), value(b));
+  const alpha = u64.add(dv, am);
+  const beta = u64.sub(dv, bm);
+  const chi = u64.xor(alpha, beta);
+  const mu = u64.or(u64.or(chi, am), bm);
+  return mk(dv.lo & ~mu.lo, dv.hi & ~mu.hi, mu.lo, mu.hi);
+}
+
+/** 0 - a (kernel: tnum_neg(), added with BPF_NEG range tracking). */
+export function neg(a: Tnum): Tnum {
+  return sub(ZERO, a);
+}
+
+// kernel: tnum_and()
+export function and(a: Tnum, b: Tnum): Tnum {
+  const vLo = a.vLo & b.vLo;
+  const vHi = a.vHi & b.vHi;
+  return mk(vLo, vHi, (a.vLo | a.mLo) & (b.vLo | b.mLo) & ~vLo, (a.vHi | a.mHi) & (b.vHi | b.mHi) & ~vHi);
+}
+
+// kernel: tnum_or()
+export function or(a: Tnum, b: Tnum): Tnum {
+  const vLo = a.vLo | b.vLo;
+  const vHi = a.vHi | b.vHi;
+  return mk(vLo, vHi, (a.mLo | b.mLo) & ~vLo, (a.mHi | b.mHi) & ~vHi);
+}
+
+// kernel: tnum_xor()
+export function xor(a: Tnum, b: Tnum): Tnum {
+  const mLo = a.mLo | b.mLo;
+  const mHi = a.mHi | b.mHi;
+  return mk((a.vLo ^ b.vLo) & ~mLo, (a.vHi ^ b.vHi) & ~mHi, mLo, mHi);
+}
+
+/**
+ * Long multiplication over the trits of a (kernel: tnum_mul(), 6.18 version): a known-1 bit adds
+ * b, an unknown bit takes the union of "added" and "not added".
+ */
+export function mul(a: Tnum, b: Tnum): Tnum {
+  let acc = ZERO;
+  while ((a.vLo | a.vHi | a.mLo | a.mHi) !== 0) {
+    if (a.vLo & 1) acc = add(acc, b);
+    else if (a.mLo & 1) acc = union(acc, add(acc, b));
+    a = rshift(a, 1);
+    b = lshift(b, 1);
+  }
+  return acc;
+}
+
+/** True when the known bits of a and b agree (kernel: tnum_overlap()). */
+export function overlap(a: Tnum, b: Tnum): boolean {
+  const muLo = ~a.mLo & ~b.mLo;
+  const muHi = ~a.mHi & ~b.mHi;
+  return ((a.vLo & muLo) ^ (b.vLo & muLo)) === 0 && ((a.vHi & muHi) ^ (b.vHi & muHi)) === 0;
+}
+
+/**
+ * Values satisfying both a and b (kernel: tnum_intersect()). Where a and b disagree on a known bit
+ * the result says known 1, as the kernel's does.
+ */
+export function intersect(a: Tnum, b: Tnum): Tnum {
+  const vLo = a.vLo | b.vLo;
+  const vHi = a.vHi | b.vHi;
+  const mLo = a.mLo & b.mLo;
+  const mHi = a.mHi & b.mHi;
+  return mk(vLo & ~mLo, vHi & ~mHi, mLo, mHi);
+}
+
+/** Values satisfying a or b (kernel: tnum_union()). */
+export function union(a: Tnum, b: Tnum): Tnum {
+  const mLo = (a.vLo ^ b.vLo) | a.mLo | b.mLo;
+  const mHi = (a.vHi ^ b.vHi) | a.mHi | b.mHi;
+  return mk(a.vLo & b.vLo & ~mLo, a.vHi & b.vHi & ~mHi, mLo, mHi);
+}
+
+/** Keeps the lowest `size` bytes, 1 <= size <= 8 (kernel: tnum_cast()). */
+export function cast(a: Tnum, size: number): Tnum {
+  if (size >= 8) return a;
+  if (size >= 4) {
+    const hm = size === 4 ? 0 : 2 ** ((size - 4) * 8) - 1;
+    return mk(a.vLo, a.vHi & hm, a.mLo, a.mHi & hm);
+  }
+  const lm = 2 ** (size * 8) - 1;
+  return mk(a.vLo & lm, 0, a.mLo & lm, 0);
+}
+
+// kernel: tnum_is_aligned() — size is a power of two, 0 means "any"
+export function isAligned(a: Tnum, size: U64): boolean {
+  if (u64.isZero(size)) return true;
+  const m = u64.sub(size, u64.ONE);
+  return ((a.vLo | a.mLo) & m.lo) === 0 && ((a.vHi | a.mHi) & m.hi) === 0;
+}
+
+/** True when every member of b is a member of a (kernel: tnum_in()). */
+export function isIn(a: Tnum, b: Tnum): boolean {
+  if ((b.mLo & ~a.mLo) !== 0 || (b.mHi & ~a.mHi) !== 0) return false;
+  return (b.vLo & ~a.mLo) >>> 0 === a.vLo && (b.vHi & ~a.mHi) >>> 0 === a.vHi;
+}
+
+/** True when the concrete value v is a member of a. */
+export function contains(a: Tnum, v: U64): boolean {
+  return isIn(a, constant(v));
+}
+
+// kernel: tnum_is_const()
+export function isConst(a: Tnum): boolean {
+  return (a.mLo | a.mHi) === 0;
+}
+
+// kernel: tnum_equals_const()
+export function equalsConst(a: Tnum, v: U64): boolean {
+  return isConst(a) && a.vLo === v.lo && a.vHi === v.hi;
+}
+
+// kernel: tnum_is_unknown()
+export function isUnknown(a: Tnum): boolean {
+  return a.mLo === 0xffffffff && a.mHi === 0xffffffff;
+}
+
+export function equals(a: Tnum, b: Tnum): boolean {
+  return a.vLo === b.vLo && a.vHi === b.vHi && a.mLo === b.mLo && a.mHi === b.mHi;
+}
+
+/** The low 32 bits, zero-extended (kernel: tnum_subreg()). */
+export function subreg(a: Tnum): Tnum {
+  return a.vHi === 0 && a.mHi === 0 ? a : mk(a.vLo, 0, a.mLo, 0);
+}
+
+/** a with its low 32 bits known zero (kernel: tnum_clear_subreg()). */
+export function clearSubreg(a: Tnum): Tnum {
+  return mk(0, a.vHi, 0, a.mHi);
+}
+
+/** The upper half of reg with the lower half of sub (kernel: tnum_with_subreg()). */
+export function withSubreg(reg: Tnum, sub: Tnum): Tnum {
+  return or(clearSubreg(reg), subreg(sub));
+}
+
+// kernel: tnum_const_subreg()
+export function constSubreg(a: Tnum, v: number): Tnum {
+  return withSubreg(a, mk(v, 0, 0, 0));
+}
+
+// kernel: tnum_subreg_is_const()
+export function subregIsConst(a: Tnum): boolean {
+  return a.mLo === 0;
+}
+
+/** `(0x0; 0xff)`, or the constant alone in decimal up to 65535 (kernel: tnum_strn() in log.c). */
+export function strn(a: Tnum): string {
+  if (isConst(a)) {
+    const v = value(a);
+    return a.vHi === 0 && a.vLo <= 0xffff ? String(a.vLo) : u64.toHex(v);
+  }
+  return `(${u64.toHex(value(a))}; ${u64.toHex(mask(a))})`;
+}
+
+/** 64 characters of 0/1/x, most significant first (kernel: tnum_sbin()). */
+export function sbin(a: Tnum): string {
+  let s = '';
+  for (let i = 63; i >= 0; i--) {
+    const half = i >= 32 ? 1 : 0;
+    const bit = 1 << (i & 31);
+    const m = half ? a.mHi : a.mLo;
+    const v = half ? a.vHi : a.vLo;
+    s += m & bit ? 'x' : v & bit ? '1' : '0';
+  }
+  return s;
+}
