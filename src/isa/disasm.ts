@@ -140,7 +140,8 @@ function formatLlvm(insns: readonly Insn[], idx: number, opts: DisasmOptions, ta
       if (op.mode(code) === op.MODE_MEM) return `*(u${bits} *)(${addr(i.dst, i.off)}) = r${i.src}`;
       const r = sz === op.SIZE_DW ? 'r' : 'w';
       const m = `(u${bits} *)(${addr(i.dst, i.off)})`;
-      if (i.imm === op.ATOMIC_LOAD_ACQ) return `${r}${i.dst} = load_acquire(${m})`;
+      if (i.imm === op.ATOMIC_LOAD_ACQ)
+        return `${r}${i.dst} = load_acquire((u${bits} *)(${addr(i.src, i.off)}))`;
       if (i.imm === op.ATOMIC_STORE_REL) return `store_release(${m}, ${r}${i.src})`;
       const w = sz === op.SIZE_DW ? '64' : '32';
       const a64 = sz === op.SIZE_DW ? '' : '32';

@@ -213,6 +213,8 @@ export function assemble(text: string, where: { file?: string } = {}): Insn[] {
     // Directives (.text, .globl, .section, .p2align, .type, .size, .file, .loc, ...) carry no code.
     if (/^\s*\.[\w.$]+(?!:)(\s|$)/.test(body) && !/^\s*\.[\w.$]+:/.test(body)) continue;
     let toks = tokenize(body, at);
+    // `12: r0 = 1` — slot numbers as disassemble({ slotNumbers: true }) prints them are ignored.
+    if (toks.length >= 2 && toks[0]!.kind === 'num' && toks[1]!.text === ':') toks = toks.slice(2);
     // Labels: `name:` at the start, possibly followed by an instruction.
     while (toks.length >= 2 && toks[0]!.kind === 'ident' && toks[1]!.text === ':') {
       const name = toks[0]!.text;
