@@ -19,7 +19,7 @@
 //   stop   (syscall)  cancels the timer
 //   seed   (syscall)  fills the width x height area at random
 //                     (bpf_get_prandom_u32) and resets the generation count
-// Output  .bss: generation, live (after the last step), timer_ticks;
+// Output  .bss: struct life_state state (generation, live cells, timer ticks);
 //         ring buffer "generations": one struct life_event per generation.
 //
 // Verifier-friendly layout: rows go through bpf_loop (the callback is
@@ -93,10 +93,16 @@ struct {
   __uint(max_entries, 256 * 1024);
 } generations SEC(".maps");
 
-__u64 generation;  // .bss
-__u64 live;        // .bss: live cells on the board now
-__u64 timer_ticks; // .bss: timer callback runs
-__u32 stopping;    // .bss: set by stop so that a running callback does not re-arm
+// .bss, one struct so that its layout is fixed (clang orders separate
+// globals as it likes).
+struct life_state {
+  __u64 generation;  // generations computed since the last seed
+  __u64 live;        // live cells on the board now
+  __u64 timer_ticks; // timer callback runs
+  __u32 stopping;    // set by stop so that a running callback does not re-arm
+  __u32 pad;
+};
+struct life_state state;
 
 // A pattern waiting to be placed: the next generation step (from step or
 // the timer) first clears rows 0..height-1, places these cells, and
@@ -238,8 +244,8 @@ static __noinline __u32 life_step(void) {
   struct gen_ctx g = {.hash = 2166136261u};
   bpf_loop(h, next_row, &g, 0);
   bpf_loop(h, copy_row, &g, 0);
-  __u64 gen = __sync_add_and_fetch(&generation, 1);
-  live = g.live;
+  __u64 gen = __sync_add_and_fetch(&state.generation, 1);
+  state.live = g.live;
   struct life_event *e = bpf_ringbuf_reserve(&generations, sizeof(*e), 0);
   if (e) {
     e->generation = gen;
@@ -260,10 +266,10 @@ SEC("syscall")
 int step(void *ctx) { return life_step(); }
 
 static int tick(void *map, __u32 *key, struct life_timer *t) {
-  __sync_fetch_and_add(&timer_ticks, 1);
+  __sync_fetch_and_add(&state.timer_ticks, 1);
   life_step();
-  if (stopping) return 0;
-  if (max_generations && generation >= max_generations) return 0;
+  if (state.stopping) return 0;
+  if (max_generations && state.generation >= max_generations) return 0;
   bpf_timer_start(&t->timer, period_ns, 0);
   return 0;
 }
@@ -277,7 +283,7 @@ int start(void *ctx) {
   if (err && err != -EBUSY) return err; // -EBUSY: already initialised, reuse it
   err = bpf_timer_set_callback(&t->timer, tick);
   if (err) return err;
-  stopping = 0;
+  state.stopping = 0;
   return bpf_timer_start(&t->timer, period_ns, 0);
 }
 
@@ -286,7 +292,7 @@ int stop(void *ctx) {
   __u32 zero = 0;
   struct life_timer *t = bpf_map_lookup_elem(&timer_map, &zero);
   if (!t) return -1;
-  stopping = 1;
+  state.stopping = 1;
   return bpf_timer_cancel(&t->timer);
 }
 
@@ -317,8 +323,8 @@ SEC("syscall")
 int seed(void *ctx) {
   struct gen_ctx g = {};
   bpf_loop(board_height(), seed_row, &g, 0);
-  generation = 0;
-  live = g.live;
+  state.generation = 0;
+  state.live = g.live;
   return g.live;
 }
 
