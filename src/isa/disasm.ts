@@ -195,7 +195,13 @@ export const labelFor = (slot: number): string => `L${slot}`;
 export function disassemble(insns: readonly Insn[], opts: DisasmOptions = {}): string {
   const n = insns.length;
   const targets = new Set<number>();
-  const inRange = (t: number): boolean => t >= 0 && t < n;
+  // Labels only go on slots that start an instruction (never inside an lddw).
+  const starts = new Uint8Array(n);
+  for (let idx = 0; idx < n; idx++) {
+    starts[idx] = 1;
+    if (insns[idx]!.code === op.OP_LDDW) idx++;
+  }
+  const inRange = (t: number): boolean => t >= 0 && t < n && starts[t] === 1;
   if (opts.labels) {
     for (let idx = 0; idx < n; idx++) {
       const t = branchTarget(insns, idx);

@@ -206,7 +206,10 @@ export function findProgramProblem(insns: readonly Insn[]): InsnProblem | undefi
     const next = insns[idx + 1];
     if (!next) return { insnIdx: idx, message: 'opcode 0x18: lddw is missing its second slot' };
     if (next.code || next.dst || next.src || next.off)
-      return { insnIdx: idx + 1, message: 'second slot of lddw must have code, dst, src and off 0' };
+      return {
+        insnIdx: idx + 1,
+        message: `opcode ${hex(next.code)}: second slot of the lddw at insn ${idx} must have code, dst, src and off 0`,
+      };
     if (i.imm64Hi !== undefined && i.imm64Hi !== next.imm)
       return { insnIdx: idx, message: 'lddw imm64Hi differs from the second slot imm' };
     if ((i.src === op.PSEUDO_MAP_FD || i.src === op.PSEUDO_MAP_IDX) && next.imm)

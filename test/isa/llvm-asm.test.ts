@@ -163,3 +163,14 @@ __attribute__((section("xdp"), used)) int f(unsigned *p) {
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('clang -S map references explain why they cannot be assembled', () => {
+  assert.throws(() => assemble('r1 = counts ll\nexit'), /symbol counts is not defined here .*relocations/);
+});
+
+test('long lines stay fast and are rejected cleanly', () => {
+  const long = `r0 = ${'1'.repeat(200000)}`;
+  assert.throws(() => assemble(long), AsmError);
+  const many = `${'r0 += 1\n'.repeat(20000)}exit`;
+  assert.equal(assemble(many).length, 20001);
+});

@@ -14,6 +14,8 @@ export interface ConformanceTest {
   mem: Uint8Array;
   /** Pre-encoded slots (`-- raw`), each a little-endian u64. */
   raw?: bigint[];
+  /** `-- error`: the test passes when execution fails with exactly this message (unused in the corpus). */
+  error?: string;
 }
 
 /** Parses one `.data` file. Sections keep their original line numbers for error messages. */
@@ -63,6 +65,8 @@ export function parseConformanceFile(text: string, file: string): ConformanceTes
     asmLines.push(l.text);
   }
   const out: ConformanceTest = { asm: asmLines.join('\n'), result: value, mem: Uint8Array.from(memBytes) };
+  const error = sections.get('error');
+  if (error?.length) out.error = error.map((l) => l.text).join('\n');
   const raw = sections.get('raw');
   if (raw) {
     out.raw = raw.map((l) => {

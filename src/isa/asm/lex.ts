@@ -47,6 +47,10 @@ const OPERATORS = [
   ':',
 ];
 
+// Sticky: match exactly at lastIndex, so long lines stay linear.
+const NUM = /(0[xX][0-9a-fA-F]+|[0-9]+)(?![\w$])/y;
+const IDENT = /[A-Za-z_.$][\w.$]*/y;
+
 /** Splits one line (comments already removed) into tokens. */
 export function tokenize(text: string, where: Where): Tok[] {
   const out: Tok[] = [];
@@ -66,13 +70,15 @@ export function tokenize(text: string, where: Where): Tok[] {
         continue outer;
       }
     }
-    const num = /^(0[xX][0-9a-fA-F]+|[0-9]+)(?![\w$])/.exec(text.slice(k));
+    NUM.lastIndex = k;
+    const num = NUM.exec(text);
     if (num) {
       out.push({ kind: 'num', text: num[0], col: k + 1 });
       k += num[0].length;
       continue;
     }
-    const id = /^[A-Za-z_.$][\w.$]*/.exec(text.slice(k));
+    IDENT.lastIndex = k;
+    const id = IDENT.exec(text);
     if (id) {
       out.push({ kind: 'ident', text: id[0], col: k + 1 });
       k += id[0].length;

@@ -236,9 +236,14 @@ export function assemble(text: string, where: { file?: string } = {}): Insn[] {
         insns[f.slot]!.imm = f.helperFallback;
         continue;
       }
-      const what =
-        insns[f.slot]!.code === op.OP_CALL ? 'function (not a label or a known helper)' : 'jump target';
-      throw new AsmError(`${what} ${f.label} is not defined`, { where: f.where });
+      const code = insns[f.slot]!.code;
+      const msg =
+        code === op.OP_CALL
+          ? `function ${f.label} is not defined (not a label or a known helper)`
+          : code === op.OP_LDDW
+            ? `symbol ${f.label} is not defined here (map and global references need an ELF object with relocations)`
+            : `jump target ${f.label} is not defined`;
+      throw new AsmError(msg, { where: f.where });
     }
     const disp = to - f.slot - 1;
     if (f.field === 'off' && (disp < -32768 || disp > 32767))
