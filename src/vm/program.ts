@@ -51,8 +51,11 @@ export interface LoadedProgram {
   readonly helperIds: readonly number[];
 }
 
-/** Resolves a pseudo lddw (src 1..6) to the 64-bit value it stands for. */
-export type LddwResolver = (i: Insn, insnIdx: number) => { lo: number; hi: number };
+/**
+ * Resolves a pseudo lddw (src 1..6) to the 64-bit value it stands for. `hiImm` is the second
+ * slot's imm (the offset of BPF_PSEUDO_MAP_VALUE). Throw an InputError to reject it.
+ */
+export type LddwResolver = (i: Insn, insnIdx: number, hiImm: number) => { lo: number; hi: number };
 
 export interface LoadOptions {
   name?: string;
@@ -142,7 +145,7 @@ export function loadProgram(insns: readonly Insn[], opts: LoadOptions): LoadedPr
         aux = ins.imm64Hi ?? insns[i + 1]!.imm;
       } else {
         if (!opts.resolveLddw) bad(`lddw pseudo source ${src} needs a loader (maps, BTF ids)`, where, i);
-        const v = opts.resolveLddw(ins, i);
+        const v = opts.resolveLddw(ins, i, ins.imm64Hi ?? insns[i + 1]!.imm);
         immW = v.lo | 0;
         aux = v.hi | 0;
       }

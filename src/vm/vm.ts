@@ -5,6 +5,7 @@ import type { Insn } from '../isa/insn.ts';
 import { MAX_BPF_STACK } from '../isa/opcode.ts';
 import { Arena } from './arena.ts';
 import { baseHelpers, type HelperTable } from './helpers.ts';
+import { registerMapHelpers, type VmMap } from './maps.ts';
 import { interpret, MAX_CALL_FRAMES, type Machine, type PacketWindow } from './interp.ts';
 import { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
 
@@ -75,10 +76,11 @@ export class Vm implements Machine {
   private readonly sink: (line: string) => void;
   private rngState: number;
   private running = 0;
+  private readonly maps = new Map<number, VmMap>();
 
   constructor(opts: VmOptions = {}) {
     this.arena = opts.arena ?? new Arena();
-    this.helpers = opts.helpers ?? baseHelpers();
+    this.helpers = opts.helpers ?? defaultHelpers((ptr) => this.maps.get(ptr));
     this.checked = opts.checked ?? true;
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.cpu = opts.cpu ?? 0;
@@ -88,6 +90,15 @@ export class Vm implements Machine {
     const size = STACK_FRAMES * MAX_BPF_STACK;
     this.stackBase = this.arena.alloc(size, 16, { kind: 'stack', writable: true, name: 'stack' });
     this.stackTop = this.stackBase + size;
+  }
+
+  /** Makes a map reachable from the map helpers through its pointer. */
+  registerMap(m: VmMap): void {
+    this.maps.set(m.ptr, m);
+  }
+
+  mapAt(ptr: number): VmMap | undefined {
+    return this.maps.get(ptr);
   }
 
   /** Validates and pre-decodes a program for this VM's helper table. */
@@ -152,6 +163,13 @@ export class Vm implements Machine {
   fault(kind: string, message: string): never {
     throw new RuntimeFault(kind, message);
   }
+}
+
+/** Base helpers plus the map helpers, bound to one VM's map registry. */
+function defaultHelpers(mapAt: (ptr: number) => VmMap | undefined): HelperTable {
+  const t = baseHelpers();
+  registerMapHelpers(t, mapAt);
+  return t;
 }
 
 const t0 = performance.now();

@@ -1,0 +1,375 @@
+// BPF_PROG_TEST_RUN in TypeScript: build the context the kernel builds for a program type, run
+// the program, and report retval / data_out / ctx_out as the kernel does.
+// kernel: net/bpf/test_run.c (bpf_prog_test_run_skb/_xdp/_syscall/_raw_tp)
+import { InputError, UsageError } from '../errors.ts';
+import type { Insn } from '../isa/insn.ts';
+import * as op from '../isa/opcode.ts';
+import { ArrayMap, type ArrayMapSpec } from '../vm/array-map.ts';
+import {
+  ETH_HLEN,
+  PACKET_HOST,
+  PACKET_MULTICAST,
+  PACKET_OTHERHOST,
+  SK_BUFF,
+  SK_BUFF_SIZE,
+  XDP_MD,
+  XDP_MD_SIZE,
+  XDP_PACKET_HEADROOM,
+} from '../vm/ctx-layout.ts';
+import type { VmMap } from '../vm/maps.ts';
+import type { LddwResolver, LoadedProgram } from '../vm/program.ts';
+import { type RunResult, Vm, type VmOptions } from '../vm/vm.ts';
+
+export type TestRunProgType =
+  | 'socket_filter'
+  | 'sched_cls'
+  | 'sched_act'
+  | 'xdp'
+  | 'syscall'
+  | 'raw_tracepoint';
+
+export interface TestRunOptions {
+  type: TestRunProgType;
+  /** data_in: the packet, Ethernet header included. */
+  data?: Uint8Array;
+  /** ctx_in: a __sk_buff / xdp_md / syscall argument block / raw tracepoint u64 args. */
+  ctx?: Uint8Array;
+  /** Runs the program this many times (0 means 1, as in the kernel); retval is the last run's. */
+  repeat?: number;
+  /** Maps that lddw with src 1/2/5/6 refers to by index (imm). Specs are created in the VM. */
+  maps?: readonly (ArrayMapSpec | VmMap)[];
+  /** Run in this VM (default: a new checked VM built from vmOptions). */
+  vm?: Vm;
+  vmOptions?: VmOptions;
+  name?: string;
+}
+
+export interface TestRunResult {
+  /** Low 32 bits of r0, unsigned (the kernel's test.retval). */
+  retval: number;
+  /** Full r0 of the last run. */
+  r0: bigint;
+  dataOut: Uint8Array;
+  /** ctx_out, when a ctx was given (the kernel copies it back only then). */
+  ctxOut?: Uint8Array;
+  /** Average wall time per run, in nanoseconds. */
+  durationNs: number;
+  /** Instructions executed by the last run. */
+  insns: number;
+  /** The maps, in the order of `maps`, for inspecting values afterwards. */
+  maps: VmMap[];
+}
+
+// kernel: PAGE_SIZE - headroom - tailroom limits in bpf_test_init(); tailroom is
+// SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) = 320 on x86-64.
+const PAGE = 4096;
+const SKB_HEADROOM = 64; // NET_SKB_PAD + NET_IP_ALIGN
+const TAILROOM = 320;
+const SKB_MAX_DATA = PAGE - SKB_HEADROOM - TAILROOM;
+const XDP_MAX_DATA = PAGE - XDP_PACKET_HEADROOM - TAILROOM;
+const MAX_RAW_TP_CTX = 12 * 8; // MAX_BPF_FUNC_ARGS * sizeof(u64)
+const GSO_LEGACY_MAX_SIZE = 65536;
+const GSO_MAX_SEGS = 65535;
+
+const einval = (msg: string): never => {
+  throw new UsageError(`test run: ${msg} (the kernel returns EINVAL)`);
+};
+
+export function testRun(insns: readonly Insn[] | LoadedProgram, opts: TestRunOptions): TestRunResult {
+  const vm = opts.vm ?? new Vm(opts.vmOptions);
+  const maps = (opts.maps ?? []).map((m) => {
+    const map = 'ptr' in m ? m : new ArrayMap(vm.arena, m);
+    vm.registerMap(map);
+    return map;
+  });
+  const prog = 'code' in insns ? insns : vm.load(insns, { name: opts.name, resolveLddw: mapResolver(maps) });
+  const repeat = Math.max(1, opts.repeat ?? 1);
+  switch (opts.type) {
+    case 'socket_filter':
+    case 'sched_cls':
+    case 'sched_act':
+      return runSkb(vm, prog, opts, repeat, maps);
+    case 'xdp':
+      return runXdp(vm, prog, opts, repeat, maps);
+    case 'syscall':
+    case 'raw_tracepoint':
+      return runCtxOnly(vm, prog, opts, repeat, maps);
+    default:
+      throw new UsageError(`test run: program type ${String(opts.type)} is not supported`);
+  }
+}
+
+/** lddw src=1/5 → the map's pointer; src=2/6 → address of value byte `hiImm` of element 0. */
+export function mapResolver(maps: readonly VmMap[]): LddwResolver {
+  return (i, insnIdx, hiImm) => {
+    const where = { insnIdx };
+    if (
+      i.src !== op.PSEUDO_MAP_FD &&
+      i.src !== op.PSEUDO_MAP_VALUE &&
+      i.src !== op.PSEUDO_MAP_IDX &&
+      i.src !== op.PSEUDO_MAP_IDX_VALUE
+    )
+      throw new InputError('PROG', `lddw pseudo source ${i.src} is not supported here`, { where });
+    const m = maps[i.imm];
+    if (!m) throw new InputError('PROG', `lddw refers to map ${i.imm}, only ${maps.length} given`, { where });
+    if (i.src === op.PSEUDO_MAP_FD || i.src === op.PSEUDO_MAP_IDX) {
+      if (hiImm !== 0) throw new InputError('PROG', 'lddw map pointer with non-zero second imm', { where });
+      return { lo: m.ptr, hi: 0 };
+    }
+    const a = m.directValueAddr(hiImm);
+    if (a === undefined)
+      throw new InputError('PROG', `map ${m.name}: no direct value access at offset ${hiImm}`, { where });
+    return { lo: a, hi: 0 };
+  };
+}
+
+/** Runs `repeat` times; the kernel reports the last retval and the mean time per run. */
+function timeRuns(repeat: number, run: () => RunResult): { r: RunResult; durationNs: number } {
+  const t = performance.now();
+  let r = run();
+  for (let i = 1; i < repeat; i++) r = run();
+  return { r, durationNs: Math.round(((performance.now() - t) * 1e6) / repeat) };
+}
+
+function requirePacket(data: Uint8Array | undefined, max: number): Uint8Array {
+  if (!data) return einval('data_in is required for this program type');
+  if (data.length < ETH_HLEN) einval(`data_in is ${data.length} bytes, shorter than an Ethernet header`);
+  if (data.length > max) einval(`data_in is ${data.length} bytes, more than ${max}`);
+  return data;
+}
+
+function nonZero(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < Math.min(to, b.length); i++) if (b[i] !== 0) return true;
+  return false;
+}
+
+/** kernel: bpf_ctx_init() — ctx_in may be shorter than the struct; bytes past it must be zero. */
+function ctxIn(ctx: Uint8Array | undefined, size: number): Uint8Array | undefined {
+  if (!ctx) return undefined;
+  if (nonZero(ctx, size, ctx.length)) einval(`ctx_in has non-zero bytes past the ${size}-byte struct`);
+  const out = new Uint8Array(size);
+  out.set(ctx.subarray(0, size));
+  return out;
+}
+
+// kernel: convert___skb_to_skb() — which __sk_buff fields a caller may set.
+const SKB_SETTABLE: readonly [number, number][] = [
+  [SK_BUFF.mark, 4],
+  [SK_BUFF.priority, 4],
+  [SK_BUFF.ingress_ifindex, 4],
+  [SK_BUFF.ifindex, 4],
+  [SK_BUFF.cb, 20],
+  [SK_BUFF.tstamp, 8],
+  [SK_BUFF.wire_len, 4],
+  [SK_BUFF.gso_segs, 4],
+  [SK_BUFF.gso_size, 4],
+  [SK_BUFF.hwtstamp, 8],
+];
+
+function checkSkbCtx(c: Uint8Array): void {
+  let pos = 0;
+  for (const [off, len] of SKB_SETTABLE) {
+    if (nonZero(c, pos, off)) einval(`__sk_buff bytes ${pos}..${off - 1} must be zero`);
+    pos = off + len;
+  }
+  if (nonZero(c, pos, SK_BUFF_SIZE)) einval(`__sk_buff bytes ${pos}..${SK_BUFF_SIZE - 1} must be zero`);
+}
+
+/** kernel: eth_type_trans() on the loopback device (address 00:00:00:00:00:00). */
+function ethTypeTrans(pkt: Uint8Array): { protocol: number; pktType: number } {
+  let pktType = PACKET_HOST;
+  const dest = pkt.subarray(0, 6);
+  if (dest.some((b) => b !== 0)) {
+    // Multicast bit set: broadcast only if it equals the device's broadcast address (lo: zeros).
+    pktType = (dest[0]! & 1) !== 0 ? PACKET_MULTICAST : PACKET_OTHERHOST;
+  }
+  const proto = (pkt[12]! << 8) | pkt[13]!;
+  let protocol: number;
+  if (proto >= 0x0600) protocol = proto;
+  else if (pkt.length >= ETH_HLEN + 2 && pkt[14] === 0xff && pkt[15] === 0xff)
+    protocol = 0x0001; // ETH_P_802_3
+  else protocol = 0x0004; // ETH_P_802_2
+  return { protocol, pktType };
+}
+
+function runSkb(
+  vm: Vm,
+  prog: LoadedProgram,
+  opts: TestRunOptions,
+  repeat: number,
+  maps: VmMap[],
+): TestRunResult {
+  const data = requirePacket(opts.data, SKB_MAX_DATA);
+  const user = ctxIn(opts.ctx, SK_BUFF_SIZE);
+  const isL2 = opts.type !== 'socket_filter';
+  const a = vm.arena;
+  const size = data.length;
+  if (user) {
+    checkSkbCtx(user);
+    const ud = new DataView(user.buffer);
+    if (ud.getUint32(SK_BUFF.ifindex, true) > 1) einval('ifindex other than lo (1) is not emulated');
+    const wire = ud.getUint32(SK_BUFF.wire_len, true);
+    const len = isL2 ? size : size - ETH_HLEN;
+    if (wire !== 0 && (wire < len || wire > GSO_LEGACY_MAX_SIZE)) einval(`wire_len ${wire} out of range`);
+    if (ud.getUint32(SK_BUFF.gso_segs, true) > GSO_MAX_SEGS) einval('gso_segs too large');
+  }
+  const block = a.alloc(SKB_HEADROOM + size, 8, { kind: 'packet', writable: true, name: 'packet' });
+  const ctx = a.alloc(SK_BUFF_SIZE, 8, { kind: 'ctx', writable: true, name: '__sk_buff' });
+  try {
+    const l2 = block + SKB_HEADROOM;
+    a.write(l2, data);
+    const start = isL2 ? l2 : l2 + ETH_HLEN;
+    const end = l2 + size;
+    a.setWindow(block, start, end);
+    const { protocol, pktType } = ethTypeTrans(data);
+    // kernel: an IPv4/IPv6 ethertype needs a whole L3 header after the Ethernet header.
+    if (protocol === 0x0800 && size - ETH_HLEN < 20) einval('IPv4 packet shorter than an IP header');
+    if (protocol === 0x86dd && size - ETH_HLEN < 40) einval('IPv6 packet shorter than an IPv6 header');
+    const dv = a.dv;
+    if (user) a.write(ctx, user);
+    // The fields the kernel derives from the skb rather than from ctx_in.
+    dv.setUint32(ctx + SK_BUFF.len, end - start, true);
+    dv.setUint32(ctx + SK_BUFF.pkt_type, pktType, true);
+    dv.setUint16(ctx + SK_BUFF.protocol, ((protocol & 0xff) << 8) | (protocol >>> 8), true); // __be16
+    dv.setUint32(ctx + SK_BUFF.ifindex, 1, true);
+    dv.setUint32(ctx + SK_BUFF.data, start, true);
+    dv.setUint32(ctx + SK_BUFF.data_end, end, true);
+    dv.setUint32(ctx + SK_BUFF.data_meta, start, true);
+    // kernel: qdisc_skb_cb(skb)->pkt_len, set only when a ctx is passed.
+    if (user && dv.getUint32(ctx + SK_BUFF.wire_len, true) === 0)
+      dv.setUint32(ctx + SK_BUFF.wire_len, end - start, true);
+
+    const { r, durationNs } = timeRuns(repeat, () =>
+      vm.run(prog, { args: [ctx], packet: { start, len: end - start } }),
+    );
+    const s = a.dv.getUint32(ctx + SK_BUFF.data, true);
+    const e = a.dv.getUint32(ctx + SK_BUFF.data_end, true);
+    // kernel: socket filters get the Ethernet header pushed back, zeroed.
+    const dataOut = isL2 ? a.read(s, e - s) : concat(new Uint8Array(ETH_HLEN), a.read(s, e - s));
+    let ctxOut: Uint8Array | undefined;
+    if (user) {
+      // kernel: convert_skb_to___skb() copies back only these fields.
+      ctxOut = user.slice();
+      const cur = a.read(ctx, SK_BUFF_SIZE);
+      for (const [off, len] of [
+        [SK_BUFF.mark, 4],
+        [SK_BUFF.priority, 4],
+        [SK_BUFF.ingress_ifindex, 4],
+        [SK_BUFF.ifindex, 4],
+        [SK_BUFF.tstamp, 8],
+        [SK_BUFF.cb, 20],
+        [SK_BUFF.wire_len, 4],
+        [SK_BUFF.gso_segs, 4],
+        [SK_BUFF.hwtstamp, 8],
+      ] as const)
+        ctxOut.set(cur.subarray(off, off + len), off);
+    }
+    return { retval: r.u32, r0: r.value, dataOut, ctxOut, durationNs, insns: r.insns, maps };
+  } finally {
+    a.freeBlock(ctx);
+    a.freeBlock(block);
+  }
+}
+
+function runXdp(
+  vm: Vm,
+  prog: LoadedProgram,
+  opts: TestRunOptions,
+  repeat: number,
+  maps: VmMap[],
+): TestRunResult {
+  const user = ctxIn(opts.ctx, XDP_MD_SIZE);
+  let metaLen = 0;
+  if (user) {
+    const ud = new DataView(user.buffer);
+    const size = opts.data?.length ?? 0;
+    metaLen = ud.getUint32(XDP_MD.data, true);
+    // kernel: bpf_prog_test_run_xdp() / xdp_convert_md_to_buff()
+    if (ud.getUint32(XDP_MD.data_meta, true) !== 0) einval('xdp_md.data_meta must be 0');
+    if (ud.getUint32(XDP_MD.data_end, true) !== size) einval('xdp_md.data_end must equal the data size');
+    if (metaLen > size) einval('xdp_md.data beyond data_end');
+    if ((metaLen & 3) !== 0 || metaLen > 32) einval(`metadata length ${metaLen} invalid`);
+    if (ud.getUint32(XDP_MD.egress_ifindex, true) !== 0) einval('xdp_md.egress_ifindex must be 0');
+    const ifindex = ud.getUint32(XDP_MD.ingress_ifindex, true);
+    const rxq = ud.getUint32(XDP_MD.rx_queue_index, true);
+    if (ifindex === 0 && rxq !== 0) einval('rx_queue_index without ingress_ifindex');
+    if (ifindex > 1) einval('ingress_ifindex other than lo (1) is not emulated');
+    if (rxq !== 0) einval('lo has a single rx queue');
+  }
+  const data = requirePacket(opts.data, XDP_MAX_DATA + metaLen);
+  const a = vm.arena;
+  const block = a.alloc(PAGE, 8, { kind: 'packet', writable: true, name: 'xdp frame' });
+  const ctx = a.alloc(XDP_MD_SIZE, 8, { kind: 'ctx', writable: false, name: 'xdp_md' });
+  try {
+    const meta = block + XDP_PACKET_HEADROOM - metaLen;
+    a.write(meta, data);
+    const start = meta + metaLen;
+    const end = meta + data.length;
+    a.setWindow(block, meta, end);
+    const dv = a.dv;
+    dv.setUint32(ctx + XDP_MD.data, start, true);
+    dv.setUint32(ctx + XDP_MD.data_end, end, true);
+    dv.setUint32(ctx + XDP_MD.data_meta, meta, true);
+    dv.setUint32(ctx + XDP_MD.ingress_ifindex, 1, true); // lo
+    dv.setUint32(ctx + XDP_MD.rx_queue_index, 0, true);
+    const { r, durationNs } = timeRuns(repeat, () => vm.run(prog, { args: [ctx] }));
+    const d2 = a.dv;
+    const m = d2.getUint32(ctx + XDP_MD.data_meta, true);
+    const s = d2.getUint32(ctx + XDP_MD.data, true);
+    const e = d2.getUint32(ctx + XDP_MD.data_end, true);
+    const dataOut = a.read(m, e - m);
+    let ctxOut: Uint8Array | undefined;
+    if (user) {
+      ctxOut = user.slice();
+      const od = new DataView(ctxOut.buffer);
+      od.setUint32(XDP_MD.data, s - m, true);
+      od.setUint32(XDP_MD.data_end, e - m, true);
+    }
+    return { retval: r.u32, r0: r.value, dataOut, ctxOut, durationNs, insns: r.insns, maps };
+  } finally {
+    a.freeBlock(ctx);
+    a.freeBlock(block);
+  }
+}
+
+/** syscall and raw_tracepoint: no packet, r1 = the ctx copy (or NULL when none is given). */
+function runCtxOnly(
+  vm: Vm,
+  prog: LoadedProgram,
+  opts: TestRunOptions,
+  repeat: number,
+  maps: VmMap[],
+): TestRunResult {
+  if (opts.data) einval(`${opts.type} programs take no data_in`);
+  if ((opts.repeat ?? 0) > 1) einval(`${opts.type} programs do not support repeat`);
+  const c = opts.ctx;
+  if (opts.type === 'raw_tracepoint' && c && c.length > MAX_RAW_TP_CTX)
+    einval('raw tracepoint ctx too large');
+  if (opts.type === 'syscall' && c && c.length > 0xffff) einval('syscall ctx larger than U16_MAX');
+  const a = vm.arena;
+  const writable = opts.type === 'syscall';
+  const ctx = c && c.length > 0 ? a.alloc(c.length, 8, { kind: 'ctx', writable, name: 'ctx' }) : 0;
+  try {
+    if (ctx) a.write(ctx, c!);
+    const { r, durationNs } = timeRuns(repeat, () => vm.run(prog, { args: [ctx] }));
+    const ctxOut = ctx && opts.type === 'syscall' ? a.read(ctx, c!.length) : undefined;
+    return {
+      retval: r.u32,
+      r0: r.value,
+      dataOut: new Uint8Array(0),
+      ctxOut,
+      durationNs,
+      insns: r.insns,
+      maps,
+    };
+  } finally {
+    if (ctx) a.freeBlock(ctx);
+  }
+}
+
+function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
+  const out = new Uint8Array(x.length + y.length);
+  out.set(x);
+  out.set(y, x.length);
+  return out;
+}

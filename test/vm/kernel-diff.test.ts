@@ -1,0 +1,536 @@
+// Differential tests: the same programs through tsbpf's testRun and the live kernel's
+// BPF_PROG_TEST_RUN (tools/kbpf). The kernel is the reference; skipped when bpf() or gcc is
+// unavailable.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { testRun, type TestRunProgType } from '../../src/runtime/test-run.ts';
+import { assembleConformance } from '../../src/isa/asm/conformance.ts';
+import { encodeProgram } from '../../src/isa/encode.ts';
+import { type Insn, insn } from '../../src/isa/insn.ts';
+import { InputError, UsageError } from '../../src/errors.ts';
+import { ArrayMap } from '../../src/vm/index.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const kbpf = join(root, 'node_modules/.cache/kbpf');
+const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-kdiff-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Why the oracle is unusable, or undefined when it works. */
+function oracleProblem(): string | undefined {
+  try {
+    if (!existsSync(kbpf)) {
+      mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
+      execFileSync('gcc', ['-O2', '-o', kbpf, '/work/shared/tools/kbpf/kbpf.c'], { stdio: 'pipe' });
+    }
+  } catch (e) {
+    return `cannot build kbpf (gcc missing?): ${(e as Error).message.split('\n')[0]}`;
+  }
+  const probe = runKernel('socket_filter', assembleConformance('mov %r0, 1\nexit'), new Uint8Array(14), []);
+  if (probe.verdict !== 'accept' || probe.retval !== 1)
+    return `bpf() unavailable: ${probe.raw.split('\n')[0]}`;
+  return undefined;
+}
+
+interface KernelOut {
+  verdict: string;
+  runError?: string;
+  retval?: number;
+  dataOut: string;
+  maps: Map<string, string>;
+  raw: string;
+}
+
+interface MapDef {
+  valueSize: number;
+  maxEntries: number;
+}
+
+function runKernel(type: TestRunProgType, insns: Insn[], data: Uint8Array, maps: MapDef[]): KernelOut {
+  const p = join(tmp, 'prog.bin');
+  const d = join(tmp, 'data.bin');
+  writeFileSync(p, encodeProgram(insns));
+  writeFileSync(d, data);
+  const args = ['--type', type, '--run', '--data', d];
+  for (const m of maps) args.push('--map', `array:4:${m.valueSize}:${m.maxEntries}`);
+  if (maps.length) args.push('--dump-maps');
+  args.push(p);
+  const r = spawnSync(kbpf, args, { encoding: 'utf8' });
+  const raw = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`;
+  const out: KernelOut = { verdict: 'error', dataOut: '', maps: new Map(), raw };
+  for (const line of (r.stdout ?? '').split('\n')) {
+    const m = /^([\w[\]]+): ?(.*)$/.exec(line);
+    if (!m) continue;
+    const [, k, v] = m as unknown as [string, string, string];
+    if (k === 'verdict') out.verdict = v;
+    else if (k === 'retval') out.retval = Number(v);
+    else if (k === 'run_error') out.runError = v;
+    else if (k === 'data_out') out.dataOut = v;
+    else if (k.startsWith('map')) out.maps.set(k, v);
+  }
+  return out;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Concatenates assembly pieces and hand-built instructions (the %r dialect has no ld_abs). */
+function prog(...parts: (string | Insn)[]): Insn[] {
+  const out: Insn[] = [];
+  for (const p of parts) {
+    if (typeof p === 'string') out.push(...assembleConformance(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+const ldabs = (size: 1 | 2 | 4, off: number): Insn =>
+  insn(size === 1 ? 0x30 : size === 2 ? 0x28 : 0x20, 0, 0, 0, off);
+const ldind = (size: 1 | 2 | 4, src: number, off: number): Insn =>
+  insn(size === 1 ? 0x50 : size === 2 ? 0x48 : 0x40, 0, src, 0, off);
+/** lddw dst, map[idx] (src 1) or &map[idx].value[off] (src 2). */
+function ldMap(dst: number, idx: number, src: 1 | 2 = 1, off = 0): Insn[] {
+  return [{ code: 0x18, dst, src, off: 0, imm: idx, imm64Hi: off }, insn(0, 0, 0, 0, off)];
+}
+
+function packet(len: number, opts: { dest?: number[]; ethertype?: number; seed?: number } = {}): Uint8Array {
+  const p = new Uint8Array(len);
+  let x = opts.seed ?? 7;
+  for (let i = 0; i < len; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    p[i] = x >>> 24;
+  }
+  p.set(opts.dest ?? [0, 0, 0, 0, 0, 0], 0);
+  const et = opts.ethertype ?? 0x0800;
+  p[12] = et >> 8;
+  p[13] = et & 0xff;
+  return p;
+}
+
+interface Case {
+  name: string;
+  type: TestRunProgType;
+  insns: Insn[];
+  data: Uint8Array;
+  maps?: MapDef[];
+  /** The kernel refuses: at load ('reject', we throw InputError) or at run ('run_error', UsageError). */
+  expect?: 'reject' | 'run_error';
+}
+
+const XDP_BOUNDS = `
+  ldxw %r2, [%r1]
+  ldxw %r3, [%r1+4]
+`;
+
+const cases: Case[] = [
+  { name: 'xdp pass', type: 'xdp', insns: prog('mov %r0, 2\nexit'), data: packet(60) },
+  {
+    name: 'xdp first byte with bounds check',
+    type: 'xdp',
+    insns: prog(`${XDP_BOUNDS}
+      mov %r4, %r2
+      add %r4, 1
+      mov %r0, 0
+      jgt %r4, %r3, out
+      ldxb %r0, [%r2]
+    out:
+      exit`),
+    data: packet(40, { dest: [0xab, 1, 2, 3, 4, 5] }),
+  },
+  {
+    name: 'xdp swap MAC addresses',
+    type: 'xdp',
+    insns: prog(`${XDP_BOUNDS}
+      mov %r4, %r2
+      add %r4, 14
+      mov %r0, 1
+      jgt %r4, %r3, out
+      ldxw %r5, [%r2]
+      ldxh %r6, [%r2+4]
+      ldxw %r7, [%r2+6]
+      ldxh %r8, [%r2+10]
+      stxw [%r2], %r7
+      stxh [%r2+4], %r8
+      stxw [%r2+6], %r5
+      stxh [%r2+10], %r6
+      mov %r0, 3
+    out:
+      exit`),
+    data: packet(64, { dest: [1, 2, 3, 4, 5, 6], seed: 3 }),
+  },
+  {
+    name: 'xdp increment first 16 bytes (bounded loop)',
+    type: 'xdp',
+    insns: prog(`${XDP_BOUNDS}
+      mov %r4, %r2
+      add %r4, 16
+      mov %r0, 0
+      jgt %r4, %r3, out
+      mov %r5, 0
+    loop:
+      ldxb %r6, [%r2]
+      add %r6, 1
+      stxb [%r2], %r6
+      add %r2, 1
+      add %r5, 1
+      jlt %r5, 16, loop
+      mov %r0, 2
+    out:
+      exit`),
+    data: packet(33, { seed: 11 }),
+  },
+  { name: 'xdp ingress_ifindex', type: 'xdp', insns: prog('ldxw %r0, [%r1+12]\nexit'), data: packet(20) },
+  { name: 'xdp rx_queue_index', type: 'xdp', insns: prog('ldxw %r0, [%r1+16]\nexit'), data: packet(20) },
+  {
+    name: 'xdp data_end - data',
+    type: 'xdp',
+    insns: prog(`${XDP_BOUNDS}\nmov %r0, %r3\nsub %r0, %r2\nexit`),
+    data: packet(77),
+  },
+  {
+    name: 'xdp data - data_meta',
+    type: 'xdp',
+    insns: prog('ldxw %r2, [%r1]\nldxw %r3, [%r1+8]\nmov %r0, %r2\nsub %r0, %r3\nexit'),
+    data: packet(30),
+  },
+  {
+    name: 'xdp ethertype via be16',
+    type: 'xdp',
+    insns: prog(`${XDP_BOUNDS}
+      mov %r4, %r2
+      add %r4, 14
+      mov %r0, 0
+      jgt %r4, %r3, out
+      ldxh %r0, [%r2+12]
+      be16 %r0
+    out:
+      exit`),
+    data: packet(30, { ethertype: 0x86dd }),
+  },
+  {
+    name: 'xdp byte sum over 60 bytes',
+    type: 'xdp',
+    insns: prog(`${XDP_BOUNDS}
+      mov %r4, %r2
+      add %r4, 60
+      mov %r0, 0
+      jgt %r4, %r3, out
+      mov %r5, 0
+    loop:
+      ldxb %r6, [%r2]
+      add %r0, %r6
+      add %r2, 1
+      add %r5, 1
+      jlt %r5, 60, loop
+    out:
+      exit`),
+    data: packet(60, { seed: 99 }),
+  },
+  {
+    name: 'socket_filter ld_abs b/h/w',
+    type: 'socket_filter',
+    insns: prog(
+      'mov %r6, %r1',
+      ldabs(1, 0),
+      'mov %r7, %r0',
+      ldabs(2, 2),
+      'lsh %r7, 16\nxor %r7, %r0',
+      ldabs(4, 12),
+      'xor %r0, %r7\nexit',
+    ),
+    data: packet(60, { seed: 5 }),
+  },
+  {
+    name: 'socket_filter ld_abs out of bounds ends with 0',
+    type: 'socket_filter',
+    insns: prog('mov %r6, %r1', ldabs(4, 44), 'mov %r0, 7\nexit'),
+    data: packet(60),
+  },
+  {
+    name: 'socket_filter ld_abs last word in bounds',
+    type: 'socket_filter',
+    insns: prog('mov %r6, %r1', ldabs(4, 42), 'exit'),
+    data: packet(60, { seed: 8 }),
+  },
+  {
+    name: 'socket_filter ld_ind',
+    type: 'socket_filter',
+    insns: prog(
+      'mov %r6, %r1\nmov %r7, 4',
+      ldind(1, 7, 3),
+      'mov %r8, %r0',
+      ldind(2, 7, 5),
+      'add %r0, %r8\nexit',
+    ),
+    data: packet(40, { seed: 21 }),
+  },
+  {
+    name: 'socket_filter skb->len',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1]\nexit'),
+    data: packet(71),
+  },
+  {
+    name: 'socket_filter skb->protocol IPv4',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1+16]\nexit'),
+    data: packet(40),
+  },
+  {
+    name: 'socket_filter skb->protocol IPv6',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1+16]\nexit'),
+    data: packet(60, { ethertype: 0x86dd }),
+  },
+  {
+    name: 'socket_filter skb->protocol 802.2 (length field)',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1+16]\nexit'),
+    data: packet(40, { ethertype: 0x0020 }),
+  },
+  {
+    name: 'socket_filter pkt_type host',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1+4]\nexit'),
+    data: packet(40),
+  },
+  {
+    name: 'socket_filter pkt_type broadcast dest',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1+4]\nexit'),
+    data: packet(40, { dest: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] }),
+  },
+  {
+    name: 'socket_filter pkt_type unicast other host',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1+4]\nexit'),
+    data: packet(40, { dest: [2, 0, 0, 0, 0, 1] }),
+  },
+  {
+    name: 'socket_filter ifindex and ingress_ifindex',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1+40]\nldxw %r2, [%r1+36]\nlsh %r2, 8\nor %r0, %r2\nexit'),
+    data: packet(40),
+  },
+  {
+    name: 'socket_filter cb[] write and read',
+    type: 'socket_filter',
+    insns: prog(
+      'stw [%r1+48], 5\nstw [%r1+64], 9\nldxw %r0, [%r1+48]\nldxw %r2, [%r1+64]\nlsh %r2, 4\nor %r0, %r2\nexit',
+    ),
+    data: packet(40),
+  },
+  { name: 'sched_cls skb->len', type: 'sched_cls', insns: prog('ldxw %r0, [%r1]\nexit'), data: packet(71) },
+  {
+    name: 'sched_cls direct packet write',
+    type: 'sched_cls',
+    insns: prog(`
+      ldxw %r2, [%r1+76]
+      ldxw %r3, [%r1+80]
+      mov %r4, %r2
+      add %r4, 8
+      mov %r0, 2
+      jgt %r4, %r3, out
+      stb [%r2], 0xaa
+      ldxw %r5, [%r2+2]
+      add %r5, 1
+      stxw [%r2+4], %r5
+      mov %r0, 0
+    out:
+      exit`),
+    data: packet(50, { seed: 17 }),
+  },
+  {
+    name: 'sched_cls ld_abs counts from the MAC header',
+    type: 'sched_cls',
+    insns: prog('mov %r6, %r1', ldabs(2, 12), 'exit'),
+    data: packet(40, { ethertype: 0x0806 }),
+  },
+  {
+    name: 'sched_cls zero fields (mark, queue_mapping, priority, tc_index, hash, tc_classid)',
+    type: 'sched_cls',
+    insns: prog(`
+      ldxw %r0, [%r1+8]
+      ldxw %r2, [%r1+12]
+      or %r0, %r2
+      ldxw %r2, [%r1+32]
+      or %r0, %r2
+      ldxw %r2, [%r1+44]
+      or %r0, %r2
+      ldxw %r2, [%r1+68]
+      or %r0, %r2
+      ldxw %r2, [%r1+72]
+      or %r0, %r2
+      add %r0, 40
+      exit`),
+    data: packet(40),
+  },
+  {
+    name: 'sched_cls mark write then read',
+    type: 'sched_cls',
+    insns: prog('stw [%r1+8], 0x1234\nldxw %r0, [%r1+8]\nexit'),
+    data: packet(40),
+  },
+  {
+    name: 'array map lookup and increment',
+    type: 'socket_filter',
+    insns: prog(
+      'stw [%r10-4], 1\nmov %r2, %r10\nadd %r2, -4',
+      ...ldMap(1, 0),
+      `call 1
+      mov %r6, 0
+      jeq %r0, 0, out
+      ldxdw %r1, [%r0]
+      add %r1, 41
+      stxdw [%r0], %r1
+      ldxdw %r6, [%r0]
+    out:
+      mov %r0, %r6
+      exit`,
+    ),
+    data: packet(40),
+    maps: [{ valueSize: 8, maxEntries: 4 }],
+  },
+  {
+    name: 'array map direct value (lddw src 2)',
+    type: 'xdp',
+    insns: prog(...ldMap(1, 0, 2, 4), 'stw [%r1], 0x1234\nstb [%r1+4], 7\nmov %r0, 2\nexit'),
+    data: packet(20),
+    maps: [{ valueSize: 12, maxEntries: 1 }],
+  },
+  {
+    name: 'lddw src 2 on a multi-element array is refused',
+    type: 'xdp',
+    insns: prog(...ldMap(1, 0, 2, 4), 'mov %r0, 2\nexit'),
+    data: packet(20),
+    maps: [{ valueSize: 12, maxEntries: 2 }],
+    expect: 'reject',
+  },
+  {
+    name: 'socket_filter IPv4 packet shorter than an IP header',
+    type: 'socket_filter',
+    insns: prog('mov %r0, 1\nexit'),
+    data: packet(33),
+    expect: 'run_error',
+  },
+  {
+    name: 'sched_cls IPv6 packet shorter than an IPv6 header',
+    type: 'sched_cls',
+    insns: prog('mov %r0, 1\nexit'),
+    data: packet(53, { ethertype: 0x86dd }),
+    expect: 'run_error',
+  },
+  {
+    name: 'socket_filter short ARP packet is fine',
+    type: 'socket_filter',
+    insns: prog('ldxw %r0, [%r1]\nexit'),
+    data: packet(15, { ethertype: 0x0806 }),
+  },
+  {
+    name: 'xdp data shorter than an Ethernet header',
+    type: 'xdp',
+    insns: prog('mov %r0, 2\nexit'),
+    data: packet(13),
+    expect: 'run_error',
+  },
+  {
+    name: 'array map out-of-range key gives NULL',
+    type: 'socket_filter',
+    insns: prog('stw [%r10-4], 2\nmov %r2, %r10\nadd %r2, -4', ...ldMap(1, 0), 'call 1\nexit'),
+    data: packet(40),
+    maps: [{ valueSize: 4, maxEntries: 2 }],
+  },
+  {
+    name: 'alu edge cases folded into 32 bits',
+    type: 'socket_filter',
+    insns: prog(`
+      lddw %r1, 0x8000000000000000
+      mov %r2, -1
+      sdiv %r1, %r2
+      mov %r3, 0
+      mov %r4, 77
+      div %r4, %r3
+      xor %r1, %r4
+      mov %r5, 99
+      mod32 %r5, %r3
+      xor %r1, %r5
+      lddw %r6, 0x8000000000000000
+      smod %r6, %r2
+      xor %r1, %r6
+      mov %r7, -8
+      arsh32 %r7, 1
+      add %r1, %r7
+      mov %r7, -1
+      rsh %r7, 63
+      add %r1, %r7
+      mov %r0, %r1
+      rsh %r0, 32
+      xor %r0, %r1
+      exit`),
+    data: packet(40),
+  },
+  {
+    name: 'helper ktime_get_ns is non-zero',
+    type: 'socket_filter',
+    insns: prog('call 5\nmov %r1, 1\njne %r0, 0, out\nmov %r1, 0\nout:\nmov %r0, %r1\nexit'),
+    data: packet(40),
+  },
+  {
+    name: 'bpf-to-bpf call keeps r6-r9 and has its own stack',
+    type: 'socket_filter',
+    insns: prog(`
+      mov %r6, 5
+      stdw [%r10-8], 100
+      mov %r1, 7
+      call local func1
+      ldxdw %r2, [%r10-8]
+      add %r0, %r2
+      add %r0, %r6
+      exit
+    func1:
+      stdw [%r10-8], 1000
+      mov %r6, 1
+      ldxdw %r0, [%r10-8]
+      add %r0, %r1
+      exit`),
+    data: packet(40),
+  },
+];
+
+const problem = oracleProblem();
+if (problem) console.log(`kernel-diff: skipped: ${problem}`);
+
+for (const c of cases) {
+  test(`kernel-diff: ${c.name}`, { skip: problem ? `oracle unavailable: ${problem}` : false }, () => {
+    const k = runKernel(c.type, c.insns, c.data, c.maps ?? []);
+    const run = () =>
+      testRun(c.insns, {
+        type: c.type,
+        data: c.data,
+        maps: (c.maps ?? []).map((m) => ({ type: 'array' as const, ...m })),
+        vmOptions: { seed: 1 },
+      });
+    if (c.expect === 'reject') {
+      assert.equal(k.verdict, 'reject', `kernel accepted the program:\n${k.raw}`);
+      assert.throws(run, InputError);
+      return;
+    }
+    assert.equal(k.verdict, 'accept', `kernel rejected the program:\n${k.raw}`);
+    if (c.expect === 'run_error') {
+      assert.ok(k.runError, `kernel ran the program:\n${k.raw}`);
+      assert.throws(run, UsageError);
+      return;
+    }
+    assert.equal(k.runError, undefined, `kernel run failed:\n${k.raw}`);
+    const ours = run();
+    assert.equal(ours.retval, k.retval, `retval; kernel said:\n${k.raw}`);
+    assert.equal(hex(ours.dataOut), k.dataOut, 'data_out');
+    ours.maps.forEach((m, i) => {
+      assert.ok(m instanceof ArrayMap);
+      for (let key = 0; key < m.maxEntries; key++)
+        assert.equal(hex(m.get(key)), k.maps.get(`map${i}[${key}]`), `map${i}[${key}]`);
+    });
+  });
+}
