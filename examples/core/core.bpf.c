@@ -58,22 +58,30 @@ struct {
   __uint(max_entries, 4096);
 } core_events SEC(".maps");
 
-// Written by core_kprobe and core_rawtp: 1/0 for each existence check, then field sizes.
-__u32 has_pid, has_fantasy_field, has_mm_struct, has_fantasy_type;
-__u32 pid_size, comm_size;
-__u64 rawtp_runs;
-char last_comm[16];
+// Written by core_kprobe and core_rawtp (.bss; one struct so that the layout
+// is fixed): 1/0 for each existence check, then field sizes.
+struct core_results {
+  __u32 has_pid;
+  __u32 has_fantasy_field;
+  __u32 has_mm_struct;
+  __u32 has_fantasy_type;
+  __u32 pid_size;
+  __u32 comm_size;
+  __u64 rawtp_runs;
+  char last_comm[16];
+};
+struct core_results results;
 
 // Each check is a CO-RE relocation that libbpf resolves to a constant 0/1
 // or a size, so the branches on them are decided before the verifier runs.
 static __always_inline void record_existence(struct task_struct *t) {
   struct task_struct___fantasy *f = (void *)t;
-  has_pid = bpf_core_field_exists(t->pid);
-  has_fantasy_field = bpf_core_field_exists(f->no_such_field_in_any_kernel);
-  has_mm_struct = bpf_core_type_exists(struct mm_struct);
-  has_fantasy_type = bpf_core_type_exists(struct no_such_type_in_any_kernel);
-  pid_size = bpf_core_field_size(t->pid);
-  comm_size = bpf_core_field_size(t->comm);
+  results.has_pid = bpf_core_field_exists(t->pid);
+  results.has_fantasy_field = bpf_core_field_exists(f->no_such_field_in_any_kernel);
+  results.has_mm_struct = bpf_core_type_exists(struct mm_struct);
+  results.has_fantasy_type = bpf_core_type_exists(struct no_such_type_in_any_kernel);
+  results.pid_size = bpf_core_field_size(t->pid);
+  results.comm_size = bpf_core_field_size(t->comm);
   // A guarded read of a missing field: the relocation turns the branch dead
   // (libbpf poisons the read itself, which the verifier never reaches).
   if (bpf_core_field_exists(f->no_such_field_in_any_kernel)) {
@@ -108,9 +116,9 @@ int core_rawtp(void *ctx) {
   e->total_vm = 0;
   if (bpf_core_field_exists(t->mm)) e->total_vm = BPF_CORE_READ(t, mm, total_vm);
   bpf_core_read_str(e->comm, sizeof(e->comm), &t->comm);
-  bpf_core_read_str(last_comm, sizeof(last_comm), &t->comm);
+  bpf_core_read_str(results.last_comm, sizeof(results.last_comm), &t->comm);
   bpf_ringbuf_submit(e, 0);
-  __sync_fetch_and_add(&rawtp_runs, 1);
+  __sync_fetch_and_add(&results.rawtp_runs, 1);
   record_existence(t);
   return 0;
 }

@@ -33,6 +33,7 @@ export interface KobjMap {
 
 export interface KobjReport {
   status: number;
+  pid: number; // kobj's process id (programs run by BPF_PROG_TEST_RUN run in it)
   stdout: string;
   stderr: string;
   programs: KobjProgram[];
@@ -41,6 +42,8 @@ export interface KobjReport {
   mapValues: Map<string, Map<string, string[]>>;
   ringbufs: Map<string, string[]>;
   retval?: number;
+  dataOut?: string; // hex
+  ctxOut?: string; // hex
   runError?: string;
 }
 
@@ -51,9 +54,10 @@ const intKeys: Record<string, keyof KobjProgram> = {
   xlated_insns: 'xlatedInsns',
 };
 
-export function parseKobj(stdout: string, status: number, stderr = ''): KobjReport {
+export function parseKobj(stdout: string, status: number, stderr = '', pid = 0): KobjReport {
   const report: KobjReport = {
     status,
+    pid,
     stdout,
     stderr,
     programs: [],
@@ -97,6 +101,8 @@ export function parseKobj(stdout: string, status: number, stderr = ''): KobjRepo
       report.programs.push(cur as KobjProgram);
     } else if (key === 'retval') {
       report.retval = Number(value);
+    } else if (key === 'data_out' || key === 'ctx_out') {
+      report[key === 'data_out' ? 'dataOut' : 'ctxOut'] = value;
     } else if (key === 'run_error') {
       report.runError = value;
     } else if (cur) {
@@ -112,7 +118,7 @@ export function parseKobj(stdout: string, status: number, stderr = ''): KobjRepo
 export function runKobj(args: string[]): KobjReport {
   const r = spawnSync(kobjPath, args, { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
-  return parseKobj(r.stdout, r.status ?? -1, r.stderr);
+  return parseKobj(r.stdout, r.status ?? -1, r.stderr, r.pid ?? 0);
 }
 
 // Builds kobj into node_modules/.cache when it is missing.  Returns a reason to skip
