@@ -2,7 +2,7 @@
 import { DecodeError, type Where } from '../errors.ts';
 import type { Insn } from './insn.ts';
 import { OP_LDDW } from './opcode.ts';
-import { validateProgram } from './valid.ts';
+import { type ValidateOptions, validateProgram } from './valid.ts';
 
 /** Reads slots without any checks (lddw pairs still get imm64Hi when both halves exist). */
 export function decodeSlots(bytes: Uint8Array): Insn[] {
@@ -30,7 +30,7 @@ export function decodeSlots(bytes: Uint8Array): Insn[] {
 }
 
 /** Decodes and validates a program; throws DecodeError with insnIdx and the reason. */
-export function decodeProgram(bytes: Uint8Array, where: Where = {}): Insn[] {
+export function decodeProgram(bytes: Uint8Array, where: Where = {}, opts: ValidateOptions = {}): Insn[] {
   if (bytes.byteLength % 8 !== 0)
     throw new DecodeError(`program is ${bytes.byteLength} bytes, not a multiple of 8 (truncated?)`, {
       where: {
@@ -40,6 +40,6 @@ export function decodeProgram(bytes: Uint8Array, where: Where = {}): Insn[] {
       },
     });
   const insns = decodeSlots(bytes);
-  validateProgram(insns, where);
+  validateProgram(insns, where, opts);
   return insns;
 }

@@ -118,8 +118,11 @@ function formatLlvm(insns: readonly Insn[], idx: number, opts: DisasmOptions, ta
       if (code === op.OP_MAY_GOTO) return `may_goto ${target(idx, i.off)}`;
       if (code === op.OP_CALLX) return `callx r${i.dst}`;
       if (code === op.OP_CALL) {
-        if (i.src === op.PSEUDO_CALL)
-          return `call ${opts.labels ? target(idx, i.imm) : `pc${signed(i.imm)}`}`;
+        if (i.src === op.PSEUDO_CALL) {
+          // A label when there is one; otherwise the kernel's `pc+N` (a bare +N would read as a helper id).
+          const t = target(idx, i.imm);
+          return `call ${/^[+-]/.test(t) ? `pc${t}` : t}`;
+        }
         if (i.src === op.PSEUDO_KFUNC_CALL) return `call kfunc(${i.imm}${i.off ? `, ${i.off}` : ''})`;
         const name = opts.helperNames ? helperName(i.imm) : undefined;
         return name ? `call ${name}#${i.imm}` : `call ${i.imm}`;

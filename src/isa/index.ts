@@ -21,6 +21,7 @@ export {
   type InsnProblem,
   insnProblem,
   VALID_OPCODES,
+  type ValidateOptions,
   validateProgram,
   writtenReg,
 } from './valid.ts';

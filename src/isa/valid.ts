@@ -195,7 +195,18 @@ export function branchTarget(insns: readonly Insn[], idx: number): number | unde
 }
 
 /** The first structural problem of a program, or undefined. */
-export function findProgramProblem(insns: readonly Insn[]): InsnProblem | undefined {
+export interface ValidateOptions {
+  /**
+   * An ELF code section before linking: bpf-to-bpf calls and `func` lddws may point outside
+   * the section (their targets come from relocations), so only their form is checked.
+   */
+  unlinked?: boolean;
+}
+
+export function findProgramProblem(
+  insns: readonly Insn[],
+  opts: ValidateOptions = {},
+): InsnProblem | undefined {
   const n = insns.length;
   const second = new Uint8Array(n); // 1 where a slot is the second half of an lddw
   for (let idx = 0; idx < n; idx++) {
@@ -221,6 +232,7 @@ export function findProgramProblem(insns: readonly Insn[]): InsnProblem | undefi
     if (second[idx]) continue;
     const t = branchTarget(insns, idx);
     if (t === undefined) continue;
+    if (opts.unlinked && (insns[idx]!.code === op.OP_CALL || insns[idx]!.code === op.OP_LDDW)) continue;
     const code = hex(insns[idx]!.code);
     if (t < 0 || t >= n)
       return { insnIdx: idx, message: `opcode ${code}: jump out of range from insn ${idx} to ${t}` };
@@ -231,7 +243,7 @@ export function findProgramProblem(insns: readonly Insn[]): InsnProblem | undefi
 }
 
 /** Throws a DecodeError (with insnIdx) for the first structural problem. */
-export function validateProgram(insns: readonly Insn[], where: Where = {}): void {
-  const p = findProgramProblem(insns);
+export function validateProgram(insns: readonly Insn[], where: Where = {}, opts: ValidateOptions = {}): void {
+  const p = findProgramProblem(insns, opts);
   if (p) throw new DecodeError(p.message, { where: { ...where, insnIdx: p.insnIdx } });
 }

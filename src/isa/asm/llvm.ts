@@ -5,7 +5,7 @@ import { AsmError, DecodeError, type Where } from '../../errors.ts';
 import { helperId } from '../helper-names.ts';
 import type { Insn } from '../insn.ts';
 import * as op from '../opcode.ts';
-import { findProgramProblem } from '../valid.ts';
+import { findProgramProblem, type ValidateOptions } from '../valid.ts';
 import { stripComment, type Tok, tokenize } from './lex.ts';
 
 const ALU_OPS: Record<string, [number, number]> = {
@@ -200,7 +200,7 @@ class LineParser {
 }
 
 /** Assembles LLVM-syntax text into slots. Throws AsmError with line and column. */
-export function assemble(text: string, where: { file?: string } = {}): Insn[] {
+export function assemble(text: string, where: { file?: string } = {}, opts: ValidateOptions = {}): Insn[] {
   const insns: Insn[] = [];
   const lineOf: number[] = [];
   const labels = new Map<string, number>();
@@ -257,7 +257,7 @@ export function assemble(text: string, where: { file?: string } = {}): Insn[] {
       k++;
     }
   }
-  const problem = findProgramProblem(insns);
+  const problem = findProgramProblem(insns, opts);
   if (problem) {
     const cause = new DecodeError(problem.message, { where: { insnIdx: problem.insnIdx } });
     throw new AsmError(problem.message, {
