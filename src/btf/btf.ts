@@ -121,7 +121,8 @@ export class Btf {
           if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
           align = Math.max(align, a);
         }
-        return align;
+        // A size that is not a multiple of the alignment also means packed.
+        return t.size % align === 0 ? align : 1;
       }
       default:
         throw new BtfError(`type [${id}]: ${t.kind} has no alignment`);

@@ -113,11 +113,53 @@ class CDumper {
 
   private compositeBody(t: BtfComposite, indent: number): string {
     const pad = '\t'.repeat(indent + 1);
-    const lines = t.members.map((m) => {
+    const isStruct = t.kind === 'struct';
+    const packed = isStruct && this.isPacked(t);
+    const lines: string[] = [];
+    let off = 0;
+    let prevBitfield = false;
+    for (const m of t.members) {
+      const align = packed ? 1 : this.safe(() => this.btf.alignof(m.type), 1);
+      if (isStruct) emitPadding(lines, pad, off, m.bitOffset, align, prevBitfield && m.bitfieldSize !== 0);
       const bits = m.bitfieldSize ? `: ${m.bitfieldSize}` : '';
-      return `${pad}${this.decl(m.type, m.name, indent + 1)}${bits};`;
-    });
-    return `${t.kind}${t.name ? ` ${t.name}` : ''} {\n${lines.join('\n')}\n${'\t'.repeat(indent)}}`;
+      lines.push(`${pad}${this.decl(m.type, m.name, indent + 1)}${bits};`);
+      if (m.bitfieldSize) {
+        off = m.bitOffset + m.bitfieldSize;
+        prevBitfield = true;
+      } else {
+        off = m.bitOffset + 8 * this.safe(() => this.btf.sizeof(m.type), 0);
+        prevBitfield = false;
+      }
+    }
+    if (isStruct)
+      emitPadding(
+        lines,
+        pad,
+        off,
+        t.size * 8,
+        this.safe(() => this.btf.alignof(t.id), 1),
+        false,
+      );
+    const head = `${t.kind}${t.name ? ` ${t.name}` : ''}`;
+    const body = lines.length ? `{\n${lines.join('\n')}\n${'\t'.repeat(indent)}}` : '{}';
+    return `${head} ${body}${packed ? ' __attribute__((packed))' : ''}`;
+  }
+
+  /** libbpf btf_dump: btf_is_struct_packed(). */
+  private isPacked(t: BtfComposite): boolean {
+    const align = this.safe(() => this.btf.alignof(t.id), 1);
+    if (t.size % align !== 0) return true;
+    return t.members.some(
+      (m) => m.bitfieldSize === 0 && m.bitOffset % (8 * this.safe(() => this.btf.alignof(m.type), 1)) !== 0,
+    );
+  }
+
+  private safe<T>(f: () => T, fallback: T): T {
+    try {
+      return f();
+    } catch {
+      return fallback;
+    }
   }
 
   /** A C declaration of `name` with type `id`, e.g. `int (*cb)(int, struct x *)`. */
@@ -178,6 +220,58 @@ class CDumper {
       default:
         return `/* ${t.kind} */ void`;
     }
+  }
+}
+
+const PADS = [
+  { name: 'long', bits: 64 },
+  { name: 'int', bits: 32 },
+  { name: 'short', bits: 16 },
+  { name: 'char', bits: 8 },
+];
+
+/**
+ * Explicit `long: 64;`-style padding where natural alignment does not explain a gap, so the
+ * printed struct has the same layout. Mirrors libbpf's btf_dump_emit_bit_padding().
+ */
+function emitPadding(
+  lines: string[],
+  pad: string,
+  cur: number,
+  next: number,
+  nextAlign: number,
+  inBitfield: boolean,
+) {
+  if (cur >= next) return;
+  let padBits = 0;
+  let padType = '';
+  let newOff = 0;
+  for (const p of PADS) {
+    padBits = p.bits;
+    padType = p.name;
+    newOff = Math.ceil(cur / padBits) * padBits;
+    if (newOff <= next) break;
+  }
+  if (newOff > cur && newOff <= next) {
+    if (
+      inBitfield ||
+      (newOff === next && Math.ceil(cur / (nextAlign * 8)) * nextAlign * 8 !== newOff) ||
+      (newOff !== next && next - newOff <= newOff - cur)
+    ) {
+      lines.push(`${pad}${padType}: ${inBitfield ? newOff - cur : 0};`);
+    }
+    cur = newOff;
+  }
+  while (cur < next) {
+    const bits = Math.min(next - cur, padBits);
+    if (bits === padBits) {
+      lines.push(`${pad}${padType}: ${padBits};`);
+      cur += bits;
+      continue;
+    }
+    const smallest = [...PADS].reverse().find((p) => p.bits >= bits)!;
+    lines.push(`${pad}${smallest.name}: ${bits};`);
+    cur += bits;
   }
 }
 
