@@ -131,7 +131,10 @@ test('line info matches the DWARF line table and the source text', {
     let line = 0;
     for (const l of run('llvm-objdump-19', ['-d', '-l', '--no-show-raw-insn', path])!.split('\n')) {
       const s = /^Disassembly of section (.*):$/.exec(l);
-      if (s) dwarf.set(s[1]!, (cur = new Map()));
+      if (s) {
+        cur = new Map();
+        dwarf.set(s[1]!, cur);
+      }
       const m = /^; .*:(\d+)$/.exec(l);
       if (m) line = Number(m[1]);
       const i = /^\s+(\d+):\t/.exec(l);
@@ -197,7 +200,14 @@ test('malformed BTF gives BtfError with a byte offset', () => {
   const hdr = 24;
   expectBtfError((b) => b.subarray(0, 10), /too short/, 'truncated header');
   expectBtfError((b) => (dv(b).setUint16(0, 0x9feb, true), b), /magic/, 'magic');
-  expectBtfError((b) => ((b[2] = 2), b), /version/, 'version');
+  expectBtfError(
+    (b) => {
+      b[2] = 2;
+      return b;
+    },
+    /version/,
+    'version',
+  );
   expectBtfError((b) => (dv(b).setUint32(12, 0xffffff, true), b), /outside/, 'type_len');
   expectBtfError((b) => (dv(b).setUint32(20, 0xffffff, true), b), /outside/, 'str_len');
   expectBtfError((b) => b.subarray(0, b.length - 200), /outside/, 'truncated body');

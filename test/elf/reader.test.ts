@@ -83,6 +83,10 @@ test('sections, symbols and relocations match llvm-readobj on every object', {
 // --- malformed input: every case is an ElfError that names the file and a byte offset ---
 
 const good = readObject(fixture('subprogs.bpf.o'));
+const set8 = (b: Uint8Array, at: number, v: number): Uint8Array => {
+  b[at] = v;
+  return b;
+};
 const u16 = (b: Uint8Array, at: number, v: number) =>
   new DataView(b.buffer, b.byteOffset).setUint16(at, v, true);
 const u32 = (b: Uint8Array, at: number, v: number) =>
@@ -114,9 +118,9 @@ function expectElfError(
 
 test('header errors', () => {
   expectElfError((b) => b.subarray(0, 10), /too short/, 'truncated header');
-  expectElfError((b) => ((b[0] = 0x7e), b), /magic/, 'bad magic');
-  expectElfError((b) => ((b[4] = 1), b), /ELFCLASS64/, '32-bit class');
-  expectElfError((b) => ((b[5] = 2), b), /little-endian/, 'big-endian');
+  expectElfError((b) => set8(b, 0, 0x7e), /magic/, 'bad magic');
+  expectElfError((b) => set8(b, 4, 1), /ELFCLASS64/, '32-bit class');
+  expectElfError((b) => set8(b, 5, 2), /little-endian/, 'big-endian');
   expectElfError((b) => (u16(b, 18, 62), b), /EM_BPF/, 'x86-64 machine');
   expectElfError((b) => (u64(b, 40, 0xffff_ffff_ffffn), b), /e_shoff|outside/, 'shoff past the end');
   expectElfError((b) => (u64(b, 40, 0xffff_ffff_ffff_ffffn), b), /absurd/, 'shoff absurd');
