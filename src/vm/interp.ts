@@ -117,8 +117,6 @@ export function interpret(
   // Views are plain locals (no closure captures them) and are reloaded after every helper
   // call, since a helper may grow the memory or allocate regions.
   let dv = arena.dv;
-  let u8 = arena.u8;
-  let i32 = arena.i32;
   let gran = arena.gran;
   let rt = arena.regTable;
   let memSize = arena.size;
@@ -928,7 +926,7 @@ export function interpret(
           const a = (lo[s]! >>> 0) + code[p + 1]!;
           if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 4)))
             throw memFault(m, prog, pc - 1, a, hi[s]!, 4, false);
-          lo[d] = (a & 3) === 0 ? i32[a >> 2]! : dv.getInt32(a, true);
+          lo[d] = dv.getInt32(a, true);
           hi[d] = 0;
           break;
         }
@@ -944,7 +942,7 @@ export function interpret(
           const a = (lo[s]! >>> 0) + code[p + 1]!;
           if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 1)))
             throw memFault(m, prog, pc - 1, a, hi[s]!, 1, false);
-          lo[d] = u8[a]!;
+          lo[d] = dv.getUint8(a);
           hi[d] = 0;
           break;
         }
@@ -952,13 +950,8 @@ export function interpret(
           const a = (lo[s]! >>> 0) + code[p + 1]!;
           if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, 8)))
             throw memFault(m, prog, pc - 1, a, hi[s]!, 8, false);
-          if ((a & 7) === 0) {
-            lo[d] = i32[a >> 2]!;
-            hi[d] = i32[(a >> 2) + 1]!;
-          } else {
-            lo[d] = dv.getInt32(a, true);
-            hi[d] = dv.getInt32(a + 4, true);
-          }
+          lo[d] = dv.getInt32(a, true);
+          hi[d] = dv.getInt32(a + 4, true);
           break;
         }
         case 0x81: {
@@ -1026,8 +1019,7 @@ export function interpret(
           const a = (lo[d]! >>> 0) + code[p + 1]!;
           if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 4)))
             throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
-          if ((a & 3) === 0) i32[a >> 2] = lo[s]!;
-          else dv.setInt32(a, lo[s]!, true);
+          dv.setInt32(a, lo[s]!, true);
           break;
         }
         case 0x6b: {
@@ -1041,20 +1033,15 @@ export function interpret(
           const a = (lo[d]! >>> 0) + code[p + 1]!;
           if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 1)))
             throw memFault(m, prog, pc - 1, a, hi[d]!, 1, true);
-          u8[a] = lo[s]!;
+          dv.setInt8(a, lo[s]!);
           break;
         }
         case 0x7b: {
           const a = (lo[d]! >>> 0) + code[p + 1]!;
           if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, 8)))
             throw memFault(m, prog, pc - 1, a, hi[d]!, 8, true);
-          if ((a & 7) === 0) {
-            i32[a >> 2] = lo[s]!;
-            i32[(a >> 2) + 1] = hi[s]!;
-          } else {
-            dv.setInt32(a, lo[s]!, true);
-            dv.setInt32(a + 4, hi[s]!, true);
-          }
+          dv.setInt32(a, lo[s]!, true);
+          dv.setInt32(a + 4, hi[s]!, true);
           break;
         }
 
@@ -1183,8 +1170,6 @@ export function interpret(
         case 0x85:
           callHelper(m, prog, pc - 1, helperFns[code[p + 3]!]!, lo, hi);
           dv = arena.dv;
-          u8 = arena.u8;
-          i32 = arena.i32;
           gran = arena.gran;
           rt = arena.regTable;
           memSize = arena.size;
@@ -1195,8 +1180,6 @@ export function interpret(
           if (!h) throw fault(prog, pc - 1, 'call', `callx to unknown helper id ${id} (in r${d})`);
           callHelper(m, prog, pc - 1, h.impl, lo, hi);
           dv = arena.dv;
-          u8 = arena.u8;
-          i32 = arena.i32;
           gran = arena.gran;
           rt = arena.regTable;
           memSize = arena.size;
