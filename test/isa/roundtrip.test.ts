@@ -119,6 +119,20 @@ test('llvm-mc-19 assembles our disassembly to the same bytes', {
       const b = Buffer.from(want.subarray(slot * 8, slot * 8 + 8)).toString('hex');
       assert.equal(a, b, `slot ${slot}: ${disassemble([p[slot]!, p[slot + 1] ?? p[slot]!]).split('\n')[0]}`);
     }
+    // And the other way: llvm-objdump's own listing (hex immediates, w registers, `<.text+0x..>`
+    // jump comments, slot prefixes) goes through our assembler to the same bytes.
+    const listing = execFileSync(
+      'llvm-objdump-19',
+      ['-d', '--no-show-raw-insn', '--mcpu=v4', join(work, 'p.o')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const body = listing
+      .split('\n')
+      .filter((l) => /^\s*\d+:\s/.test(l))
+      .join('\n');
+    assert.deepEqual(encodeProgram(assemble(body)), want);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
