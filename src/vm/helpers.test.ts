@@ -9,7 +9,7 @@ import { Vm } from './vm.ts';
 function printk(vm: Vm, fmt: string, args: bigint[]): string[] {
   const bytes = new TextEncoder().encode(`${fmt}\0`);
   const insns: Insn[] = [];
-  bytes.forEach((b, i) => insns.push(insn(0x72, 10, 0, -64 + i, b))); // stb [r10-64+i], b
+  for (const [i, b] of bytes.entries()) insns.push(insn(0x72, 10, 0, -64 + i, b)); // stb [r10-64+i], b
   const regs = [3, 4, 5];
   args.forEach((v, i) => {
     const lo = Number(BigInt.asIntN(32, v));
