@@ -43,6 +43,8 @@ const JMP_COND = [
   op.JMP_JSLT,
   op.JMP_JSLE,
 ];
+const MOVSX_OFF64: readonly number[] = [0, 8, 16, 32];
+const MOVSX_OFF32: readonly number[] = [0, 8, 16];
 const ATOMIC_RMW = [op.ATOMIC_ADD, op.ATOMIC_OR, op.ATOMIC_AND, op.ATOMIC_XOR];
 
 /** Every opcode byte that some valid instruction uses (besides lddw's second slot, code 0). */
@@ -115,7 +117,7 @@ export function insnProblem(i: Insn): string | undefined {
           if (i.off !== 0 && i.off !== 1)
             return `opcode ${hex(code)}: div/mod offset must be 0 or 1 (signed), got ${i.off}`;
         } else if (a === op.ALU_MOV && x) {
-          const ok = c === op.CLASS_ALU64 ? [0, 8, 16, 32] : [0, 8, 16];
+          const ok = c === op.CLASS_ALU64 ? MOVSX_OFF64 : MOVSX_OFF32;
           if (c === op.CLASS_ALU64 && i.off === op.ADDR_SPACE_CAST) {
             if (i.imm !== 1 && i.imm !== 1 << 16)
               return `opcode ${hex(code)}: invalid addr_space_cast ${i.imm}`;
@@ -233,11 +235,11 @@ export function findProgramProblem(
     const t = branchTarget(insns, idx);
     if (t === undefined) continue;
     if (opts.unlinked && (insns[idx]!.code === op.OP_CALL || insns[idx]!.code === op.OP_LDDW)) continue;
-    const code = hex(insns[idx]!.code);
+    const code = insns[idx]!.code;
     if (t < 0 || t >= n)
-      return { insnIdx: idx, message: `opcode ${code}: jump out of range from insn ${idx} to ${t}` };
+      return { insnIdx: idx, message: `opcode ${hex(code)}: jump out of range from insn ${idx} to ${t}` };
     if (second[t])
-      return { insnIdx: idx, message: `opcode ${code}: jump into the middle of lddw at insn ${t - 1}` };
+      return { insnIdx: idx, message: `opcode ${hex(code)}: jump into the middle of lddw at insn ${t - 1}` };
   }
   return undefined;
 }

@@ -134,7 +134,9 @@ export function randomProgram(rand: () => number, n: number, opts: GenOptions = 
   items.forEach((it, k) => {
     const i = it.insn;
     if (it.target) {
-      const rel = pick(starts) - starts[k]! - 1;
+      // Stay within ±2000 instructions so 16-bit offsets fit even in huge programs.
+      const j = Math.min(starts.length - 1, Math.max(0, k + int(-2000, 2000)));
+      const rel = starts[j]! - starts[k]! - 1;
       if (it.target === 'off') i.off = rel;
       else i.imm = rel;
     }
