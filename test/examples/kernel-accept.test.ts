@@ -50,6 +50,13 @@ test('inventory: every program is recorded as accepted, with its subprograms in 
   }
 });
 
+test('only the tail-call stages cannot be loaded one at a time', () => {
+  const notAlone = inventory.objects.flatMap((o) =>
+    o.programs.filter((p) => p.verdictAlone !== 'accept').map(() => o.example),
+  );
+  assert.deepEqual([...new Set(notAlone)], ['tail-calls']);
+});
+
 test('the large example has over 1,000 instructions in one program', () => {
   const l4lb = inventory.objects.find((o) => o.example === 'l4lb');
   assert.ok(l4lb && l4lb.programs[0]!.insns > 1000);
@@ -75,5 +82,11 @@ for (const o of inventory.objects) {
     for (const p of r.programs) {
       assert.equal(p.insns, o.programs.find((q) => q.name === p.program)!.insns, `${p.program} insns`);
     }
+    // Program by program (libbpf told to skip the others), as the inventory says.
+    const alone = runKobj([o.object]).programs.map((p) => [p.program, p.verdict]);
+    assert.deepEqual(
+      alone,
+      o.programs.map((p) => [p.name, p.verdictAlone]),
+    );
   });
 }

@@ -20,6 +20,10 @@ export interface InventoryProgram {
   insnsLoaded: number;
   verdict: string;
   insnsProcessed: number | null;
+  // libbpf loading this program alone (the others autoload=false): tail-call
+  // stages named in a prog array initialiser cannot be
+  verdictAlone: string;
+  errorAlone?: string;
 }
 
 export interface InventoryFunction {
@@ -122,21 +126,27 @@ function measure(): Inventory {
   for (const example of exampleNames()) {
     const object = objectPath(example);
     const r = runKobj(['--all', '--dump-maps', object]);
+    const alone = runKobj([object]).programs;
     objects.push({
       example,
       object,
       source: object.replace(/\.o$/, '.c'),
       about: about[example] ?? '',
       loadMode: 'all',
-      programs: r.programs.map((p) => ({
-        name: p.program,
-        section: p.section,
-        type: p.type,
-        insns: p.insns,
-        insnsLoaded: p.insnsLoaded,
-        verdict: p.verdict,
-        insnsProcessed: p.insnsProcessed ?? null,
-      })),
+      programs: r.programs.map((p) => {
+        const a = alone.find((q) => q.program === p.program);
+        return {
+          name: p.program,
+          section: p.section,
+          type: p.type,
+          insns: p.insns,
+          insnsLoaded: p.insnsLoaded,
+          verdict: p.verdict,
+          insnsProcessed: p.insnsProcessed ?? null,
+          verdictAlone: a?.verdict ?? 'missing',
+          ...(a && a.verdict !== 'accept' && a.error ? { errorAlone: a.error } : {}),
+        };
+      }),
       functions: functionsOf(join(repoRoot, object)),
       maps: r.maps,
     });
