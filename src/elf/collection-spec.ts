@@ -5,6 +5,7 @@ import type { Btf } from '../btf/btf.ts';
 import { type BtfExt, parseBtfExt } from '../btf/ext-info.ts';
 import type { BtfDatasec } from '../btf/types.ts';
 import { parseBtf } from '../btf/unmarshal.ts';
+import { BtfError } from '../errors.ts';
 import { layoutKconfig, type MapContext, parseBtfMaps, parseDataMaps, parseLegacyMaps } from './maps.ts';
 import { collectPrograms, isExecSection, type ProgContext } from './programs.ts';
 import { type ElfFile, readElf, SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_SECTION } from './reader.ts';
@@ -24,6 +25,18 @@ export function objNameOf(file: string): string {
 
 export function loadCollectionSpec(bytes: Uint8Array, opts: LoadOptions = {}): CollectionSpec {
   const file = opts.file ?? '<memory>';
+  try {
+    return load(bytes, file);
+  } catch (e) {
+    // BTF queries (resolve, sizeof) do not know the file; add it so every error says where.
+    if (e instanceof BtfError && !e.where.file) {
+      throw new BtfError(e.message, { where: { file, section: '.BTF', ...e.where }, cause: e });
+    }
+    throw e;
+  }
+}
+
+function load(bytes: Uint8Array, file: string): CollectionSpec {
   const elf = readElf(bytes, file);
   const objName = objNameOf(file);
   const btfSec = elf.section('.BTF');
