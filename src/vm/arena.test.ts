@@ -56,3 +56,13 @@ test('out of memory is a clean error', () => {
   const a = new Arena({ initialPages: 1, maxPages: 2 });
   assert.throws(() => a.alloc(4 * PAGE_SIZE, 8, { kind: 'mem', writable: true }), /out of memory/);
 });
+
+test('views follow a memory.grow done behind the arena (e.g. by Wasm code)', () => {
+  const a = new Arena({ initialPages: 1 });
+  a.memory.grow(2);
+  assert.equal(a.u8.byteLength, 0, 'the old views are detached');
+  a.sync();
+  assert.equal(a.u8.byteLength, 3 * PAGE_SIZE);
+  const x = a.alloc(2 * PAGE_SIZE, 8, { kind: 'mem', writable: true });
+  assert.ok(a.check(x, 2 * PAGE_SIZE, true), 'the grown space is allocatable');
+});

@@ -79,6 +79,18 @@ export class Arena {
     this.free.push([GUARD_SIZE, this.size - GUARD_SIZE]);
   }
 
+  /**
+   * Refreshes the views if someone else grew the memory (e.g. Wasm code calling memory.grow):
+   * growing detaches the old ArrayBuffer, which makes the old views empty.
+   */
+  sync(): void {
+    if (this.u8.byteLength !== this.memory.buffer.byteLength) {
+      const oldSize = this.gran.length << GRANULE_SHIFT;
+      this.refresh();
+      if (this.size > oldSize) this.release(oldSize, this.size - oldSize);
+    }
+  }
+
   get size(): number {
     return this.memory.buffer.byteLength;
   }
@@ -89,6 +101,7 @@ export class Arena {
     if (align > GRANULE && (align & (align - 1)) !== 0) throw new UsageError(`arena: bad alignment ${align}`);
     const a = Math.max(align, GRANULE);
     const cap = Math.max(GRANULE, roundUp(size, GRANULE));
+    this.sync();
     let base = this.take(cap, a);
     if (base < 0) {
       this.grow(cap + a);

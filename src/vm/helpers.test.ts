@@ -90,3 +90,30 @@ test('helper tables: register more helpers, protos carry kernel arg types, negat
   assert.equal(vm.run(p).value, (1n << 64n) - 2n);
   assert.throws(() => new HelperTable().register({ ...t.get(5)!, id: 0 }), /bad id/);
 });
+
+test('a helper can run a callback program; the outer registers and stack survive', () => {
+  const t = baseHelpers().clone();
+  let vm: Vm | undefined;
+  const cb = assembleConformance('stdw [%r10-8], 1000\nldxdw %r0, [%r10-8]\nadd %r0, %r1\nexit');
+  t.register({
+    id: 2000,
+    name: 'test_callback',
+    proto: { ret: 'RET_INTEGER', args: [{ type: 'ARG_ANYTHING' }] },
+    impl: (ctx, a) => {
+      const r = vm!.run(vm!.load(cb), { args: [a] });
+      assert.equal(ctx.argLo(1), a, 'arguments still read from the outer registers');
+      return r.u32;
+    },
+  });
+  vm = new Vm({ helpers: t });
+  const outer = assembleConformance(`
+    mov %r6, 7
+    stdw [%r10-8], 50
+    mov %r1, 3
+    call 2000
+    ldxdw %r1, [%r10-8]
+    add %r0, %r1
+    add %r0, %r6
+    exit`);
+  assert.equal(vm.run(vm.load(outer)).value, 1003n + 50n + 7n);
+});

@@ -1169,6 +1169,7 @@ export function interpret(
         // ---- calls ----
         case 0x85:
           callHelper(m, prog, pc - 1, helperFns[code[p + 3]!]!, lo, hi);
+          arena.sync();
           dv = arena.dv;
           gran = arena.gran;
           rt = arena.regTable;
@@ -1179,6 +1180,7 @@ export function interpret(
           const h = hi[d] === 0 ? m.helpers.get(id) : undefined;
           if (!h) throw fault(prog, pc - 1, 'call', `callx to unknown helper id ${id} (in r${d})`);
           callHelper(m, prog, pc - 1, h.impl, lo, hi);
+          arena.sync();
           dv = arena.dv;
           gran = arena.gran;
           rt = arena.regTable;

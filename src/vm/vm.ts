@@ -106,11 +106,18 @@ export class Vm implements Machine {
     return loadProgram(insns, { ...opts, helpers: this.helpers });
   }
 
+  /**
+   * Runs a program. A helper may call run() again while a program runs (callbacks such as
+   * bpf_loop): the nested run gets fresh registers and the upper half of the stack region.
+   */
   run(prog: LoadedProgram, opts: RunOptions = {}): RunResult {
+    if (this.running > 1) throw new UsageError('vm: callbacks may nest only one level deep');
     const nested = this.running > 0;
-    if (nested) throw new UsageError('vm: nested runs are not supported yet');
-    const lo = this.regLo;
-    const hi = this.regHi;
+    const outerLo = this.regLo;
+    const outerHi = this.regHi;
+    const outerPacket = this.packet;
+    const lo = nested ? new Int32Array(16) : outerLo;
+    const hi = nested ? new Int32Array(16) : outerHi;
     lo.fill(0);
     hi.fill(0);
     const args = opts.args ?? [];
@@ -120,14 +127,19 @@ export class Vm implements Machine {
       lo[i + 1] = Number(BigInt.asIntN(32, b));
       hi[i + 1] = Number(BigInt.asIntN(32, b >> 32n));
     });
-    lo[10] = this.stackTop;
-    this.packet = opts.packet;
+    // Frames 0..7 belong to the outer run, 8..15 to a callback.
+    lo[10] = nested ? this.stackTop - MAX_CALL_FRAMES * MAX_BPF_STACK : this.stackTop;
+    this.packet = opts.packet ?? (nested ? outerPacket : undefined);
+    this.arena.sync();
     this.running++;
     try {
       const n = interpret(this, prog, lo, hi, opts.entry ?? 0);
       return new RunResult(lo[0]!, hi[0]!, n);
     } finally {
       this.running--;
+      this.regLo = outerLo;
+      this.regHi = outerHi;
+      this.packet = outerPacket;
     }
   }
 
