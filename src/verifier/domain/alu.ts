@@ -2,7 +2,7 @@
 // scalar{32,}_min_max_*() helpers of Linux 6.18 kernel/bpf/verifier.c compute them.
 // Operation codes are the ISA's BPF_OP() values (the high nibble of the opcode byte).
 
-import { zext32To64 } from './coerce.ts';
+import { coerceRegToSize, zext32To64 } from './coerce.ts';
 import * as s from './scalar.ts';
 import type { Scalar } from './scalar.ts';
 import * as tnum from './tnum.ts';
@@ -371,9 +371,25 @@ export function scalarMinMaxArsh(dst: Scalar, src: Scalar): void {
 }
 
 /**
+ * BPF_END on a scalar (kernel: scalar_byte_swap()). `toLe` is BPF_SRC (the TO_LE/TO_BE bit) of an
+ * ALU-class insn; ALU64 (bswap) always swaps. Hosts are little-endian, as the kernel we mirror.
+ */
+export function scalarByteSwap(dst: Scalar, alu64: boolean, toLe: boolean, imm: number): void {
+  const needBswap = alu64 || !toLe;
+  if (needBswap) {
+    if (imm === 16) dst.varOff = tnum.bswap16(dst.varOff);
+    else if (imm === 32) dst.varOff = tnum.bswap32(dst.varOff);
+    else if (imm === 64) dst.varOff = tnum.bswap64(dst.varOff);
+    // swapping scrambles the ranges; they come back from the new tnum
+    s.markUnbounded(dst);
+  }
+  if (imm === 16 || imm === 32) coerceRegToSize(dst, imm / 8);
+}
+
+/**
  * Whether the kernel tracks bounds for this op with this source (kernel:
- * is_safe_to_compute_dst_reg_range()). 6.18 gives up on DIV, MOD and END, and on shifts unless the
- * amount is a constant below the operation's width.
+ * is_safe_to_compute_dst_reg_range()). 6.18 gives up on DIV and MOD, and on shifts unless the
+ * amount is a constant below the operation's width. END is tracked (backported to 6.18 stable).
  */
 export function isSafeToComputeDstRegRange(op: number, src: Scalar, alu32: boolean): boolean {
   const srcIsConst = alu32
@@ -387,6 +403,7 @@ export function isSafeToComputeDstRegRange(op: number, src: Scalar, alu32: boole
     case ALU.XOR:
     case ALU.OR:
     case ALU.MUL:
+    case ALU.END:
       return true;
     case ALU.LSH:
     case ALU.RSH:
@@ -422,10 +439,17 @@ export function maybeForkScalars(dst: Scalar): Scalar | null {
 /**
  * dst = dst op src for scalar operands, in place (kernel: adjust_scalar_min_max_vals(), minus
  * the sanitation and the AND/OR fork, which belong to the verifier: call maybeForkScalars()
- * first for AND/OR when src is a 64-bit constant). For NEG pass dst as src. Returns false when
+ * first for AND/OR when src is a 64-bit constant). For NEG and END pass dst as src; END also
+ * needs the insn's TO_LE bit and imm (for ALU64 bswap pass toLe: true). Returns false when
  * the kernel gives up and marks dst unknown (the caller then also drops its id and precision).
  */
-export function adjustScalarMinMaxVals(op: number, dst: Scalar, src: Scalar, alu32: boolean): boolean {
+export function adjustScalarMinMaxVals(
+  op: number,
+  dst: Scalar,
+  src: Scalar,
+  alu32: boolean,
+  end?: { toLe: boolean; imm: number },
+): boolean {
   // the kernel passes src by value, so `r1 op= r1` must not see dst's updates
   if (src === dst) src = s.copy(src);
   if (!isSafeToComputeDstRegRange(op, src, alu32)) {
@@ -484,9 +508,13 @@ export function adjustScalarMinMaxVals(op: number, dst: Scalar, src: Scalar, alu
       if (alu32) scalar32MinMaxArsh(dst, src);
       else scalarMinMaxArsh(dst, src);
       break;
+    case ALU.END:
+      if (end === undefined) throw new RangeError('adjustScalarMinMaxVals: END needs { toLe, imm }');
+      scalarByteSwap(dst, !alu32, end.toLe, end.imm);
+      break;
   }
-  // ALU32 results are zero-extended into the 64-bit register
-  if (alu32) zext32To64(dst);
+  // ALU32 results are zero-extended into the 64-bit register; END truncates by itself
+  if (alu32 && op !== ALU.END) zext32To64(dst);
   s.regBoundsSync(dst);
   return true;
 }

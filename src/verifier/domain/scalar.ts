@@ -128,13 +128,31 @@ export function updateReg32Bounds(r: Scalar): void {
   r.u32max = Math.min(r.u32max, (v | m) >>> 0);
 }
 
-// kernel: __update_reg64_bounds()
+/**
+ * Bounds implied by var_off, then the single-value check: when the u64 range and the tnum share
+ * exactly one value the register becomes that constant (kernel: __update_reg64_bounds(); the
+ * tnum_step() part came to 6.18 through stable).
+ */
 export function updateReg64Bounds(r: Scalar): void {
   const t = r.varOff;
   r.smin = u64.smax(r.smin, u64.make(t.vLo, t.vHi | (t.mHi & 0x80000000)));
   r.smax = u64.smin(r.smax, u64.make(t.vLo | t.mLo, t.vHi | (t.mHi & 0x7fffffff)));
   r.umin = u64.umax(r.umin, tnum.value(t));
   r.umax = u64.umin(r.umax, u64.make(t.vLo | t.mLo, t.vHi | t.mHi));
+
+  const next = tnum.step(t, r.umin);
+  const uminInTnum = tnum.contains(t, r.umin);
+  const tmax = u64.make(t.vLo | t.mLo, t.vHi | t.mHi);
+  if (uminInTnum && u64.ugt(next, r.umax)) {
+    // the range and the tnum meet only at umin
+    markKnown(r, r.umin);
+  } else if (!uminInTnum && u64.eq(next, tmax)) {
+    // they meet only at the tnum's largest member
+    markKnown(r, tmax);
+  } else if (!uminInTnum && u64.ule(next, r.umax) && u64.ugt(tnum.step(t, next), r.umax)) {
+    // they meet only at one member strictly inside the range
+    markKnown(r, next);
+  }
 }
 
 // kernel: __update_reg_bounds()
@@ -234,8 +252,9 @@ export function regDeduceMixedBounds(r: Scalar): void {
   // After a sign-extending load: s64 within [S32_MIN, S32_MAX] and a non-negative s32 range mean
   // the upper half cannot be all ones.
   if (r.s32min >= 0 && u64.sge(r.smin, u64.S32_MIN) && u64.sle(r.smax, u64.S32_MAX)) {
-    r.smin = u64.fromU32(r.s32min);
-    r.smax = u64.fromU32(r.s32max);
+    // sign-extending: in an already contradictory state s32max may be negative
+    r.smin = u64.fromS32(r.s32min);
+    r.smax = u64.fromS32(r.s32max);
     r.umin = r.smin;
     r.umax = r.smax;
     r.varOff = tnum.intersect(r.varOff, tnum.range(r.smin, r.smax));

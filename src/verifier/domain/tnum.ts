@@ -244,6 +244,49 @@ export function strn(a: Tnum): string {
   return `(${u64.toHex(value(a))}; ${u64.toHex(mask(a))})`;
 }
 
+function swap16(x: number): number {
+  return ((x & 0xff) << 8) | ((x >>> 8) & 0xff);
+}
+
+function swap32(x: number): number {
+  return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+}
+
+/** Byte swap of the low 16 bits, upper bits cleared (kernel: tnum_bswap16()). */
+export function bswap16(a: Tnum): Tnum {
+  return mk(swap16(a.vLo), 0, swap16(a.mLo), 0);
+}
+
+// kernel: tnum_bswap32()
+export function bswap32(a: Tnum): Tnum {
+  return mk(swap32(a.vLo), 0, swap32(a.mLo), 0);
+}
+
+// kernel: tnum_bswap64()
+export function bswap64(a: Tnum): Tnum {
+  return mk(swap32(a.vHi), swap32(a.vLo), swap32(a.mHi), swap32(a.mLo));
+}
+
+/**
+ * The smallest member of t greater than z; t's largest member when z is at or above it, t's
+ * smallest when z is below that (kernel: tnum_step(), backported to 6.18 stable).
+ */
+export function step(t: Tnum, z: U64): U64 {
+  const v = value(t);
+  const m = mask(t);
+  const tmax = u64.or(v, m);
+  if (u64.uge(z, tmax)) return tmax;
+  if (u64.ult(z, v)) return v;
+  // members are v + s for submasks s of m; find the smallest submask above d = z - v by
+  // incrementing d "within the mask": non-mask positions filled with ones let the carry ripple.
+  // d < m here, so d's highest non-mask bit is below bit 63 and the shift stays defined.
+  const d = u64.sub(z, v);
+  const carryMask = u64.sub(u64.shl(u64.ONE, u64.fls(u64.and(d, u64.not(m)))), u64.ONE);
+  const filled = u64.or(u64.or(d, carryMask), u64.not(m));
+  const inc = u64.and(u64.add(filled, u64.ONE), m);
+  return u64.or(v, inc);
+}
+
 /** 64 characters of 0/1/x, most significant first (kernel: tnum_sbin()). */
 export function sbin(a: Tnum): string {
   let s = '';
