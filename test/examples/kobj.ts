@@ -3,7 +3,7 @@
 // a real loader does and lets the running kernel's verifier judge every program, so
 // its verdicts are the ground truth the examples' inventory records.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
@@ -161,4 +161,19 @@ export function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
+}
+
+// Builds a libbpf C tool of test/examples (kpkt, the l4lb harness) into
+// node_modules/.cache, again when its source is newer.  Returns a reason to skip.
+export function prepareCTool(name: string): { path: string; skip?: string } {
+  const source = join(repoRoot, 'test/examples', `${name}.c`);
+  const path = join(repoRoot, 'node_modules/.cache', name);
+  const why = prepareKobj(); // the same needs: gcc, libbpf-dev, bpf()
+  if (why) return { path, skip: why };
+  if (existsSync(path) && statSync(path).mtimeMs >= statSync(source).mtimeMs) return { path };
+  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', path, source, '-lbpf', '-lelf', '-lz'], {
+    encoding: 'utf8',
+  });
+  if (cc.status === 0) return { path };
+  return { path, skip: `building ${name} failed: ${cc.stderr || cc.error}` };
 }

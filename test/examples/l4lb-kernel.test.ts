@@ -5,27 +5,14 @@
 // case-insensitive, ICMP echo answered.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { hexToBytes, prepareKobj, repoRoot } from './kobj.ts';
+import { hexToBytes, prepareCTool, repoRoot } from './kobj.ts';
 import { concat, ETH_P_IP, ethernet, ipv4, onesSum, tcp, udp } from './packets.ts';
 
-const source = join(repoRoot, 'test/examples/l4lb-harness.c');
-const harness = join(repoRoot, 'node_modules/.cache/l4lb-harness');
-
-function prepareHarness(): string | undefined {
-  const why = prepareKobj(); // same needs: gcc, libbpf-dev, bpf()
-  if (why) return why;
-  if (existsSync(harness) && statSync(harness).mtimeMs >= statSync(source).mtimeMs) return undefined;
-  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', harness, source, '-lbpf', '-lelf', '-lz'], {
-    encoding: 'utf8',
-  });
-  return cc.status === 0 ? undefined : `building the l4lb harness failed: ${cc.stderr || cc.error}`;
-}
-
-const skip = prepareHarness();
+const { path: harness, skip } = prepareCTool('l4lb-harness');
 const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-l4lb-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
