@@ -99,8 +99,9 @@ function readLicense(elf: ElfFile): string {
 function readVersion(elf: ElfFile): number {
   const sec = elf.section('version');
   if (!sec) return 0;
-  if (sec.size !== 4) throw elf.error(`version section is ${sec.size} bytes, not 4`, 'version', sec.offset);
   const d = elf.data(sec);
+  if (d.length !== 4)
+    throw elf.error(`version section has ${d.length} bytes of data, not 4`, 'version', sec.offset);
   return new DataView(d.buffer, d.byteOffset, 4).getUint32(0, true);
 }
 

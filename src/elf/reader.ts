@@ -143,7 +143,7 @@ export class ElfFile {
 
   /** The bytes of a section (empty for SHT_NOBITS); bounds were checked at construction. */
   data(sec: ElfSection): Uint8Array {
-    if (sec.type === SHT_NOBITS) return new Uint8Array(0);
+    if (sec.type === SHT_NOBITS || sec.type === SHT_NULL) return new Uint8Array(0);
     return this.bytes.subarray(sec.offset, sec.offset + sec.size);
   }
 

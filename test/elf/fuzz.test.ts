@@ -6,7 +6,8 @@ import { linkProgram, loadCollectionSpec, readElf } from '../../src/elf/index.ts
 import { BtfError, ElfError } from '../../src/errors.ts';
 import { fixture, readObject } from './fixtures.ts';
 
-const ITERATIONS = 10_000;
+// FUZZ_N and FUZZ_SEED let a longer run explore further; the default is what `npm test` runs.
+const ITERATIONS = Number(process.env.FUZZ_N ?? 10_000);
 
 /** mulberry32: a small seeded PRNG so failures reproduce. */
 function prng(seed: number): () => number {
@@ -135,7 +136,7 @@ function mutate(t: Target, rnd: () => number): { bytes: Uint8Array; how: string 
 }
 
 test(`${ITERATIONS} mutated objects load or fail with a located ElfError/BtfError`, (t) => {
-  const rnd = prng(0x7eb9f);
+  const rnd = prng(Number(process.env.FUZZ_SEED ?? 0x7eb9f));
   const all = targets();
   let ok = 0;
   let elfErrors = 0;
