@@ -1,39 +1,22 @@
 // formatKernelInsn against the running kernel's own verifier log (kernel/bpf/disasm.c),
 // through the shared kbpf oracle. Skipped when not root, without gcc, or when bpf() is refused.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { assemble } from '../../src/isa/asm/llvm.ts';
 import { formatKernelInsn } from '../../src/isa/disasm-kernel.ts';
 import { encodeProgram } from '../../src/isa/encode.ts';
 import { OP_LDDW } from '../../src/isa/opcode.ts';
+import { buildKbpf } from './kbpf.ts';
 
-const KBPF_SRC = '/work/shared/tools/kbpf/kbpf.c';
-const work = mkdtempSync(join(tmpdir(), 'tsbpf-klog-'));
-after(() => rmSync(work, { recursive: true, force: true }));
-
-function buildKbpf(): string | undefined {
-  if (process.getuid?.() !== 0 || !existsSync(KBPF_SRC)) return undefined;
-  try {
-    execFileSync('gcc', ['-O2', '-o', join(work, 'kbpf'), KBPF_SRC], { stdio: 'ignore' });
-    return join(work, 'kbpf');
-  } catch {
-    return undefined;
-  }
-}
 const kbpf = buildKbpf();
+after(() => kbpf?.close());
 
 /** Every `idx: (code) text` the kernel printed, from both the liveness listing and the state walk. */
-function kernelLines(bin: string, bytes: Uint8Array): Map<number, Set<string>> | undefined {
-  const file = join(work, `${bin}.bin`);
-  writeFileSync(file, bytes);
-  const r = spawnSync(kbpf!, ['--log', '2', file], { encoding: 'utf8' });
-  if (!/verdict: accept/.test(r.stdout)) return undefined;
+function kernelLines(bytes: Uint8Array): Map<number, Set<string>> | undefined {
+  const r = kbpf!.load(bytes, 2);
+  if (!r.accepted) return undefined;
   const out = new Map<number, Set<string>>();
-  for (const line of r.stdout.split('\n')) {
+  for (const line of r.log.split('\n')) {
     const m = /^\s*(\d+): (?:[.\d]{10} )?(\([0-9a-f]{2}\) .*?)(?:\s+; .*)?$/.exec(line);
     if (!m) continue;
     const idx = Number(m[1]);
@@ -112,7 +95,7 @@ const PROGRAMS: Record<string, string> = {
 for (const [name, src] of Object.entries(PROGRAMS)) {
   test(`kernel log text: ${name}`, { skip: kbpf ? false : 'needs root, gcc and the kbpf oracle' }, (t) => {
     const insns = assemble(src);
-    const lines = kernelLines(name, encodeProgram(insns));
+    const lines = kernelLines(encodeProgram(insns));
     if (!lines) {
       t.skip('the kernel did not accept the program (bpf() unavailable or older kernel)');
       return;
