@@ -5,8 +5,18 @@
 # same on any machine with the same clang: debug info is kept (-g, BTF,
 # line info) but paths are relative to the repository root, never the
 # absolute build directory.
-# Usage: bash scripts/build-examples.sh [name...]   (default: every example)
+# Usage: bash scripts/build-examples.sh [--out DIR] [name...]
+#   name     an example folder (default: every example)
+#   --out    write DIR/<name>/<file>.bpf.o instead of next to the source (the
+#            reproducibility test compares such a build with the committed files)
 set -euo pipefail
+
+out_dir=
+if [ "${1:-}" = --out ]; then
+  [ $# -ge 2 ] || { echo "build-examples: --out needs a directory" >&2; exit 1; }
+  out_dir=$(mkdir -p "$2" && cd "$2" && pwd)
+  shift 2
+fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -41,6 +51,10 @@ for n in "${names[@]}"; do
   src="examples/$n/${n//-/_}.bpf.c"
   [ -f "$src" ] || { echo "build-examples: $src does not exist" >&2; exit 1; }
   out="${src%.c}.o"
+  if [ -n "$out_dir" ]; then
+    mkdir -p "$out_dir/$n"
+    out="$out_dir/$n/$(basename "$out")"
+  fi
   "$CLANG" "${CFLAGS[@]}" -c "$src" -o "$out"
   echo "built $out"
 done
