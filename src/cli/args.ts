@@ -14,7 +14,8 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: values as Parsed['values'], positionals };
   } catch (err) {
-    const msg = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
+    const msg =
+      err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
     throw new UsageError(`${command}: ${msg}`);
   }
 }
