@@ -67,6 +67,9 @@ const SKB_HEADROOM = 64; // NET_SKB_PAD + NET_IP_ALIGN
 const TAILROOM = 320;
 const SKB_MAX_DATA = PAGE - SKB_HEADROOM - TAILROOM;
 const XDP_MAX_DATA = PAGE - XDP_PACKET_HEADROOM - TAILROOM;
+/** Metadata comes out of the headroom, minus room for a struct xdp_frame (40 bytes). */
+const XDP_MAX_META = XDP_PACKET_HEADROOM - 40;
+const MAX_SKB_FRAGS = 17;
 const MAX_RAW_TP_CTX = 12 * 8; // MAX_BPF_FUNC_ARGS * sizeof(u64)
 const GSO_LEGACY_MAX_SIZE = 65536;
 const GSO_MAX_SEGS = 65535;
@@ -278,33 +281,43 @@ function runXdp(
   repeat: number,
   maps: VmMap[],
 ): TestRunResult {
+  const data = opts.data;
+  if (!data) return einval('data_in is required for xdp');
+  if (data.length < ETH_HLEN) einval(`data_in is ${data.length} bytes, shorter than an Ethernet header`);
   const user = ctxIn(opts.ctx, XDP_MD_SIZE);
   let metaLen = 0;
+  let linear = data.length;
   if (user) {
     const ud = new DataView(user.buffer);
-    const size = opts.data?.length ?? 0;
     metaLen = ud.getUint32(XDP_MD.data, true);
-    // kernel: bpf_prog_test_run_xdp() / xdp_convert_md_to_buff()
+    const dataEnd = ud.getUint32(XDP_MD.data_end, true);
+    // kernel: bpf_prog_test_run_xdp() / xdp_convert_md_to_buff(); data_end may stop short of
+    // the input, and the rest goes to fragments.
     if (ud.getUint32(XDP_MD.data_meta, true) !== 0) einval('xdp_md.data_meta must be 0');
-    if (ud.getUint32(XDP_MD.data_end, true) !== size) einval('xdp_md.data_end must equal the data size');
-    if (metaLen > size) einval('xdp_md.data beyond data_end');
-    if ((metaLen & 3) !== 0 || metaLen > 32) einval(`metadata length ${metaLen} invalid`);
+    if (dataEnd > data.length) einval('xdp_md.data_end beyond the data size');
+    if (metaLen > dataEnd) einval('xdp_md.data beyond data_end');
+    if ((metaLen & 3) !== 0 || metaLen > XDP_MAX_META) einval(`metadata length ${metaLen} invalid`);
     if (ud.getUint32(XDP_MD.egress_ifindex, true) !== 0) einval('xdp_md.egress_ifindex must be 0');
     const ifindex = ud.getUint32(XDP_MD.ingress_ifindex, true);
     const rxq = ud.getUint32(XDP_MD.rx_queue_index, true);
     if (ifindex === 0 && rxq !== 0) einval('rx_queue_index without ingress_ifindex');
     if (ifindex > 1) einval('ingress_ifindex other than lo (1) is not emulated');
     if (rxq !== 0) einval('lo has a single rx queue');
+    linear = dataEnd;
   }
-  const data = requirePacket(opts.data, XDP_MAX_DATA + metaLen);
+  linear = Math.min(linear, metaLen + XDP_MAX_DATA);
+  // Bytes past the linear part: fragments the program cannot reach without helpers; they come
+  // back unchanged in data_out.
+  const frags = data.subarray(linear);
+  if (frags.length > MAX_SKB_FRAGS * PAGE) einval('data_in needs more than MAX_SKB_FRAGS fragments');
   const a = vm.arena;
   const block = a.alloc(PAGE, 8, { kind: 'packet', writable: true, name: 'xdp frame' });
   const ctx = a.alloc(XDP_MD_SIZE, 8, { kind: 'ctx', writable: false, name: 'xdp_md' });
   try {
     const meta = block + XDP_PACKET_HEADROOM - metaLen;
-    a.write(meta, data);
+    a.write(meta, data.subarray(0, linear));
     const start = meta + metaLen;
-    const end = meta + data.length;
+    const end = meta + linear;
     a.setWindow(block, meta, end);
     const dv = a.dv;
     dv.setUint32(ctx + XDP_MD.data, start, true);
@@ -317,7 +330,7 @@ function runXdp(
     const m = d2.getUint32(ctx + XDP_MD.data_meta, true);
     const s = d2.getUint32(ctx + XDP_MD.data, true);
     const e = d2.getUint32(ctx + XDP_MD.data_end, true);
-    const dataOut = a.read(m, e - m);
+    const dataOut = concat(a.read(m, e - m), frags);
     let ctxOut: Uint8Array | undefined;
     if (user) {
       ctxOut = user.slice();

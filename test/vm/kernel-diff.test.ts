@@ -49,12 +49,22 @@ interface MapDef {
   maxEntries: number;
 }
 
-function runKernel(type: TestRunProgType, insns: Insn[], data: Uint8Array, maps: MapDef[]): KernelOut {
+function runKernel(
+  type: TestRunProgType,
+  insns: Insn[],
+  data: Uint8Array,
+  maps: MapDef[],
+  ctx?: Uint8Array,
+): KernelOut {
   const p = join(tmp, 'prog.bin');
   const d = join(tmp, 'data.bin');
   writeFileSync(p, encodeProgram(insns));
   writeFileSync(d, data);
   const args = ['--type', type, '--run', '--data', d];
+  if (ctx) {
+    writeFileSync(join(tmp, 'ctx.bin'), ctx);
+    args.push('--ctx', join(tmp, 'ctx.bin'));
+  }
   for (const m of maps) args.push('--map', `array:4:${m.valueSize}:${m.maxEntries}`);
   if (maps.length) args.push('--dump-maps');
   args.push(p);
@@ -115,16 +125,103 @@ interface Case {
   insns: Insn[];
   data: Uint8Array;
   maps?: MapDef[];
+  ctx?: Uint8Array;
   /** The kernel refuses: at load ('reject', we throw InputError) or at run ('run_error', UsageError). */
   expect?: 'reject' | 'run_error';
 }
+
+/** r0 = data_end - data_meta */
+const XDP_LEN = 'ldxw %r2, [%r1+4]\nldxw %r3, [%r1+8]\nmov %r0, %r2\nsub %r0, %r3\nexit';
 
 const XDP_BOUNDS = `
   ldxw %r2, [%r1]
   ldxw %r3, [%r1+4]
 `;
 
+/** A ctx_in buffer of `size` bytes with u32 fields set. */
+function ctxWith(size: number, fields: Record<number, number>): Uint8Array {
+  const b = new Uint8Array(size);
+  const dv = new DataView(b.buffer);
+  for (const [off, v] of Object.entries(fields)) dv.setUint32(Number(off), v, true);
+  return b;
+}
+
 const cases: Case[] = [
+  {
+    name: 'sched_cls ctx_in mark and priority',
+    type: 'sched_cls',
+    insns: prog('ldxw %r0, [%r1+8]\nldxw %r2, [%r1+32]\nlsh %r2, 8\nadd %r0, %r2\nexit'),
+    data: packet(40),
+    ctx: ctxWith(192, { 8: 0x55, 32: 3 }),
+  },
+  {
+    name: 'sched_cls wire_len with ctx_in',
+    type: 'sched_cls',
+    insns: prog('ldxw %r0, [%r1+160]\nexit'),
+    data: packet(48),
+    ctx: ctxWith(192, {}),
+  },
+  {
+    name: 'sched_cls wire_len without ctx_in',
+    type: 'sched_cls',
+    insns: prog('ldxw %r0, [%r1+160]\nexit'),
+    data: packet(48),
+  },
+  {
+    name: 'sched_cls ctx_in with a non-settable field',
+    type: 'sched_cls',
+    insns: prog('mov %r0, 0\nexit'),
+    data: packet(40),
+    ctx: ctxWith(192, { 4: 1 }),
+    expect: 'run_error',
+  },
+  {
+    name: 'xdp metadata from ctx_in',
+    type: 'xdp',
+    insns: prog(`
+      ldxw %r2, [%r1]
+      ldxw %r3, [%r1+8]
+      mov %r4, %r3
+      add %r4, 1
+      mov %r0, 0
+      jgt %r4, %r2, out
+      ldxb %r0, [%r3]
+      lsh %r0, 8
+      sub %r2, %r3
+      or %r0, %r2
+    out:
+      exit`),
+    data: packet(40, { seed: 4 }),
+    ctx: ctxWith(24, { 0: 8, 4: 40 }),
+  },
+  {
+    name: 'xdp ctx_in data_end short of the input (the rest becomes fragments)',
+    type: 'xdp',
+    insns: prog(XDP_LEN),
+    data: packet(40),
+    ctx: ctxWith(24, { 0: 0, 4: 31 }),
+  },
+  {
+    name: 'xdp 36 bytes of metadata',
+    type: 'xdp',
+    insns: prog(XDP_LEN),
+    data: packet(80),
+    ctx: ctxWith(24, { 0: 36, 4: 80 }),
+  },
+  {
+    name: 'xdp 220 bytes of metadata is too much',
+    type: 'xdp',
+    insns: prog(XDP_LEN),
+    data: packet(300),
+    ctx: ctxWith(24, { 0: 220, 4: 300 }),
+    expect: 'run_error',
+  },
+  {
+    name: 'xdp 4000-byte packet: 3520 linear bytes',
+    type: 'xdp',
+    insns: prog(XDP_LEN),
+    data: packet(4000, { seed: 2 }),
+  },
   { name: 'xdp pass', type: 'xdp', insns: prog('mov %r0, 2\nexit'), data: packet(60) },
   {
     name: 'xdp first byte with bounds check',
@@ -504,11 +601,12 @@ if (problem) console.log(`kernel-diff: skipped: ${problem}`);
 
 for (const c of cases) {
   test(`kernel-diff: ${c.name}`, { skip: problem ? `oracle unavailable: ${problem}` : false }, () => {
-    const k = runKernel(c.type, c.insns, c.data, c.maps ?? []);
+    const k = runKernel(c.type, c.insns, c.data, c.maps ?? [], c.ctx);
     const run = () =>
       testRun(c.insns, {
         type: c.type,
         data: c.data,
+        ctx: c.ctx,
         maps: (c.maps ?? []).map((m) => ({ type: 'array' as const, ...m })),
         vmOptions: { seed: 1 },
       });
