@@ -3,8 +3,9 @@
 // Board   "board" (array map): one element per row, 256 bytes each, up to
 //         256 rows; row y, column x is board[y].cell[x].  Bit 0 of a byte is
 //         the cell (1 = alive); the host may write patterns straight into
-//         the map.  Columns >= width and rows >= height are ignored on read
-//         and left as they are.  "next_board" is the scratch generation.
+//         the map.  Columns >= width and rows >= height take no part in the
+//         generations (seed and the pending pattern below may clear some of
+//         them).  "next_board" is the scratch generation.
 // Config  const volatile globals in .rodata (patch them before load):
 //         width x height (default 64 x 40), torus (1 = edges wrap, 0 = cells
 //         beyond the edge are dead), rule (Life-like rule as a birth/survive
@@ -82,7 +83,7 @@ struct life_event {
   __u32 live;
   __u32 births;
   __u32 deaths;
-  __u32 hash;       // FNV-1a over the live cells' positions: spots cycles
+  __u32 hash;       // FNV-style hash of the live cells' positions: spots cycles
   __u16 width;
   __u16 height;
   __u32 pad;
@@ -191,7 +192,7 @@ static int next_row(__u32 y, struct gen_ctx *g) {
     alive += next;
     born += next & (self ^ 1);
     died += self & (next ^ 1);
-    // FNV-1a step on (x, y) of live cells only.
+    // An FNV-1a-style step on y << 8 | x, for live cells only.
     hash = (hash ^ ((y << 8 | x) & -next)) * (next ? 16777619u : 1u);
   }
   g->live += alive;
