@@ -217,6 +217,19 @@ const cases: Case[] = [
     expect: 'run_error',
   },
   {
+    name: 'sched_cls 3712-byte packet (the largest)',
+    type: 'sched_cls',
+    insns: prog('ldxw %r0, [%r1]\nexit'),
+    data: packet(3712),
+  },
+  {
+    name: 'sched_cls 3713-byte packet is too large',
+    type: 'sched_cls',
+    insns: prog('ldxw %r0, [%r1]\nexit'),
+    data: packet(3713),
+    expect: 'run_error',
+  },
+  {
     name: 'xdp 4000-byte packet: 3520 linear bytes',
     type: 'xdp',
     insns: prog(XDP_LEN),
