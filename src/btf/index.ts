@@ -1,5 +1,12 @@
 export { Btf, type MemberLocation } from './btf.ts';
 export {
+  applyCoreRelos,
+  type CoreReloResult,
+  essentialName,
+  POISON_HELPER,
+  resolveCoreRelo,
+} from './core.ts';
+export {
   type BtfExt,
   CORE_RELO_KINDS,
   type CoreRelo,

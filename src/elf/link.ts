@@ -2,6 +2,8 @@
 // calls or takes the address of (transitively, depth-first in order of first reference), fix
 // the call/func offsets, and turn map and global data references into pseudo lddw forms.
 // libbpf: bpf_object__relocate(), bpf_object__reloc_code(), bpf_program__relocate().
+import type { Btf } from '../btf/btf.ts';
+import { applyCoreRelos, type CoreReloResult } from '../btf/core.ts';
 import type { CoreRelo, FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { ElfError } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
@@ -16,6 +18,8 @@ export interface LinkOptions {
    * what the kbpf oracle's `--map` list expects.
    */
   mapIndex?: 'object' | 'used';
+  /** Target BTF (e.g. the kernel's) for CO-RE relocations; without it they are left as compiled. */
+  coreTarget?: Btf;
 }
 
 export interface LinkedProgram {
@@ -38,6 +42,8 @@ export interface LinkedProgram {
   funcInfo: FuncInfo[];
   lineInfo: LineInfo[];
   coreRelos: CoreRelo[];
+  /** What each CO-RE relocation became, when `coreTarget` was given. */
+  coreResults?: CoreReloResult[];
 }
 
 function findProgram(spec: CollectionSpec, name: string): ProgramSpec {
@@ -162,6 +168,10 @@ export function linkProgram(spec: CollectionSpec, name: string, opts: LinkOption
     coreRelos,
   };
   if (main.attachType) out.attachType = main.attachType;
+  if (opts.coreTarget && coreRelos.length > 0) {
+    if (!spec.btf) throw new ElfError('CO-RE relocations without BTF', { where: whereOf(main) });
+    out.coreResults = applyCoreRelos(insns, coreRelos, spec.btf, opts.coreTarget, whereOf(main));
+  }
   return out;
 }
 
