@@ -8,6 +8,7 @@ function helpText(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     'usage: tsbpf COMMAND [options] [FILE]',
+    '       tsbpf --help | --version',
     '',
     'Commands:',
     ...lines,

@@ -1,6 +1,16 @@
 import type { Command } from '../command.ts';
 import { asmCommand } from './asm.ts';
+import { btfDumpCommand } from './btf.ts';
 import { disasmCommand } from './disasm.ts';
+import { objLinkCommand, objShowCommand } from './obj.ts';
+import { runCommand } from './run.ts';
 
 /** Every CLI command, in the order `tsbpf --help` lists them. */
-export const commands: Command[] = [asmCommand, disasmCommand];
+export const commands: Command[] = [
+  asmCommand,
+  disasmCommand,
+  runCommand,
+  objShowCommand,
+  objLinkCommand,
+  btfDumpCommand,
+];
