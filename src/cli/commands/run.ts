@@ -152,7 +152,11 @@ export const runCommand: Command = {
     if (r.ctxOut) lines.push(`ctx_out: ${toHex(r.ctxOut)}`);
     lines.push(`insns_executed: ${r.insns}`);
     for (const t of trace) lines.push(`trace: ${t}`);
-    for (const d of dumps) d.values?.forEach((v, k) => lines.push(`map${d.index}[${k}]: ${v}`));
+    for (const d of dumps) {
+      d.values?.forEach((v, k) => {
+        lines.push(`map${d.index}[${k}]: ${v}`);
+      });
+    }
     io.out(lines.join('\n'));
     return 0;
   },
