@@ -103,10 +103,24 @@ export class LineParser {
   /** `(r1 + 4)` — returns [reg, off]. */
   memRef(): [number, number] {
     this.expect('(');
-    const r = this.reg();
+    const r = this.reg64('an address');
     const off = this.offset();
     this.expect(')');
-    return [r.n, off];
+    return [r, off];
+  }
+  /** A register that must be 64-bit (addresses, callx). */
+  reg64(what: string): number {
+    const t = this.peek();
+    const r = this.reg();
+    if (!r.wide) this.fail(`${what} must be an rN register`, t);
+    return r.n;
+  }
+  /** The value register of a store or atomic: wN is allowed only below 64 bits. */
+  valueReg(size: number): Reg {
+    const t = this.peek();
+    const r = this.reg();
+    if (!r.wide && size === op.SIZE_DW) this.fail('a 64-bit access needs an rN register', t);
+    return r;
   }
   /** `(u32 *)` or `(s16 *)`. */
   sizeCast(): { size: number; signed: boolean; bits: string } {

@@ -174,9 +174,9 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
     return;
   }
   if (word === 'callx') {
-    const r = p.reg();
+    const r = p.reg64('the callx target');
     p.end();
-    emit(op.OP_CALLX, r.n);
+    emit(op.OP_CALLX, r);
     return;
   }
   if (word === 'call') {
@@ -212,7 +212,7 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
     const sym = p.next('an atomic operator');
     const aop = LOCK_OPS[sym.text];
     if (aop === undefined) p.fail(`unknown atomic operator "${sym.text}"`, sym);
-    const src = p.reg();
+    const src = p.valueReg(c.size);
     p.end();
     emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, src.n, off, aop);
     return;
@@ -222,7 +222,7 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
     const c = p.sizeCast();
     const [dst, off] = p.memRef();
     p.expect(',');
-    const src = p.reg();
+    const src = p.valueReg(c.size);
     p.expect(')');
     p.end();
     emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, src.n, off, op.ATOMIC_STORE_REL);
@@ -234,7 +234,7 @@ function parseInsn(p: LineParser, insns: Insn[], fixups: Fixup[], at: Where): vo
     const [dst, off] = p.memRef();
     p.expect('=');
     if (p.isReg()) {
-      const src = p.reg();
+      const src = p.valueReg(c.size);
       p.end();
       emit(op.CLASS_STX | op.MODE_MEM | c.size, dst, src.n, off);
       return;
@@ -422,9 +422,10 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
       const [dst, off] = p.memRef();
       p.expect(',');
       const st = p.peek();
-      const s = p.reg();
+      const s = p.valueReg(c.size);
       if (s.n !== d.n)
         p.fail(`${name} returns into its source register: write r${s.n} = ${name}(..., r${s.n})`, st);
+      if (!d.wide && c.size === op.SIZE_DW) p.fail('a 64-bit access needs an rN register', dt);
       p.expect(')');
       p.end();
       emit(op.CLASS_STX | op.MODE_ATOMIC | c.size, dst, s.n, off, FETCH_OPS[name]! | op.ATOMIC_FETCH);
@@ -435,32 +436,34 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
       p.next(name);
       const size = xm[3] === '64' ? op.SIZE_DW : op.SIZE_W;
       p.expect('(');
-      const a = p.reg();
+      if (!d.wide && size === op.SIZE_DW) p.fail('a 64-bit access needs an rN register', dt);
+      const a = p.reg64('an address');
       const off = p.offset();
       p.expect(',');
       if (xm[1] === 'xchg') {
         const st = p.peek();
-        const s = p.reg();
+        const s = p.valueReg(size);
         if (s.n !== d.n) p.fail('xchg returns into its source register', st);
         p.expect(')');
         p.end();
-        emit(op.CLASS_STX | op.MODE_ATOMIC | size, a.n, s.n, off, op.ATOMIC_XCHG);
+        emit(op.CLASS_STX | op.MODE_ATOMIC | size, a, s.n, off, op.ATOMIC_XCHG);
         return;
       }
       const r0t = p.peek();
-      const r0 = p.reg();
+      const r0 = p.valueReg(size);
       if (r0.n !== 0 || d.n !== 0) p.fail('cmpxchg compares with and returns into r0', r0.n !== 0 ? r0t : dt);
       p.expect(',');
-      const s = p.reg();
+      const s = p.valueReg(size);
       p.expect(')');
       p.end();
-      emit(op.CLASS_STX | op.MODE_ATOMIC | size, a.n, s.n, off, op.ATOMIC_CMPXCHG);
+      emit(op.CLASS_STX | op.MODE_ATOMIC | size, a, s.n, off, op.ATOMIC_CMPXCHG);
       return;
     }
     if (name === 'load_acquire') {
       p.next(name);
       p.expect('(');
       const c = p.sizeCast();
+      if (!d.wide && c.size === op.SIZE_DW) p.fail('a 64-bit access needs an rN register', dt);
       const [src, off] = p.memRef();
       p.expect(')');
       p.end();
