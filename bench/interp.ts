@@ -48,7 +48,7 @@ const xorshift: Case = {
   },
 };
 
-const N2 = Math.round(20_000 * SCALE);
+const N2 = Math.round(60_000 * SCALE);
 const memsum: Case = {
   name: 'stack byte sum (ldx/stx)',
   asm: `
@@ -88,7 +88,7 @@ const memsum: Case = {
   },
 };
 
-const N3 = Math.round(400 * SCALE);
+const N3 = Math.round(1200 * SCALE);
 const sort: Case = {
   name: 'bubble sort 64 u32 (branchy)',
   asm: `
