@@ -55,6 +55,9 @@ for n in "${names[@]}"; do
     mkdir -p "$out_dir/$n"
     out="$out_dir/$n/$(basename "$out")"
   fi
-  "$CLANG" "${CFLAGS[@]}" -c "$src" -o "$out"
+  # An example may add fixed flags of its own (e.g. -mcpu=v4) in build-flags.
+  extra=()
+  [ -f "examples/$n/build-flags" ] && read -r -a extra < "examples/$n/build-flags"
+  "$CLANG" "${CFLAGS[@]}" "${extra[@]}" -c "$src" -o "$out"
   echo "built $out"
 done

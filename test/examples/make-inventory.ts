@@ -64,6 +64,8 @@ export const about: Record<string, string> = {
   maps: 'one of each map kind: hash, lru_hash, percpu_hash, array, percpu_array, ringbuf, queue, stack, bloom filter',
   globals: 'global variables in .rodata (const volatile), .data, .bss and a custom .data.stats section',
   subprogs: 'BPF-to-BPF calls: static __noinline and global functions shared by two programs',
+  'isa-v4':
+    'clang -mcpu=v4 instructions: ALU32, JMP32, SDIV/SMOD, sign-extending loads, MOVSX, BSWAP, atomic fetch ops, xchg, cmpxchg',
   loops: 'bounded loops: kept (unroll disabled), #pragma unroll, data-dependent with a cap, nested',
   'bpf-loop':
     'bpf_loop callbacks: packet histogram, sieve of Eratosthenes with nested bpf_loop and early stop',
