@@ -76,7 +76,7 @@ test('errors: one clear message with line and column', () => {
     ['call bpf_map_lookup_elem#2', /helper 1, not 2/, 1, 26],
     ['L: exit\nL: exit', /defined twice/, 2, 1],
     ['r0 = *(u32 *)(w1 + 4)', /address must be an rN/, 1, 15],
-    ['*(u64 *)(r10 - 8) = w1', /64-bit access needs an rN/, 1, 23],
+    ['*(u64 *)(r10 - 8) = w1', /64-bit access needs an rN/, 1, 21],
     ['w0 = xchg_64(r10 - 8, w0)', /64-bit access needs an rN/, 1, 1],
     ['callx w2', /callx target must be an rN/, 1, 7],
   ];
