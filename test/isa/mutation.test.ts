@@ -95,3 +95,25 @@ test('assemblers: 1500 mutated LLVM and conformance texts', () => {
   }
   assert.ok(rejected > 500, `rejected ${rejected}`);
 });
+
+test('printers never throw, even on slots that do not decode', () => {
+  const rand = prng(31337);
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  let invalid = 0;
+  for (let k = 0; k < 300; k++) {
+    const p = Array.from({ length: int(1, 6) }, () => ({
+      code: int(0, 255),
+      dst: int(0, 15),
+      src: int(0, 15),
+      off: int(-32768, 32767),
+      imm: int(-(2 ** 31), 2 ** 31 - 1),
+    }));
+    for (const opts of [{}, { labels: true, slotNumbers: true, helperNames: true }]) {
+      const text = disassemble(p, opts);
+      assert.equal(typeof text, 'string');
+      if (text.includes('<invalid')) invalid++;
+    }
+    for (let idx = 0; idx < p.length; idx++) assert.match(formatKernelInsn(p, idx), /^(\([0-9a-f]{2}\) |BUG_)/);
+  }
+  assert.ok(invalid > 0);
+});
