@@ -243,7 +243,10 @@ function runSkb(
       dv.setUint32(ctx + SK_BUFF.wire_len, end - start, true);
 
     const { r, durationNs } = timeRuns(repeat, () =>
-      vm.run(prog, { args: [ctx], packet: { start, len: end - start } }),
+      vm.run(prog, {
+        args: [ctx],
+        packet: { start, len: end - start, mac: l2, net: l2 + ETH_HLEN, head: block, tail: end },
+      }),
     );
     const s = a.dv.getUint32(ctx + SK_BUFF.data, true);
     const e = a.dv.getUint32(ctx + SK_BUFF.data_end, true);

@@ -15,6 +15,7 @@ import {
   type Machine,
   MAX_CALL_FRAMES,
   memFault,
+  negativeLoadAddr,
   okR,
   okW,
 } from './machine.ts';
@@ -988,13 +989,13 @@ export function interpret(
           if (!pk) throw fault(prog, pc - 1, 'ld_abs', 'LD_ABS/LD_IND needs a packet context');
           const size = (w & 0x18) === 0 ? 4 : (w & 0x18) === 0x08 ? 2 : 1;
           const off = (w & 0xe0) === 0x20 ? code[p + 2]! : (lo[s]! + code[p + 2]!) | 0;
-          // kernel: bpf_skb_load_helper_*() — negative (SKF_*_OFF) offsets are not emulated.
-          if (off < 0 || off + size > pk.len) {
+          // kernel: bpf_skb_load_helper_*()
+          const a = off >= 0 ? (off + size <= pk.len ? pk.start + off : -1) : negativeLoadAddr(pk, off, size);
+          if (a < 0) {
             lo[0] = 0;
             hi[0] = 0;
             return n;
           }
-          const a = pk.start + off;
           lo[0] = size === 4 ? dv.getInt32(a, false) : size === 2 ? dv.getUint16(a, false) : dv.getUint8(a);
           hi[0] = 0;
           break;

@@ -12,6 +12,31 @@ export const MAX_CALL_FRAMES = 8;
 export interface PacketWindow {
   start: number;
   len: number;
+  /**
+   * For negative LD_ABS/LD_IND offsets (SKF_LL_OFF / SKF_NET_OFF): the MAC and network header
+   * addresses, and [head, tail) — the whole buffer including headroom, which the kernel allows.
+   */
+  mac?: number;
+  net?: number;
+  head?: number;
+  tail?: number;
+}
+
+// kernel: include/uapi/linux/filter.h
+const SKF_NET_OFF = -0x100000;
+const SKF_LL_OFF = -0x200000;
+
+/**
+ * Address for a negative LD_ABS/LD_IND offset, or -1 (the program then ends with r0 = 0).
+ * kernel: bpf_internal_load_pointer_neg_helper()
+ */
+export function negativeLoadAddr(pk: PacketWindow, off: number, size: number): number {
+  let a: number;
+  if (off >= SKF_NET_OFF && pk.net !== undefined) a = pk.net + off - SKF_NET_OFF;
+  else if (off >= SKF_LL_OFF && off < SKF_NET_OFF && pk.mac !== undefined) a = pk.mac + off - SKF_LL_OFF;
+  else return -1;
+  if (pk.head === undefined || pk.tail === undefined) return -1;
+  return a >= pk.head && a + size <= pk.tail ? a : -1;
 }
 
 /** What the interpreter needs from its VM. */

@@ -365,6 +365,36 @@ const cases: Case[] = [
     data: packet(60, { seed: 8 }),
   },
   {
+    name: 'socket_filter ld_abs SKF_LL_OFF (MAC header) and SKF_NET_OFF',
+    type: 'socket_filter',
+    insns: prog(
+      'mov %r6, %r1',
+      ldabs(2, -0x200000 + 12),
+      'mov %r7, %r0',
+      ldabs(1, -0x100000 + 1),
+      'lsh %r7, 8\nor %r0, %r7\nexit',
+    ),
+    data: packet(60, { seed: 9 }),
+  },
+  {
+    name: 'sched_cls ld_ind SKF_NET_OFF and an unknown negative offset',
+    type: 'sched_cls',
+    insns: prog(
+      'mov %r6, %r1\nmov %r7, -0x100000',
+      ldind(4, 7, 2),
+      'mov %r8, %r0',
+      ldabs(1, -0x1000),
+      'add %r0, %r8\nmov %r0, 77\nexit',
+    ),
+    data: packet(60, { seed: 10 }),
+  },
+  {
+    name: 'socket_filter ld_abs SKF_LL_OFF into the headroom',
+    type: 'socket_filter',
+    insns: prog('mov %r6, %r1', ldabs(4, -0x200000 - 8), 'add %r0, 5\nexit'),
+    data: packet(60, { seed: 12 }),
+  },
+  {
     name: 'socket_filter ld_ind',
     type: 'socket_filter',
     insns: prog(
