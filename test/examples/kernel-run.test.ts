@@ -393,3 +393,20 @@ test('l4lb: with no services configured, traffic passes and is counted', { skip 
     counters: [1, 0, 1, 0],
   });
 });
+
+// --- map-in-map --------------------------------------------------------------
+
+test('map-in-map: the inner map is chosen by length parity; the spin-locked pair counts', { skip }, () => {
+  for (const len of [64, 65]) {
+    const r = run('map-in-map/map_in_map.bpf.o', 'mim_xdp', { data: new Uint8Array(len) });
+    assert.equal(r.retval, XDP_PASS);
+    const [hit, miss] = len % 2 ? ['inner_odd', 'inner_even'] : ['inner_even', 'inner_odd'];
+    assert.deepEqual(slots(r, hit, 4), [1n, BigInt(len), 0n, 0n]);
+    assert.deepEqual(slots(r, miss, 4), [0n, 0n, 0n, 0n]);
+    const byQuarter = [0n, 0n, 0n, 0n];
+    byQuarter[len & 3] = 1n;
+    assert.deepEqual(slots(r, 'inner_h', 4), byQuarter);
+    // struct locked_pair {bpf_spin_lock (4), pad (4), packets, bytes}
+    assert.deepEqual([slot(r, 'locked', 1, 8), slot(r, 'locked', 1, 16)], [1n, BigInt(len)]);
+  }
+});

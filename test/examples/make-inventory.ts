@@ -66,6 +66,8 @@ export const about: Record<string, string> = {
   subprogs: 'BPF-to-BPF calls: static __noinline and global functions shared by two programs',
   'isa-v4':
     'clang -mcpu=v4 instructions: ALU32, JMP32, SDIV/SMOD, sign-extending loads, MOVSX, BSWAP, atomic fetch ops, xchg, cmpxchg',
+  'map-in-map':
+    'ARRAY_OF_MAPS and HASH_OF_MAPS filled from the .maps initialiser, bpf_spin_lock in a hash map value',
   loops: 'bounded loops: kept (unroll disabled), #pragma unroll, data-dependent with a cap, nested',
   'bpf-loop':
     'bpf_loop callbacks: packet histogram, sieve of Eratosthenes with nested bpf_loop and early stop',
