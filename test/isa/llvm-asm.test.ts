@@ -26,6 +26,7 @@ test('encodings of hand-written lines', () => {
   assert.deepEqual(words('lock *(u32 *)(r3 + 2) ^= w4'), [0x000000a0_000243c3n]);
   assert.deepEqual(words('r0 = cmpxchg_64(r3 + 2, r0, r4)'), [0x000000f1_000243dbn]);
   assert.deepEqual(words('call bpf_map_lookup_elem'), [0x00000001_00000085n]);
+  assert.deepEqual(words('r1 = w6'), words('w1 = w6')); // clang -S prints MOV_32_64 this way
   assert.deepEqual(words('call bpf_ktime_get_ns#5'), [0x00000005_00000085n]);
   assert.deepEqual(words('r0 = *(u32 *)skb[r2 + 3]'), [0x00000003_00002040n]);
   const [ld] = assemble('r3 = -2 ll');

@@ -113,7 +113,8 @@ test('printers never throw, even on slots that do not decode', () => {
       assert.equal(typeof text, 'string');
       if (text.includes('<invalid')) invalid++;
     }
-    for (let idx = 0; idx < p.length; idx++) assert.match(formatKernelInsn(p, idx), /^(\([0-9a-f]{2}\) |BUG_)/);
+    for (let idx = 0; idx < p.length; idx++)
+      assert.match(formatKernelInsn(p, idx), /^(\([0-9a-f]{2}\) |BUG_)/);
   }
   assert.ok(invalid > 0);
 });

@@ -498,13 +498,13 @@ function parseAssign(p: LineParser, d: Reg, dt: Tok, emit: Emit, jumpTo: JumpTo)
     }
     p.fail(`unknown value "${name}"`, t);
   }
-  // r0 = r1
+  // r0 = r1. clang -S also prints `r1 = w6` (LLVM's MOV_32_64, a zero-extending w1 = w6).
   if (p.isReg()) {
     const st = p.peek();
     const s = p.reg();
-    if (s.wide !== d.wide) p.fail('both registers must be rN or both wN', st);
+    if (!d.wide && s.wide) p.fail('both registers must be rN or both wN', st);
     p.end();
-    emit(cls | op.ALU_MOV | op.SRC_X, d.n, s.n);
+    emit((s.wide ? op.CLASS_ALU64 : op.CLASS_ALU) | op.ALU_MOV | op.SRC_X, d.n, s.n);
     return;
   }
   // r0 = 1 or r1 = 0x1234567890 ll
