@@ -117,3 +117,23 @@ test('a helper can run a callback program; the outer registers and stack survive
     exit`);
   assert.equal(vm.run(vm.load(outer)).value, 1003n + 50n + 7n);
 });
+
+test('tail calls: the target continues in the same frame; at most 33 chained calls', () => {
+  const t = baseHelpers().clone();
+  let target: ReturnType<Vm['load']> | undefined;
+  let vm: Vm | undefined;
+  t.register({
+    id: 3000,
+    name: 'test_tail_call',
+    proto: { ret: 'RET_INTEGER', args: [{ type: 'ARG_PTR_TO_CTX' }] },
+    impl: () => (vm!.tailCall(target!) ? 0 : -2),
+  });
+  vm = new Vm({ helpers: t });
+  const a = vm.load(assembleConformance('mov %r6, 5\nstdw [%r10-8], 40\ncall 3000\nmov %r0, 1\nexit'));
+  target = vm.load(assembleConformance('ldxdw %r0, [%r10-8]\nadd %r0, %r6\nexit'));
+  assert.equal(vm.run(a).value, 45n, 'registers and the stack frame carry over');
+  // A program that tail-calls itself counts r6 up until the kernel's limit makes the call fall through.
+  target = vm.load(assembleConformance('add %r6, 1\ncall 3000\nmov %r0, %r6\nexit'));
+  assert.equal(vm.run(vm.load(assembleConformance('mov %r6, 0\ncall 3000\nmov %r0, 999\nexit'))).value, 33n);
+  assert.equal(vm.run(a).value, 5n + 33n, 'the count restarts with every run');
+});

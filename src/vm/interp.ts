@@ -30,13 +30,15 @@ export { type Machine, MAX_CALL_FRAMES, type PacketWindow } from './machine.ts';
  */
 export function interpret(
   m: Machine,
-  prog: LoadedProgram,
+  entryProg: LoadedProgram,
   lo: Int32Array,
   hi: Int32Array,
   entry = 0,
 ): number {
-  const code = prog.code;
-  const helperFns = prog.helperFns;
+  let prog = entryProg;
+  // Not const: a tail call replaces the running program.
+  let code = prog.code;
+  let helperFns = prog.helperFns;
   const checked = m.checked;
   const budget = m.budget;
   const arena = m.arena;
@@ -1100,6 +1102,17 @@ export function interpret(
           gran = arena.gran;
           rt = arena.regTable;
           memSize = arena.size;
+          if (m.tailCallTarget !== undefined) {
+            // kernel: bpf_tail_call() — the target starts over in the same frame, registers kept.
+            const target = m.tailCallTarget;
+            m.tailCallTarget = undefined;
+            if (depth !== 0)
+              throw fault(prog, pc - 1, 'call', 'tail call from a subprogram is not supported');
+            prog = target;
+            code = prog.code;
+            helperFns = prog.helperFns;
+            pc = 0;
+          }
           break;
         case 0x8d: {
           const id = lo[d]!;

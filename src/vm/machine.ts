@@ -7,6 +7,8 @@ import type { LoadedProgram } from './program.ts';
 
 /** kernel: MAX_CALL_FRAMES */
 export const MAX_CALL_FRAMES = 8;
+/** kernel: MAX_TAIL_CALL_CNT */
+export const MAX_TAIL_CALL_CNT = 33;
 
 /** The packet LD_ABS/LD_IND read (kernel: skb->data and skb_headlen()). */
 export interface PacketWindow {
@@ -48,6 +50,11 @@ export interface Machine extends HelperCtx {
   readonly helpers: HelperTable;
   /** Packet for LD_ABS/LD_IND, if the program type has one. */
   packet: PacketWindow | undefined;
+  /**
+   * Set by a bpf_tail_call implementation (through Vm.tailCall) during a helper call; the
+   * interpreter then continues in that program.
+   */
+  tailCallTarget: LoadedProgram | undefined;
   /** Registers of the running program; HelperCtx reads arguments from them. */
   regLo: Int32Array;
   regHi: Int32Array;

@@ -7,6 +7,7 @@ import { Arena } from './arena.ts';
 import { baseHelpers, type HelperTable } from './helpers.ts';
 import { registerMapHelpers, type VmMap } from './maps.ts';
 import { interpret, MAX_CALL_FRAMES, type Machine, type PacketWindow } from './interp.ts';
+import { MAX_TAIL_CALL_CNT } from './machine.ts';
 import { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
 
 /** Frames the stack region holds: the kernel's 8, plus room for callbacks and tail calls. */
@@ -66,6 +67,8 @@ export class Vm implements Machine {
   readonly budget: number;
   readonly cpu: number;
   packet: PacketWindow | undefined;
+  tailCallTarget: LoadedProgram | undefined;
+  private tailCallCount = 0;
   regLo = new Int32Array(16);
   regHi = new Int32Array(16);
   /** Address one past the stack region: r10 of the outermost frame. */
@@ -131,6 +134,8 @@ export class Vm implements Machine {
     lo[10] = nested ? this.stackTop - MAX_CALL_FRAMES * MAX_BPF_STACK : this.stackTop;
     this.packet = opts.packet ?? (nested ? outerPacket : undefined);
     this.arena.sync();
+    this.tailCallTarget = undefined;
+    if (!nested) this.tailCallCount = 0;
     this.running++;
     try {
       const n = interpret(this, prog, lo, hi, opts.entry ?? 0);
@@ -141,6 +146,19 @@ export class Vm implements Machine {
       this.regHi = outerHi;
       this.packet = outerPacket;
     }
+  }
+
+  /**
+   * For a bpf_tail_call helper: once the helper returns, the running program is replaced by
+   * `target` (same frame, registers kept). Returns false when the run already made
+   * MAX_TAIL_CALL_CNT tail calls; the kernel then falls through to the next instruction.
+   */
+  tailCall(target: LoadedProgram): boolean {
+    if (this.running === 0) throw new UsageError('vm: tailCall outside a run');
+    if (this.tailCallCount >= MAX_TAIL_CALL_CNT) return false;
+    this.tailCallCount++;
+    this.tailCallTarget = target;
+    return true;
   }
 
   /** Zeroes the stack (the kernel does not, but tests want repeatable runs). */
