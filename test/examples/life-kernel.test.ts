@@ -4,7 +4,10 @@
 // which the next generation step places on a cleared board.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hexToBytes, type KobjReport, leHex, prepareKobj, runKobj } from './kobj.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hexToBytes, type KobjReport, leHex, prepareKobj, repoRoot, runKobj } from './kobj.ts';
+import { lifeRun } from './life-model.ts';
 
 const skip = prepareKobj();
 const object = 'examples/life/life.bpf.o';
@@ -177,4 +180,40 @@ test('seed: about a quarter of the cells, only inside width x height', { skip },
   }
   // 1500 cells at p = 1/4: mean 375, sd ~17; 250..500 is > 7 sd either way.
   assert.ok(cells.length > 250 && cells.length < 500, `${cells.length} live cells`);
+});
+
+const patterns = (
+  JSON.parse(readFileSync(join(repoRoot, 'examples/life/patterns.json'), 'utf8')) as {
+    patterns: Record<string, { cells: Cell[] }>;
+  }
+).patterns;
+
+test('kernel boards equal the TypeScript model for patterns over many generations', { skip }, () => {
+  const cases = [
+    { name: 'r-pentomino', dx: 30, dy: 18, w: 64, h: 40, torus: true, gens: 100 },
+    { name: 'r-pentomino', dx: 30, dy: 18, w: 64, h: 40, torus: false, gens: 100 },
+    { name: 'gosper-glider-gun', dx: 2, dy: 2, w: 64, h: 40, torus: false, gens: 90 },
+    { name: 'acorn', dx: 120, dy: 120, w: 256, h: 256, torus: true, gens: 60 },
+    { name: 'pulsar', dx: 60, dy: 0, w: 70, h: 13, torus: true, gens: 5 },
+  ];
+  for (const c of cases) {
+    const cells = shift(patterns[c.name]!.cells, c.dx, c.dy, c.w, c.h);
+    const r = run(
+      'start',
+      {
+        width: leHex(c.w, 4),
+        height: leHex(c.h, 4),
+        torus: leHex(c.torus ? 1 : 0, 4),
+        pending: pendingHex(cells),
+        period_ns: leHex(0, 8),
+        max_generations: leHex(c.gens, 8),
+      },
+      ['--wait', '600'], // a generation takes well under 1 ms even at 256 x 256
+    );
+    const label = `${c.name} ${c.w}x${c.h} ${c.torus ? 'torus' : 'bounded'} after ${c.gens}`;
+    assert.equal(bss(r).generation, BigInt(c.gens), label);
+    const want = [...lifeRun(cells, { width: c.w, height: c.h, torus: c.torus }, c.gens)].sort();
+    assert.deepEqual(liveCells(r), want, label);
+    assert.equal(bss(r).live, BigInt(want.length), label);
+  }
 });
