@@ -8,15 +8,16 @@ export interface Parsed {
   positionals: string[];
 }
 
-/** util.parseArgs, with its errors turned into UsageError naming the command. */
-export function parseCommandArgs(command: string, argv: string[], options: OptionSpec): Parsed {
+/** util.parseArgs, with its errors turned into UsageError (main() prefixes the command name). */
+export function parseCommandArgs(_command: string, argv: string[], options: OptionSpec): Parsed {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: values as Parsed['values'], positionals };
   } catch (err) {
-    const msg =
-      err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '') : String(err);
-    throw new UsageError(`${command}: ${msg}`);
+    // Node's messages run over several lines ("Did you forget ..."): keep the first sentence.
+    const text = err instanceof Error ? err.message : String(err);
+    const msg = text.split('\n')[0]!.replace(/\. To specify a positional.*$/s, '');
+    throw new UsageError(msg);
   }
 }
 
@@ -48,9 +49,9 @@ export function int(p: Parsed, name: string, dflt: number, max = Number.MAX_SAFE
   return n;
 }
 
-export function onePositional(p: Parsed, command: string, what = 'FILE'): string {
+export function onePositional(p: Parsed, _command: string, what = 'FILE'): string {
   if (p.positionals.length !== 1) {
-    throw new UsageError(`${command}: expected exactly one ${what}, got ${p.positionals.length}`);
+    throw new UsageError(`expected exactly one ${what}, got ${p.positionals.length}`);
   }
   return p.positionals[0]!;
 }

@@ -18,6 +18,9 @@ function helpText(): string {
   ].join('\n');
 }
 
+/** Errors are one line on stderr, whatever text a cause carries. */
+const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
+
 function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   // Two-word commands ('obj show') first, then one-word ones.
   const two = `${argv[0]} ${argv[1]}`;
@@ -56,12 +59,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     const wantJson = rest.includes('--json');
     if (err instanceof TsbpfError) {
       if (wantJson) io.out(json({ error: err.toJSON() }));
-      io.err(`tsbpf ${cmd.name}: ${err.format()}`);
+      io.err(`tsbpf ${cmd.name}: ${oneLine(err.format())}`);
       return exitCodeFor(err);
     }
     // A bug in tsbpf: say so plainly, keep the stack for the report.
     const e = err instanceof Error ? err : new Error(String(err));
-    io.err(`tsbpf ${cmd.name}: internal error (please report): ${e.message}`);
+    io.err(`tsbpf ${cmd.name}: internal error (please report): ${oneLine(e.message)}`);
     if (process.env.TSBPF_DEBUG) io.err(e.stack ?? '');
     return 70;
   }
