@@ -56,7 +56,9 @@ export type TypeFlag =
   | 'MEM_UNINIT'
   | 'MEM_WRITE'
   | 'MEM_FIXED_SIZE'
-  | 'MEM_ALLOC';
+  | 'MEM_ALLOC'
+  | 'MEM_RINGBUF'
+  | 'OBJ_RELEASE';
 
 export interface ArgSpec {
   type: ArgType;

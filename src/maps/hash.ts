@@ -1,0 +1,349 @@
+// BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH (kernel: kernel/bpf/hashtab.c).
+//
+// Values live in arena slots (SlotPool); keys, the iteration order and the LRU order live in JS.
+// get_next_key walks keys in insertion order: the kernel's order (bucket by bucket, under a
+// random hash seed) is unspecified, ours is stable and documented.
+//
+// Kernel behaviours kept:
+//  - a plain hash replaces an element by writing the new value to a spare element and keeping
+//    the old one as the next spare (the kernel's per-CPU extra_elems), so a pointer from an
+//    earlier lookup still reads the old value;
+//  - per-CPU hashes update in place; an element created by a program has only the current
+//    CPU's copy set, the others zeroed (pcpu_init_value);
+//  - an LRU map takes a free element *before* it checks the flags (prealloc_lru_pop), so an
+//    update of a full map can evict even when it then fails.
+// Deviation: LRU eviction is exact least-recently-used (program lookups and updates refresh an
+// element). The kernel approximates with active/inactive lists, reference bits and per-CPU free
+// lists, and can evict several elements at once when it refills a CPU's free list.
+import type { Arena } from '../vm/arena.ts';
+import { E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, ENOTSUPP, MapError } from './errno.ts';
+import {
+  BPF_EXIST,
+  BPF_F_ACCESS_MASK,
+  BPF_F_LOCK,
+  BPF_F_NO_COMMON_LRU,
+  BPF_F_NO_PREALLOC,
+  BPF_F_NUMA_NODE,
+  BPF_F_ZERO_SEED,
+  BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_NOEXIST,
+  KMALLOC_MAX_SIZE,
+  MAX_BPF_STACK,
+  mapFlagsAccessOk,
+  PCPU_MIN_UNIT_SIZE,
+} from './flags.ts';
+import { BpfMap, roundUp8 } from './map.ts';
+import { SlotPool } from './slots.ts';
+import type { CreateMapOptions, NormalizedSpec } from './spec.ts';
+import { MAX_MAP_BYTES } from './array.ts';
+
+const HTAB_CREATE_FLAG_MASK =
+  BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | BPF_F_ACCESS_MASK | BPF_F_ZERO_SEED;
+/** kernel: sizeof(struct htab_elem) on x86-64. */
+const HTAB_ELEM_SIZE = 48;
+
+const isPercpu = (t: number): boolean => t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+const isLru = (t: number): boolean => t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+
+/** kernel: htab_map_alloc_check(). */
+export function hashAllocCheck(s: NormalizedSpec): number {
+  const lru = isLru(s.type);
+  const percpu = isPercpu(s.type);
+  const prealloc = (s.flags & BPF_F_NO_PREALLOC) === 0;
+  if (s.flags & ~HTAB_CREATE_FLAG_MASK || !mapFlagsAccessOk(s.flags)) return -EINVAL;
+  if (!lru && s.flags & BPF_F_NO_COMMON_LRU) return -EINVAL;
+  if (lru && !prealloc) return -ENOTSUPP;
+  if (s.flags & BPF_F_NUMA_NODE && (percpu || s.flags & BPF_F_NO_COMMON_LRU)) return -EINVAL;
+  if (s.maxEntries === 0 || s.keySize === 0 || s.valueSize === 0) return -EINVAL;
+  if (s.keySize > MAX_BPF_STACK) return -E2BIG;
+  if (s.keySize + s.valueSize >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) return -E2BIG;
+  if (percpu && roundUp8(s.valueSize) > PCPU_MIN_UNIT_SIZE) return -E2BIG;
+  return 0;
+}
+
+interface Entry {
+  key: Uint8Array;
+  slot: number;
+  prev?: Entry;
+  next?: Entry;
+  /** LRU list: older / newer. */
+  older?: Entry;
+  newer?: Entry;
+}
+
+export class HashMap extends BpfMap {
+  readonly percpu: boolean;
+  readonly lru: boolean;
+  /** round_up(value_size, 8): distance between per-CPU copies of a value. */
+  readonly elemSize: number;
+  private readonly pool: SlotPool;
+  private readonly byKey = new Map<string, Entry>();
+  private first?: Entry;
+  private last?: Entry;
+  private oldest?: Entry;
+  private newest?: Entry;
+  /** Plain hash: the element the next replacement writes to (kernel: extra_elems). */
+  private spare = -1;
+  private iterKey = 0;
+  /** Elements an LRU map evicted, for tests and statistics. */
+  evictions = 0;
+
+  constructor(arena: Arena, spec: NormalizedSpec, opts: CreateMapOptions = {}) {
+    super(arena, spec, opts);
+    this.percpu = isPercpu(spec.type);
+    this.lru = isLru(spec.type);
+    this.elemSize = roundUp8(spec.valueSize);
+    const slotSize = this.elemSize * (this.percpu ? this.nrCpus : 1);
+    const withSpare = !this.percpu && !this.lru;
+    const prealloc = (spec.flags & BPF_F_NO_PREALLOC) === 0;
+    const capacity = spec.maxEntries + (withSpare ? 1 : 0);
+    if (prealloc && slotSize * capacity > MAX_MAP_BYTES) {
+      this.close();
+      throw new MapError(ENOMEM, `map ${spec.name}: ${slotSize * capacity} bytes of preallocated values`);
+    }
+    this.pool = new SlotPool(slotSize, capacity, prealloc, (bytes) =>
+      this.allocBlock(bytes, 8, 'map_value', this.progWritable, 'values'),
+    );
+    if (withSpare) this.spare = this.pool.take();
+  }
+
+  get count(): number {
+    return this.byKey.size;
+  }
+
+  private keyString(addr: number): string {
+    const u8 = this.arena.u8;
+    let s = '';
+    for (let i = 0; i < this.keySize; i++) s += String.fromCharCode(u8[addr + i]!);
+    return s;
+  }
+
+  private valueAddr(e: Entry, cpu = 0): number {
+    return this.pool.addr(e.slot) + cpu * this.elemSize;
+  }
+
+  // ---- lists ----
+
+  private link(e: Entry): void {
+    e.prev = this.last;
+    e.next = undefined;
+    if (this.last) this.last.next = e;
+    else this.first = e;
+    this.last = e;
+  }
+
+  private unlink(e: Entry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.first = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.last = e.prev;
+    if (this.lru) this.lruRemove(e);
+  }
+
+  private lruRemove(e: Entry): void {
+    if (e.older) e.older.newer = e.newer;
+    else if (this.oldest === e) this.oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else if (this.newest === e) this.newest = e.older;
+    e.older = e.newer = undefined;
+  }
+
+  /** Marks e most recently used (kernel: bpf_lru_node_set_ref). */
+  private touch(e: Entry): void {
+    if (!this.lru || this.newest === e) return;
+    this.lruRemove(e);
+    e.older = this.newest;
+    if (this.newest) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+  }
+
+  /** A free slot, evicting the least recently used element of an LRU map if none is left. */
+  private takeSlot(): number {
+    let slot: number;
+    try {
+      slot = this.pool.take();
+    } catch {
+      return -1; // arena exhausted: the kernel's allocation failure
+    }
+    if (slot >= 0 || !this.lru || !this.oldest) return slot;
+    const victim = this.oldest;
+    this.byKey.delete(String.fromCharCode(...victim.key));
+    this.unlink(victim);
+    this.evictions++;
+    return victim.slot;
+  }
+
+  // ---- program side ----
+
+  protected lookupElem(keyAddr: number): number {
+    return this.lookupOnCpu(keyAddr, 0);
+  }
+
+  lookupOnCpu(keyAddr: number, cpu: number): number {
+    const e = this.byKey.get(this.keyString(keyAddr));
+    if (!e) return 0;
+    this.touch(e);
+    if (!this.percpu) return this.valueAddr(e);
+    return cpu < this.nrCpus ? this.valueAddr(e, cpu) : 0;
+  }
+
+  protected updateElem(keyAddr: number, valueAddr: number, flags: number): number {
+    return this.updateOnCpu(keyAddr, valueAddr, BigInt(flags), 0);
+  }
+
+  updateOnCpu(keyAddr: number, valueAddr: number, flags: bigint, cpu: number): number {
+    const f = Number(flags > 0xffffn ? 0x10000n : flags);
+    if (this.percpu && cpu >= this.nrCpus) return -EINVAL;
+    return this.put(keyAddr, f, (dst, fresh) => {
+      const u8 = this.arena.u8;
+      if (fresh && this.percpu) u8.fill(0, dst, dst + this.elemSize * this.nrCpus);
+      const at = dst + (this.percpu ? cpu * this.elemSize : 0);
+      u8.copyWithin(at, valueAddr, valueAddr + this.valueSize);
+    });
+  }
+
+  /**
+   * The update path shared by programs and the host: flag checks in the kernel's order, then
+   * `write(valueSlotAddr, isNewElement)` fills the value.
+   */
+  private put(keyAddr: number, f: number, write: (dst: number, fresh: boolean) => void): number {
+    const lock = (f & BPF_F_LOCK) !== 0;
+    const mode = f & ~BPF_F_LOCK;
+    if ((this.lru || this.percpu ? f : mode) > BPF_EXIST) return -EINVAL;
+    if (lock && this.spec.spinLockOff === undefined) return -EINVAL;
+    const ks = this.keyString(keyAddr);
+    // kernel: htab_lru_map_update_elem() pops a free element before looking at the flags.
+    let fresh = -1;
+    if (this.lru && !(this.percpu && mode === BPF_EXIST)) {
+      fresh = this.takeSlot();
+      if (fresh < 0) return -ENOMEM;
+    }
+    const old = this.byKey.get(ks);
+    const err = old && mode === BPF_NOEXIST ? -EEXIST : !old && mode === BPF_EXIST ? -ENOENT : 0;
+    if (err) {
+      if (fresh >= 0) this.pool.give(fresh);
+      return err;
+    }
+    if (old && (this.percpu || lock)) {
+      // Per-CPU values and BPF_F_LOCK updates are made in place.
+      if (fresh >= 0) this.pool.give(fresh);
+      write(this.valueAddr(old), false);
+      this.touch(old);
+      return 0;
+    }
+    if (old) {
+      // Write the new value elsewhere, then retire the old element.
+      const slot = this.lru ? fresh : this.spare;
+      write(this.pool.addr(slot), true);
+      if (this.lru) this.pool.give(old.slot);
+      else this.spare = old.slot;
+      old.slot = slot;
+      this.touch(old);
+      return 0;
+    }
+    if (fresh < 0) {
+      if (this.byKey.size >= this.maxEntries) return -E2BIG;
+      fresh = this.takeSlot();
+      if (fresh < 0) return this.byKey.size >= this.maxEntries ? -E2BIG : -ENOMEM;
+    }
+    write(this.pool.addr(fresh), true);
+    const e: Entry = { key: this.arena.read(keyAddr, this.keySize), slot: fresh };
+    this.byKey.set(ks, e);
+    this.link(e);
+    this.touch(e);
+    return 0;
+  }
+
+  protected deleteElem(keyAddr: number): number {
+    const ks = this.keyString(keyAddr);
+    const e = this.byKey.get(ks);
+    if (!e) return -ENOENT;
+    this.byKey.delete(ks);
+    this.unlink(e);
+    this.pool.give(e.slot);
+    return 0;
+  }
+
+  protected getNextKey(keyAddr: number, nextAddr: number): number {
+    const e = keyAddr ? this.byKey.get(this.keyString(keyAddr)) : undefined;
+    const n = e ? e.next : this.first;
+    if (!n) return -ENOENT;
+    this.arena.write(nextAddr, n.key);
+    return 0;
+  }
+
+  forEach(cpu: number, visit: (keyAddr: number, valueAddr: number) => number): number {
+    if (!this.iterKey) this.iterKey = this.allocBlock(this.keySize, 8, 'scratch', false, 'iteration key');
+    let n = 0;
+    for (let e = this.first; e; ) {
+      const next = e.next;
+      this.arena.write(this.iterKey, e.key);
+      n++;
+      const v = this.percpu ? (cpu < this.nrCpus ? this.valueAddr(e, cpu) : 0) : this.valueAddr(e);
+      if (visit(this.iterKey, v) !== 0) break;
+      e = next;
+    }
+    return n;
+  }
+
+  protected override get supportsBatch(): boolean {
+    return true;
+  }
+
+  // ---- host side ----
+
+  override get hostValueSize(): number {
+    return this.percpu ? this.elemSize * this.nrCpus : this.valueSize;
+  }
+
+  /** Host lookups do not refresh LRU order (kernel: htab_lru_map_lookup_elem_sys). */
+  protected override hostLookup(key: Uint8Array): Uint8Array | undefined {
+    this.checkKey(key, 'lookup');
+    const e = this.byKey.get(String.fromCharCode(...key));
+    if (!e) return undefined;
+    if (!this.percpu) return this.arena.read(this.valueAddr(e), this.valueSize);
+    const out = new Uint8Array(this.hostValueSize);
+    for (let c = 0; c < this.nrCpus; c++)
+      out.set(this.arena.read(this.valueAddr(e, c), this.valueSize), c * this.elemSize);
+    return out;
+  }
+
+  // kernel: bpf_percpu_hash_update() — every CPU's copy from the value.
+  protected override hostUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+    if (!this.percpu) {
+      super.hostUpdate(key, value, flags);
+      return;
+    }
+    this.checkHostWrite(key, value, 'update');
+    const keyAddr = this.stageKey(key);
+    const r = this.put(keyAddr, flags, (dst) => {
+      for (let c = 0; c < this.nrCpus; c++)
+        this.arena.write(
+          dst + c * this.elemSize,
+          value.subarray(c * this.elemSize, c * this.elemSize + this.valueSize),
+        );
+    });
+    this.fail(r, 'update');
+  }
+
+  /** Host: the key's value on every CPU. */
+  lookupPerCpu(key: Uint8Array): Uint8Array[] | undefined {
+    const all = this.lookup(key);
+    if (!all) return undefined;
+    if (!this.percpu) return [all];
+    return Array.from({ length: this.nrCpus }, (_, c) =>
+      all.slice(c * this.elemSize, c * this.elemSize + this.valueSize),
+    );
+  }
+
+  updatePerCpu(key: Uint8Array, values: readonly Uint8Array[], flags = 0): void {
+    const all = new Uint8Array(this.hostValueSize);
+    values.forEach((v, c) => {
+      all.set(v.subarray(0, this.valueSize), c * this.elemSize);
+    });
+    this.update(key, all, flags);
+  }
+}
