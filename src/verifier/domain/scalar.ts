@@ -135,10 +135,10 @@ export function updateReg32Bounds(r: Scalar): void {
  */
 export function updateReg64Bounds(r: Scalar): void {
   const t = r.varOff;
-  r.smin = u64.smax(r.smin, u64.make(t.vLo, t.vHi | (t.mHi & 0x80000000)));
-  r.smax = u64.smin(r.smax, u64.make(t.vLo | t.mLo, t.vHi | (t.mHi & 0x7fffffff)));
-  r.umin = u64.umax(r.umin, tnum.value(t));
-  r.umax = u64.umin(r.umax, u64.make(t.vLo | t.mLo, t.vHi | t.mHi));
+  r.smin = u64.smaxHL(r.smin, t.vLo, t.vHi | (t.mHi & 0x80000000));
+  r.smax = u64.sminHL(r.smax, t.vLo | t.mLo, t.vHi | (t.mHi & 0x7fffffff));
+  r.umin = u64.umaxHL(r.umin, t.vLo, t.vHi);
+  r.umax = u64.uminHL(r.umax, t.vLo | t.mLo, t.vHi | t.mHi);
 
   const next = tnum.step(t, r.umin);
   const uminInTnum = tnum.contains(t, r.umin);
@@ -236,17 +236,17 @@ export function reg64DeduceBounds(r: Scalar): void {
 /** Tightens 64-bit bounds with 32-bit knowledge (kernel: __reg_deduce_mixed_bounds()). */
 export function regDeduceMixedBounds(r: Scalar): void {
   // u32 -> u64 and u32 -> s64: substitute the low halves of the 64-bit bounds
-  r.umin = u64.umax(r.umin, u64.make(r.u32min, r.umin.hi));
-  r.umax = u64.umin(r.umax, u64.make(r.u32max, r.umax.hi));
-  r.smin = u64.smax(r.smin, u64.make(r.u32min, r.smin.hi));
-  r.smax = u64.smin(r.smax, u64.make(r.u32max, r.smax.hi));
+  r.umin = u64.umaxHL(r.umin, r.u32min, r.umin.hi);
+  r.umax = u64.uminHL(r.umax, r.u32max, r.umax.hi);
+  r.smin = u64.smaxHL(r.smin, r.u32min, r.smin.hi);
+  r.smax = u64.sminHL(r.smax, r.u32max, r.smax.hi);
 
   // s32 -> u64/s64 when the s32 range is also a valid u32 range
   if (r.s32min >>> 0 <= r.s32max >>> 0) {
-    r.umin = u64.umax(r.umin, u64.make(r.s32min, r.umin.hi));
-    r.umax = u64.umin(r.umax, u64.make(r.s32max, r.umax.hi));
-    r.smin = u64.smax(r.smin, u64.make(r.s32min, r.smin.hi));
-    r.smax = u64.smin(r.smax, u64.make(r.s32max, r.smax.hi));
+    r.umin = u64.umaxHL(r.umin, r.s32min, r.umin.hi);
+    r.umax = u64.uminHL(r.umax, r.s32max, r.umax.hi);
+    r.smin = u64.smaxHL(r.smin, r.s32min, r.smin.hi);
+    r.smax = u64.sminHL(r.smax, r.s32max, r.smax.hi);
   }
 
   // After a sign-extending load: s64 within [S32_MIN, S32_MAX] and a non-negative s32 range mean

@@ -45,11 +45,20 @@ export function constant(v: U64): Tnum {
 
 /** The smallest tnum holding every value of [min, max] (kernel: tnum_range()). */
 export function range(min: U64, max: U64): Tnum {
-  const bits = u64.fls(u64.xor(min, max));
+  const xHi = (min.hi ^ max.hi) >>> 0;
+  const bits = xHi !== 0 ? 64 - Math.clz32(xHi) : 32 - Math.clz32(min.lo ^ max.lo);
   // 1 << 64 is undefined in C, so the kernel special-cases it
   if (bits > 63) return unknown;
-  const delta = u64.sub(u64.shl(u64.ONE, bits), u64.ONE);
-  return mk(min.lo & ~delta.lo, min.hi & ~delta.hi, delta.lo, delta.hi);
+  const dLo = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
+  const dHi = bits > 32 ? 2 ** (bits - 32) - 1 : 0;
+  return mk(min.lo & ~dLo, min.hi & ~dHi, dLo, dHi);
+}
+
+/** range() of two u32 bounds, zero-extended. */
+export function range32(min: number, max: number): Tnum {
+  const bits = 32 - Math.clz32(min ^ max);
+  const d = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
+  return mk(min & ~d, 0, d, 0);
 }
 
 // kernel: tnum_lshift()
@@ -71,28 +80,38 @@ export function arshift(a: Tnum, minShift: number, insnBitness: 32 | 64): Tnum {
   return of(u64.sar(value(a), minShift), u64.sar(mask(a), minShift));
 }
 
-// kernel: tnum_add()
+// kernel: tnum_add() — written on halves with explicit carries, as it runs inside tnum_mul()'s loop
 export function add(a: Tnum, b: Tnum): Tnum {
-  const am = mask(a);
-  const bm = mask(b);
-  const sm = u64.add(am, bm);
-  const sv = u64.add(value(a), value(b));
-  const sigma = u64.add(sm, sv);
-  const chi = u64.xor(sigma, sv);
-  const mu = u64.or(u64.or(chi, am), bm);
-  return mk(sv.lo & ~mu.lo, sv.hi & ~mu.hi, mu.lo, mu.hi);
+  // sm = a.mask + b.mask
+  let smLo = a.mLo + b.mLo;
+  const smHi = (a.mHi + b.mHi + (smLo > 0xffffffff ? 1 : 0)) >>> 0;
+  smLo >>>= 0;
+  // sv = a.value + b.value
+  let svLo = a.vLo + b.vLo;
+  const svHi = (a.vHi + b.vHi + (svLo > 0xffffffff ? 1 : 0)) >>> 0;
+  svLo >>>= 0;
+  // sigma = sm + sv; chi = sigma ^ sv; mu = chi | a.mask | b.mask
+  const sgLo = smLo + svLo;
+  const sgHi = smHi + svHi + (sgLo > 0xffffffff ? 1 : 0);
+  const muLo = ((sgLo ^ svLo) | a.mLo | b.mLo) >>> 0;
+  const muHi = ((sgHi ^ svHi) | a.mHi | b.mHi) >>> 0;
+  return mk(svLo & ~muLo, svHi & ~muHi, muLo, muHi);
 }
 
 // kernel: tnum_sub()
 export function sub(a: Tnum, b: Tnum): Tnum {
-  const am = mask(a);
-  const bm = mask(b);
-  const dv = u64.sub(value(a), value(b));
-  const alpha = u64.add(dv, am);
-  const beta = u64.sub(dv, bm);
-  const chi = u64.xor(alpha, beta);
-  const mu = u64.or(u64.or(chi, am), bm);
-  return mk(dv.lo & ~mu.lo, dv.hi & ~mu.hi, mu.lo, mu.hi);
+  // dv = a.value - b.value
+  let dvLo = a.vLo - b.vLo;
+  const dvHi = (a.vHi - b.vHi - (dvLo < 0 ? 1 : 0)) >>> 0;
+  dvLo >>>= 0;
+  // alpha = dv + a.mask; beta = dv - b.mask; chi = alpha ^ beta
+  const alLo = dvLo + a.mLo;
+  const alHi = dvHi + a.mHi + (alLo > 0xffffffff ? 1 : 0);
+  const beLo = dvLo - b.mLo;
+  const beHi = dvHi - b.mHi - (beLo < 0 ? 1 : 0);
+  const muLo = ((alLo ^ beLo) | a.mLo | b.mLo) >>> 0;
+  const muHi = ((alHi ^ beHi) | a.mHi | b.mHi) >>> 0;
+  return mk(dvLo & ~muLo, dvHi & ~muHi, muLo, muHi);
 }
 
 /** 0 - a (kernel: tnum_neg(), added with BPF_NEG range tracking). */
@@ -127,11 +146,19 @@ export function xor(a: Tnum, b: Tnum): Tnum {
  */
 export function mul(a: Tnum, b: Tnum): Tnum {
   let acc = ZERO;
-  while ((a.vLo | a.vHi | a.mLo | a.mHi) !== 0) {
-    if (a.vLo & 1) acc = add(acc, b);
-    else if (a.mLo & 1) acc = union(acc, add(acc, b));
-    a = rshift(a, 1);
-    b = lshift(b, 1);
+  // a and b are walked as halves: a shifts right, b left, one bit per round
+  let avLo = a.vLo;
+  let avHi = a.vHi;
+  let amLo = a.mLo;
+  let amHi = a.mHi;
+  while ((avLo | avHi | amLo | amHi) !== 0) {
+    if (avLo & 1) acc = add(acc, b);
+    else if (amLo & 1) acc = union(acc, add(acc, b));
+    avLo = (avLo >>> 1) | (avHi << 31);
+    avHi >>>= 1;
+    amLo = (amLo >>> 1) | (amHi << 31);
+    amHi >>>= 1;
+    b = mk(b.vLo << 1, (b.vHi << 1) | (b.vLo >>> 31), b.mLo << 1, (b.mHi << 1) | (b.mLo >>> 31));
   }
   return acc;
 }
@@ -186,9 +213,9 @@ export function isIn(a: Tnum, b: Tnum): boolean {
   return (b.vLo & ~a.mLo) >>> 0 === a.vLo && (b.vHi & ~a.mHi) >>> 0 === a.vHi;
 }
 
-/** True when the concrete value v is a member of a. */
+/** True when the concrete value v is a member of a (tnum_in() of a constant). */
 export function contains(a: Tnum, v: U64): boolean {
-  return isIn(a, constant(v));
+  return (v.lo & ~a.mLo) >>> 0 === a.vLo && (v.hi & ~a.mHi) >>> 0 === a.vHi;
 }
 
 // kernel: tnum_is_const()
@@ -272,19 +299,29 @@ export function bswap64(a: Tnum): Tnum {
  * smallest when z is below that (kernel: tnum_step(), backported to 6.18 stable).
  */
 export function step(t: Tnum, z: U64): U64 {
-  const v = value(t);
-  const m = mask(t);
-  const tmax = u64.or(v, m);
-  if (u64.uge(z, tmax)) return tmax;
-  if (u64.ult(z, v)) return v;
+  const tmaxLo = (t.vLo | t.mLo) >>> 0;
+  const tmaxHi = (t.vHi | t.mHi) >>> 0;
+  if (z.hi > tmaxHi || (z.hi === tmaxHi && z.lo >= tmaxLo)) return { lo: tmaxLo, hi: tmaxHi };
+  if (z.hi < t.vHi || (z.hi === t.vHi && z.lo < t.vLo)) return { lo: t.vLo, hi: t.vHi };
   // members are v + s for submasks s of m; find the smallest submask above d = z - v by
   // incrementing d "within the mask": non-mask positions filled with ones let the carry ripple.
   // d < m here, so d's highest non-mask bit is below bit 63 and the shift stays defined.
-  const d = u64.sub(z, v);
-  const carryMask = u64.sub(u64.shl(u64.ONE, u64.fls(u64.and(d, u64.not(m)))), u64.ONE);
-  const filled = u64.or(u64.or(d, carryMask), u64.not(m));
-  const inc = u64.and(u64.add(filled, u64.ONE), m);
-  return u64.or(v, inc);
+  let dLo = z.lo - t.vLo;
+  const borrow = dLo < 0 ? 1 : 0;
+  dLo >>>= 0;
+  const dHi = (z.hi - t.vHi - borrow) >>> 0;
+  const xHi = dHi & ~t.mHi;
+  const xLo = dLo & ~t.mLo;
+  const bits = xHi !== 0 ? 64 - Math.clz32(xHi) : 32 - Math.clz32(xLo);
+  const cLo = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
+  const cHi = bits > 32 ? 2 ** (bits - 32) - 1 : 0;
+  const fLo = (dLo | cLo | ~t.mLo) >>> 0;
+  const fHi = (dHi | cHi | ~t.mHi) >>> 0;
+  // (filled + 1) & m
+  const incLo = fLo + 1;
+  const carry = incLo > 0xffffffff ? 1 : 0;
+  const incHi = fHi + carry;
+  return { lo: (t.vLo | (incLo & t.mLo)) >>> 0, hi: (t.vHi | (incHi & t.mHi)) >>> 0 };
 }
 
 /** 64 characters of 0/1/x, most significant first (kernel: tnum_sbin()). */

@@ -204,6 +204,35 @@ export function smax(a: U64, b: U64): U64 {
   return cmpS(a, b) >= 0 ? a : b;
 }
 
+// min/max against a value given as halves, allocating only when that value wins: the bounds
+// code compares a bound with a candidate that usually loses, so this saves most allocations.
+
+export function umaxHL(a: U64, lo: number, hi: number): U64 {
+  lo >>>= 0;
+  hi >>>= 0;
+  return a.hi > hi || (a.hi === hi && a.lo >= lo) ? a : { lo, hi };
+}
+
+export function uminHL(a: U64, lo: number, hi: number): U64 {
+  lo >>>= 0;
+  hi >>>= 0;
+  return a.hi < hi || (a.hi === hi && a.lo <= lo) ? a : { lo, hi };
+}
+
+export function smaxHL(a: U64, lo: number, hi: number): U64 {
+  lo >>>= 0;
+  const ah = a.hi | 0;
+  const bh = hi | 0;
+  return ah > bh || (ah === bh && a.lo >= lo) ? a : { lo, hi: hi >>> 0 };
+}
+
+export function sminHL(a: U64, lo: number, hi: number): U64 {
+  lo >>>= 0;
+  const ah = a.hi | 0;
+  const bh = hi | 0;
+  return ah < bh || (ah === bh && a.lo <= lo) ? a : { lo, hi: hi >>> 0 };
+}
+
 /** Index of the highest set bit plus one, 0 for zero (kernel: fls64()). */
 export function fls(a: U64): number {
   if (a.hi !== 0) return 64 - Math.clz32(a.hi);
