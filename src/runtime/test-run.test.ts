@@ -144,3 +144,21 @@ test('syscall: ctx is a writable buffer copied back; no data allowed', () => {
   assert.deepEqual([...ctx], [1, 2, 3, 4, 5, 6, 7, 8], 'the caller buffer is not modified');
   assert.throws(() => testRun(asm('exit'), { type: 'syscall', data: pkt(20) }), UsageError);
 });
+
+test('packet helpers: xdp_adjust_head/tail move the frame, skb_load_bytes copies from skb->data', () => {
+  const data = pkt(40);
+  const head = asm('mov %r6, %r1\nmov %r2, -14\ncall 44\nexit');
+  const r = testRun(head, { type: 'xdp', data });
+  assert.equal(r.retval, 0);
+  assert.equal(r.dataOut.length, 54);
+  assert.deepEqual(r.dataOut.subarray(14), data);
+  const tail = testRun(asm('mov %r2, 6\ncall 65\nexit'), { type: 'xdp', data });
+  assert.deepEqual(tail.dataOut, new Uint8Array([...data, 0, 0, 0, 0, 0, 0]));
+  const tooFar = testRun(asm('mov %r2, -27\ncall 65\nexit'), { type: 'xdp', data });
+  assert.equal(tooFar.retval, 2 ** 32 - 22, '-EINVAL: fewer than 14 bytes would remain');
+  const load = asm('mov %r2, 1\nmov %r3, %r10\nadd %r3, -4\nmov %r4, 4\ncall 26\nldxw %r0, [%r10-4]\nexit');
+  assert.equal(testRun(load, { type: 'socket_filter', data }).retval, u32At(data, 15), 'network header + 1');
+  assert.equal(testRun(load, { type: 'sched_cls', data }).retval, u32At(data, 1), 'MAC header + 1');
+  // r1 is not a packet context: the helper faults instead of guessing.
+  assert.throws(() => testRun(asm('mov %r1, 0\ncall 44\nexit'), { type: 'xdp', data }), RuntimeFault);
+});

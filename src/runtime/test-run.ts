@@ -242,6 +242,13 @@ function runSkb(
     if (user && dv.getUint32(ctx + SK_BUFF.wire_len, true) === 0)
       dv.setUint32(ctx + SK_BUFF.wire_len, end - start, true);
 
+    vm.packetCtx.set(ctx, {
+      kind: 'skb',
+      block,
+      hardStart: block,
+      frameSize: SKB_HEADROOM + size,
+      hasFrags: false,
+    });
     const { r, durationNs } = timeRuns(repeat, () =>
       vm.run(prog, {
         args: [ctx],
@@ -272,6 +279,7 @@ function runSkb(
     }
     return { retval: r.u32, r0: r.value, dataOut, ctxOut, durationNs, insns: r.insns, maps };
   } finally {
+    vm.packetCtx.delete(ctx);
     a.freeBlock(ctx);
     a.freeBlock(block);
   }
@@ -328,6 +336,13 @@ function runXdp(
     dv.setUint32(ctx + XDP_MD.data_meta, meta, true);
     dv.setUint32(ctx + XDP_MD.ingress_ifindex, 1, true); // lo
     dv.setUint32(ctx + XDP_MD.rx_queue_index, 0, true);
+    vm.packetCtx.set(ctx, {
+      kind: 'xdp',
+      block,
+      hardStart: block,
+      frameSize: PAGE,
+      hasFrags: frags.length > 0,
+    });
     const { r, durationNs } = timeRuns(repeat, () => vm.run(prog, { args: [ctx] }));
     const d2 = a.dv;
     const m = d2.getUint32(ctx + XDP_MD.data_meta, true);
@@ -343,6 +358,7 @@ function runXdp(
     }
     return { retval: r.u32, r0: r.value, dataOut, ctxOut, durationNs, insns: r.insns, maps };
   } finally {
+    vm.packetCtx.delete(ctx);
     a.freeBlock(ctx);
     a.freeBlock(block);
   }

@@ -8,6 +8,7 @@ import { baseHelpers, type HelperTable } from './helpers.ts';
 import { registerMapHelpers, type VmMap } from './maps.ts';
 import { interpret, MAX_CALL_FRAMES, type Machine, type PacketWindow } from './interp.ts';
 import { MAX_TAIL_CALL_CNT } from './machine.ts';
+import { type PacketCtx, registerPacketHelpers } from './packet-helpers.ts';
 import { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
 
 /** Frames the stack region holds: the kernel's 8, plus room for callbacks and tail calls. */
@@ -80,10 +81,17 @@ export class Vm implements Machine {
   private rngState: number;
   private running = 0;
   private readonly maps = new Map<number, VmMap>();
+  /** Context pointer → packet bookkeeping, for the packet helpers (filled by test runs). */
+  readonly packetCtx = new Map<number, PacketCtx>();
 
   constructor(opts: VmOptions = {}) {
     this.arena = opts.arena ?? new Arena();
-    this.helpers = opts.helpers ?? defaultHelpers((ptr) => this.maps.get(ptr));
+    this.helpers =
+      opts.helpers ??
+      defaultHelpers(
+        (ptr) => this.maps.get(ptr),
+        (ctx) => this.packetCtx.get(ctx),
+      );
     this.checked = opts.checked ?? true;
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.cpu = opts.cpu ?? 0;
@@ -195,10 +203,14 @@ export class Vm implements Machine {
   }
 }
 
-/** Base helpers plus the map helpers, bound to one VM's map registry. */
-function defaultHelpers(mapAt: (ptr: number) => VmMap | undefined): HelperTable {
+/** Base helpers plus the map and packet helpers, bound to one VM's registries. */
+function defaultHelpers(
+  mapAt: (ptr: number) => VmMap | undefined,
+  packetAt: (ctx: number) => PacketCtx | undefined,
+): HelperTable {
   const t = baseHelpers();
   registerMapHelpers(t, mapAt);
+  registerPacketHelpers(t, packetAt);
   return t;
 }
 

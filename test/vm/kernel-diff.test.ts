@@ -146,7 +146,152 @@ function ctxWith(size: number, fields: Record<number, number>): Uint8Array {
   return b;
 }
 
+/** r6 = ctx; call helper `id` with r1 = ctx, r2 = delta; exits with the helper's r0 when non-zero. */
+const xdpAdjust = (id: number, delta: number) => `
+  mov %r6, %r1
+  mov %r2, ${delta}
+  call ${id}
+  jne %r0, 0, out
+  mov %r1, %r6
+`;
+
 const cases: Case[] = [
+  {
+    name: 'xdp_adjust_head grows the front; the program writes the new bytes',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(44, -14)}
+      ldxw %r2, [%r6]
+      ldxw %r3, [%r6+4]
+      mov %r4, %r2
+      add %r4, 14
+      mov %r0, 1
+      jgt %r4, %r3, out
+      stdw [%r2], 0x11223344
+      stw [%r2+8], -1
+      sth [%r2+12], 0x0008
+      mov %r0, 2
+    out:
+      exit`),
+    data: packet(40, { seed: 31 }),
+  },
+  {
+    name: 'xdp_adjust_head shrinks the front',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(44, 20)}
+mov %r0, 2
+out:
+exit`),
+    data: packet(60, { seed: 32 }),
+  },
+  {
+    name: 'xdp_adjust_head beyond the headroom is EINVAL',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(44, -240)}
+mov %r0, 2
+out:
+exit`),
+    data: packet(60),
+  },
+  {
+    name: 'xdp_adjust_head leaving less than an Ethernet header is EINVAL',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(44, 50)}
+mov %r0, 2
+out:
+exit`),
+    data: packet(60),
+  },
+  {
+    name: 'xdp_adjust_meta adds metadata that data_out shows in front',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(54, -8)}
+      ldxw %r2, [%r6]
+      ldxw %r3, [%r6+8]
+      mov %r4, %r3
+      add %r4, 8
+      mov %r0, 1
+      jgt %r4, %r2, out
+      stdw [%r3], 0x5a5a
+      mov %r0, 2
+    out:
+      exit`),
+    data: packet(30, { seed: 33 }),
+  },
+  {
+    name: 'xdp_adjust_meta by a non-multiple of 4 is EACCES',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(54, -6)}
+mov %r0, 2
+out:
+exit`),
+    data: packet(30),
+  },
+  {
+    name: 'xdp_adjust_tail shrinks',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(65, -10)}
+mov %r0, 2
+out:
+exit`),
+    data: packet(60, { seed: 34 }),
+  },
+  {
+    name: 'xdp_adjust_tail grows with zeroed bytes',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(65, 20)}
+mov %r0, 2
+out:
+exit`),
+    data: packet(60, { seed: 35 }),
+  },
+  {
+    name: 'xdp_adjust_tail past the frame is EINVAL',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(65, 3500)}
+mov %r0, 2
+out:
+exit`),
+    data: packet(60),
+  },
+  {
+    name: 'xdp_adjust_tail below an Ethernet header is EINVAL',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(65, -50)}
+mov %r0, 2
+out:
+exit`),
+    data: packet(60),
+  },
+  {
+    name: 'skb_load_bytes in a socket filter (offsets from the network header)',
+    type: 'socket_filter',
+    insns: prog(`
+      mov %r2, 2
+      mov %r3, %r10
+      add %r3, -8
+      mov %r4, 8
+      call 26
+      jne %r0, 0, out
+      ldxdw %r0, [%r10-8]
+      mov %r1, %r0
+      rsh %r1, 32
+      xor %r0, %r1
+    out:
+      exit`),
+    data: packet(60, { seed: 36 }),
+  },
+  {
+    name: 'skb_load_bytes past the end is EFAULT',
+    type: 'sched_cls',
+    insns: prog('mov %r2, 55\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 8\ncall 26\nexit'),
+    data: packet(60),
+  },
+  {
+    name: 'skb_load_bytes in sched_cls (offsets from the MAC header)',
+    type: 'sched_cls',
+    insns: prog('mov %r2, 12\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 2\ncall 26\nldxh %r0, [%r10-8]\nexit'),
+    data: packet(60, { ethertype: 0x88cc }),
+  },
   {
     name: 'sched_cls ctx_in mark and priority',
     type: 'sched_cls',
