@@ -125,7 +125,7 @@ test('timer: a glider travels (+1, +1) every 4 generations and wraps around the 
   const many = run(
     'start',
     { pending: pendingHex(glider), period_ns: leHex(0, 8), max_generations: leHex(160, 8) },
-    ['--wait', '1500'],
+    ['--wait', '800'],
   );
   assert.equal(bss(many).generation, 160n);
   assert.deepEqual(liveCells(many), key(shift(glider, 40, 0, 64, 40)));
