@@ -319,3 +319,47 @@ export function compare(exp: Expectation, obs: Observed): string[] {
   }
   return diffs;
 }
+
+/** Where the kernel printed which registers, without the texts (for compact recordings). */
+export interface Shape {
+  main: [number, number[]][];
+  pushed: [string, number[]][];
+}
+
+export function shapeOf(obs: Observed): Shape {
+  return {
+    main: obs.main.map((o) => [o.idx, Object.keys(o.regs).map(Number)]),
+    pushed: Object.entries(obs.pushed).map(([k, regs]) => [k, Object.keys(regs).map(Number)]),
+  };
+}
+
+/**
+ * The observation the domain predicts for a given shape: the simulated texts of exactly the
+ * registers the kernel printed. Entries the simulation lacks stay empty, so they differ.
+ */
+export function project(exp: Expectation, shape: Shape): Observed {
+  const byIdx = new Map(exp.main.map((e) => [e.idx, e.regs]));
+  const pick = (regs: Printed | undefined, which: number[]): Printed => {
+    const out: Printed = {};
+    for (const r of which) out[r] = regs?.[r] ?? '<missing>';
+    return out;
+  };
+  const pushed: Record<string, Printed> = {};
+  for (const [k, which] of shape.pushed) {
+    // pushes from later paths are not modelled; the kernel's own text stands in for them
+    pushed[k] = exp.pushed[k] ? pick(exp.pushed[k], which) : {};
+  }
+  return {
+    main: shape.main.map(([idx, which]) => ({ idx, regs: pick(byIdx.get(idx), which) })),
+    pushed,
+    violations: exp.violations,
+  };
+}
+
+/** Stable text of an observation, for hashing. Pushes not from the main path are left out. */
+export function canonical(obs: Observed, exp: Expectation): string {
+  const pushed = Object.entries(obs.pushed)
+    .filter(([k]) => k in exp.pushed)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify({ main: obs.main, pushed, violations: obs.violations });
+}

@@ -3,13 +3,25 @@
 //   npx tsx test/verifier/domain/kernel-diff.ts --kbpf /tmp/kbpf [--seed 1] [--n 200] [--len 30]
 //                                              [--record test/verifier/domain/recorded/kernel-6.18.json]
 // Prints every disagreement; with --record, saves programs and the kernel's logged states so that
-// kernel-replay.test.ts can check the domain without a kernel.
+// kernel-replay.test.ts can check the domain without a kernel. A recording keeps, per program, where
+// the kernel printed which registers and a SHA-256 of what it printed (the texts themselves would be
+// megabytes); on a mismatch, run this script against a kernel to see the readable differences.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compare, encode, genProgram, parseLog, prng, simulate } from './diff-programs.ts';
-import type { Observed } from './diff-programs.ts';
+import { createHash } from 'node:crypto';
+import {
+  canonical,
+  compare,
+  encode,
+  genProgram,
+  parseLog,
+  prng,
+  shapeOf,
+  simulate,
+} from './diff-programs.ts';
+import type { Shape } from './diff-programs.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -23,7 +35,7 @@ const len = Number(opt('len', '30'));
 const record = opt('record', '');
 
 const dir = mkdtempSync(join(tmpdir(), 'kdiff-'));
-const recorded: { seed: number; len: number; observed: Observed }[] = [];
+const recorded: { seed: number; shape: Shape; sha256: string }[] = [];
 let bad = 0;
 let rejected = 0;
 for (let k = 0; k < n; k++) {
@@ -49,13 +61,18 @@ for (let k = 0; k < n; k++) {
   }
   const log = out.slice(out.indexOf('--- log'));
   const observed = parseLog(log);
-  const diffs = compare(simulate(prog), observed);
+  const expected = simulate(prog);
+  const diffs = compare(expected, observed);
   if (diffs.length) {
     bad++;
     console.log(`seed ${seed}: ${diffs.length} differences`);
     for (const d of diffs.slice(0, 6)) console.log(`  ${d}`);
   }
-  recorded.push({ seed, len, observed });
+  const sha256 = createHash('sha256').update(canonical(observed, expected)).digest('hex');
+  recorded.push({ seed, shape: shapeOf(observed), sha256 });
 }
 console.log(`${n} programs: ${n - bad - rejected} agree, ${bad} differ, ${rejected} rejected`);
-if (record) writeFileSync(record, `${JSON.stringify({ kernel: '6.18', programs: recorded })}\n`);
+if (record) {
+  const kernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
+  writeFileSync(record, `${JSON.stringify({ kernel, len, programs: recorded })}\n`);
+}
