@@ -30,7 +30,6 @@ import {
   BPF_MAP_TYPE_PERCPU_HASH,
   BPF_NOEXIST,
   KMALLOC_MAX_SIZE,
-  MAX_BPF_STACK,
   mapFlagsAccessOk,
   PCPU_MIN_UNIT_SIZE,
 } from './flags.ts';
@@ -57,7 +56,8 @@ export function hashAllocCheck(s: NormalizedSpec): number {
   if (lru && !prealloc) return -ENOTSUPP;
   if (s.flags & BPF_F_NUMA_NODE && (percpu || s.flags & BPF_F_NO_COMMON_LRU)) return -EINVAL;
   if (s.maxEntries === 0 || s.keySize === 0 || s.valueSize === 0) return -EINVAL;
-  if (s.keySize > MAX_BPF_STACK) return -E2BIG;
+  // No key_size limit here: the kernel accepts keys larger than MAX_BPF_STACK (programs cannot
+  // build them on the stack, but the host can use them).
   if (s.keySize + s.valueSize >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) return -E2BIG;
   if (percpu && roundUp8(s.valueSize) > PCPU_MIN_UNIT_SIZE) return -E2BIG;
   return 0;

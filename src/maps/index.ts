@@ -19,3 +19,4 @@ export { MapInMap } from './map-in-map.ts';
 export { QueueStackMap } from './queue-stack.ts';
 export { RingbufMap } from './ringbuf.ts';
 export type { CreateMapOptions, MapCreateSpec } from './spec.ts';
+export { mapFuncCompatible, mapSupportsForEach } from './compat.ts';
