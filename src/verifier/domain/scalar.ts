@@ -384,3 +384,21 @@ export function rangeWithin(old: Scalar, cur: Scalar): boolean {
     old.s32max >= cur.s32max
   );
 }
+
+/**
+ * The numeric half of regsafe() for scalars and map/mem pointers: cur's values are all values
+ * of old (kernel: range_within(old, cur) && tnum_in(old->var_off, cur->var_off)).
+ */
+export function within(old: Scalar, cur: Scalar): boolean {
+  return rangeWithin(old, cur) && tnum.isIn(old.varOff, cur.varOff);
+}
+
+/** Bits needed for the largest value (kernel: get_reg_width(), fls64(umax)). */
+export function regWidth(r: Scalar): number {
+  return u64.fls(r.umax);
+}
+
+/** The operand the kernel builds for a BPF_K immediate: a known, sign-extended value. */
+export function fromImm(imm: number): Scalar {
+  return known(u64.fromS32(imm));
+}

@@ -85,7 +85,10 @@ export function scalarOf(rnd: Rnd, vals: readonly bigint[]): Scalar {
   const ss = vals.map((v) => s64(v));
   const u32s = vals.map((v) => v & M32);
   const s32s = vals.map((v) => s32(v));
+  // bigint: Math.min/max do not apply
+  // biome-ignore lint/complexity/useMathMinMax: bigint operands
   const min = (xs: bigint[]) => xs.reduce((a, b) => (b < a ? b : a));
+  // biome-ignore lint/complexity/useMathMinMax: bigint operands
   const max = (xs: bigint[]) => xs.reduce((a, b) => (b > a ? b : a));
   const loosen = rnd() < 0.3;
   const lo = (x: bigint, floor: bigint) => (loosen && rnd() < 0.5 && x > floor ? x - 1n : x);

@@ -111,6 +111,13 @@ test('range_within and equals', () => {
   scalar.regBoundsSync(narrow);
   assert.ok(scalar.rangeWithin(wide, narrow));
   assert.ok(!scalar.rangeWithin(narrow, wide));
+  assert.ok(scalar.within(wide, narrow));
+  // same bounds, but a var_off that is no subset: not within
+  const odd = scalar.copy(narrow);
+  odd.varOff = tnum.of(u(1n), u(0n));
+  assert.ok(!scalar.within(scalar.fromImm(0), odd));
+  assert.equal(scalar.regWidth(narrow), 4);
+  assert.ok(u64.eq(scalar.fromImm(-1).umax, u64.MAX));
   assert.ok(scalar.equals(narrow, scalar.copy(narrow)));
   assert.ok(!scalar.equals(narrow, wide));
 });

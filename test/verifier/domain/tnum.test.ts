@@ -146,7 +146,9 @@ test('tnum: every operation contains the concrete results (sampled, 6000 pairs)'
     const size = 1 + int(rnd, 8);
     has(tnum.cast(A.t, size), a & ((1n << BigInt(size * 8)) - 1n), `cast ${size} ${ctx}`);
     has(tnum.withSubreg(A.t, B.t), (a & ~M32) | (b & M32), `with_subreg ${ctx}`);
+    // biome-ignore lint/complexity/useMathMinMax: bigint operands
     const lo = a < b ? a : b;
+    // biome-ignore lint/complexity/useMathMinMax: bigint operands
     const hi = a < b ? b : a;
     has(tnum.range(u(lo), u(hi)), lo + ((hi - lo) >> 1n), `range ${ctx}`);
     const sw = (x: bigint, bytes: number) => {
