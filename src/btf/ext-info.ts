@@ -153,3 +153,22 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOption
   }
   return { funcInfo, lineInfo, coreRelos };
 }
+
+/**
+ * The source line an instruction belongs to: the last record at or before `insnIdx`
+ * (records are sorted by instruction, as clang emits them and linkProgram keeps them).
+ */
+export function lineInfoAt(lineInfo: readonly LineInfo[], insnIdx: number): LineInfo | undefined {
+  let lo = 0;
+  let hi = lineInfo.length - 1;
+  let found: LineInfo | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const li = lineInfo[mid]!;
+    if (li.insnIdx <= insnIdx) {
+      found = li;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}

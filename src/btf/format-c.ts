@@ -1,6 +1,7 @@
 // BTF → C declarations, in the spirit of `bpftool btf dump file X format c`: named structs,
 // unions, enums and typedefs, each emitted after the types it needs by value, with forward
 // declarations for types only seen through pointers. Anonymous types are written inline.
+import { BtfError, type Where } from '../errors.ts';
 import type { Btf } from './btf.ts';
 import type { BtfComposite, BtfEnum, BtfType } from './types.ts';
 
@@ -9,14 +10,21 @@ type State = 'none' | 'busy' | 'done';
 const QUALIFIERS = new Set(['const', 'volatile', 'restrict', 'type_tag']);
 const MAX_DEPTH = 64;
 
+/** Hostile BTF (huge structs, deeply repeated anonymous types) must not exhaust memory. */
+const MAX_OUTPUT = 16 << 20;
+
 class CDumper {
   private readonly out: string[] = [];
+  private budget = MAX_OUTPUT;
   private readonly state = new Map<number, State>();
   private readonly declared = new Set<number>();
   /** Anonymous enums that some other type names, so they are printed inline rather than standalone. */
   private readonly referenced = new Set<number>();
 
-  constructor(private readonly btf: Btf) {
+  constructor(
+    private readonly btf: Btf,
+    private readonly where: Where,
+  ) {
     for (const t of btf.types) {
       for (const id of refsOf(t)) this.referenced.add(id);
     }
@@ -105,13 +113,25 @@ class CDumper {
   }
 
   private enumBody(t: BtfEnum, indent: number): string {
+    this.spend(t.values.length * 16 + 16);
     const pad = '\t'.repeat(indent + 1);
     const suffix = t.kind === 'enum64' ? (t.signed ? 'LL' : 'ULL') : '';
     const lines = t.values.map((v) => `${pad}${v.name} = ${v.value}${suffix},`);
     return `enum${t.name ? ` ${t.name}` : ''} {\n${lines.join('\n')}\n${'\t'.repeat(indent)}}`;
   }
 
+  /** Counts generated characters; throws once the dump would be absurdly large. */
+  spend(n: number): void {
+    this.budget -= n;
+    if (this.budget < 0) {
+      throw new BtfError(`C dump would exceed ${MAX_OUTPUT} bytes`, {
+        where: { section: '.BTF', ...this.where },
+      });
+    }
+  }
+
   private compositeBody(t: BtfComposite, indent: number): string {
+    this.spend(t.members.length * 16 + 16);
     const pad = '\t'.repeat(indent + 1);
     const isStruct = t.kind === 'struct';
     const packed = isStruct && this.isPacked(t);
@@ -120,7 +140,8 @@ class CDumper {
     let prevBitfield = false;
     for (const m of t.members) {
       const align = packed ? 1 : this.safe(() => this.btf.alignof(m.type), 1);
-      if (isStruct) emitPadding(lines, pad, off, m.bitOffset, align, prevBitfield && m.bitfieldSize !== 0);
+      if (isStruct)
+        emitPadding(lines, pad, off, m.bitOffset, align, prevBitfield && m.bitfieldSize !== 0, this);
       const bits = m.bitfieldSize ? `: ${m.bitfieldSize}` : '';
       lines.push(`${pad}${this.decl(m.type, m.name, indent + 1)}${bits};`);
       if (m.bitfieldSize) {
@@ -139,6 +160,7 @@ class CDumper {
         t.size * 8,
         this.safe(() => this.btf.alignof(t.id), 1),
         false,
+        this,
       );
     const head = `${t.kind}${t.name ? ` ${t.name}` : ''}`;
     const body = lines.length ? `{\n${lines.join('\n')}\n${'\t'.repeat(indent)}}` : '{}';
@@ -241,8 +263,10 @@ function emitPadding(
   next: number,
   nextAlign: number,
   inBitfield: boolean,
+  budget: { spend(n: number): void },
 ) {
   if (cur >= next) return;
+  budget.spend(((next - cur) / 64) * 10);
   let padBits = 0;
   let padType = '';
   let newOff = 0;
@@ -296,6 +320,6 @@ function refsOf(t: BtfType): number[] {
 }
 
 /** C declarations for every named struct, union, enum and typedef in `btf`. */
-export function formatBtf(btf: Btf): string {
-  return new CDumper(btf).run();
+export function formatBtf(btf: Btf, where: Where = {}): string {
+  return new CDumper(btf, where).run();
 }

@@ -14,6 +14,7 @@ export {
   type ExtSection,
   type FuncInfo,
   type LineInfo,
+  lineInfoAt,
   parseBtfExt,
 } from './ext-info.ts';
 export { formatBtf } from './format-c.ts';

@@ -25,6 +25,7 @@ export {
 export {
   type CollectionSpec,
   collectionSpecToJSON,
+  copyCollectionSpec,
   type ExternSpec,
   type FuncRef,
   type MapOrigin,

@@ -116,6 +116,14 @@ export interface CollectionSpec {
   btf?: Btf;
 }
 
+/** A deep copy that callers may modify (e.g. set map sizes) without touching the original; BTF is shared (immutable). */
+export function copyCollectionSpec(spec: CollectionSpec): CollectionSpec {
+  const { btf, ...rest } = spec;
+  const copy = structuredClone(rest) as CollectionSpec;
+  if (btf) copy.btf = btf;
+  return copy;
+}
+
 /** A JSON-friendly copy: data bytes as hex, BTF as its type count. */
 export function collectionSpecToJSON(spec: CollectionSpec): unknown {
   return JSON.parse(

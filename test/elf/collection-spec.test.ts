@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { lineInfoAt } from '../../src/btf/index.ts';
 import { ElfError } from '../../src/errors.ts';
 import {
   ATTACH_TYPES,
   type CollectionSpec,
   classifySection,
   collectionSpecToJSON,
+  copyCollectionSpec,
   internalMapName,
   linkProgram,
   loadCollectionSpec,
@@ -301,4 +303,24 @@ test('calls, callbacks and per-program BTF ext info (subprogs.bpf.c)', () => {
     assert.equal(spec.btf!.typeById(p.btfFuncId!).name, p.name);
     assert.ok(p.lineInfo.length > 0 && p.lineInfo.every((l) => l.insnIdx >= 0 && l.insnIdx < p.insns.length));
   }
+});
+
+test('copies are independent; line info finds the source line of any instruction', () => {
+  const spec = load(fixture('subprogs.bpf.o'));
+  const copy = copyCollectionSpec(spec);
+  copy.maps[0]!.maxEntries = 999;
+  copy.programs[0]!.insns[0]!.imm = 12345;
+  assert.notEqual(spec.maps[0]!.maxEntries, 999);
+  assert.notEqual(spec.programs[0]!.insns[0]!.imm, 12345);
+  assert.equal(copy.btf, spec.btf);
+  const l = linkProgram(spec, 'first');
+  const src = readFileSync(fixture('subprogs.bpf.c'), 'utf8').split('\n');
+  for (let i = 0; i < l.insns.length; i++) {
+    const li = lineInfoAt(l.lineInfo, i)!;
+    assert.ok(li && li.insnIdx <= i, `insn ${i} has a line`);
+    assert.equal(src[li.line - 1], li.lineText);
+  }
+  // The call to bpf_loop in first() is on the line that says so.
+  const callIdx = l.insns.findIndex((x) => x.code === 0x85 && x.src === 0 && x.imm === 181);
+  assert.match(lineInfoAt(l.lineInfo, callIdx)!.lineText, /bpf_loop\(4, loop_body/);
 });

@@ -2,6 +2,7 @@
 // and checks that loading and linking either work or fail with ElfError/BtfError that says where.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { btfToJson, formatBtf } from '../../src/btf/index.ts';
 import { linkProgram, loadCollectionSpec, readElf } from '../../src/elf/index.ts';
 import { BtfError, ElfError } from '../../src/errors.ts';
 import { fixture, readObject } from './fixtures.ts';
@@ -160,6 +161,15 @@ test(`${ITERATIONS} mutated objects load or fail with a located ElfError/BtfErro
       continue;
     }
     ok++;
+    if (spec.btf) {
+      // The dumpers must cope with whatever the parser accepted.
+      try {
+        formatBtf(spec.btf, { file: target.name });
+        JSON.stringify(btfToJson(spec.btf));
+      } catch (e) {
+        check(e, 'formatBtf');
+      }
+    }
     for (const p of spec.programs) {
       try {
         linkProgram(spec, p.name);
