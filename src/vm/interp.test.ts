@@ -418,3 +418,16 @@ test('run() arguments: r1..r5 and the result getters', () => {
   assert.equal(r.hi, 0);
   assert.equal(r.insns, 3);
 });
+
+test('may_goto falls through BPF_MAX_LOOPS times per frame, then jumps', () => {
+  // r0 counts how often the loop body ran before may_goto jumped out.
+  const prog = [
+    insn(op.CLASS_ALU64 | op.ALU_MOV, 0, 0, 0, 0),
+    insn(op.OP_MAY_GOTO, 0, 0, 2),
+    insn(op.CLASS_ALU64 | op.ALU_ADD, 0, 0, 0, 1),
+    insn(op.OP_JA, 0, 0, -3),
+    insn(op.OP_EXIT),
+  ];
+  assert.equal(run(prog), 8n * 1024n * 1024n);
+  assert.throws(() => vm.load([insn(op.OP_MAY_GOTO, 0, 1, 0), insn(op.OP_EXIT)]), /only an offset/);
+});

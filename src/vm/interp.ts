@@ -25,6 +25,12 @@ import type { LoadedProgram } from './program.ts';
 export { type Machine, MAX_CALL_FRAMES, type PacketWindow } from './machine.ts';
 
 /**
+ * kernel: BPF_MAX_LOOPS, the may_goto budget. Deterministic on purpose: 6.18's JIT uses a timed
+ * budget instead (~250 ms; one measured run allowed 250,605,840 iterations).
+ */
+const BPF_MAX_LOOPS = 8 * 1024 * 1024;
+
+/**
  * Runs `prog` from slot `entry` with registers lo/hi already set up (r1.., r10 = top of the
  * first frame's stack). Returns the number of instructions executed; r0 is in lo[0]/hi[0].
  */
@@ -53,6 +59,9 @@ export function interpret(
   const retPc = new Int32Array(MAX_CALL_FRAMES);
   const saved = new Int32Array(MAX_CALL_FRAMES * 8);
   let depth = 0;
+  // may_goto budget per frame (kernel: a hidden stack slot set to BPF_MAX_LOOPS on entry).
+  const mayGoto = new Int32Array(MAX_CALL_FRAMES);
+  mayGoto[0] = BPF_MAX_LOOPS;
   const stackTop = lo[10]!;
 
   m.regLo = lo;
@@ -393,6 +402,14 @@ export function interpret(
             hi[d] = t;
             break;
           }
+
+        case 0xe5:
+          // may_goto: falls through while the frame's loop budget lasts, then jumps.
+          if (mayGoto[depth] === 0) {
+            pc += code[p + 1]!;
+            if (n > budget) throw budgetFault(prog, pc, budget);
+          } else mayGoto[depth]--;
+          break;
 
         // ---- jumps, 64-bit compares ----
         case 0x05:
@@ -1143,6 +1160,7 @@ export function interpret(
             depth++;
             lo[10] = stackTop - depth * MAX_BPF_STACK;
             hi[10] = 0;
+            mayGoto[depth] = BPF_MAX_LOOPS;
             pc += code[p + 1]!;
             if (n > budget) throw budgetFault(prog, pc, budget);
             break;

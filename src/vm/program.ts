@@ -129,6 +129,9 @@ export function loadProgram(insns: readonly Insn[], opts: LoadOptions): LoadedPr
         // nothing
       } else if (c === op.OP_JA) {
         targets.push([i, i + 1 + off]);
+      } else if (c === op.OP_MAY_GOTO) {
+        if (src !== 0 || dst !== 0 || imm !== 0) bad('may_goto takes only an offset', where, i);
+        targets.push([i, i + 1 + off]);
       } else if (c === op.OP_JA32) {
         delta = imm;
         targets.push([i, i + 1 + imm]);
