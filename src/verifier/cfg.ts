@@ -1,0 +1,120 @@
+// Program shape checks before exploration (kernel: add_subprog_and_kfunc(), check_subprogs(),
+// check_cfg()): subprogram boundaries, jumps inside their function and program, no fall-through
+// off a function's end, every instruction reachable, no jump into the middle of an lddw.
+import type { Insn } from '../isa/index.ts';
+import { opcode as op } from '../isa/index.ts';
+import type { InsnAux, Subprog } from './env.ts';
+import { reject } from './env.ts';
+
+const isPseudoCall = (i: Insn): boolean => i.code === op.OP_CALL && i.src === op.PSEUDO_CALL;
+const isPseudoFunc = (i: Insn): boolean => i.code === op.OP_LDDW && i.src === op.PSEUDO_FUNC;
+
+/** Jump target of a jump instruction (gotol keeps its offset in imm). kernel: bpf_jmp_offset() */
+export function jmpTarget(insns: readonly Insn[], i: number): number {
+  const insn = insns[i]!;
+  const off = insn.code === op.OP_JA32 ? insn.imm : insn.off;
+  return i + off + 1;
+}
+
+// kernel: add_subprog_and_kfunc() + check_subprogs()
+export function checkSubprogs(insns: readonly Insn[]): Subprog[] {
+  const starts = new Set<number>([0]);
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i]!;
+    if (isPseudoCall(insn) || isPseudoFunc(insn)) {
+      const t = i + insn.imm + 1;
+      if (t < 0 || t >= insns.length) reject('call to invalid destination');
+      starts.add(t);
+    }
+    if (insn.code === op.OP_CALL && insn.src === op.PSEUDO_KFUNC_CALL) reject('unsupported: kfunc calls');
+  }
+  const sorted = [...starts].sort((a, b) => a - b);
+  const subprogs: Subprog[] = sorted.map((start) => ({ start, stackDepth: 0 }));
+  let cur = 0;
+  let start = 0;
+  let end = subprogs.length > 1 ? subprogs[1]!.start : insns.length;
+  for (let i = 0; i < insns.length; i++) {
+    const code = insns[i]!.code;
+    const c = op.cls(code);
+    if (
+      (c === op.CLASS_JMP || c === op.CLASS_JMP32) &&
+      op.jmpOp(code) !== op.JMP_EXIT &&
+      op.jmpOp(code) !== op.JMP_CALL
+    ) {
+      const t = jmpTarget(insns, i);
+      if (t < start || t >= end) reject(`jump out of range from insn ${i} to ${t}`);
+    }
+    if (i === end - 1) {
+      if (code !== op.OP_EXIT && code !== op.OP_JA && code !== op.OP_JA32)
+        reject('last insn is not an exit or jmp');
+      start = end;
+      cur++;
+      end = cur + 1 < subprogs.length ? subprogs[cur + 1]!.start : insns.length;
+    }
+  }
+  return subprogs;
+}
+
+/** Successors within a function (calls fall through; their callees are their own roots). */
+export function successors(insns: readonly Insn[], i: number): number[] {
+  const insn = insns[i]!;
+  const code = insn.code;
+  const c = op.cls(code);
+  if (code === op.OP_LDDW) return [i + 2];
+  if (c !== op.CLASS_JMP && c !== op.CLASS_JMP32) return [i + 1];
+  const o = op.jmpOp(code);
+  if (o === op.JMP_EXIT) return [];
+  if (o === op.JMP_CALL) return [i + 1];
+  if (o === op.JMP_JA) return [jmpTarget(insns, i)];
+  return [i + 1, jmpTarget(insns, i)];
+}
+
+// kernel: check_cfg() (DFS from every function entry) plus mark_prune_point() choices
+export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], aux: InsnAux[]): void {
+  const n = insns.length;
+  const seen = new Uint8Array(n);
+  const stack: number[] = [0];
+  seen[0] = 1;
+  while (stack.length) {
+    const i = stack.pop()!;
+    const insn = insns[i]!;
+    const next = successors(insns, i);
+    if (isPseudoCall(insn) || isPseudoFunc(insn)) next.push(i + insn.imm + 1);
+    for (const t of next) {
+      if (t < 0 || t >= n) reject(`jump out of range from insn ${i} to ${t}`);
+      if (!seen[t]) {
+        seen[t] = 1;
+        stack.push(t);
+      }
+    }
+    // kernel: visit_insn() / visit_func_call_insn() prune points
+    const code = insn.code;
+    const c = op.cls(code);
+    if (isPseudoFunc(insn)) {
+      aux[i]!.prunePoint = true;
+      if (i + 2 < n) aux[i + 2]!.prunePoint = true;
+    } else if (c === op.CLASS_JMP || c === op.CLASS_JMP32) {
+      const o = op.jmpOp(code);
+      if (o === op.JMP_CALL) {
+        if (i + 1 < n) aux[i + 1]!.prunePoint = true;
+        if (isPseudoCall(insn)) aux[i]!.prunePoint = true;
+      } else if (o === op.JMP_JA) {
+        const t = jmpTarget(insns, i);
+        if (t >= 0 && t < n) aux[t]!.prunePoint = true;
+      } else if (o !== op.JMP_EXIT) {
+        // kernel: the jump itself, and push_insn() marks the branch target
+        aux[i]!.prunePoint = true;
+        const t = jmpTarget(insns, i);
+        if (t >= 0 && t < n) aux[t]!.prunePoint = true;
+      }
+    }
+  }
+  void subprogs;
+  for (let i = 0; i < n; i++) {
+    if (!seen[i]) reject(`unreachable insn ${i}`);
+    if (insns[i]!.code === op.OP_LDDW) {
+      if (seen[i + 1]) reject(`jump into the middle of ldimm64 insn ${i}`);
+      i++;
+    }
+  }
+}

@@ -1,0 +1,334 @@
+// ALU instructions (kernel: check_alu_op(), adjust_reg_min_max_vals(), adjust_ptr_min_max_vals()).
+import type { Insn } from '../../isa/index.ts';
+import { opcode as op } from '../../isa/index.ts';
+import { alu, coerce, scalar, tnum, u64 } from '../domain/index.ts';
+import type { Scalar } from '../domain/index.ts';
+import type { VerifierEnv } from '../env.ts';
+import { nextId, reject } from '../env.ts';
+import type { RegState } from '../reg.ts';
+import { copyReg, isPktPointer, knownScalar, regTypeStr, scalarOf, unknownScalar } from '../reg.ts';
+import type { FuncState } from '../state.ts';
+import { checkRegArg } from './regs.ts';
+
+// kernel: bpf_alu_string[]
+const ALU_STRING = [
+  '+=',
+  '-=',
+  '*=',
+  '/=',
+  '|=',
+  '&=',
+  '<<=',
+  '>>=',
+  'neg',
+  '%=',
+  '^=',
+  '=',
+  's>>=',
+  'endian',
+];
+const aluStr = (opc: number): string => ALU_STRING[opc >> 4] ?? '?';
+
+/** kernel: BPF_MAX_VAR_OFF */
+const BPF_MAX_VAR_OFF = 1 << 29;
+
+/** A branch the ALU check asks the explorer to push (maybe_fork_scalars). */
+export interface AluFork {
+  regno: number;
+  value: Scalar;
+}
+
+// kernel: assign_scalar_id_before_mov()
+function assignScalarIdBeforeMov(env: VerifierEnv, src: RegState): void {
+  if (src.type === 'SCALAR_VALUE' && !src.id && !tnum.isConst(src.s.varOff)) src.id = nextId(env);
+}
+
+// kernel: check_alu_op()
+export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluFork | null {
+  const opc = op.aluOp(insn.code);
+  const is64 = op.cls(insn.code) === op.CLASS_ALU64;
+  const srcX = op.srcBit(insn.code) === op.SRC_X;
+  const regs = frame.regs;
+  let fork: AluFork | null = null;
+  if (opc === op.ALU_END || opc === op.ALU_NEG) {
+    if (opc === op.ALU_NEG) {
+      if (srcX || insn.src !== 0 || insn.off !== 0 || insn.imm !== 0) reject('BPF_NEG uses reserved fields');
+    } else if (
+      insn.src !== 0 ||
+      insn.off !== 0 ||
+      (insn.imm !== 16 && insn.imm !== 32 && insn.imm !== 64) ||
+      (is64 && srcX)
+    ) {
+      reject('BPF_END uses reserved fields');
+    }
+    checkRegArg(env, frame, insn.dst, 'SRC_OP');
+    const dst = regs[insn.dst]!;
+    if (dst.type === 'SCALAR_VALUE') {
+      checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
+      const r = copyReg(dst);
+      r.id = 0;
+      const end = opc === op.ALU_END ? { toLe: !srcX || is64, imm: insn.imm } : undefined;
+      alu.adjustScalarMinMaxVals(opc, r.s, r.s, !is64, end);
+      regs[insn.dst] = r;
+    } else {
+      // pointer leaks are allowed to root: the result is an unknown scalar
+      checkRegArg(env, frame, insn.dst, 'DST_OP');
+    }
+  } else if (opc === op.ALU_MOV) {
+    if (srcX) {
+      const okOff = is64 ? [0, 8, 16, 32] : [0, 8, 16];
+      if (!okOff.includes(insn.off) || insn.imm !== 0) reject('BPF_MOV uses reserved fields');
+      checkRegArg(env, frame, insn.src, 'SRC_OP');
+    } else if (insn.src !== 0 || insn.off !== 0) {
+      reject('BPF_MOV uses reserved fields');
+    }
+    checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
+    if (srcX) {
+      const src = regs[insn.src]!;
+      if (is64) {
+        if (insn.off === 0) {
+          assignScalarIdBeforeMov(env, src);
+          regs[insn.dst] = copyReg(src);
+        } else if (src.type === 'SCALAR_VALUE') {
+          const noSext = coerce.movSxKeepsId(src.s, insn.off);
+          if (noSext) assignScalarIdBeforeMov(env, src);
+          const r = scalarOf(coerce.movSx64(src.s, insn.off));
+          r.id = noSext ? src.id : 0;
+          regs[insn.dst] = r;
+        } else {
+          regs[insn.dst] = unknownScalar();
+        }
+      } else if (src.type === 'SCALAR_VALUE') {
+        let r: RegState;
+        if (insn.off === 0) {
+          const isU32 = u64.ule(src.s.umax, u64.U32_MAX);
+          if (isU32) assignScalarIdBeforeMov(env, src);
+          r = scalarOf(coerce.mov32(src.s));
+          r.id = isU32 ? src.id : 0;
+        } else {
+          const noSext = coerce.movSxKeepsId(src.s, insn.off);
+          if (noSext) assignScalarIdBeforeMov(env, src);
+          r = scalarOf(coerce.movSx32(src.s, insn.off));
+          r.id = noSext ? src.id : 0;
+        }
+        regs[insn.dst] = r;
+      } else {
+        // w1 = w2 of a pointer: a leak root may make; the value is unknown
+        const r = unknownScalar();
+        coerce.zext32To64(r.s);
+        scalar.regBoundsSync(r.s);
+        regs[insn.dst] = r;
+      }
+    } else {
+      regs[insn.dst] = knownScalar(is64 ? u64.fromS32(insn.imm) : u64.fromU32(insn.imm >>> 0));
+    }
+  } else if (opc > op.ALU_END) {
+    reject(`invalid BPF_ALU opcode ${(opc >> 4).toString(16)}`);
+  } else {
+    const sdiv =
+      (insn.off !== 0 && insn.off !== 1) || (insn.off === 1 && opc !== op.ALU_MOD && opc !== op.ALU_DIV);
+    if (srcX) {
+      if (insn.imm !== 0 || sdiv) reject('BPF_ALU uses reserved fields');
+      checkRegArg(env, frame, insn.src, 'SRC_OP');
+    } else if (insn.src !== 0 || sdiv) {
+      reject('BPF_ALU uses reserved fields');
+    }
+    checkRegArg(env, frame, insn.dst, 'SRC_OP');
+    if ((opc === op.ALU_MOD || opc === op.ALU_DIV) && !srcX && insn.imm === 0) reject('div by zero');
+    if ((opc === op.ALU_LSH || opc === op.ALU_RSH || opc === op.ALU_ARSH) && !srcX) {
+      const size = is64 ? 64 : 32;
+      if (insn.imm < 0 || insn.imm >= size) reject(`invalid shift ${insn.imm}`);
+    }
+    checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
+    fork = adjustRegMinMaxVals(env, frame, insn, opc, is64, srcX);
+  }
+  const dst = regs[insn.dst]!;
+  if (dst.type === 'SCALAR_VALUE') {
+    const msg = scalar.sanityViolation(dst.s, 'alu');
+    if (msg !== null) reject(`verifier bug: ${msg}`);
+  }
+  return fork;
+}
+
+// kernel: adjust_reg_min_max_vals()
+function adjustRegMinMaxVals(
+  env: VerifierEnv,
+  frame: FuncState,
+  insn: Insn,
+  opc: number,
+  is64: boolean,
+  srcX: boolean,
+): AluFork | null {
+  const regs = frame.regs;
+  const dst = regs[insn.dst]!;
+  let src: RegState;
+  if (srcX) {
+    src = regs[insn.src]!;
+    if (src.type !== 'SCALAR_VALUE') {
+      if (dst.type !== 'SCALAR_VALUE') {
+        if (opc === op.ALU_SUB) {
+          regs[insn.dst] = unknownScalar();
+          return null;
+        }
+        reject(`R${insn.dst} pointer ${aluStr(opc)} pointer prohibited`);
+      }
+      // scalar += pointer: the pointer's rules apply with the roles swapped
+      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, src, dst, true);
+      return null;
+    }
+    if (dst.type !== 'SCALAR_VALUE') {
+      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, dst, src, false);
+      return null;
+    }
+  } else {
+    src = knownScalar(u64.fromS32(insn.imm));
+    if (dst.type !== 'SCALAR_VALUE') {
+      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, dst, src, false);
+      return null;
+    }
+  }
+  const r = copyReg(dst);
+  let fork: AluFork | null = null;
+  if ((opc === op.ALU_AND || opc === op.ALU_OR) && tnum.isConst(src.s.varOff)) {
+    // kernel: maybe_fork_scalars(); the 0 state re-runs this instruction on its own path
+    const zero = alu.maybeForkScalars(r.s);
+    if (zero !== null) fork = { regno: insn.dst, value: zero };
+  }
+  const srcS = src === dst ? copyReg(src).s : src.s;
+  alu.adjustScalarMinMaxVals(opc, r.s, srcS, !is64);
+  // linked scalars (BPF_ADD_CONST) are not tracked: any arithmetic breaks the link
+  r.id = 0;
+  r.precise = false;
+  regs[insn.dst] = r;
+  return fork;
+}
+
+// kernel: check_reg_sane_offset()
+function checkRegSaneOffset(reg: RegState, typeStr: string): void {
+  const known = tnum.isConst(reg.s.varOff);
+  const val = u64.toNumberS(tnum.value(reg.s.varOff)) ?? Number.POSITIVE_INFINITY;
+  if (known && (val >= BPF_MAX_VAR_OFF || val <= -BPF_MAX_VAR_OFF)) {
+    reject(`math between ${typeStr} pointer and ${u64.toDecS(tnum.value(reg.s.varOff))} is not allowed`);
+  }
+  if (reg.off >= BPF_MAX_VAR_OFF || reg.off <= -BPF_MAX_VAR_OFF) {
+    reject(`${typeStr} pointer offset ${reg.off} is not allowed`);
+  }
+  if (u64.eq(reg.s.smin, u64.S64_MIN)) {
+    reject(`math between ${typeStr} pointer and register with unbounded min value is not allowed`);
+  }
+  const smin = u64.toNumberS(reg.s.smin) ?? Number.POSITIVE_INFINITY;
+  if (smin >= BPF_MAX_VAR_OFF || smin <= -BPF_MAX_VAR_OFF) {
+    reject(`value ${u64.toDecS(reg.s.smin)} makes ${typeStr} pointer be out of bounds`);
+  }
+}
+
+const fitsS32 = (n: number): boolean => n >= -0x80000000 && n <= 0x7fffffff;
+
+// kernel: adjust_ptr_min_max_vals()
+function adjustPtrMinMaxVals(
+  env: VerifierEnv,
+  insn: Insn,
+  opc: number,
+  is64: boolean,
+  ptr: RegState,
+  offReg: RegState,
+  offIsDst: boolean,
+): RegState {
+  const o = offReg.s;
+  const known = tnum.isConst(o.varOff);
+  if (
+    (known && (!u64.eq(o.smin, o.smax) || !u64.eq(o.umin, o.umax))) ||
+    u64.sgt(o.smin, o.smax) ||
+    u64.ugt(o.umin, o.umax)
+  ) {
+    return unknownScalar();
+  }
+  const dstno = insn.dst;
+  if (!is64) {
+    if (opc === op.ALU_SUB) return unknownScalar();
+    reject(`R${dstno} 32-bit pointer arithmetic prohibited`);
+  }
+  const typeStr = regTypeStr(ptr);
+  if (ptr.maybeNull) reject(`R${dstno} pointer arithmetic on ${typeStr} prohibited, null-check it first`);
+  switch (ptr.type) {
+    case 'CONST_PTR_TO_MAP':
+      if (known && u64.isZero(o.smin) && opc === op.ALU_ADD) break;
+      reject(`R${dstno} pointer arithmetic on ${typeStr} prohibited`);
+      break;
+    case 'PTR_TO_PACKET_END':
+      reject(`R${dstno} pointer arithmetic on ${typeStr} prohibited`);
+      break;
+    default:
+      break;
+  }
+  const d = copyReg(ptr);
+  checkRegSaneOffset(offReg, typeStr);
+  checkRegSaneOffset(ptr, typeStr);
+  scalar.mark32Unbounded(d.s);
+  const p = ptr.s;
+  const sminVal = u64.toNumberS(o.smin) ?? 0;
+  switch (opc) {
+    case op.ALU_ADD:
+      if (known && fitsS32(ptr.off + sminVal)) {
+        d.off = ptr.off + sminVal;
+        break;
+      }
+      if (u64.saddOverflows(p.smin, o.smin) || u64.saddOverflows(p.smax, o.smax)) {
+        d.s.smin = u64.S64_MIN;
+        d.s.smax = u64.S64_MAX;
+      } else {
+        d.s.smin = u64.add(p.smin, o.smin);
+        d.s.smax = u64.add(p.smax, o.smax);
+      }
+      if (u64.uaddOverflows(p.umin, o.umin) || u64.uaddOverflows(p.umax, o.umax)) {
+        d.s.umin = u64.ZERO;
+        d.s.umax = u64.MAX;
+      } else {
+        d.s.umin = u64.add(p.umin, o.umin);
+        d.s.umax = u64.add(p.umax, o.umax);
+      }
+      d.s.varOff = tnum.add(p.varOff, o.varOff);
+      if (isPktPointer(ptr)) {
+        d.id = nextId(env);
+        d.range = 0;
+      }
+      break;
+    case op.ALU_SUB:
+      if (offIsDst) reject(`R${dstno} tried to subtract pointer from scalar`);
+      if (ptr.type === 'PTR_TO_STACK') reject(`R${dstno} subtraction from stack pointer prohibited`);
+      if (known && fitsS32(ptr.off - sminVal)) {
+        d.off = ptr.off - sminVal;
+        break;
+      }
+      if (u64.ssubOverflows(p.smin, o.smax) || u64.ssubOverflows(p.smax, o.smin)) {
+        d.s.smin = u64.S64_MIN;
+        d.s.smax = u64.S64_MAX;
+      } else {
+        d.s.smin = u64.sub(p.smin, o.smax);
+        d.s.smax = u64.sub(p.smax, o.smin);
+      }
+      if (u64.ult(p.umin, o.umax)) {
+        d.s.umin = u64.ZERO;
+        d.s.umax = u64.MAX;
+      } else {
+        d.s.umin = u64.sub(p.umin, o.umax);
+        d.s.umax = u64.sub(p.umax, o.umin);
+      }
+      d.s.varOff = tnum.sub(p.varOff, o.varOff);
+      if (isPktPointer(ptr)) {
+        d.id = nextId(env);
+        if (u64.isNeg(o.smin)) d.range = 0;
+      }
+      break;
+    case op.ALU_AND:
+    case op.ALU_OR:
+    case op.ALU_XOR:
+      reject(`R${dstno} bitwise operator ${aluStr(opc)} on pointer prohibited`);
+      break;
+    default:
+      reject(`R${dstno} pointer arithmetic with ${aluStr(opc)} operator prohibited`);
+  }
+  checkRegSaneOffset(d, typeStr);
+  scalar.regBoundsSync(d.s);
+  return d;
+}

@@ -1,0 +1,420 @@
+// Calls: helpers checked against their prototypes (kernel: check_helper_call(), check_func_arg(),
+// check_reg_type(), check_helper_mem_access(), check_mem_size_reg()) and bpf-to-bpf calls
+// (kernel: check_func_call(), setup_func_entry(), prepare_func_exit()).
+import { MAP_TYPES } from '../../elf/index.ts';
+import type { Insn } from '../../isa/index.ts';
+import { HELPER_NAMES } from '../../isa/index.ts';
+import type { ArgSpec } from '../../vm/helpers.ts';
+import { tnum, u64 } from '../domain/index.ts';
+import type { MapInfo, VerifierEnv } from '../env.ts';
+import { nextId, reject } from '../env.ts';
+import { getHelperProto, isAcquireHelper, isReleaseHelper } from '../protos.ts';
+import type { HelperProto } from '../protos.ts';
+import type { RegState } from '../reg.ts';
+import { isKnownZero, isPktPointer, pointer, regTypeStr, unknownScalar } from '../reg.ts';
+import { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } from '../stack.ts';
+import type { FuncState, VerifierState } from '../state.ts';
+import { curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
+import { mayWritePacket } from './ctx.ts';
+import { forEachReg } from './jmp.ts';
+import { checkMemRegionAccess, checkPacketAccess, checkStackAccessWithinBounds } from './mem.ts';
+import { checkRegArg, markRegNotInit } from './regs.ts';
+
+/** kernel: BPF_MAX_VAR_SIZ */
+const BPF_MAX_VAR_SIZ = 1 << 29;
+
+const funcIdName = (id: number): string =>
+  id >= 0 && id < HELPER_NAMES.length ? HELPER_NAMES[id]! : 'unknown';
+const hasFlag = (a: ArgSpec, f: string): boolean => a.flags?.includes(f as never) === true;
+
+// kernel: struct bpf_call_arg_meta (the parts tsbpf uses)
+interface CallArgMeta {
+  mapIndex: number;
+  refObjId: number;
+  releaseRegno: number;
+  memSize: number;
+  subprogno: number;
+  /** Stack bytes a helper writes: [frame, minOff, maxOff) to mark as misc afterwards. */
+  writes: { frame: FuncState; minOff: number; maxOff: number }[];
+}
+
+// kernel: compatible_reg_types; the names the log lists after `expected=`
+type Compat = { types: string[]; match: (r: RegState, arg: ArgSpec) => boolean };
+const memLike = (r: RegState): boolean =>
+  r.type === 'PTR_TO_STACK' ||
+  isPktPointer(r) ||
+  r.type === 'PTR_TO_MAP_KEY' ||
+  r.type === 'PTR_TO_MAP_VALUE' ||
+  r.type === 'PTR_TO_MEM';
+const notNullUnlessAllowed = (r: RegState, arg: ArgSpec): boolean =>
+  !r.maybeNull || hasFlag(arg, 'PTR_MAYBE_NULL');
+const rdonlyOk = (r: RegState, arg: ArgSpec): boolean => !r.rdonly || hasFlag(arg, 'MEM_RDONLY');
+const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
+  ARG_CONST_MAP_PTR: { types: ['map_ptr'], match: (r) => r.type === 'CONST_PTR_TO_MAP' },
+  ARG_PTR_TO_MAP_KEY: {
+    types: [
+      'fp',
+      'pkt',
+      'pkt_meta',
+      'map_key',
+      'map_value',
+      'mem',
+      'ringbuf_mem',
+      'buf',
+      'rdonly_buf',
+      'arena',
+    ],
+    match: (r, a) => memLike(r) && notNullUnlessAllowed(r, a) && !r.rdonly,
+  },
+  ARG_PTR_TO_MAP_VALUE: {
+    types: [
+      'fp',
+      'pkt',
+      'pkt_meta',
+      'map_key',
+      'map_value',
+      'mem',
+      'ringbuf_mem',
+      'buf',
+      'rdonly_buf',
+      'arena',
+    ],
+    match: (r, a) => memLike(r) && notNullUnlessAllowed(r, a) && !r.rdonly,
+  },
+  ARG_PTR_TO_MEM: {
+    types: ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem', 'buf', 'trusted_ptr_'],
+    match: (r, a) => memLike(r) && notNullUnlessAllowed(r, a) && rdonlyOk(r, a),
+  },
+  ARG_PTR_TO_CTX: { types: ['ctx'], match: (r, a) => r.type === 'PTR_TO_CTX' && notNullUnlessAllowed(r, a) },
+  ARG_PTR_TO_RINGBUF_MEM: {
+    types: ['ringbuf_mem'],
+    match: (r) => r.type === 'PTR_TO_MEM' && r.ringbuf && !r.maybeNull,
+  },
+  ARG_PTR_TO_FUNC: { types: ['func'], match: (r) => r.type === 'PTR_TO_FUNC' },
+  ARG_PTR_TO_STACK: { types: ['fp'], match: (r) => r.type === 'PTR_TO_STACK' },
+  ARG_CONST_SIZE: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
+  ARG_CONST_SIZE_OR_ZERO: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
+  ARG_CONST_ALLOC_SIZE_OR_ZERO: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
+};
+
+// kernel: check_reg_type()
+function checkRegType(regno: number, reg: RegState, arg: ArgSpec): void {
+  const c = COMPAT[arg.type];
+  if (!c) reject(`unsupported: helper argument type ${arg.type}`);
+  if (c.match(reg, arg)) return;
+  reject(`R${regno} type=${regTypeStr(reg)} expected=${c.types.join(', ')}`);
+}
+
+// kernel: check_stack_range_initialized() for root (uninitialised stack may be read)
+function checkStackRange(
+  env: VerifierEnv,
+  state: VerifierState,
+  regno: number,
+  reg: RegState,
+  off: number,
+  size: number,
+  zeroOk: boolean,
+  write: boolean,
+  meta: CallArgMeta,
+): void {
+  if (size === 0 && !zeroOk) reject('invalid zero-sized read');
+  const frame = state.frames[reg.frameno]!;
+  const what = write ? 'write to' : 'read from';
+  const [minOff, maxOff] = checkStackAccessWithinBounds(env, frame, regno, reg, off, size, what);
+  if (write) meta.writes.push({ frame, minOff, maxOff });
+}
+
+// kernel: check_helper_mem_access()
+function checkHelperMemAccess(
+  env: VerifierEnv,
+  state: VerifierState,
+  regno: number,
+  size: number,
+  write: boolean,
+  zeroOk: boolean,
+  meta: CallArgMeta,
+): void {
+  const reg = curFrame(state).regs[regno]!;
+  switch (reg.type) {
+    case 'PTR_TO_PACKET':
+    case 'PTR_TO_PACKET_META':
+      if (write && !mayWritePacket(env.progType)) reject('helper access to the packet is not allowed');
+      checkPacketAccess(regno, reg, reg.off, size);
+      return;
+    case 'PTR_TO_MAP_KEY':
+      if (write) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
+      checkMemRegionAccess(regno, reg, reg.off, size, env.maps[reg.mapIndex]!.keySize);
+      return;
+    case 'PTR_TO_MAP_VALUE': {
+      const m = env.maps[reg.mapIndex]!;
+      if (write && (m.flags ?? 0) & 0x80) {
+        reject(`write into map forbidden, value_size=${m.valueSize} off=${reg.off} size=${size}`);
+      }
+      if (size === 0 && zeroOk) return;
+      checkMemRegionAccess(regno, reg, reg.off, size, m.valueSize);
+      return;
+    }
+    case 'PTR_TO_MEM':
+      if (write && reg.rdonly) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
+      if (size === 0 && zeroOk) return;
+      checkMemRegionAccess(regno, reg, reg.off, size, reg.memSize);
+      return;
+    case 'PTR_TO_STACK':
+      checkStackRange(env, state, regno, reg, reg.off, size, zeroOk, write, meta);
+      return;
+    default:
+      if (zeroOk && size === 0 && isKnownZero(reg)) return;
+      reject(`R${regno} type=${regTypeStr(reg)} expected=fp`);
+  }
+}
+
+// kernel: check_mem_size_reg()
+function checkMemSizeReg(
+  env: VerifierEnv,
+  state: VerifierState,
+  regno: number,
+  write: boolean,
+  zeroOk: boolean,
+  meta: CallArgMeta,
+): void {
+  const reg = curFrame(state).regs[regno]!;
+  if (u64.isNeg(reg.s.smin)) reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`);
+  if (u64.isZero(reg.s.umin) && !zeroOk) {
+    reject(`R${regno} invalid zero-sized read: u64=[${u64.toDecS(reg.s.umin)},${u64.toDecS(reg.s.umax)}]`);
+  }
+  if (u64.uge(reg.s.umax, u64.fromNumber(BPF_MAX_VAR_SIZ))) {
+    reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
+  }
+  checkHelperMemAccess(env, state, regno - 1, u64.toNumberU(reg.s.umax)!, write, zeroOk, meta);
+}
+
+// kernel: check_func_arg()
+function checkFuncArg(
+  env: VerifierEnv,
+  state: VerifierState,
+  fn: HelperProto,
+  arg: number,
+  meta: CallArgMeta,
+): void {
+  const spec = fn.args[arg];
+  if (!spec || spec.type === 'ARG_DONTCARE') return;
+  const regno = arg + 1;
+  const frame = curFrame(state);
+  const reg = checkRegArg(env, frame, regno, 'SRC_OP');
+  if (spec.type === 'ARG_ANYTHING') return;
+  const mayBeNull = hasFlag(spec, 'PTR_MAYBE_NULL');
+  if (!(isKnownZero(reg) && mayBeNull)) {
+    checkRegType(regno, reg, spec);
+    // kernel: check_func_arg_reg_off()
+    if (spec.type === 'ARG_PTR_TO_RINGBUF_MEM' && reg.off) {
+      reject(`dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
+    }
+    if (reg.type === 'PTR_TO_CTX' && reg.off) {
+      reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+    }
+  }
+  // the ringbuf argument carries OBJ_RELEASE
+  if (spec.type === 'ARG_PTR_TO_RINGBUF_MEM') {
+    if (!reg.refObjId && !isKnownZero(reg))
+      reject(`R${regno} must be referenced when passed to release function`);
+    meta.releaseRegno = regno;
+  }
+  if (reg.refObjId) meta.refObjId = reg.refObjId;
+  const write = hasFlag(spec, 'MEM_WRITE');
+  switch (spec.type) {
+    case 'ARG_CONST_MAP_PTR':
+      meta.mapIndex = reg.mapIndex;
+      break;
+    case 'ARG_PTR_TO_MAP_KEY': {
+      if (meta.mapIndex < 0) reject('invalid map_ptr to access map->key');
+      checkHelperMemAccess(env, state, regno, env.maps[meta.mapIndex]!.keySize, false, false, meta);
+      break;
+    }
+    case 'ARG_PTR_TO_MAP_VALUE':
+      if (mayBeNull && isKnownZero(reg)) return;
+      if (meta.mapIndex < 0) reject('invalid map_ptr to access map->value');
+      checkHelperMemAccess(env, state, regno, env.maps[meta.mapIndex]!.valueSize, write, false, meta);
+      break;
+    case 'ARG_PTR_TO_FUNC':
+      meta.subprogno = reg.subprogno;
+      break;
+    case 'ARG_CONST_SIZE':
+    case 'ARG_CONST_SIZE_OR_ZERO': {
+      const prev = fn.args[arg - 1]!;
+      checkMemSizeReg(
+        env,
+        state,
+        regno,
+        hasFlag(prev, 'MEM_WRITE'),
+        spec.type === 'ARG_CONST_SIZE_OR_ZERO',
+        meta,
+      );
+      break;
+    }
+    case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
+      if (!tnum.isConst(reg.s.varOff)) reject(`R${regno} is not a known constant'`);
+      meta.memSize = u64.toNumberU(tnum.value(reg.s.varOff)) ?? 0;
+      break;
+    default:
+      break;
+  }
+}
+
+const mapTypeNo = (m: MapInfo): number => MAP_TYPES.indexOf(m.type as (typeof MAP_TYPES)[number]);
+
+// kernel: check_map_func_compatibility() (the map types tsbpf knows)
+function checkMapFuncCompatibility(m: MapInfo | undefined, funcId: number): void {
+  if (!m) return;
+  const bad = (): never =>
+    reject(`cannot pass map_type ${mapTypeNo(m)} into func ${funcIdName(funcId)}#${funcId}`);
+  const ringbufFns = [130, 131, 134];
+  const queueFns = [87, 88, 89];
+  // map type -> helpers it may be used with
+  switch (m.type) {
+    case 'ringbuf':
+      if (!ringbufFns.includes(funcId)) bad();
+      break;
+    case 'prog_array':
+      if (funcId !== 12) bad();
+      break;
+    case 'queue':
+    case 'stack':
+      if (!queueFns.includes(funcId)) bad();
+      break;
+    case 'perf_event_array':
+      if (funcId !== 25) bad();
+      break;
+  }
+  // helper -> map types it accepts
+  if (ringbufFns.includes(funcId) && m.type !== 'ringbuf') bad();
+  if (funcId === 12 && m.type !== 'prog_array') bad();
+  if (queueFns.includes(funcId) && m.type !== 'queue' && m.type !== 'stack' && m.type !== 'bloom_filter')
+    bad();
+  if (funcId === 25 && m.type !== 'perf_event_array') bad();
+}
+
+/** kernel: mark_reg_invalid() for root: references released elsewhere become unknown scalars. */
+function releaseReference(state: VerifierState, refObjId: number): void {
+  const before = state.refs.length;
+  state.refs = state.refs.filter((r) => r.id !== refObjId);
+  if (state.refs.length === before) reject(`verifier internal error: reference id=${refObjId} not found`);
+  forEachReg(state, (r, set) => {
+    if (r.refObjId === refObjId) set(unknownScalar());
+  });
+}
+
+/** After a helper wrote stack bytes: they are misc, spilled registers there are gone. */
+function clobberStack(w: { frame: FuncState; minOff: number; maxOff: number }): void {
+  for (let i = w.minOff; i < w.maxOff; i++) {
+    const slot = -i - 1;
+    const spi = Math.floor(slot / BPF_REG_SIZE);
+    const st = w.frame.stack[spi]!;
+    if (st.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
+      st.spilled = unknownScalar();
+      for (let j = 0; j < BPF_REG_SIZE; j++)
+        if (st.slotType[j] !== STACK_INVALID) st.slotType[j] = STACK_MISC;
+    }
+    const t = st.slotType[slot % BPF_REG_SIZE]!;
+    if (t === STACK_ZERO || t === STACK_INVALID) st.slotType[slot % BPF_REG_SIZE] = STACK_MISC;
+  }
+}
+
+export interface CallOutcome {
+  /** A state to explore as well (callback entry), pushed by the caller. */
+  push?: { state: VerifierState; insnIdx: number };
+}
+
+// kernel: check_helper_call()
+export function checkHelperCall(
+  env: VerifierEnv,
+  state: VerifierState,
+  insn: Insn,
+  idx: number,
+): CallOutcome {
+  const funcId = insn.imm;
+  if (funcId < 0 || funcId >= HELPER_NAMES.length) reject(`invalid func ${funcIdName(funcId)}#${funcId}`);
+  const fn = getHelperProto(funcId, env.progType);
+  if (!fn) reject(`program of this type cannot use helper ${funcIdName(funcId)}#${funcId}`);
+  const meta: CallArgMeta = {
+    mapIndex: -1,
+    refObjId: 0,
+    releaseRegno: 0,
+    memSize: 0,
+    subprogno: -1,
+    writes: [],
+  };
+  for (let i = 0; i < 5; i++) checkFuncArg(env, state, fn, i, meta);
+  checkMapFuncCompatibility(env.maps[meta.mapIndex], funcId);
+  if (funcId === 12 && state.refs.length) {
+    reject('tail_call would lead to reference leak');
+  }
+  for (const w of meta.writes) clobberStack(w);
+  if (isReleaseHelper(funcId)) {
+    if (meta.refObjId) releaseReference(state, meta.refObjId);
+  }
+  if (funcId === 181) reject('unsupported: bpf_loop callbacks are not verified by tsbpf yet');
+  const frame = curFrame(state);
+  for (let r = 0; r <= 5; r++) {
+    markRegNotInit(frame, r);
+    env.log.scratchReg(r);
+  }
+  switch (fn.ret) {
+    case 'RET_INTEGER':
+      frame.regs[0] = unknownScalar();
+      break;
+    case 'RET_VOID':
+      break;
+    case 'RET_PTR_TO_MAP_VALUE_OR_NULL':
+    case 'RET_PTR_TO_MAP_VALUE': {
+      if (meta.mapIndex < 0) reject('kernel subsystem misconfigured verifier');
+      const maybeNull = fn.ret === 'RET_PTR_TO_MAP_VALUE_OR_NULL';
+      frame.regs[0] = pointer('PTR_TO_MAP_VALUE', { mapIndex: meta.mapIndex, maybeNull });
+      if (maybeNull) frame.regs[0]!.id = nextId(env);
+      break;
+    }
+    case 'RET_PTR_TO_MEM_OR_NULL':
+      frame.regs[0] = pointer('PTR_TO_MEM', { maybeNull: true, ringbuf: true, memSize: meta.memSize });
+      frame.regs[0]!.id = nextId(env);
+      break;
+    default:
+      reject(`unsupported: helper return type ${fn.ret}`);
+  }
+  if (isAcquireHelper(funcId)) {
+    const id = nextId(env);
+    state.refs.push({ id, insnIdx: idx });
+    frame.regs[0]!.id = id;
+    frame.regs[0]!.refObjId = id;
+  }
+  return {};
+}
+
+// kernel: check_func_call() + setup_func_entry()
+export function checkFuncCall(env: VerifierEnv, state: VerifierState, insn: Insn, idx: number): number {
+  const target = idx + insn.imm + 1;
+  const subprog = env.subprogs.findIndex((s) => s.start === target);
+  if (subprog < 0) reject(`verifier bug. No program starts at insn ${target}`);
+  if (state.frames.length >= MAX_CALL_FRAMES) {
+    reject(`the call stack of ${state.frames.length + 1} frames is too deep`);
+  }
+  const caller = curFrame(state);
+  const callee = newFrame(idx, state.frames.length, subprog);
+  for (let r = 1; r <= 5; r++) callee.regs[r] = { ...caller.regs[r]!, s: { ...caller.regs[r]!.s } };
+  for (let r = 0; r <= 5; r++) {
+    markRegNotInit(caller, r);
+  }
+  state.frames.push(callee);
+  env.log.scratchAll();
+  return target;
+}
+
+// kernel: prepare_func_exit(); returns the caller's next instruction
+export function prepareFuncExit(env: VerifierEnv, state: VerifierState): number {
+  const callee = curFrame(state);
+  const r0 = callee.regs[0]!;
+  if (r0.type === 'PTR_TO_STACK') reject('cannot return stack pointer to the caller');
+  state.frames.pop();
+  const caller = curFrame(state);
+  caller.regs[0] = r0;
+  env.log.scratchAll();
+  return callee.callsite + 1;
+}

@@ -1,0 +1,256 @@
+// Conditional jumps (kernel: check_cond_jmp_op(), is_branch_taken(), reg_set_min_max(),
+// try_match_pkt_pointers(), find_good_pkt_pointers(), mark_ptr_or_null_regs()).
+import type { Insn } from '../../isa/index.ts';
+import { opcode as op } from '../../isa/index.ts';
+import { branch, scalar, u64 } from '../domain/index.ts';
+import type { VerifierEnv } from '../env.ts';
+import { reject } from '../env.ts';
+import type { RegState } from '../reg.ts';
+import { AT_PKT_END, BEYOND_PKT_END, isPktPointer, knownScalar } from '../reg.ts';
+import type { VerifierState } from '../state.ts';
+import { copyState, curFrame } from '../state.ts';
+import { checkRegArg } from './regs.ts';
+
+/** kernel: MAX_PACKET_OFF */
+const MAX_PACKET_OFF = 0xffff;
+
+/** Every register of every frame, spilled ones included (kernel: bpf_for_each_reg_in_vstate()). */
+export function forEachReg(
+  vstate: VerifierState,
+  fn: (r: RegState, set: (n: RegState) => void) => void,
+): void {
+  for (const f of vstate.frames) {
+    for (let i = 0; i < f.regs.length; i++) fn(f.regs[i]!, (n) => (f.regs[i] = n));
+    for (const slot of f.stack) {
+      if (slot.slotType[7] === 1) fn(slot.spilled, (n) => (slot.spilled = n));
+    }
+  }
+}
+
+// kernel: reg_not_null()
+function regNotNull(r: RegState): boolean {
+  if (r.maybeNull) return false;
+  return (
+    r.type === 'PTR_TO_MAP_VALUE' ||
+    r.type === 'PTR_TO_MAP_KEY' ||
+    r.type === 'PTR_TO_MEM' ||
+    r.type === 'CONST_PTR_TO_MAP'
+  );
+}
+
+// kernel: is_pkt_ptr_branch_taken()
+function isPktPtrBranchTaken(dst: RegState, src: RegState, opc: number): branch.BranchTaken {
+  let pkt: RegState;
+  if (src.type === 'PTR_TO_PACKET_END') pkt = dst;
+  else if (dst.type === 'PTR_TO_PACKET_END') {
+    pkt = src;
+    opc = branch.flipOpcode(opc);
+  } else return -1;
+  if (pkt.range >= 0) return -1;
+  switch (opc) {
+    case op.JMP_JLE:
+    case op.JMP_JGT:
+      if (pkt.range === BEYOND_PKT_END) return opc === op.JMP_JGT ? 1 : 0;
+      break;
+    case op.JMP_JLT:
+    case op.JMP_JGE:
+      if (pkt.range === BEYOND_PKT_END || pkt.range === AT_PKT_END) return opc === op.JMP_JGE ? 1 : 0;
+      break;
+  }
+  return -1;
+}
+
+const isPktAny = (r: RegState): boolean => isPktPointer(r) || r.type === 'PTR_TO_PACKET_END';
+const isPtr = (r: RegState): boolean => r.type !== 'SCALAR_VALUE';
+
+// kernel: is_branch_taken()
+export function isBranchTaken(a: RegState, b: RegState, opc: number, is32: boolean): branch.BranchTaken {
+  if (isPktAny(a) && isPktAny(b) && !is32) return isPktPtrBranchTaken(a, b, opc);
+  if (isPtr(a) || isPtr(b)) {
+    const isConst = (r: RegState): boolean => r.type === 'SCALAR_VALUE' && scalar.isRegConst(r.s, is32);
+    if (!isConst(b)) {
+      opc = branch.flipOpcode(opc);
+      [a, b] = [b, a];
+    }
+    if (!isConst(b)) return -1;
+    if (!u64.isZero(scalar.regConstValue(b.s, is32))) return -1;
+    if (!regNotNull(a)) return -1;
+    if (opc === op.JMP_JEQ) return 0;
+    if (opc === op.JMP_JNE) return 1;
+    return -1;
+  }
+  return branch.isBranchTaken(opc, a.s, b.s, is32);
+}
+
+// kernel: find_good_pkt_pointers()
+function findGoodPktPointers(vstate: VerifierState, dst: RegState, rightOpen: boolean): void {
+  if (dst.off < 0 || (dst.off === 0 && rightOpen)) return;
+  const umax = u64.toNumberU(dst.s.umax);
+  if (umax === undefined || umax > MAX_PACKET_OFF || umax + dst.off > MAX_PACKET_OFF) return;
+  const newRange = dst.off + (rightOpen ? 1 : 0);
+  const { type, id } = dst;
+  forEachReg(vstate, (r, set) => {
+    if (r.type === type && r.id === id && r.range < newRange)
+      set({ ...r, range: Math.max(r.range, newRange) });
+  });
+}
+
+// kernel: mark_pkt_end()
+function markPktEnd(vstate: VerifierState, regno: number, rangeOpen: boolean): void {
+  const f = curFrame(vstate);
+  const r = f.regs[regno]!;
+  if (r.type !== 'PTR_TO_PACKET') return;
+  f.regs[regno] = { ...r, range: rangeOpen ? BEYOND_PKT_END : AT_PKT_END };
+}
+
+const isInitPkt = (r: RegState): boolean =>
+  r.type === 'PTR_TO_PACKET' && r.off === 0 && scalar.isRegConst(r.s, false) && u64.isZero(r.s.umin);
+
+// kernel: try_match_pkt_pointers()
+function tryMatchPktPointers(
+  insn: Insn,
+  dst: RegState,
+  src: RegState,
+  thisBranch: VerifierState,
+  other: VerifierState,
+): boolean {
+  if (op.srcBit(insn.code) !== op.SRC_X || op.cls(insn.code) === op.CLASS_JMP32) return false;
+  const dstIsLeft =
+    (dst.type === 'PTR_TO_PACKET' && src.type === 'PTR_TO_PACKET_END') ||
+    (dst.type === 'PTR_TO_PACKET_META' && isInitPkt(src));
+  const srcIsLeft =
+    (dst.type === 'PTR_TO_PACKET_END' && src.type === 'PTR_TO_PACKET') ||
+    (isInitPkt(dst) && src.type === 'PTR_TO_PACKET_META');
+  if (!dstIsLeft && !srcIsLeft) return false;
+  switch (op.jmpOp(insn.code)) {
+    case op.JMP_JGT:
+      if (dstIsLeft) {
+        findGoodPktPointers(thisBranch, dst, false);
+        markPktEnd(other, insn.dst, true);
+      } else {
+        findGoodPktPointers(other, src, true);
+        markPktEnd(thisBranch, insn.src, false);
+      }
+      return true;
+    case op.JMP_JLT:
+      if (dstIsLeft) {
+        findGoodPktPointers(other, dst, true);
+        markPktEnd(thisBranch, insn.dst, false);
+      } else {
+        findGoodPktPointers(thisBranch, src, false);
+        markPktEnd(other, insn.src, true);
+      }
+      return true;
+    case op.JMP_JGE:
+      if (dstIsLeft) {
+        findGoodPktPointers(thisBranch, dst, true);
+        markPktEnd(other, insn.dst, false);
+      } else {
+        findGoodPktPointers(other, src, false);
+        markPktEnd(thisBranch, insn.src, true);
+      }
+      return true;
+    case op.JMP_JLE:
+      if (dstIsLeft) {
+        findGoodPktPointers(other, dst, false);
+        markPktEnd(thisBranch, insn.dst, true);
+      } else {
+        findGoodPktPointers(thisBranch, src, true);
+        markPktEnd(other, insn.src, false);
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
+// kernel: mark_ptr_or_null_regs()
+export function markPtrOrNullRegs(vstate: VerifierState, regno: number, isNull: boolean): void {
+  const reg = curFrame(vstate).regs[regno]!;
+  const { id, refObjId } = reg;
+  if (refObjId && refObjId === id && isNull) {
+    // the NULL side holds no reference
+    vstate.refs = vstate.refs.filter((r) => r.id !== id);
+  }
+  forEachReg(vstate, (r, set) => {
+    if (!r.maybeNull || r.id !== id) return;
+    if (isNull) set(knownScalar(u64.ZERO));
+    else set({ ...r, maybeNull: false, id: 0, s: { ...r.s } });
+  });
+}
+
+export interface CondJmpResult {
+  /** Branch to push for the jump target, if both sides are possible. */
+  other: VerifierState | null;
+  /** Next instruction of the current state. */
+  next: number;
+}
+
+// kernel: check_cond_jmp_op()
+export function checkCondJmpOp(
+  env: VerifierEnv,
+  state: VerifierState,
+  insn: Insn,
+  idx: number,
+): CondJmpResult {
+  const opc = op.jmpOp(insn.code);
+  if (opc === op.JMP_JA || opc > op.JMP_JSLE)
+    reject(`invalid BPF_JMP/JMP32 opcode ${(opc >> 4).toString(16)}`);
+  const frame = curFrame(state);
+  checkRegArg(env, frame, insn.dst, 'SRC_OP');
+  const isX = op.srcBit(insn.code) === op.SRC_X;
+  let src: RegState;
+  if (isX) {
+    if (insn.imm !== 0) reject('BPF_JMP/JMP32 uses reserved fields');
+    checkRegArg(env, frame, insn.src, 'SRC_OP');
+    src = frame.regs[insn.src]!;
+  } else {
+    if (insn.src !== 0) reject('BPF_JMP/JMP32 uses reserved fields');
+    src = knownScalar(u64.fromS32(insn.imm));
+  }
+  const dst = frame.regs[insn.dst]!;
+  const is32 = op.cls(insn.code) === op.CLASS_JMP32;
+  const target = idx + insn.off + 1;
+  const pred = isBranchTaken(dst, src, opc, is32);
+  if (pred === 1) return { other: null, next: target };
+  if (pred === 0) return { other: null, next: idx + 1 };
+
+  const other = copyState(state);
+  const oframe = curFrame(other);
+  if (dst.type === 'SCALAR_VALUE' && src.type === 'SCALAR_VALUE') {
+    const res = branch.regSetMinMax(opc, dst.s, src.s, is32);
+    if (res.violations.length) reject(`verifier bug: ${res.violations[0]}`);
+    const sameReg = isX && insn.src === insn.dst;
+    oframe.regs[insn.dst] = { ...oframe.regs[insn.dst]!, s: res.taken[0] };
+    frame.regs[insn.dst] = { ...dst, s: res.fallthrough[0] };
+    if (isX && !sameReg) {
+      oframe.regs[insn.src] = { ...oframe.regs[insn.src]!, s: res.taken[1] };
+      frame.regs[insn.src] = { ...src, s: res.fallthrough[1] };
+    }
+    // registers sharing an id were copies of the same value: they learn the same (kernel: sync_linked_regs())
+    if (isX && src.id) {
+      syncLinkedRegs(state, frame.regs[insn.src]!);
+      syncLinkedRegs(other, oframe.regs[insn.src]!);
+    }
+    if (dst.id) {
+      syncLinkedRegs(state, frame.regs[insn.dst]!);
+      syncLinkedRegs(other, oframe.regs[insn.dst]!);
+    }
+  }
+  if (!is32 && !isX && insn.imm === 0 && (opc === op.JMP_JEQ || opc === op.JMP_JNE) && dst.maybeNull) {
+    markPtrOrNullRegs(state, insn.dst, opc === op.JMP_JNE);
+    markPtrOrNullRegs(other, insn.dst, opc === op.JMP_JEQ);
+  } else {
+    tryMatchPktPointers(insn, frame.regs[insn.dst]!, isX ? frame.regs[insn.src]! : src, state, other);
+  }
+  return { other, next: idx + 1 };
+}
+
+// kernel: sync_linked_regs() without BPF_ADD_CONST offsets
+function syncLinkedRegs(vstate: VerifierState, known: RegState): void {
+  const { id } = known;
+  forEachReg(vstate, (r, set) => {
+    if (r === known || r.type !== 'SCALAR_VALUE' || r.id !== id) return;
+    set({ ...r, s: { ...known.s } });
+  });
+}

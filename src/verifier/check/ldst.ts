@@ -1,0 +1,170 @@
+// Instruction-level wrappers around the memory checks (kernel: check_load_mem(),
+// check_store_reg(), the BPF_ST case of do_check_insn(), check_atomic(), check_ld_abs(),
+// check_ld_imm()).
+import type { Insn } from '../../isa/index.ts';
+import { opcode as op } from '../../isa/index.ts';
+import { u64 } from '../domain/index.ts';
+import type { VerifierEnv } from '../env.ts';
+import { reject } from '../env.ts';
+import { knownScalar, pointer, regTypeStr, unknownScalar } from '../reg.ts';
+import type { VerifierState } from '../state.ts';
+import { curFrame } from '../state.ts';
+import { checkMemAccess } from './mem.ts';
+import { checkRegArg, markRegNotInit } from './regs.ts';
+
+// kernel: check_load_mem()
+export function checkLoadMem(env: VerifierEnv, state: VerifierState, insn: Insn): void {
+  const m = op.mode(insn.code);
+  if ((m !== op.MODE_MEM && m !== op.MODE_MEMSX) || insn.imm !== 0) reject('BPF_LDX uses reserved fields');
+  const frame = curFrame(state);
+  checkRegArg(env, frame, insn.src, 'SRC_OP');
+  checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
+  const size = op.sizeBytes(insn.code);
+  const v = checkMemAccess(env, state, {
+    regno: insn.src,
+    off: insn.off,
+    size,
+    t: 'read',
+    valueRegno: insn.dst,
+    isLdsx: m === op.MODE_MEMSX,
+  });
+  curFrame(state).regs[insn.dst] = v ?? unknownScalar();
+}
+
+// kernel: check_store_reg() and BPF_ST
+export function checkStore(env: VerifierEnv, state: VerifierState, insn: Insn): void {
+  const frame = curFrame(state);
+  const c = op.cls(insn.code);
+  const size = op.sizeBytes(insn.code);
+  if (c === op.CLASS_STX) {
+    if (op.mode(insn.code) === op.MODE_ATOMIC) {
+      checkAtomic(env, state, insn);
+      return;
+    }
+    if (op.mode(insn.code) !== op.MODE_MEM || insn.imm !== 0) reject('BPF_STX uses reserved fields');
+    checkRegArg(env, frame, insn.src, 'SRC_OP');
+    checkRegArg(env, frame, insn.dst, 'SRC_OP');
+    checkMemAccess(env, state, { regno: insn.dst, off: insn.off, size, t: 'write', valueRegno: insn.src });
+  } else {
+    if (op.mode(insn.code) !== op.MODE_MEM || insn.src !== 0) reject('BPF_ST uses reserved fields');
+    checkRegArg(env, frame, insn.dst, 'SRC_OP');
+    checkMemAccess(env, state, {
+      regno: insn.dst,
+      off: insn.off,
+      size,
+      t: 'write',
+      valueRegno: -1,
+      stImm: insn.imm,
+    });
+  }
+}
+
+const ATOMIC_OPS = new Set([
+  op.ATOMIC_ADD,
+  op.ATOMIC_OR,
+  op.ATOMIC_AND,
+  op.ATOMIC_XOR,
+  op.ATOMIC_ADD | op.ATOMIC_FETCH,
+  op.ATOMIC_OR | op.ATOMIC_FETCH,
+  op.ATOMIC_AND | op.ATOMIC_FETCH,
+  op.ATOMIC_XOR | op.ATOMIC_FETCH,
+  op.ATOMIC_XCHG,
+  op.ATOMIC_CMPXCHG,
+]);
+
+// kernel: check_atomic_rmw()
+function checkAtomic(env: VerifierEnv, state: VerifierState, insn: Insn): void {
+  if (!ATOMIC_OPS.has(insn.imm)) {
+    reject(`BPF_ATOMIC uses invalid atomic opcode ${(insn.imm & 0xff).toString(16).padStart(2, '0')}`);
+  }
+  const size = op.sizeBytes(insn.code);
+  if (size !== 4 && size !== 8) reject('invalid atomic operand size');
+  const frame = curFrame(state);
+  checkRegArg(env, frame, insn.src, 'SRC_OP');
+  checkRegArg(env, frame, insn.dst, 'SRC_OP');
+  if (insn.imm === op.ATOMIC_CMPXCHG) checkRegArg(env, frame, 0, 'SRC_OP');
+  const dst = frame.regs[insn.dst]!;
+  const okType = dst.type === 'PTR_TO_STACK' || dst.type === 'PTR_TO_MAP_VALUE' || dst.type === 'PTR_TO_MEM';
+  if (!okType) reject(`BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(dst)} is not allowed`);
+  let loadReg = -1;
+  if (insn.imm & op.ATOMIC_FETCH) {
+    loadReg = insn.imm === op.ATOMIC_CMPXCHG ? 0 : insn.src;
+    checkRegArg(env, frame, loadReg, 'DST_OP');
+  }
+  checkMemAccess(env, state, { regno: insn.dst, off: insn.off, size, t: 'read', valueRegno: -1 });
+  let loaded = null;
+  if (loadReg >= 0) {
+    loaded = checkMemAccess(env, state, {
+      regno: insn.dst,
+      off: insn.off,
+      size,
+      t: 'read',
+      valueRegno: loadReg,
+    });
+  }
+  checkMemAccess(env, state, { regno: insn.dst, off: insn.off, size, t: 'write', valueRegno: -1 });
+  // the old value, as a load of that size would give it
+  if (loadReg >= 0) curFrame(state).regs[loadReg] = loaded ?? unknownScalar();
+}
+
+// kernel: check_ld_abs()
+export function checkLdAbs(env: VerifierEnv, state: VerifierState, insn: Insn): void {
+  const t = env.progType;
+  if (t !== 'socket_filter' && t !== 'sched_cls' && t !== 'sched_act') {
+    reject('BPF_LD_[ABS|IND] instructions not allowed for this program type');
+  }
+  const m = op.mode(insn.code);
+  if (
+    insn.dst !== 0 ||
+    insn.off !== 0 ||
+    op.size(insn.code) === op.SIZE_DW ||
+    (m === op.MODE_ABS && insn.src !== 0)
+  ) {
+    reject('BPF_LD_[ABS|IND] uses reserved fields');
+  }
+  const frame = curFrame(state);
+  checkRegArg(env, frame, 6, 'SRC_OP');
+  if (state.refs.length) {
+    reject(
+      `Unreleased reference id=${state.refs[0]!.id} alloc_insn=${state.refs[0]!.insnIdx}`,
+      'BPF_LD_[ABS|IND] would lead to reference leak',
+    );
+  }
+  if (frame.regs[6]!.type !== 'PTR_TO_CTX') reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb');
+  if (m === op.MODE_IND) checkRegArg(env, frame, insn.src, 'SRC_OP');
+  if (frame.regs[6]!.off) reject(`dereference of modified ctx ptr R6 off=${frame.regs[6]!.off} disallowed`);
+  for (let r = 0; r <= 5; r++) {
+    markRegNotInit(frame, r);
+    env.log.scratchReg(r);
+  }
+  frame.regs[0] = unknownScalar();
+}
+
+// kernel: check_ld_imm()
+export function checkLdImm(env: VerifierEnv, state: VerifierState, insn: Insn): void {
+  if (op.size(insn.code) !== op.SIZE_DW) reject('invalid BPF_LD_IMM insn');
+  if (insn.off !== 0) reject('BPF_LD_IMM64 uses reserved fields');
+  const frame = curFrame(state);
+  checkRegArg(env, frame, insn.dst, 'DST_OP');
+  switch (insn.src) {
+    case 0:
+      frame.regs[insn.dst] = knownScalar(u64.make(insn.imm >>> 0, (insn.imm64Hi ?? 0) >>> 0));
+      return;
+    case op.PSEUDO_FUNC: {
+      const target = env.insnIdx + insn.imm + 1;
+      const subprogno = env.subprogs.findIndex((s) => s.start === target);
+      frame.regs[insn.dst] = pointer('PTR_TO_FUNC', { subprogno });
+      return;
+    }
+    case op.PSEUDO_MAP_FD:
+    case op.PSEUDO_MAP_IDX:
+      frame.regs[insn.dst] = pointer('CONST_PTR_TO_MAP', { mapIndex: insn.imm });
+      return;
+    case op.PSEUDO_MAP_VALUE:
+    case op.PSEUDO_MAP_IDX_VALUE:
+      frame.regs[insn.dst] = pointer('PTR_TO_MAP_VALUE', { mapIndex: insn.imm, off: insn.imm64Hi ?? 0 });
+      return;
+    default:
+      reject('bpf verifier is misconfigured');
+  }
+}

@@ -1,0 +1,384 @@
+// Loads and stores (kernel: check_mem_access() and the per-region checks it calls:
+// check_stack_{read,write}_{fixed,var}_off(), check_ctx_access(), check_packet_access(),
+// check_mem_region_access() for map values, map keys and ringbuf memory).
+import { coerce, scalar, tnum, u64 } from '../domain/index.ts';
+import type { VerifierEnv } from '../env.ts';
+import { reject } from '../env.ts';
+import type { RegState } from '../reg.ts';
+import {
+  copyReg,
+  isKnownZero,
+  isPktPointer,
+  knownScalar,
+  pointer,
+  regTypeStr,
+  unknownScalar,
+} from '../reg.ts';
+import type { FuncState, VerifierState } from '../state.ts';
+import { curFrame } from '../state.ts';
+import type { SlotType } from '../stack.ts';
+import {
+  BPF_REG_SIZE,
+  emptySlot,
+  MAX_BPF_STACK,
+  STACK_INVALID,
+  STACK_MISC,
+  STACK_SPILL,
+  STACK_ZERO,
+} from '../stack.ts';
+import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
+
+export type AccessType = 'read' | 'write';
+
+/** kernel: BPF_MAX_VAR_OFF */
+const BPF_MAX_VAR_OFF = 1 << 29;
+/** kernel: BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG */
+export const BPF_F_RDONLY_PROG = 1 << 7;
+export const BPF_F_WRONLY_PROG = 1 << 8;
+
+export interface MemAccess {
+  regno: number;
+  off: number;
+  size: number;
+  t: AccessType;
+  /** Register loaded into (read) or stored from (write); -1 for none. */
+  valueRegno: number;
+  isLdsx?: boolean;
+  /** BPF_ST: the immediate stored. */
+  stImm?: number;
+}
+
+// kernel: __check_mem_access()
+function checkMemBounds(
+  regno: number,
+  reg: RegState,
+  off: number,
+  size: number,
+  memSize: number,
+): string | null {
+  if (off >= 0 && size > 0 && off + size <= memSize) return null;
+  switch (reg.type) {
+    case 'PTR_TO_MAP_KEY':
+      return `invalid access to map key, key_size=${memSize} off=${off} size=${size}`;
+    case 'PTR_TO_MAP_VALUE':
+      return `invalid access to map value, value_size=${memSize} off=${off} size=${size}`;
+    case 'PTR_TO_PACKET':
+    case 'PTR_TO_PACKET_META':
+    case 'PTR_TO_PACKET_END':
+      return `invalid access to packet, off=${off} size=${size}, R${regno}(id=${reg.id},off=${off},r=${memSize})`;
+    default:
+      return `invalid access to memory, mem_size=${memSize} off=${off} size=${size}`;
+  }
+}
+
+const MIN_NEG = (regno: number): string =>
+  `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`;
+
+// kernel: check_mem_region_access()
+export function checkMemRegionAccess(
+  regno: number,
+  reg: RegState,
+  off: number,
+  size: number,
+  memSize: number,
+): void {
+  const s = reg.s;
+  if (u64.isNeg(s.smin)) {
+    const smin = u64.toNumberS(s.smin);
+    if (smin === undefined || !Number.isSafeInteger(smin) || off + smin < -0x80000000 || off + smin < 0) {
+      reject(MIN_NEG(regno));
+    }
+  }
+  const sminN = u64.toNumberS(s.smin) ?? 0;
+  let err = checkMemBounds(regno, reg, sminN + off, size, memSize);
+  if (err) reject(err, `R${regno} min value is outside of the allowed memory range`);
+  if (u64.uge(s.umax, u64.fromNumber(BPF_MAX_VAR_OFF))) {
+    reject(`R${regno} unbounded memory access, make sure to bounds check any such access`);
+  }
+  err = checkMemBounds(regno, reg, (u64.toNumberU(s.umax) ?? 0) + off, size, memSize);
+  if (err) reject(err, `R${regno} max value is outside of the allowed memory range`);
+}
+
+// kernel: check_packet_access()
+export function checkPacketAccess(regno: number, reg: RegState, off: number, size: number): void {
+  if (u64.isNeg(reg.s.smin)) reject(MIN_NEG(regno));
+  const err = checkMemBounds(regno, reg, off, size, reg.range);
+  if (err) reject(err, `R${regno} offset is outside of the packet`);
+}
+
+/** Makes room for `size` bytes below the frame pointer (kernel: grow_stack_state()). */
+export function growStackState(env: VerifierEnv, frame: FuncState, size: number): void {
+  const n = Math.ceil(size / BPF_REG_SIZE);
+  while (frame.stack.length < n) frame.stack.push(emptySlot());
+  const sp = env.subprogs[frame.subprogno]!;
+  if (sp.stackDepth < size) sp.stackDepth = size;
+}
+
+// kernel: check_stack_access_within_bounds()
+export function checkStackAccessWithinBounds(
+  env: VerifierEnv,
+  frame: FuncState,
+  regno: number,
+  reg: RegState,
+  off: number,
+  size: number,
+  what: string,
+): [number, number] {
+  let minOff: number;
+  let maxOff: number;
+  if (tnum.isConst(reg.s.varOff)) {
+    minOff = (u64.toNumberS(tnum.value(reg.s.varOff)) ?? 0) + off;
+    maxOff = minOff + size;
+  } else {
+    const smax = u64.toNumberS(reg.s.smax);
+    const smin = u64.toNumberS(reg.s.smin);
+    if (smax === undefined || smin === undefined || smax >= BPF_MAX_VAR_OFF || smin <= -BPF_MAX_VAR_OFF) {
+      reject(`invalid unbounded variable-offset ${what} stack R${regno}`);
+    }
+    minOff = smin + off;
+    maxOff = smax + off + size;
+  }
+  if (minOff < -MAX_BPF_STACK || minOff > -1 || maxOff > 0 || size < 0) {
+    if (tnum.isConst(reg.s.varOff)) reject(`invalid ${what} stack R${regno} off=${off} size=${size}`);
+    reject(
+      `invalid variable-offset ${what} stack R${regno} var_off=${tnum.strn(reg.s.varOff)} off=${off} size=${size}`,
+    );
+  }
+  growStackState(env, frame, -minOff);
+  return [minOff, maxOff];
+}
+
+const slotOf = (off: number): [number, number] => {
+  const slot = -off - 1;
+  return [Math.floor(slot / BPF_REG_SIZE), slot % BPF_REG_SIZE];
+};
+
+// kernel: save_register_state()
+function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: number): void {
+  const st = frame.stack[spi]!;
+  st.spilled = copyReg(reg);
+  let i = BPF_REG_SIZE;
+  for (; i > BPF_REG_SIZE - size; i--) st.slotType[i - 1] = STACK_SPILL;
+  // bytes above a narrow spill keep zeros and uninitialised bytes, else become misc
+  for (; i; i--) {
+    const t = st.slotType[i - 1]!;
+    if (t !== STACK_ZERO && t !== STACK_INVALID) st.slotType[i - 1] = STACK_MISC;
+  }
+}
+
+/** Bits the value may use (kernel: get_reg_width()). */
+const regWidth = (r: RegState): number => u64.fls(r.s.umax);
+
+// kernel: check_stack_write_fixed_off()
+function checkStackWriteFixedOff(
+  env: VerifierEnv,
+  cur: FuncState,
+  frame: FuncState,
+  off: number,
+  size: number,
+  valueRegno: number,
+  stImm: number | undefined,
+): void {
+  const [spi, idx] = slotOf(off);
+  const slot = -off - 1;
+  const st = frame.stack[spi]!;
+  const reg = valueRegno >= 0 ? cur.regs[valueRegno]! : undefined;
+  env.log.scratchStack(spi);
+  void idx;
+  if (reg && off % BPF_REG_SIZE === 0 && reg.type === 'SCALAR_VALUE') {
+    const fits = regWidth(reg) <= 8 * size;
+    if (fits && !reg.id && !tnum.isConst(reg.s.varOff)) reg.id = ++env.idGen;
+    saveRegisterState(frame, spi, reg, size);
+    if (!fits) st.spilled.id = 0;
+  } else if (!reg && off % BPF_REG_SIZE === 0 && stImm !== undefined) {
+    saveRegisterState(frame, spi, knownScalar(u64.fromS32(stImm)), size);
+  } else if (reg && reg.type !== 'SCALAR_VALUE') {
+    if (size !== BPF_REG_SIZE) reject('invalid size of register spill');
+    if (frame !== cur && reg.type === 'PTR_TO_STACK') {
+      reject('cannot spill pointers to stack into stack frame of the caller');
+    }
+    saveRegisterState(frame, spi, reg, size);
+  } else {
+    let type: SlotType = STACK_MISC;
+    st.spilled = { ...st.spilled, type: 'NOT_INIT' };
+    if (st.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
+      for (let i = 0; i < BPF_REG_SIZE; i++)
+        if (st.slotType[i] !== STACK_INVALID) st.slotType[i] = STACK_MISC;
+    }
+    if ((reg && isKnownZero(reg)) || (!reg && stImm === 0)) type = STACK_ZERO;
+    for (let i = 0; i < size; i++) st.slotType[(slot - i) % BPF_REG_SIZE] = type;
+  }
+}
+
+// kernel: check_stack_write_var_off()
+function checkStackWriteVarOff(
+  env: VerifierEnv,
+  cur: FuncState,
+  frame: FuncState,
+  minOff: number,
+  maxOff: number,
+  valueRegno: number,
+  stImm: number | undefined,
+): void {
+  const reg = valueRegno >= 0 ? cur.regs[valueRegno] : undefined;
+  const writingZero = (reg !== undefined && isKnownZero(reg)) || (reg === undefined && stImm === 0);
+  for (let i = minOff; i < maxOff; i++) {
+    const [spi, j] = slotOf(i);
+    const st = frame.stack[spi]!;
+    env.log.scratchStack(spi);
+    // a write somewhere in the range may hit a spilled register: forget it
+    if (st.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
+      st.spilled = { ...st.spilled, type: 'NOT_INIT' };
+      for (let k = 0; k < BPF_REG_SIZE; k++) if (st.slotType[k] === STACK_SPILL) st.slotType[k] = STACK_MISC;
+    }
+    const t = st.slotType[j]!;
+    // a byte stays zero only if it was zero and the value written is zero
+    if (!(writingZero && t === STACK_ZERO)) st.slotType[j] = STACK_MISC;
+  }
+}
+
+/** All bytes in [minOff, maxOff) read as zero: a known 0, else unknown (kernel: mark_reg_stack_read()). */
+function markRegStackRead(frame: FuncState, minOff: number, maxOff: number): RegState {
+  for (let i = minOff; i < maxOff; i++) {
+    const [spi, j] = slotOf(i);
+    if (frame.stack[spi]!.slotType[j] !== STACK_ZERO) return unknownScalar();
+  }
+  return knownScalar(u64.ZERO);
+}
+
+// kernel: check_stack_read_fixed_off(); returns the loaded register (null when not loading)
+function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number, size: number): RegState {
+  const [spi] = slotOf(off);
+  const slot = -off - 1;
+  const st = frame.stack[spi]!;
+  env.log.scratchStack(spi);
+  const stype = st.slotType;
+  if (stype[BPF_REG_SIZE - 1] === STACK_SPILL) {
+    let spillSize = 1;
+    for (let i = BPF_REG_SIZE - 1; i > 0 && stype[i - 1] === STACK_SPILL; i--) spillSize++;
+    const reg = st.spilled;
+    if (size !== BPF_REG_SIZE || spillSize !== BPF_REG_SIZE) {
+      if (reg.type !== 'SCALAR_VALUE') reject('invalid size of register fill');
+      if (size <= spillSize && off % BPF_REG_SIZE === 0) {
+        if (size === 4 && spillSize === 4 && regWidth(reg) <= 32 && !reg.id && !tnum.isConst(reg.s.varOff)) {
+          reg.id = ++env.idGen;
+        }
+        const r = copyReg(reg);
+        if (!(size === 4 && spillSize === 4)) r.id = 0;
+        return r;
+      }
+      let spillCnt = 0;
+      let zeroCnt = 0;
+      for (let i = 0; i < size; i++) {
+        const t = stype[(slot - i) % BPF_REG_SIZE];
+        if (t === STACK_SPILL) spillCnt++;
+        else if (t === STACK_ZERO) zeroCnt++;
+      }
+      if (spillCnt === size && tnum.equalsConst(reg.s.varOff, u64.ZERO)) return knownScalar(u64.ZERO);
+      if (zeroCnt === size) return knownScalar(u64.ZERO);
+      return unknownScalar();
+    }
+    return copyReg(reg);
+  }
+  return markRegStackRead(frame, off, off + size);
+}
+
+// kernel: check_ptr_off_reg() for ctx
+function checkCtxReg(regno: number, reg: RegState): void {
+  if (reg.off) reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+  if (!tnum.isConst(reg.s.varOff) || !u64.isZero(tnum.value(reg.s.varOff))) {
+    reject(`variable ctx access var_off=${tnum.strn(reg.s.varOff)} disallowed`);
+  }
+}
+
+/** Reads a little-endian value from frozen map data (kernel: bpf_map_direct_read()). */
+function directRead(data: Uint8Array, off: number, size: number, ldsx: boolean): u64.U64 {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < size; i++) {
+    const b = data[off + i] ?? 0;
+    if (i < 4) lo |= b << (8 * i);
+    else hi |= b << (8 * (i - 4));
+  }
+  let v = u64.make(lo >>> 0, hi >>> 0);
+  if (ldsx && size < 8) v = u64.sar(u64.shl(v, 64 - size * 8), 64 - size * 8);
+  return v;
+}
+
+/**
+ * One load or store through register `regno` (kernel: check_mem_access()). Returns the value
+ * loaded into a register for reads with valueRegno >= 0 (already narrowed to the access size).
+ */
+export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAccess): RegState | null {
+  const cur = curFrame(state);
+  const reg = cur.regs[a.regno]!;
+  const { size, t } = a;
+  const off = a.off + reg.off;
+  let value: RegState | null = null;
+  const valueWanted = t === 'read' && a.valueRegno >= 0;
+  if (reg.type === 'PTR_TO_MAP_KEY' && !reg.maybeNull) {
+    if (t === 'write') reject(`write to change key R${a.regno} not allowed`);
+    const m = env.maps[reg.mapIndex]!;
+    checkMemRegionAccess(a.regno, reg, off, size, m.keySize);
+    if (valueWanted) value = unknownScalar();
+  } else if (reg.type === 'PTR_TO_MAP_VALUE' && !reg.maybeNull) {
+    const m = env.maps[reg.mapIndex]!;
+    const flags = m.flags ?? 0;
+    if (t === 'write' && flags & BPF_F_RDONLY_PROG) {
+      reject(`write into map forbidden, value_size=${m.valueSize} off=${off} size=${size}`);
+    }
+    if (t === 'read' && flags & BPF_F_WRONLY_PROG) {
+      reject(`read from map forbidden, value_size=${m.valueSize} off=${off} size=${size}`);
+    }
+    checkMemRegionAccess(a.regno, reg, off, size, m.valueSize);
+    if (valueWanted) {
+      if (tnum.isConst(reg.s.varOff) && m.frozenData && flags & BPF_F_RDONLY_PROG) {
+        const mapOff = off + (u64.toNumberU(tnum.value(reg.s.varOff)) ?? 0);
+        value = knownScalar(directRead(m.frozenData, mapOff, size, a.isLdsx === true));
+        return value;
+      }
+      value = unknownScalar();
+    }
+  } else if (reg.type === 'PTR_TO_MEM') {
+    if (reg.maybeNull) reject(`R${a.regno} invalid mem access '${regTypeStr(reg)}'`);
+    if (t === 'write' && reg.rdonly) reject(`R${a.regno} cannot write into ${regTypeStr(reg)}`);
+    checkMemRegionAccess(a.regno, reg, off, size, reg.memSize);
+    if (a.valueRegno >= 0 && (t === 'read' || reg.rdonly)) value = unknownScalar();
+  } else if (reg.type === 'PTR_TO_CTX') {
+    checkCtxReg(a.regno, reg);
+    const info = isValidCtxAccess(env.progType, off, size, t);
+    if (!info) reject(`invalid bpf_context access off=${off} size=${size}`);
+    if (valueWanted) {
+      if (info.regType === 'SCALAR_VALUE') value = unknownScalar();
+      else return pointer(info.regType);
+    }
+  } else if (reg.type === 'PTR_TO_STACK') {
+    const frame = state.frames[reg.frameno]!;
+    const what = t === 'read' ? 'read from' : 'write to';
+    const [minOff, maxOff] = checkStackAccessWithinBounds(env, frame, a.regno, reg, off, size, what);
+    const fixed = tnum.isConst(reg.s.varOff);
+    if (t === 'read') {
+      const r = fixed
+        ? checkStackReadFixedOff(env, frame, minOff, size)
+        : markRegStackRead(frame, minOff, maxOff);
+      if (valueWanted) value = r;
+    } else if (fixed) {
+      checkStackWriteFixedOff(env, cur, frame, minOff, size, a.valueRegno, a.stImm);
+    } else {
+      checkStackWriteVarOff(env, cur, frame, minOff, maxOff, a.valueRegno, a.stImm);
+    }
+  } else if (isPktPointer(reg)) {
+    if (t === 'write' && !mayWritePacket(env.progType)) reject('cannot write into packet');
+    checkPacketAccess(a.regno, reg, off, size);
+    if (valueWanted) value = unknownScalar();
+  } else {
+    reject(`R${a.regno} invalid mem access '${regTypeStr(reg)}'`);
+  }
+  if (value && size < BPF_REG_SIZE && value.type === 'SCALAR_VALUE') {
+    value = copyReg(value);
+    if (a.isLdsx) coerce.coerceRegToSizeSx(value.s, size);
+    else coerce.coerceRegToSize(value.s, size);
+    if (!tnum.isConst(value.s.varOff) || !a.isLdsx) scalar.regBoundsSync(value.s);
+  }
+  return value;
+}

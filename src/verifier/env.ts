@@ -1,0 +1,103 @@
+// Everything one verification run shares (kernel: struct bpf_verifier_env): the program, its
+// maps, per-instruction facts from the CFG pass, id counters, statistics and the log.
+import type { LineInfo } from '../btf/ext-info.ts';
+import type { Insn } from '../isa/index.ts';
+import type { VerifierLog } from './log.ts';
+import type { Checkpoint } from './state.ts';
+
+/** A map as the verifier needs it (kernel: struct bpf_map). */
+export interface MapInfo {
+  /** Lower-case type name without BPF_MAP_TYPE_: 'array', 'hash', 'ringbuf', 'prog_array', ... */
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** kernel: map_flags (BPF_F_RDONLY_PROG = 0x80 makes values read-only to the program). */
+  flags?: number;
+  name?: string;
+  /** A frozen read-only map's bytes (.rodata): constant loads from it become known scalars. */
+  frozenData?: Uint8Array;
+}
+
+export type ProgTypeName =
+  | 'socket_filter'
+  | 'sched_cls'
+  | 'sched_act'
+  | 'xdp'
+  | 'syscall'
+  | 'kprobe'
+  | 'tracepoint'
+  | 'raw_tracepoint'
+  | 'perf_event'
+  | 'tracing'
+  | (string & {});
+
+// kernel: struct bpf_subprog_info
+export interface Subprog {
+  start: number;
+  /** Bytes of stack this function touches, rounded to 8 (kernel: stack_depth). */
+  stackDepth: number;
+}
+
+/** Per-instruction facts (kernel: struct bpf_insn_aux_data). */
+export interface InsnAux {
+  prunePoint: boolean;
+  /** Checkpoints must be made here (loop heads of callbacks, kernel: force_checkpoint). */
+  forceCheckpoint: boolean;
+  /** Registers live before this instruction, bit i = Ri (kernel: live_regs_before). */
+  liveRegsBefore: number;
+  seen: boolean;
+}
+
+export interface VerifierOptions {
+  logLevel?: number;
+  unprivileged?: boolean;
+  /** kernel: BPF_COMPLEXITY_LIMIT_INSNS */
+  insnLimit?: number;
+}
+
+export interface VerifierEnv {
+  insns: readonly Insn[];
+  progType: ProgTypeName;
+  maps: readonly MapInfo[];
+  subprogs: Subprog[];
+  /** Source lines by instruction, sorted (kernel: prog->aux->linfo). */
+  lineInfo: readonly LineInfo[];
+  aux: InsnAux[];
+  log: VerifierLog;
+  opts: Required<VerifierOptions>;
+  /** kernel: id_gen */
+  idGen: number;
+  insnProcessed: number;
+  prevInsnProcessed: number;
+  jmpsProcessed: number;
+  prevJmpsProcessed: number;
+  totalStates: number;
+  peakStates: number;
+  curStates: number;
+  maxStatesPerInsn: number;
+  explored: Map<number, Checkpoint[]>;
+  /** Index of the instruction being checked (for messages). */
+  insnIdx: number;
+  prevInsnIdx: number;
+}
+
+/**
+ * A verification failure: the kernel's log lines for it (the first is the main message). Thrown
+ * inside checks and caught by doCheck(); never escapes verify().
+ */
+export class VerifierReject {
+  readonly lines: string[];
+  constructor(...lines: string[]) {
+    this.lines = lines;
+  }
+  get message(): string {
+    return this.lines[0] ?? '';
+  }
+}
+
+export function reject(...lines: string[]): never {
+  throw new VerifierReject(...lines);
+}
+
+export const nextId = (env: VerifierEnv): number => ++env.idGen;

@@ -1,0 +1,301 @@
+// Path-by-path abstract interpretation (kernel: do_check(), do_check_insn(), push_stack(),
+// pop_stack(), is_state_visited(), update_branch_counts(), process_bpf_exit).
+import { formatKernelInsn, opcode as op } from '../isa/index.ts';
+import { checkAluOp } from './check/alu.ts';
+import { checkFuncCall, checkHelperCall, prepareFuncExit } from './check/call.ts';
+import { checkCondJmpOp } from './check/jmp.ts';
+import { checkLdAbs, checkLdImm, checkLoadMem, checkStore } from './check/ldst.ts';
+import { checkRegArg } from './check/regs.ts';
+import { jmpTarget } from './cfg.ts';
+import type { VerifierEnv } from './env.ts';
+import { reject } from './env.ts';
+import { frameStateStr } from './log.ts';
+import { statesEqual, statesMaybeLooping } from './prune.ts';
+import { pointer } from './reg.ts';
+import type { Checkpoint, VerifierState } from './state.ts';
+import { copyState, curFrame, newFrame } from './state.ts';
+
+/** kernel: BPF_COMPLEXITY_LIMIT_JMP_SEQ */
+const BPF_COMPLEXITY_LIMIT_JMP_SEQ = 8192;
+
+// kernel: struct bpf_verifier_stack_elem
+interface StackElem {
+  st: VerifierState;
+  insnIdx: number;
+  prevInsnIdx: number;
+  logPos: number;
+}
+
+/** Paths still open below a checkpoint; a finished path closes its ancestors (kernel: update_branch_counts()). */
+function updateBranchCounts(st: VerifierState): void {
+  let cp: Checkpoint | null = st.parent;
+  while (cp) {
+    cp.branches--;
+    if (cp.branches > 0) break;
+    cp = cp.state.parent;
+  }
+}
+
+function initialState(): VerifierState {
+  const frame = newFrame(-1, 0, 0);
+  frame.regs[1] = pointer('PTR_TO_CTX');
+  return { frames: [frame], refs: [], parent: null, callbackUnrollDepth: 0 };
+}
+
+class Explorer {
+  private readonly stack: StackElem[] = [];
+  private state: VerifierState = initialState();
+  private idx = 0;
+  private prevIdx = -1;
+  private doPrintState = false;
+
+  constructor(private readonly env: VerifierEnv) {}
+
+  private get log() {
+    return this.env.log;
+  }
+
+  private printState(printAll: boolean): string {
+    const st = this.state;
+    return frameStateStr(st, curFrame(st), this.log, this.env.maps, printAll);
+  }
+
+  // kernel: push_stack()
+  private pushStack(st: VerifierState, insnIdx: number, prevInsnIdx: number): void {
+    this.stack.push({ st, insnIdx, prevInsnIdx, logPos: this.log.length });
+    if (this.stack.length > BPF_COMPLEXITY_LIMIT_JMP_SEQ) {
+      reject(`The sequence of ${this.stack.length} jumps is too complex.`);
+    }
+    if (st.parent) st.parent.branches++;
+  }
+
+  // kernel: pop_stack(); false when no branch is left
+  private popStack(): boolean {
+    const e = this.stack.pop();
+    if (!e) return false;
+    this.state = e.st;
+    this.idx = e.insnIdx;
+    this.prevIdx = e.prevInsnIdx;
+    if (this.log.level < 2) this.log.truncate(e.logPos);
+    this.doPrintState = true;
+    this.log.scratchAll();
+    return true;
+  }
+
+  // kernel: is_state_visited(); true when the current state is covered by an explored one
+  private isStateVisited(idx: number): boolean {
+    const env = this.env;
+    const cur = this.state;
+    let addNewState =
+      env.aux[idx]!.forceCheckpoint ||
+      (env.jmpsProcessed - env.prevJmpsProcessed >= 2 && env.insnProcessed - env.prevInsnProcessed >= 8);
+    const list = env.explored.get(idx) ?? [];
+    let statesCnt = 0;
+    for (const sl of list) {
+      statesCnt++;
+      if (sl.branches > 0) {
+        // still on the current path or awaiting branches: only a loop can bring us back here
+        if (statesMaybeLooping(sl.state, cur) && statesEqual(env, sl.state, cur, idx, 'EXACT')) {
+          reject(`infinite loop detected at insn ${idx}`);
+        }
+        if (
+          !env.aux[idx]!.forceCheckpoint &&
+          env.jmpsProcessed - env.prevJmpsProcessed < 20 &&
+          env.insnProcessed - env.prevInsnProcessed < 100
+        ) {
+          addNewState = false;
+        }
+      } else if (statesEqual(env, sl.state, cur, idx, 'NOT_EXACT')) {
+        sl.hitCnt++;
+        return true;
+      }
+      if (addNewState) sl.missCnt++;
+    }
+    // drop states that keep missing (kernel: the miss_cnt > hit_cnt * n + n heuristic)
+    const kept = list.filter((sl) => {
+      const n = env.aux[idx]!.forceCheckpoint && sl.branches > 0 ? 64 : 3;
+      return sl.missCnt <= sl.hitCnt * n + n;
+    });
+    env.curStates -= list.length - kept.length;
+    if (env.maxStatesPerInsn < statesCnt) env.maxStatesPerInsn = statesCnt;
+    if (!addNewState) {
+      if (kept.length !== list.length) env.explored.set(idx, kept);
+      return false;
+    }
+    env.totalStates++;
+    env.curStates++;
+    if (env.peakStates < env.curStates) env.peakStates = env.curStates;
+    env.prevJmpsProcessed = env.jmpsProcessed;
+    env.prevInsnProcessed = env.insnProcessed;
+    const cp: Checkpoint = {
+      state: copyState(cur),
+      insnIdx: idx,
+      branches: 1,
+      missCnt: 0,
+      hitCnt: 0,
+      evicted: false,
+    };
+    cur.parent = cp;
+    kept.unshift(cp);
+    env.explored.set(idx, kept);
+    return false;
+  }
+
+  // kernel: the BPF_EXIT case of do_check_insn(): false when exploration is over
+  private processExit(): boolean {
+    const st = this.state;
+    if (st.frames.length > 1) {
+      this.idx = prepareFuncExit(this.env, st);
+      this.doPrintState = true;
+      return true;
+    }
+    if (st.refs.length) {
+      const lines = st.refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insnIdx}`);
+      reject(...lines, 'BPF_EXIT instruction in main prog would lead to reference leak');
+    }
+    // kernel: check_return_code(); the program types tsbpf knows check no range
+    checkRegArg(this.env, curFrame(st), 0, 'SRC_OP');
+    return this.endPath();
+  }
+
+  private endPath(): boolean {
+    this.log.scratchAll();
+    updateBranchCounts(this.state);
+    return this.popStack();
+  }
+
+  run(): void {
+    const env = this.env;
+    const insns = env.insns;
+    this.log.scratchAll();
+    for (;;) {
+      const idx = this.idx;
+      if (idx < 0 || idx >= insns.length) reject(`invalid insn idx ${idx} insn_cnt ${insns.length}`);
+      env.insnIdx = idx;
+      env.prevInsnIdx = this.prevIdx;
+      if (++env.insnProcessed > env.opts.insnLimit) {
+        reject(`BPF program is too large. Processed ${env.insnProcessed} insn`);
+      }
+      if (env.aux[idx]!.prunePoint && this.isStateVisited(idx)) {
+        if (this.log.enabled) {
+          if (this.doPrintState) {
+            this.log.add('');
+            this.log.add(`from ${this.prevIdx} to ${idx}: safe`);
+          } else {
+            this.log.add(`${idx}: safe`);
+          }
+        }
+        if (!this.endPath()) return;
+        continue;
+      }
+      if (this.log.enabled) {
+        if (this.log.level >= 2 && this.doPrintState) {
+          this.log.add('');
+          this.log.add(`from ${this.prevIdx} to ${idx}:${this.printState(true)}`);
+        }
+        this.doPrintState = false;
+        if (this.log.isScratched()) this.log.insnState(idx, this.printState(false));
+        this.printLineInfo(idx);
+        this.log.addInsnLine(`${idx}: ${formatKernelInsn(insns, idx)}`);
+      }
+      this.prevIdx = idx;
+      if (!this.step(idx)) return;
+    }
+  }
+
+  private printLineInfo(idx: number): void {
+    const li = this.env.lineInfo;
+    if (!li.length) return;
+    let k = -1;
+    for (let i = 0; i < li.length && li[i]!.insnIdx <= idx; i++) k = i;
+    if (k < 0 || k === this.log.prevLineIdx) return;
+    this.log.prevLineIdx = k;
+    this.log.add(`; ${li[k]!.lineText.trimStart()} @ ${li[k]!.fileName.split('/').pop()}:${li[k]!.line}`);
+  }
+
+  /** Executes one instruction on the current state; false when exploration is over. */
+  private step(idx: number): boolean {
+    const env = this.env;
+    const st = this.state;
+    const insn = env.insns[idx]!;
+    const c = op.cls(insn.code);
+    const frame = curFrame(st);
+    if (c === op.CLASS_ALU || c === op.CLASS_ALU64) {
+      const fork = checkAluOp(env, frame, insn);
+      if (fork) {
+        // kernel: maybe_fork_scalars() pushes the 0 case to re-run this instruction
+        const other = copyState(st);
+        curFrame(other).regs[fork.regno] = { ...curFrame(other).regs[fork.regno]!, s: fork.value, id: 0 };
+        this.pushStack(other, idx, idx);
+      }
+      this.idx = idx + 1;
+    } else if (c === op.CLASS_LDX) {
+      checkLoadMem(env, st, insn);
+      this.idx = idx + 1;
+    } else if (c === op.CLASS_STX || c === op.CLASS_ST) {
+      checkStore(env, st, insn);
+      this.idx = idx + 1;
+    } else if (c === op.CLASS_JMP || c === op.CLASS_JMP32) {
+      env.jmpsProcessed++;
+      const o = op.jmpOp(insn.code);
+      if (o === op.JMP_CALL) {
+        if (insn.code !== op.OP_CALL || insn.off !== 0 || c === op.CLASS_JMP32 || insn.dst !== 0) {
+          reject('BPF_CALL uses reserved fields');
+        }
+        if (insn.src === op.PSEUDO_CALL) {
+          this.idx = checkFuncCall(env, st, insn, idx);
+          this.doPrintState = this.log.level >= 1 && false;
+        } else {
+          if (insn.src !== 0) reject('BPF_CALL uses reserved fields');
+          const out = checkHelperCall(env, st, insn, idx);
+          if (out.push) this.pushStack(out.push.state, out.push.insnIdx, idx);
+          // bpf_tail_call: the program may end here, as after an exit of the callee
+          this.idx = idx + 1;
+        }
+      } else if (o === op.JMP_JA) {
+        if (op.srcBit(insn.code) !== op.SRC_K || insn.dst !== 0 || insn.src !== 0) {
+          reject('BPF_JA uses reserved fields');
+        }
+        if ((c === op.CLASS_JMP && insn.imm !== 0) || (c === op.CLASS_JMP32 && insn.off !== 0)) {
+          reject('BPF_JA uses reserved fields');
+        }
+        this.idx = jmpTarget(env.insns, idx);
+      } else if (o === op.JMP_EXIT) {
+        if (
+          op.srcBit(insn.code) !== op.SRC_K ||
+          insn.imm !== 0 ||
+          insn.src !== 0 ||
+          insn.dst !== 0 ||
+          c === op.CLASS_JMP32
+        ) {
+          reject('BPF_EXIT uses reserved fields');
+        }
+        return this.processExit();
+      } else {
+        const r = checkCondJmpOp(env, st, insn, idx);
+        if (r.other) this.pushStack(r.other, idx + insn.off + 1, idx);
+        if (this.log.enabled) this.log.insnState(idx, this.printState(false));
+        this.idx = r.next;
+      }
+    } else if (c === op.CLASS_LD) {
+      const m = op.mode(insn.code);
+      if (m === op.MODE_ABS || m === op.MODE_IND) {
+        checkLdAbs(env, st, insn);
+        this.idx = idx + 1;
+      } else if (m === op.MODE_IMM) {
+        checkLdImm(env, st, insn);
+        this.idx = idx + 2;
+      } else {
+        reject('invalid BPF_LD mode');
+      }
+    } else {
+      reject(`unknown insn class ${c}`);
+    }
+    return true;
+  }
+}
+
+// kernel: do_check()
+export function doCheck(env: VerifierEnv): void {
+  new Explorer(env).run();
+}

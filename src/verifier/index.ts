@@ -1,0 +1,225 @@
+// Public API of the verifier: verify(program, options) answers like the Linux 6.18 verifier run
+// by root (uninitialised stack reads and pointer leaks allowed, 1M processed-insn limit), with a
+// kernel-format log. A rejection is a normal result; only tsbpf's own bugs throw (InternalError).
+import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
+import { InternalError } from '../errors.ts';
+import type { Insn } from '../isa/index.ts';
+import { opcode as op, VALID_OPCODES } from '../isa/index.ts';
+import { checkCfg, checkSubprogs } from './cfg.ts';
+import type { MapInfo, ProgTypeName, VerifierEnv, VerifierOptions } from './env.ts';
+import { reject, VerifierReject } from './env.ts';
+import type { Principle } from './explain.ts';
+import { explain } from './explain.ts';
+import { doCheck } from './explore.ts';
+import { computeLiveRegs } from './liveness.ts';
+import { VerifierLog } from './log.ts';
+
+export type { MapInfo, ProgTypeName, VerifierOptions } from './env.ts';
+export type { Principle } from './explain.ts';
+
+export interface VerifyProgram {
+  insns: readonly Insn[];
+  progType: ProgTypeName;
+  maps?: readonly MapInfo[];
+  lineInfo?: readonly LineInfo[];
+  funcInfo?: readonly FuncInfo[];
+}
+
+export interface VerifyStats {
+  insnsProcessed: number;
+  maxStatesPerInsn: number;
+  totalStates: number;
+  peakStates: number;
+  /** Stack bytes per function, as the kernel's `stack depth` line. */
+  stackDepth: number[];
+}
+
+export interface VerifyError {
+  insnIdx: number;
+  /** The kernel's message (its first line). */
+  message: string;
+  /** The C source line, when line info came with the program. */
+  line?: { file: string; line: number; text: string };
+  principle: Principle;
+  hint: string;
+}
+
+export interface VerifyResult {
+  verdict: 'accept' | 'reject';
+  insnsProcessed: number;
+  stats: VerifyStats;
+  log: string[];
+  error?: VerifyError;
+}
+
+/** kernel: BPF_COMPLEXITY_LIMIT_INSNS, BPF_MAXINSNS */
+export const BPF_COMPLEXITY_LIMIT_INSNS = 1_000_000;
+export const BPF_MAXINSNS = 4096;
+/** kernel: MAX_BPF_STACK */
+const MAX_BPF_STACK = 512;
+
+// kernel: resolve_pseudo_ldimm64() and the opcode check done while resolving
+function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[]): void {
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i]!;
+    const c = op.cls(insn.code);
+    if (
+      c === op.CLASS_LDX &&
+      ((op.mode(insn.code) !== op.MODE_MEM && op.mode(insn.code) !== op.MODE_MEMSX) || insn.imm !== 0)
+    ) {
+      reject('BPF_LDX uses reserved fields');
+    }
+    if (insn.code === op.OP_LDDW) {
+      const next = insns[i + 1];
+      if (!next || next.code !== 0 || next.dst !== 0 || next.src !== 0 || next.off !== 0)
+        reject('invalid bpf_ld_imm64 insn');
+      const src = insn.src;
+      if (src === 0 || src === op.PSEUDO_FUNC) {
+        i++;
+        continue;
+      }
+      const isValue = src === op.PSEUDO_MAP_VALUE || src === op.PSEUDO_MAP_IDX_VALUE;
+      const isFd = src === op.PSEUDO_MAP_FD || src === op.PSEUDO_MAP_IDX;
+      if (!isValue && !(isFd && (insn.imm64Hi ?? 0) === 0)) reject('unrecognized bpf_ld_imm64 insn');
+      const map = maps[insn.imm];
+      if (!map) reject(`fd ${insn.imm} is not pointing to valid bpf_map`);
+      if (isValue) {
+        const off = (insn.imm64Hi ?? 0) >>> 0;
+        if (off >= 1 << 29) reject(`direct value offset of ${off} is not allowed`);
+        if (map.type !== 'array') reject('no direct value access support for this map type');
+        if (map.maxEntries !== 1 || off >= map.valueSize) {
+          reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`);
+        }
+      }
+      i++;
+      continue;
+    }
+    if (!VALID_OPCODES.has(insn.code)) reject(`unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
+  }
+}
+
+// kernel: check_max_stack_depth() along the static call graph, 16-byte rounding as with the JIT
+function checkMaxStackDepth(env: VerifierEnv): void {
+  const round = (d: number): number => Math.ceil(d / 16) * 16;
+  const calls = env.subprogs.map(() => [] as number[]);
+  for (let i = 0; i < env.insns.length; i++) {
+    const insn = env.insns[i]!;
+    if (insn.code === op.OP_CALL && insn.src === op.PSEUDO_CALL) {
+      let from = -1;
+      env.subprogs.forEach((s, k) => {
+        if (s.start <= i) from = k;
+      });
+      const to = env.subprogs.findIndex((s) => s.start === i + insn.imm + 1);
+      if (from >= 0 && to >= 0) calls[from]!.push(to);
+    }
+  }
+  const visit = (sp: number, depth: number, frames: number, onPath: Set<number>): void => {
+    const d = depth + round(env.subprogs[sp]!.stackDepth);
+    if (d > MAX_BPF_STACK) reject(`combined stack size of ${frames} calls is ${d}. Too large`);
+    for (const callee of calls[sp]!) {
+      if (onPath.has(callee)) continue;
+      onPath.add(callee);
+      visit(callee, d, frames + 1, onPath);
+      onPath.delete(callee);
+    }
+  };
+  visit(0, 0, 1, new Set([0]));
+}
+
+function sourceLine(lineInfo: readonly LineInfo[], idx: number): VerifyError['line'] {
+  let best: LineInfo | undefined;
+  for (const li of lineInfo) if (li.insnIdx <= idx) best = li;
+  return best ? { file: best.fileName, line: best.line, text: best.lineText.trim() } : undefined;
+}
+
+/** Verifies one program as the kernel would when root loads it. */
+export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyResult {
+  const insns = prog.insns;
+  const logLevel = opts.logLevel ?? 1;
+  const log = new VerifierLog(logLevel);
+  const lineInfo = [...(prog.lineInfo ?? [])].sort((a, b) => a.insnIdx - b.insnIdx);
+  const env: VerifierEnv = {
+    insns,
+    progType: prog.progType,
+    maps: prog.maps ?? [],
+    subprogs: [{ start: 0, stackDepth: 0 }],
+    lineInfo,
+    aux: insns.map(() => ({ prunePoint: false, forceCheckpoint: false, liveRegsBefore: 0x7ff, seen: false })),
+    log,
+    opts: {
+      logLevel,
+      unprivileged: opts.unprivileged ?? false,
+      insnLimit: opts.insnLimit ?? BPF_COMPLEXITY_LIMIT_INSNS,
+    },
+    idGen: 0,
+    insnProcessed: 0,
+    prevInsnProcessed: 0,
+    jmpsProcessed: 0,
+    prevJmpsProcessed: 0,
+    totalStates: 0,
+    peakStates: 0,
+    curStates: 0,
+    maxStatesPerInsn: 0,
+    explored: new Map(),
+    insnIdx: 0,
+    prevInsnIdx: -1,
+  };
+  let failure: VerifierReject | null = null;
+  try {
+    if (insns.length === 0) reject('empty program');
+    if (env.opts.unprivileged && insns.length > BPF_MAXINSNS) {
+      reject(
+        `program of ${insns.length} insns is too large for an unprivileged load (limit ${BPF_MAXINSNS})`,
+      );
+    }
+    resolvePseudoLdimm64(insns, env.maps);
+    env.subprogs = checkSubprogs(insns);
+    checkCfg(insns, env.subprogs, env.aux);
+    const live = computeLiveRegs(insns);
+    for (let i = 0; i < insns.length; i++) env.aux[i]!.liveRegsBefore = live[i]!;
+    if (logLevel >= 2) {
+      for (let i = 0; i < env.subprogs.length; i++) log.add(`func#${i} @${env.subprogs[i]!.start}`);
+    }
+    doCheck(env);
+    // kernel: on success at level 1 only the statistics remain
+    if (logLevel < 2) log.truncate(0);
+    checkMaxStackDepth(env);
+  } catch (e) {
+    if (!(e instanceof VerifierReject)) {
+      if (e instanceof InternalError) throw e;
+      throw new InternalError(`verifier crashed at insn ${env.insnIdx}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    failure = e;
+    for (const line of e.lines) log.add(line);
+    const ex = explain(e.message, insns[env.insnIdx], prog.progType);
+    log.add(`tsbpf: ${ex.principle}: ${ex.hint}`);
+  }
+  const stats: VerifyStats = {
+    insnsProcessed: env.insnProcessed,
+    maxStatesPerInsn: env.maxStatesPerInsn,
+    totalStates: env.totalStates,
+    peakStates: env.peakStates,
+    stackDepth: env.subprogs.map((s) => s.stackDepth),
+  };
+  if (logLevel > 0) {
+    log.add(
+      `processed ${stats.insnsProcessed} insns (limit ${BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`,
+    );
+  }
+  const result: VerifyResult = {
+    verdict: failure ? 'reject' : 'accept',
+    insnsProcessed: env.insnProcessed,
+    stats,
+    log: log.lines,
+  };
+  if (failure) {
+    const insnIdx = env.insnIdx;
+    const ex = explain(failure.message, insns[insnIdx], prog.progType);
+    const line = sourceLine(lineInfo, insnIdx);
+    result.error = { insnIdx, message: failure.message, principle: ex.principle, hint: ex.hint };
+    if (line) result.error.line = line;
+  }
+  return result;
+}

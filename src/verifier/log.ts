@@ -1,0 +1,166 @@
+// The verifier log in the kernel's format (kernel/bpf/log.c, do_check() in verifier.c):
+// `0: R1=ctx() R10=fp0`, `1: (b7) r0 = 0                        ; R0=0`. Level 1 keeps only the
+// path that failed (a finished branch's lines are dropped when the next one is popped), level 2
+// keeps every path. Lines are kept as an array; the instruction line stays open for the state.
+import { print, tnum, u64 } from './domain/index.ts';
+import type { RegState } from './reg.ts';
+import { regTypeStr } from './reg.ts';
+import type { MapInfo } from './env.ts';
+import { BPF_REG_SIZE, SLOT_TYPE_CHAR, STACK_INVALID, STACK_SPILL } from './stack.ts';
+import type { FuncState, VerifierState } from './state.ts';
+
+export class VerifierLog {
+  readonly level: number;
+  lines: string[] = [];
+  /** Index of the last instruction line while the state may still be appended to it. */
+  private openInsnLine = -1;
+  scratchedRegs = 0;
+  scratchedStack = new Set<number>();
+  /** Last source line printed (kernel: prev_linfo). */
+  prevLineIdx = -1;
+
+  constructor(level: number) {
+    this.level = level;
+  }
+
+  get enabled(): boolean {
+    return this.level > 0;
+  }
+
+  add(line: string): void {
+    if (!this.enabled) return;
+    this.lines.push(line);
+    this.openInsnLine = -1;
+  }
+
+  addInsnLine(line: string): void {
+    if (!this.enabled) return;
+    this.lines.push(line);
+    this.openInsnLine = this.lines.length - 1;
+  }
+
+  /** Appends the state after `; ` to the open instruction line, else starts `N:`. kernel: print_insn_state() */
+  insnState(insnIdx: number, text: string): void {
+    if (!this.enabled) return;
+    const last = this.lines.length - 1;
+    if (this.openInsnLine === last && last >= 0) {
+      const line = this.lines[last]!;
+      // kernel: vlog_alignment(); the ';' lands on a multiple of 8 minus 2, at least column 38
+      const width = Math.ceil(Math.max(line.length + 5, 40) / 8) * 8 - 2;
+      this.lines[last] = `${line.padEnd(width)};${text}`;
+      this.openInsnLine = -1;
+    } else {
+      this.add(`${insnIdx}:${text}`);
+    }
+  }
+
+  get length(): number {
+    return this.lines.length;
+  }
+
+  /** kernel: bpf_vlog_reset() */
+  truncate(len: number): void {
+    if (this.lines.length > len) this.lines.length = len;
+    this.openInsnLine = -1;
+  }
+
+  scratchReg(regno: number): void {
+    this.scratchedRegs |= 1 << regno;
+  }
+
+  scratchStack(spi: number): void {
+    this.scratchedStack.add(spi);
+  }
+
+  scratchAll(): void {
+    this.scratchedRegs = 0x7ff;
+    this.scratchedStack.add(-1);
+  }
+
+  isScratched(): boolean {
+    return this.scratchedRegs !== 0 || this.scratchedStack.size > 0;
+  }
+
+  clean(): void {
+    this.scratchedRegs = 0;
+    this.scratchedStack.clear();
+  }
+}
+
+/** C's `%+d`. */
+const pd = (n: number): string => (n < 0 ? `${n}` : `+${n}`);
+
+// kernel: print_reg_state()
+export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapInfo[]): string {
+  const t = reg.type;
+  if (t === 'SCALAR_VALUE') return print.scalarState(reg.s, { precise: reg.precise, id: reg.id });
+  let out = regTypeStr(reg);
+  if (t === 'PTR_TO_STACK') {
+    if (frame.frameno !== reg.frameno) out += `[${reg.frameno}]`;
+    if (tnum.isConst(reg.s.varOff)) {
+      return out + print.snum(u64.add(tnum.value(reg.s.varOff), u64.fromNumber(reg.off)));
+    }
+  }
+  const a: string[] = [];
+  if (reg.id) a.push(`id=${reg.id}`);
+  if (reg.refObjId) a.push(`ref_obj_id=${reg.refObjId}`);
+  if (t === 'CONST_PTR_TO_MAP' || t === 'PTR_TO_MAP_VALUE' || t === 'PTR_TO_MAP_KEY') {
+    const m = maps[reg.mapIndex];
+    if (m) {
+      if (m.name) a.push(`map=${m.name}`);
+      a.push(`ks=${m.keySize},vs=${m.valueSize}`);
+    }
+  }
+  if (reg.off) a.push(`off=${reg.off}`);
+  if (t === 'PTR_TO_PACKET' || t === 'PTR_TO_PACKET_META') {
+    a.push(`r=${reg.range >= 0 ? reg.range : u64.toHex(u64.fromNumber(reg.range))}`);
+  }
+  if (t === 'PTR_TO_MEM') a.push(`sz=${reg.memSize}`);
+  if (tnum.isConst(reg.s.varOff)) {
+    const v = tnum.value(reg.s.varOff);
+    if (!u64.isZero(v)) a.push(`imm=${u64.toHex(v).slice(2)}`);
+  } else {
+    const ranges = print.scalarRanges(reg.s);
+    if (ranges) a.push(ranges);
+    if (!tnum.isUnknown(reg.s.varOff)) a.push(`var_off=${tnum.strn(reg.s.varOff)}`);
+  }
+  return `${out}(${a.join(',')})`;
+}
+
+// kernel: print_verifier_state(); returns the text after `N:` (leading space included)
+export function frameStateStr(
+  vstate: VerifierState,
+  frame: FuncState,
+  log: VerifierLog,
+  maps: readonly MapInfo[],
+  printAll: boolean,
+): string {
+  let out = '';
+  if (frame.frameno) out += ` frame${frame.frameno}:`;
+  const all = printAll || log.scratchedStack.has(-1);
+  for (let i = 0; i < frame.regs.length; i++) {
+    const reg = frame.regs[i]!;
+    if (reg.type === 'NOT_INIT') continue;
+    if (!printAll && !(log.scratchedRegs & (1 << i))) continue;
+    out += ` R${i}=${regStateStr(frame, reg, maps)}`;
+  }
+  for (let spi = 0; spi < frame.stack.length; spi++) {
+    if (!all && !log.scratchedStack.has(spi)) continue;
+    const slot = frame.stack[spi]!;
+    if (slot.slotType.every((t) => t === STACK_INVALID)) continue;
+    let types = slot.slotType.map((t) => SLOT_TYPE_CHAR[t]).join('');
+    const name = ` fp${-(spi + 1) * BPF_REG_SIZE}`;
+    if (slot.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
+      types = types.slice(0, slot.slotType.indexOf(STACK_SPILL));
+      out += `${name}=${types}${regStateStr(frame, slot.spilled, maps)}`;
+    } else {
+      out += `${name}=${types}`;
+    }
+  }
+  if (vstate.refs.length) out += ` refs=${vstate.refs.map((r) => r.id).join(',')}`;
+  if (frame.inCallbackFn) out += ' cb';
+  if (!printAll) log.clean();
+  return out;
+}
+
+export { pd as signedOff };

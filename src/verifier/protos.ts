@@ -1,0 +1,112 @@
+// Helper prototypes the verifier checks calls against (kernel: the bpf_func_proto of each helper
+// and each program type's get_func_proto()). The runtime's table (src/vm/helpers.ts) only has
+// the helpers it implements; the verifier needs the prototypes of every helper programs call.
+import type { ArgSpec, ArgType, FuncProto, TypeFlag } from '../vm/helpers.ts';
+import type { ProgTypeName } from './env.ts';
+
+/** Which program types get a helper (kernel: bpf_base_func_proto() and the per-type lists). */
+type Avail = 'base' | 'tracing' | 'skb' | 'tc' | 'xdp' | 'tc_xdp' | 'perf_out';
+
+export interface HelperProto extends FuncProto {
+  avail: Avail;
+}
+
+const a = (type: ArgType, ...flags: TypeFlag[]): ArgSpec => (flags.length ? { type, flags } : { type });
+const ANY = a('ARG_ANYTHING');
+const MAP = a('ARG_CONST_MAP_PTR');
+const KEY = a('ARG_PTR_TO_MAP_KEY');
+const CTX = a('ARG_PTR_TO_CTX');
+const RO_MEM = a('ARG_PTR_TO_MEM', 'MEM_RDONLY');
+const UNINIT_MEM = a('ARG_PTR_TO_MEM', 'MEM_UNINIT', 'MEM_WRITE');
+const SIZE = a('ARG_CONST_SIZE');
+const SIZE0 = a('ARG_CONST_SIZE_OR_ZERO');
+const int = (avail: Avail, ...args: ArgSpec[]): HelperProto => ({ ret: 'RET_INTEGER', args, avail });
+
+// kernel: enum bpf_func_id values
+export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, HelperProto>([
+  [1, { ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, KEY], avail: 'base' }],
+  [2, int('base', MAP, KEY, a('ARG_PTR_TO_MAP_VALUE'), ANY)],
+  [3, int('base', MAP, KEY)],
+  [4, int('tracing', UNINIT_MEM, SIZE0, ANY)],
+  [5, int('base')],
+  [6, int('base', RO_MEM, SIZE, ANY, ANY, ANY)],
+  [7, int('base')],
+  [8, int('base')],
+  [9, int('tc', CTX, ANY, RO_MEM, SIZE, ANY)],
+  [10, int('tc', CTX, ANY, ANY, ANY, ANY)],
+  [11, int('tc', CTX, ANY, ANY, ANY, ANY)],
+  [12, { ret: 'RET_VOID', args: [CTX, MAP, ANY], avail: 'base' }],
+  [14, int('tracing')],
+  [15, int('tracing')],
+  [16, int('tracing', UNINIT_MEM, SIZE)],
+  [23, int('tc_xdp', ANY, ANY)],
+  [25, int('perf_out', CTX, MAP, ANY, RO_MEM, SIZE0)],
+  [26, int('skb', CTX, ANY, UNINIT_MEM, SIZE)],
+  [
+    28,
+    int(
+      'tc_xdp',
+      a('ARG_PTR_TO_MEM', 'PTR_MAYBE_NULL', 'MEM_RDONLY'),
+      SIZE0,
+      a('ARG_PTR_TO_MEM', 'PTR_MAYBE_NULL', 'MEM_RDONLY'),
+      SIZE0,
+      ANY,
+    ),
+  ],
+  [35, int('tracing')],
+  [44, int('xdp', CTX, ANY)],
+  [51, int('xdp', MAP, ANY, ANY)],
+  [54, int('xdp', CTX, ANY)],
+  [65, int('xdp', CTX, ANY)],
+  [87, int('base', MAP, a('ARG_PTR_TO_MAP_VALUE', 'MEM_RDONLY'), ANY)],
+  [88, int('base', MAP, a('ARG_PTR_TO_MAP_VALUE', 'MEM_UNINIT', 'MEM_WRITE'))],
+  [89, int('base', MAP, a('ARG_PTR_TO_MAP_VALUE', 'MEM_UNINIT', 'MEM_WRITE'))],
+  [112, int('tracing', UNINIT_MEM, SIZE0, ANY)],
+  [113, int('tracing', UNINIT_MEM, SIZE0, ANY)],
+  [114, int('tracing', UNINIT_MEM, SIZE0, ANY)],
+  [115, int('tracing', UNINIT_MEM, SIZE0, ANY)],
+  [125, int('base')],
+  [130, int('base', MAP, RO_MEM, SIZE0, ANY)],
+  [
+    131,
+    { ret: 'RET_PTR_TO_MEM_OR_NULL', args: [MAP, a('ARG_CONST_ALLOC_SIZE_OR_ZERO'), ANY], avail: 'base' },
+  ],
+  [132, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM'), ANY], avail: 'base' }],
+  [133, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM'), ANY], avail: 'base' }],
+  [134, int('base', MAP, ANY)],
+  [160, int('base')],
+  [181, int('base', ANY, a('ARG_PTR_TO_FUNC'), a('ARG_PTR_TO_STACK', 'PTR_MAYBE_NULL'), ANY)],
+]);
+
+/** Helpers whose result is a reference the program must release (kernel: is_acquire_function()). */
+export const isAcquireHelper = (id: number): boolean => id === 131;
+/** kernel: is_release_function() via OBJ_RELEASE on the proto's arg */
+export const isReleaseHelper = (id: number): boolean => id === 132 || id === 133;
+
+const TRACING_TYPES = new Set(['kprobe', 'tracepoint', 'raw_tracepoint', 'tracing', 'perf_event', 'syscall']);
+
+/** The prototype program type `t` gets for helper `id`, or null (kernel: env->ops->get_func_proto()). */
+export function getHelperProto(id: number, t: ProgTypeName): HelperProto | null {
+  const p = HELPER_PROTOS.get(id);
+  if (!p) return null;
+  const tc = t === 'sched_cls' || t === 'sched_act';
+  switch (p.avail) {
+    case 'base':
+      return p;
+    case 'tracing':
+      return TRACING_TYPES.has(t) ? p : null;
+    case 'skb':
+      return tc || t === 'socket_filter' ? p : null;
+    case 'tc':
+      return tc ? p : null;
+    case 'xdp':
+      return t === 'xdp' ? p : null;
+    case 'tc_xdp':
+      return tc || t === 'xdp' ? p : null;
+    case 'perf_out':
+      return tc || t === 'xdp' || t === 'socket_filter' || TRACING_TYPES.has(t) ? p : null;
+  }
+}
+
+/** kernel: __BPF_FUNC_MAX_ID in 6.18 */
+export const BPF_FUNC_MAX_ID = 212;

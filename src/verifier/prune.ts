@@ -1,0 +1,224 @@
+// State equivalence for pruning (kernel: states_equal(), func_states_equal(), regsafe(),
+// stacksafe(), refsafe(), check_ids()). tsbpf tracks no precision marks, so every scalar is
+// compared as if precise (range_within + tnum_in): it prunes less than the kernel, never more.
+import { scalar, tnum } from './domain/index.ts';
+import type { VerifierEnv } from './env.ts';
+import type { RegState } from './reg.ts';
+import { unknownScalar } from './reg.ts';
+import type { StackSlot } from './stack.ts';
+import {
+  BPF_REG_SIZE,
+  isSpilledScalarReg64,
+  STACK_INVALID,
+  STACK_MISC,
+  STACK_SPILL,
+  STACK_ZERO,
+} from './stack.ts';
+import type { FuncState, VerifierState } from './state.ts';
+
+export type Exactness = 'NOT_EXACT' | 'RANGE_WITHIN' | 'EXACT';
+
+// kernel: struct bpf_idmap
+class IdMap {
+  private readonly old: number[] = [];
+  private readonly cur: number[] = [];
+  tmpIdGen = 1 << 30;
+
+  // kernel: check_ids()
+  check(oldId: number, curId: number): boolean {
+    if (!oldId !== !curId) return false;
+    if (!oldId) return true;
+    for (let i = 0; i < this.old.length; i++) {
+      if (this.old[i] === oldId) return this.cur[i] === curId;
+      if (this.cur[i] === curId) return false;
+    }
+    this.old.push(oldId);
+    this.cur.push(curId);
+    return true;
+  }
+
+  // kernel: check_scalar_ids()
+  checkScalar(oldId: number, curId: number): boolean {
+    return this.check(oldId || ++this.tmpIdGen, curId || ++this.tmpIdGen);
+  }
+}
+
+const sameNumeric = (a: RegState, b: RegState): boolean => scalar.equals(a.s, b.s);
+
+// kernel: regs_exact()
+function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
+  return (
+    rold.type === rcur.type &&
+    rold.maybeNull === rcur.maybeNull &&
+    rold.rdonly === rcur.rdonly &&
+    rold.ringbuf === rcur.ringbuf &&
+    rold.off === rcur.off &&
+    rold.range === rcur.range &&
+    rold.mapIndex === rcur.mapIndex &&
+    rold.memSize === rcur.memSize &&
+    rold.frameno === rcur.frameno &&
+    rold.subprogno === rcur.subprogno &&
+    sameNumeric(rold, rcur) &&
+    idmap.check(rold.id, rcur.id) &&
+    idmap.check(rold.refObjId, rcur.refObjId)
+  );
+}
+
+const within = (rold: RegState, rcur: RegState): boolean =>
+  scalar.rangeWithin(rold.s, rcur.s) && tnum.isIn(rold.s.varOff, rcur.s.varOff);
+
+// kernel: regsafe()
+function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness): boolean {
+  if (exact === 'EXACT') return regsExact(rold, rcur, idmap);
+  if (rold.type === 'NOT_INIT') return true;
+  if (rcur.type === 'NOT_INIT') return false;
+  if (
+    rold.type !== rcur.type ||
+    rold.maybeNull !== rcur.maybeNull ||
+    rold.rdonly !== rcur.rdonly ||
+    rold.ringbuf !== rcur.ringbuf
+  ) {
+    return false;
+  }
+  switch (rold.type) {
+    case 'SCALAR_VALUE':
+      return within(rold, rcur) && idmap.checkScalar(rold.id, rcur.id);
+    case 'PTR_TO_MAP_KEY':
+    case 'PTR_TO_MAP_VALUE':
+    case 'PTR_TO_MEM':
+      return (
+        rold.off === rcur.off &&
+        rold.mapIndex === rcur.mapIndex &&
+        rold.memSize === rcur.memSize &&
+        within(rold, rcur) &&
+        idmap.check(rold.id, rcur.id) &&
+        idmap.check(rold.refObjId, rcur.refObjId)
+      );
+    case 'PTR_TO_PACKET_META':
+    case 'PTR_TO_PACKET':
+      // at least the old range, same fixed offset, id relations kept, variable part within
+      if (rold.range > rcur.range) return false;
+      if (rold.off !== rcur.off) return false;
+      if (!idmap.check(rold.id, rcur.id)) return false;
+      return within(rold, rcur);
+    case 'PTR_TO_STACK':
+      return regsExact(rold, rcur, idmap) && rold.frameno === rcur.frameno;
+    default:
+      return regsExact(rold, rcur, idmap);
+  }
+}
+
+// kernel: is_stack_all_misc() with allow_uninit_stack
+const isStackAllMisc = (s: StackSlot): boolean =>
+  s.slotType.every((t) => t === STACK_MISC || t === STACK_INVALID);
+
+// kernel: scalar_reg_for_stack()
+function scalarRegForStack(s: StackSlot | undefined): RegState | null {
+  if (!s) return null;
+  if (isSpilledScalarReg64(s)) return s.spilled;
+  if (isStackAllMisc(s)) return UNBOUND;
+  return null;
+}
+/** An imprecise unknown scalar: matches any scalar (kernel: unbound_reg). */
+const UNBOUND: RegState = { ...unknownScalar(), precise: false };
+
+function regsafeOrUnbound(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness): boolean {
+  if (rold === UNBOUND && exact !== 'EXACT') return rcur.type === 'SCALAR_VALUE';
+  return regsafe(rold, rcur, idmap, exact);
+}
+
+// kernel: stacksafe() (root: uninitialised and misc bytes in the old state match anything)
+function stacksafe(old: FuncState, cur: FuncState, idmap: IdMap, exact: Exactness): boolean {
+  const oldBytes = old.stack.length * BPF_REG_SIZE;
+  const curBytes = cur.stack.length * BPF_REG_SIZE;
+  for (let i = 0; i < oldBytes; i++) {
+    const spi = Math.floor(i / BPF_REG_SIZE);
+    const j = i % BPF_REG_SIZE;
+    const os = old.stack[spi]!;
+    const cs = cur.stack[spi];
+    if (exact === 'EXACT' && (i >= curBytes || os.slotType[j] !== cs!.slotType[j])) return false;
+    const ot = os.slotType[j];
+    if (ot === STACK_INVALID) continue;
+    if (ot === STACK_MISC && exact !== 'EXACT') continue;
+    if (i >= curBytes) return false;
+    const oldReg = scalarRegForStack(os);
+    const curReg = scalarRegForStack(cs);
+    if (oldReg && curReg) {
+      if (!regsafeOrUnbound(oldReg, curReg, idmap, exact)) return false;
+      i += BPF_REG_SIZE - 1 - j;
+      continue;
+    }
+    const ct = cs!.slotType[j];
+    if (ot === STACK_MISC && ct === STACK_ZERO) continue;
+    if (ot !== ct) return false;
+    if (j !== BPF_REG_SIZE - 1) continue;
+    if (ot === STACK_SPILL && !regsafe(os.spilled, cs!.spilled, idmap, exact)) return false;
+  }
+  return true;
+}
+
+// kernel: refsafe()
+function refsafe(old: VerifierState, cur: VerifierState, idmap: IdMap): boolean {
+  if (old.refs.length !== cur.refs.length) return false;
+  for (let i = 0; i < old.refs.length; i++) {
+    if (!idmap.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
+  }
+  return true;
+}
+
+/** Registers live in frame k of a state stopped at insnIdx (kernel: clean_func_state()). */
+function liveMask(env: VerifierEnv, st: VerifierState, k: number, insnIdx: number): number {
+  if (k === st.frames.length - 1) return env.aux[insnIdx]!.liveRegsBefore | (1 << 10);
+  // a caller frame resumes after the call; R0 is then the callee's result
+  const callsite = st.frames[k + 1]!.callsite;
+  return (env.aux[callsite + 1]?.liveRegsBefore ?? 0x7ff) & ~1;
+}
+
+// kernel: func_states_equal()
+function funcStatesEqual(
+  old: FuncState,
+  cur: FuncState,
+  live: number,
+  idmap: IdMap,
+  exact: Exactness,
+): boolean {
+  for (let i = 0; i < old.regs.length; i++) {
+    if (exact !== 'EXACT' && !(live & (1 << i))) continue;
+    if (!regsafe(old.regs[i]!, cur.regs[i]!, idmap, exact)) return false;
+  }
+  return stacksafe(old, cur, idmap, exact);
+}
+
+// kernel: states_equal()
+export function statesEqual(
+  env: VerifierEnv,
+  old: VerifierState,
+  cur: VerifierState,
+  insnIdx: number,
+  exact: Exactness,
+): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  const idmap = new IdMap();
+  for (let k = 0; k < old.frames.length; k++) {
+    if (old.frames[k]!.callsite !== cur.frames[k]!.callsite) return false;
+  }
+  if (!refsafe(old, cur, idmap)) return false;
+  for (let k = 0; k < old.frames.length; k++) {
+    const live = liveMask(env, old, k, insnIdx);
+    if (!funcStatesEqual(old.frames[k]!, cur.frames[k]!, live, idmap, exact)) return false;
+  }
+  return true;
+}
+
+/** Quick test that the current frame's registers are identical (kernel: states_maybe_looping()). */
+export function statesMaybeLooping(old: VerifierState, cur: VerifierState): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  const fo = old.frames[old.frames.length - 1]!;
+  const fc = cur.frames[cur.frames.length - 1]!;
+  for (let i = 0; i < fo.regs.length; i++) {
+    const a = fo.regs[i]!;
+    const b = fc.regs[i]!;
+    if (a.type !== b.type || a.off !== b.off || a.id !== b.id || !sameNumeric(a, b)) return false;
+  }
+  return true;
+}

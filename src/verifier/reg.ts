@@ -1,0 +1,129 @@
+// Register states as the kernel's struct bpf_reg_state keeps them (include/linux/bpf_verifier.h):
+// a type, a fixed offset, the numeric part (a tnum plus eight bounds; for pointers the variable
+// offset), ids for null-check and scalar linking, a reference id, a packet range.
+import { scalar, tnum, u64 } from './domain/index.ts';
+import type { Scalar } from './domain/index.ts';
+
+// kernel: enum bpf_reg_type (the base types tsbpf tracks)
+export type RegType =
+  | 'NOT_INIT'
+  | 'SCALAR_VALUE'
+  | 'PTR_TO_CTX'
+  | 'CONST_PTR_TO_MAP'
+  | 'PTR_TO_MAP_VALUE'
+  | 'PTR_TO_MAP_KEY'
+  | 'PTR_TO_STACK'
+  | 'PTR_TO_PACKET_META'
+  | 'PTR_TO_PACKET'
+  | 'PTR_TO_PACKET_END'
+  | 'PTR_TO_MEM'
+  | 'PTR_TO_FUNC';
+
+export interface RegState {
+  type: RegType;
+  /** kernel: PTR_MAYBE_NULL */
+  maybeNull: boolean;
+  /** kernel: MEM_RDONLY */
+  rdonly: boolean;
+  /** kernel: MEM_RINGBUF (memory from bpf_ringbuf_reserve) */
+  ringbuf: boolean;
+  /** Fixed part of a pointer's offset. */
+  off: number;
+  /** Scalar value, or a pointer's variable offset. */
+  s: Scalar;
+  /** Null-check / packet-pointer / linked-scalar id (kernel: id). */
+  id: number;
+  /** kernel: ref_obj_id */
+  refObjId: number;
+  /** Packet pointers: bytes known to be in bounds past the pointer (kernel: range). */
+  range: number;
+  /** Map pointers and map values: index into the program's maps. */
+  mapIndex: number;
+  /** PTR_TO_MEM: accessible size (kernel: mem_size). */
+  memSize: number;
+  /** PTR_TO_STACK: which frame the pointer points into. */
+  frameno: number;
+  /** PTR_TO_FUNC: callee subprogram. */
+  subprogno: number;
+  /** kernel: precise */
+  precise: boolean;
+}
+
+/** Packet range markers (kernel: AT_PKT_END, BEYOND_PKT_END). */
+export const AT_PKT_END = -1;
+export const BEYOND_PKT_END = -2;
+
+function base(type: RegType, s: Scalar): RegState {
+  return {
+    type,
+    maybeNull: false,
+    rdonly: false,
+    ringbuf: false,
+    off: 0,
+    s,
+    id: 0,
+    refObjId: 0,
+    range: 0,
+    mapIndex: -1,
+    memSize: 0,
+    frameno: 0,
+    subprogno: -1,
+    precise: false,
+  };
+}
+
+/** kernel: __mark_reg_not_init() */
+export const notInit = (): RegState => base('NOT_INIT', scalar.unknown());
+/** kernel: __mark_reg_unknown() */
+export const unknownScalar = (): RegState => base('SCALAR_VALUE', scalar.unknown());
+/** kernel: __mark_reg_known() */
+export const knownScalar = (v: u64.U64): RegState => base('SCALAR_VALUE', scalar.known(v));
+export const scalarOf = (s: Scalar): RegState => base('SCALAR_VALUE', s);
+
+/** A pointer of `type` with a zero variable offset. */
+export function pointer(type: RegType, fields: Partial<RegState> = {}): RegState {
+  return { ...base(type, scalar.known(u64.ZERO)), ...fields };
+}
+
+export function copyReg(r: RegState): RegState {
+  return { ...r, s: { ...r.s } };
+}
+
+export const isScalar = (r: RegState): boolean => r.type === 'SCALAR_VALUE';
+export const isPointer = (r: RegState): boolean => r.type !== 'SCALAR_VALUE' && r.type !== 'NOT_INIT';
+export const isPktPointer = (r: RegState): boolean =>
+  r.type === 'PTR_TO_PACKET' || r.type === 'PTR_TO_PACKET_META';
+export const isConst = (r: RegState): boolean => tnum.isConst(r.s.varOff);
+/** The constant as a JS number when it is a known, safe value (for offsets and sizes). */
+export function constNumber(r: RegState): number | undefined {
+  if (!tnum.isConst(r.s.varOff)) return undefined;
+  return u64.toNumberS(tnum.value(r.s.varOff));
+}
+
+/** kernel: register_is_null() */
+export const isKnownZero = (r: RegState): boolean =>
+  r.type === 'SCALAR_VALUE' && tnum.equalsConst(r.s.varOff, u64.ZERO);
+
+// kernel: reg_type_str() base names
+const TYPE_STR: Record<RegType, string> = {
+  NOT_INIT: '?',
+  SCALAR_VALUE: 'scalar',
+  PTR_TO_CTX: 'ctx',
+  CONST_PTR_TO_MAP: 'map_ptr',
+  PTR_TO_MAP_VALUE: 'map_value',
+  PTR_TO_MAP_KEY: 'map_key',
+  PTR_TO_STACK: 'fp',
+  PTR_TO_PACKET_META: 'pkt_meta',
+  PTR_TO_PACKET: 'pkt',
+  PTR_TO_PACKET_END: 'pkt_end',
+  PTR_TO_MEM: 'mem',
+  PTR_TO_FUNC: 'func',
+};
+
+/** The type as the log names it: `rdonly_`/`ringbuf_` prefixes, `_or_null` suffix (kernel: reg_type_str()). */
+export function regTypeStr(r: Pick<RegState, 'type' | 'maybeNull' | 'rdonly' | 'ringbuf'>): string {
+  let prefix = '';
+  if (r.rdonly) prefix += 'rdonly_';
+  if (r.ringbuf) prefix += 'ringbuf_';
+  return prefix + TYPE_STR[r.type] + (r.maybeNull ? '_or_null' : '');
+}

@@ -1,0 +1,85 @@
+// Verifier states (include/linux/bpf_verifier.h): a function frame holds registers and stack,
+// a verifier state holds the call chain of frames and the acquired references.
+import type { RegState } from './reg.ts';
+import { copyReg, notInit, pointer } from './reg.ts';
+import type { StackSlot } from './stack.ts';
+import { copySlot } from './stack.ts';
+
+export const MAX_BPF_REG = 11;
+export const BPF_REG_FP = 10;
+/** kernel: MAX_CALL_FRAMES */
+export const MAX_CALL_FRAMES = 8;
+
+// kernel: struct bpf_func_state
+export interface FuncState {
+  regs: RegState[];
+  /** stack[spi] covers fp-(spi+1)*8 .. fp-spi*8-1; grows as the program writes deeper. */
+  stack: StackSlot[];
+  /** Instruction index of the call that created this frame (-1 for the main frame). */
+  callsite: number;
+  frameno: number;
+  subprogno: number;
+  /** Callback frames (bpf_loop): where the caller continues, and R0's allowed range. */
+  inCallbackFn: boolean;
+  callbackRetMin: number;
+  callbackRetMax: number;
+}
+
+// kernel: struct bpf_reference_state
+export interface RefState {
+  id: number;
+  insnIdx: number;
+}
+
+// kernel: struct bpf_verifier_state
+export interface VerifierState {
+  frames: FuncState[];
+  refs: RefState[];
+  /** kernel: parent; the checkpoint this state descends from (for branch counting). */
+  parent: Checkpoint | null;
+  /** Callback iteration bookkeeping: instruction where a callback's caller resumes. */
+  callbackUnrollDepth: number;
+}
+
+/** A state stored at a prune point (kernel: struct bpf_verifier_state_list). */
+export interface Checkpoint {
+  state: VerifierState;
+  insnIdx: number;
+  /** Paths still being explored below this checkpoint (kernel: branches). */
+  branches: number;
+  missCnt: number;
+  hitCnt: number;
+  /** Set when too many misses evicted it (kept for counting only). */
+  evicted: boolean;
+}
+
+export function newFrame(callsite: number, frameno: number, subprogno: number): FuncState {
+  const regs: RegState[] = [];
+  for (let i = 0; i < MAX_BPF_REG; i++) regs.push(notInit());
+  regs[BPF_REG_FP] = pointer('PTR_TO_STACK', { frameno });
+  return {
+    regs,
+    stack: [],
+    callsite,
+    frameno,
+    subprogno,
+    inCallbackFn: false,
+    callbackRetMin: 0,
+    callbackRetMax: 0,
+  };
+}
+
+export function copyFrame(f: FuncState): FuncState {
+  return { ...f, regs: f.regs.map(copyReg), stack: f.stack.map(copySlot) };
+}
+
+export function copyState(s: VerifierState): VerifierState {
+  return {
+    frames: s.frames.map(copyFrame),
+    refs: s.refs.map((r) => ({ ...r })),
+    parent: s.parent,
+    callbackUnrollDepth: s.callbackUnrollDepth,
+  };
+}
+
+export const curFrame = (s: VerifierState): FuncState => s.frames[s.frames.length - 1]!;
