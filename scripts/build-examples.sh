@@ -39,16 +39,22 @@ CFLAGS=(-target bpf -O2 -g -Wall -Werror -std=gnu11
   -fdebug-compilation-dir=.
   -I"$arch_inc")
 
+# Besides examples/<name>/, one more source folder: test/examples/reject/ (programs
+# the verifier must refuse; built the same way, named "reject").
+src_dir() { if [ "$1" = reject ]; then echo test/examples/reject; else echo "examples/$1"; fi; }
+
 if [ $# -gt 0 ]; then names=("$@"); else
   names=()
   for d in examples/*/; do
     d=${d%/}; n=${d##*/}
     [ -f "$d/${n//-/_}.bpf.c" ] && names+=("$n")
   done
+  names+=(reject)
 fi
 
 for n in "${names[@]}"; do
-  src="examples/$n/${n//-/_}.bpf.c"
+  dir=$(src_dir "$n")
+  src="$dir/${n//-/_}.bpf.c"
   [ -f "$src" ] || { echo "build-examples: $src does not exist" >&2; exit 1; }
   out="${src%.c}.o"
   if [ -n "$out_dir" ]; then
@@ -57,7 +63,7 @@ for n in "${names[@]}"; do
   fi
   # An example may add fixed flags of its own (e.g. -mcpu=v4) in build-flags.
   extra=()
-  [ -f "examples/$n/build-flags" ] && read -r -a extra < "examples/$n/build-flags"
+  [ -f "$dir/build-flags" ] && read -r -a extra < "$dir/build-flags"
   "$CLANG" "${CFLAGS[@]}" "${extra[@]}" -c "$src" -o "$out"
   echo "built $out"
 done
