@@ -77,11 +77,13 @@ export class StringTable {
     const from = this.start + off;
     // Names are capped (the kernel's KSYM_NAME_LEN is 512) so a missing NUL costs one bounded scan.
     const end = Math.min(this.start + this.size, from + 4097);
-    const nul = this.cur.bytes.subarray(from, end).indexOf(0);
-    if (nul < 0)
+    const bytes = this.cur.bytes;
+    let nul = from;
+    while (nul < end && bytes[nul] !== 0) nul++;
+    if (nul === end) {
       throw this.cur.fail(`${what}: string at offset ${off} is not NUL-terminated or too long`, from);
-    let s = '';
-    for (let i = from; i < from + nul; i++) s += String.fromCharCode(this.cur.bytes[i]!);
+    }
+    const s = String.fromCharCode.apply(null, bytes.subarray(from, nul) as unknown as number[]);
     this.cache.set(off, s);
     return s;
   }
