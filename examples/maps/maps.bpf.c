@@ -4,9 +4,9 @@
 //                            that the final contents are known in advance
 //                            (see the expected values in the comments); run
 //                            it with BPF_PROG_TEST_RUN.  Not SEC("syscall"):
-//                            syscall programs are sleepable, and sleepable
-//                            programs may not use queue/stack/bloom/percpu
-//                            /lru maps.
+//                            syscall programs are sleepable, and Linux 6.18
+//                            refuses a bloom filter map in a sleepable
+//                            program.
 //   maps_xdp      (xdp)      per-packet bookkeeping keyed by packet length
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
