@@ -1111,6 +1111,36 @@ export function interpret(
             break;
           }
 
+        // ---- load-acquire / store-release: plain accesses, as JS runs one thread ----
+        case 0x140 /* X_LOAD_ACQ b */:
+        case 0x141 /* X_LOAD_ACQ h */:
+        case 0x142 /* X_LOAD_ACQ w */:
+        case 0x143 /* X_LOAD_ACQ dw */:
+          {
+            const size = 1 << ((w & 0x3ff) - X.X_LOAD_ACQ);
+            const a = (lo[s]! >>> 0) + code[p + 1]!;
+            if (checked && (hi[s] !== 0 || !okR(gran, rt, memSize, a, size)))
+              throw memFault(m, prog, pc - 1, a, hi[s]!, size, false);
+            lo[d] = size === 1 ? dv.getUint8(a) : size === 2 ? dv.getUint16(a, true) : dv.getInt32(a, true);
+            hi[d] = size === 8 ? dv.getInt32(a + 4, true) : 0;
+            break;
+          }
+        case 0x144 /* X_STORE_REL b */:
+        case 0x145 /* X_STORE_REL h */:
+        case 0x146 /* X_STORE_REL w */:
+        case 0x147 /* X_STORE_REL dw */:
+          {
+            const size = 1 << ((w & 0x3ff) - X.X_STORE_REL);
+            const a = (lo[d]! >>> 0) + code[p + 1]!;
+            if (checked && (hi[d] !== 0 || !okW(gran, rt, memSize, a, size)))
+              throw memFault(m, prog, pc - 1, a, hi[d]!, size, true);
+            if (size === 1) dv.setInt8(a, lo[s]!);
+            else if (size === 2) dv.setInt16(a, lo[s]!, true);
+            else dv.setInt32(a, lo[s]!, true);
+            if (size === 8) dv.setInt32(a + 4, hi[s]!, true);
+            break;
+          }
+
         // ---- calls ----
         case 0x85:
           callHelper(m, prog, pc - 1, helperFns[code[p + 3]!]!, lo, hi);

@@ -36,6 +36,9 @@ export const X_CALL_LOCAL = 0x116;
 /** Atomics: X_ATOMIC + (64-bit ? 16 : 0) + atomicIndex(imm). */
 export const X_ATOMIC = 0x120;
 const VALID_ATOMIC_IMMS = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, op.ATOMIC_XCHG, op.ATOMIC_CMPXCHG];
+/** Load-acquire / store-release (cpu v4, kernel 6.15+): + 0..3 for sizes b, h, w, dw. */
+export const X_LOAD_ACQ = 0x140;
+export const X_STORE_REL = 0x144;
 /** Marks the slot after the program and lddw's second halves; executing it faults. */
 export const X_TRAP = 0x1ff;
 
@@ -208,6 +211,14 @@ function decodeMem(c: number, imm: number, i: number, where: Where): number {
     return c;
   if ((cl === op.CLASS_ST || cl === op.CLASS_STX) && mode === op.MODE_MEM) return c;
   if (cl === op.CLASS_LD && (mode === op.MODE_ABS || mode === op.MODE_IND) && sz !== op.SIZE_DW) return c;
+  if (
+    cl === op.CLASS_STX &&
+    mode === op.MODE_ATOMIC &&
+    (imm === op.ATOMIC_LOAD_ACQ || imm === op.ATOMIC_STORE_REL)
+  ) {
+    const k = sz === op.SIZE_B ? 0 : sz === op.SIZE_H ? 1 : sz === op.SIZE_W ? 2 : 3;
+    return (imm === op.ATOMIC_LOAD_ACQ ? X_LOAD_ACQ : X_STORE_REL) + k;
+  }
   if (cl === op.CLASS_STX && mode === op.MODE_ATOMIC && (sz === op.SIZE_W || sz === op.SIZE_DW)) {
     if (!VALID_ATOMIC_IMMS.includes(imm)) bad(`invalid atomic operation ${hex(imm)}`, where, i);
     return X_ATOMIC + (sz === op.SIZE_DW ? 16 : 0) + atomicIndex(imm);

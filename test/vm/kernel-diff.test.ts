@@ -157,6 +157,24 @@ const xdpAdjust = (id: number, delta: number) => `
 
 const cases: Case[] = [
   {
+    name: 'load-acquire and store-release, every size',
+    type: 'socket_filter',
+    insns: prog(
+      'lddw %r1, 0x8877665544332211\nstxdw [%r10-8], %r1\nmov %r0, 0',
+      insn(0xd3, 2, 10, -8, 0x100), // r2 = load_acquire((u8 *)(r10 - 8))
+      insn(0xcb, 3, 10, -8, 0x100), // r3 = load_acquire((u16 *)(r10 - 8))
+      insn(0xc3, 4, 10, -8, 0x100), // r4 = load_acquire((u32 *)(r10 - 8))
+      insn(0xdb, 5, 10, -8, 0x100), // r5 = load_acquire((u64 *)(r10 - 8))
+      'add %r0, %r2\nadd %r0, %r3\nadd %r0, %r4\nadd %r0, %r5\nmov %r6, -1\nstdw [%r10-16], 0',
+      insn(0xd3, 10, 6, -16, 0x110), // store_release((u8 *)(r10 - 16), r6)
+      insn(0xcb, 10, 6, -14, 0x110),
+      insn(0xc3, 10, 6, -12, 0x110),
+      insn(0xdb, 10, 6, -24, 0x110),
+      'ldxdw %r7, [%r10-16]\nadd %r0, %r7\nldxdw %r7, [%r10-24]\nadd %r0, %r7\nmov %r1, %r0\nrsh %r1, 32\nxor %r0, %r1\nexit',
+    ),
+    data: packet(40),
+  },
+  {
     name: 'xdp_adjust_head grows the front; the program writes the new bytes',
     type: 'xdp',
     insns: prog(`${xdpAdjust(44, -14)}
