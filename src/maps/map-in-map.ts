@@ -21,7 +21,8 @@ import { type CreateMapOptions, type NormalizedSpec, normalizeSpec } from './spe
 
 /** kernel: bpf_map_meta_alloc() refusals — 0 or a negative errno. */
 export function innerTemplateCheck(s: NormalizedSpec): number {
-  if (!s.innerMap) return -9; // EBADF: no inner_map_fd
+  // No inner map: bpf() sees inner_map_fd 0, which is not a map (EINVAL).
+  if (!s.innerMap) return -EINVAL;
   const t = normalizeSpec(s.innerMap);
   if (t.type === BPF_MAP_TYPE_ARRAY_OF_MAPS || t.type === BPF_MAP_TYPE_HASH_OF_MAPS) return -ENOTSUPP;
   if (t.type === BPF_MAP_TYPE_PROG_ARRAY) return -ENOTSUPP;

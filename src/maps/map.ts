@@ -7,8 +7,24 @@ import type { Btf } from '../btf/btf.ts';
 import { UsageError } from '../errors.ts';
 import type { Arena, RegionKind } from '../vm/arena.ts';
 import { registerArenaMap, unregisterArenaMap, type VmMap } from '../vm/maps.ts';
-import { EBUSY, EEXIST, EINVAL, ENOENT, EOPNOTSUPP, EPERM, MapError } from './errno.ts';
-import { BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY } from './flags.ts';
+import { EEXIST, EINVAL, ENOENT, ENOTSUPP, EOPNOTSUPP, EPERM, MapError } from './errno.ts';
+import {
+  BPF_F_LOCK,
+  BPF_F_RDONLY,
+  BPF_F_RDONLY_PROG,
+  BPF_F_WRONLY,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_HASH,
+} from './flags.ts';
+
+const HASH_TYPES = [
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+];
 import type { CreateMapOptions, MapCreateSpec, NormalizedSpec } from './spec.ts';
 
 /** Update flags as a small number: anything past 16 bits is invalid for every map type. */
@@ -135,8 +151,12 @@ export abstract class BpfMap implements VmMap {
   update(keyAddr: number, valueAddr: number, flags: bigint): number;
   update(key: Uint8Array, value: Uint8Array, flags?: number | bigint): void;
   update(k: number | Uint8Array, v: number | Uint8Array, flags: number | bigint = 0): number | undefined {
-    if (typeof k === 'number') return this.updateElem(k, v as number, flagsNum(flags));
-    this.hostUpdate(k, v as Uint8Array, flagsNum(flags));
+    const f = flagsNum(flags);
+    if (typeof k === 'number') return this.updateElem(k, v as number, f);
+    // kernel: map_update_elem() refuses BPF_F_LOCK before the map type sees the flags.
+    if (f & BPF_F_LOCK && this.spec.spinLockOff === undefined)
+      throw new MapError(EINVAL, `map ${this.name}: BPF_F_LOCK without a spin lock in the value`);
+    this.hostUpdate(k, v as Uint8Array, f);
     return undefined;
   }
 
@@ -231,6 +251,26 @@ export abstract class BpfMap implements VmMap {
   }
 
   /**
+   * kernel: BPF_MAP_LOOKUP_AND_DELETE_ELEM — hash maps only (queues and stacks pop). Undefined
+   * when the key is absent.
+   */
+  lookupAndDelete(key: Uint8Array, flags = 0): Uint8Array | undefined {
+    if (flags & ~BPF_F_LOCK)
+      throw new MapError(EINVAL, `map ${this.name}: bad flags 0x${flags.toString(16)}`);
+    this.checkHostWrite(key, undefined, 'lookup and delete');
+    if (!HASH_TYPES.includes(this.type))
+      throw new MapError(
+        ENOTSUPP,
+        `map ${this.name}: lookup and delete is not supported on a ${this.typeName}`,
+      );
+    if (flags & BPF_F_LOCK && this.spec.spinLockOff === undefined)
+      throw new MapError(EINVAL, `map ${this.name}: BPF_F_LOCK without a spin lock`);
+    const v = this.lookup(key);
+    if (v) this.delete(key);
+    return v;
+  }
+
+  /**
    * kernel: BPF_MAP_GET_NEXT_KEY. The first key when `key` is undefined or not in the map
    * (hash maps), undefined after the last.
    */
@@ -318,7 +358,8 @@ export abstract class BpfMap implements VmMap {
   /** kernel: BPF_MAP_FREEZE — the host can no longer write; programs still can (unless RDONLY_PROG). */
   freeze(): void {
     this.checkOpen();
-    if (this.frozen) throw new MapError(EBUSY, `map ${this.name} is already frozen`);
+    // kernel: map_freeze() — a frozen map has lost write permission, so a second freeze is EPERM.
+    if (this.frozen) throw new MapError(EPERM, `map ${this.name} is already frozen`);
     this.frozen = true;
   }
 

@@ -110,8 +110,9 @@ export class QueueStackMap extends BpfMap {
   }
 
   /** kernel: BPF_MAP_LOOKUP_AND_DELETE_ELEM — pops; undefined when empty. */
-  lookupAndDelete(): Uint8Array | undefined {
-    this.checkHostWrite(undefined, undefined, 'pop');
+  override lookupAndDelete(key: Uint8Array = new Uint8Array(0), flags = 0): Uint8Array | undefined {
+    this.checkHostWrite(key, undefined, 'pop');
+    if (flags) throw new MapError(EINVAL, `map ${this.name}: pop takes no flags`);
     const s = this.stage();
     return this.pop(s.value) === 0 ? this.arena.read(s.value, this.valueSize) : undefined;
   }

@@ -1,0 +1,141 @@
+// kmapops: runs a script of bpf() map commands against the running kernel, one per line on
+// stdin, and prints one result line per command. The maps differential test runs the same
+// script through tsbpf's host API and compares the lines.
+//
+//   create TYPE KEY VALUE MAX FLAGS EXTRA INNER  -> "ok" | "err ERRNO"  (INNER: map index or -1)
+//   update M KEY VALUE FLAGS                     -> "ok" | "err ERRNO"
+//   updatefd M KEY INNER FLAGS                   -> update with the fd of map INNER as value
+//   lookup M KEY [VALUE]                         -> "ok VALUE" | "err ERRNO" (VALUE: input, bloom)
+//   lookupdel M KEY                              -> "ok VALUE" | "err ERRNO"
+//   delete M KEY                                 -> "ok" | "err ERRNO"
+//   next M KEY                                   -> "ok KEY" | "err ERRNO"
+//   walk M                                       -> "ok KEY KEY ..." (get_next_key from NULL)
+//   freeze M                                     -> "ok" | "err ERRNO"
+// KEY/VALUE are hex; "-" is a NULL pointer (or an empty key). Values are sized as bpf() wants
+// them: per-CPU maps take round_up(value_size, 8) bytes per possible CPU.
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static long bpf(int cmd, union bpf_attr *attr) { return syscall(__NR_bpf, cmd, attr, sizeof(*attr)); }
+
+struct map { int fd, type; unsigned key, value; };
+static struct map maps[64];
+static int nmaps, ncpus;
+
+static int possible_cpus(void) {
+  FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+  int a = 0, b = 0;
+  if (!f) return 1;
+  if (fscanf(f, "%d-%d", &a, &b) < 2) b = a;
+  fclose(f);
+  return b + 1;
+}
+
+static int percpu(int t) {
+  return t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_PERCPU_ARRAY || t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static size_t value_len(struct map *m) {
+  if (percpu(m->type)) return ((m->value + 7) / 8) * 8 * ncpus;
+  if (m->type == BPF_MAP_TYPE_ARRAY_OF_MAPS || m->type == BPF_MAP_TYPE_HASH_OF_MAPS) return 4;
+  return m->value;
+}
+
+/* Parses hex into buf (NULL for "-"). */
+static unsigned char *unhex(const char *s, unsigned char *buf) {
+  if (!strcmp(s, "-")) return NULL;
+  size_t n = strlen(s) / 2;
+  for (size_t i = 0; i < n; i++) sscanf(s + 2 * i, "%2hhx", &buf[i]);
+  return buf;
+}
+
+static void hex(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
+}
+
+static void result(long r) {
+  if (r < 0) printf("err %d\n", errno);
+  else printf("ok\n");
+}
+
+int main(void) {
+  char line[8192], a[8][2048];
+  static unsigned char kb[4096], vb[1 << 20], nb[4096];
+  ncpus = possible_cpus();
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  while (fgets(line, sizeof line, stdin)) {
+    int n = sscanf(line, "%2047s %2047s %2047s %2047s %2047s %2047s %2047s %2047s", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+    if (n <= 0) continue;
+    union bpf_attr at;
+    memset(&at, 0, sizeof at);
+    if (!strcmp(a[0], "create")) {
+      at.map_type = atoi(a[1]);
+      at.key_size = strtoul(a[2], 0, 0);
+      at.value_size = strtoul(a[3], 0, 0);
+      at.max_entries = strtoul(a[4], 0, 0);
+      at.map_flags = strtoul(a[5], 0, 0);
+      at.map_extra = strtoull(a[6], 0, 0);
+      int inner = atoi(a[7]);
+      if (inner >= 0) at.inner_map_fd = maps[inner].fd;
+      int fd = bpf(BPF_MAP_CREATE, &at);
+      if (fd < 0) { printf("err %d\n", errno); continue; }
+      maps[nmaps++] = (struct map){fd, at.map_type, at.key_size, at.value_size};
+      printf("ok\n");
+      continue;
+    }
+    struct map *m = &maps[atoi(a[1])];
+    at.map_fd = m->fd;
+    unsigned char *k = n > 2 ? unhex(a[2], kb) : NULL;
+    at.key = (uintptr_t)k;
+    if (!strcmp(a[0], "update")) {
+      at.value = (uintptr_t)unhex(a[3], vb);
+      at.flags = strtoull(a[4], 0, 0);
+      result(bpf(BPF_MAP_UPDATE_ELEM, &at));
+    } else if (!strcmp(a[0], "updatefd")) {
+      uint32_t fd = maps[atoi(a[3])].fd;
+      at.value = (uintptr_t)&fd;
+      at.flags = strtoull(a[4], 0, 0);
+      result(bpf(BPF_MAP_UPDATE_ELEM, &at));
+    } else if (!strcmp(a[0], "lookup") || !strcmp(a[0], "lookupdel")) {
+      memset(vb, 0, value_len(m));
+      if (n > 3) unhex(a[3], vb);
+      at.value = (uintptr_t)vb;
+      long r = bpf(!strcmp(a[0], "lookup") ? BPF_MAP_LOOKUP_ELEM : BPF_MAP_LOOKUP_AND_DELETE_ELEM, &at);
+      if (r < 0) { printf("err %d\n", errno); continue; }
+      printf("ok ");
+      hex(vb, value_len(m));
+      printf("\n");
+    } else if (!strcmp(a[0], "delete")) {
+      result(bpf(BPF_MAP_DELETE_ELEM, &at));
+    } else if (!strcmp(a[0], "next")) {
+      at.next_key = (uintptr_t)nb;
+      if (bpf(BPF_MAP_GET_NEXT_KEY, &at) < 0) { printf("err %d\n", errno); continue; }
+      printf("ok ");
+      hex(nb, m->key);
+      printf("\n");
+    } else if (!strcmp(a[0], "walk")) {
+      at.key = 0;
+      printf("ok");
+      for (int i = 0; i < 100000; i++) {
+        at.next_key = (uintptr_t)nb;
+        if (bpf(BPF_MAP_GET_NEXT_KEY, &at) < 0) break;
+        printf(" ");
+        hex(nb, m->key);
+        memcpy(kb, nb, m->key);
+        at.key = (uintptr_t)kb;
+      }
+      printf("\n");
+    } else if (!strcmp(a[0], "freeze")) {
+      result(bpf(BPF_MAP_FREEZE, &at));
+    } else {
+      printf("bad command %s\n", a[0]);
+    }
+  }
+  return 0;
+}
