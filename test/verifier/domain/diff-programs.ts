@@ -76,6 +76,14 @@ export function genProgram(rnd: () => number, len: number): RawInsn[] {
     const dst = 6 + Math.floor(rnd() * 4);
     const src = 6 + Math.floor(rnd() * 4);
     const useX = rnd() < 0.4;
+    if (rnd() < 0.06) {
+      // spill src to the stack and fill dst back with a narrow (or sign-extending) load: the
+      // kernel copies the spilled state and truncates it (coerce_reg_to_size{,_sx}())
+      push(0x7b, 10, src, -8, 0); // *(u64 *)(r10 - 8) = src
+      push(pick(rnd, [0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91]), dst, 10, -8, 0);
+      push(CLS_ALU64 | 0x20, dst, 0, 0, 1); // drop the id shared with the slot
+      continue;
+    }
     if (rnd() < 0.3) {
       const cls = rnd() < 0.5 ? CLS_JMP : CLS_JMP32;
       const op = pick(rnd, JMP_OPS);
@@ -203,6 +211,23 @@ export function simulate(p: readonly RawInsn[]): Expectation {
         regs[i.dst] = res.fallthrough[0];
         if (isX) regs[i.src] = res.fallthrough[1];
       }
+      exp.main.push({ idx, regs: snapshot(regs) });
+      continue;
+    }
+    if (i.code === 0x7b) {
+      exp.main.push({ idx, regs: snapshot(regs) });
+      continue;
+    }
+    if (cls === 0x01) {
+      // fill from the slot the previous instruction spilled (sizes: W=0x00, H=0x08, B=0x10, DW=0x18)
+      const spilled = regs[p[idx - 1]!.src]!;
+      const size = [4, 2, 1, 8][(i.code >> 3) & 3]!;
+      const r = scalar.copy(spilled);
+      if (size < 8) {
+        if ((i.code & 0xe0) === 0x80) coerce.coerceRegToSizeSx(r, size);
+        else coerce.coerceRegToSize(r, size);
+      }
+      regs[i.dst] = r;
       exp.main.push({ idx, regs: snapshot(regs) });
       continue;
     }
