@@ -36,6 +36,26 @@ interface CallArgMeta {
   subprogno: number;
   /** Stack bytes a helper writes: [frame, minOff, maxOff) to mark as misc afterwards. */
   writes: { frame: FuncState; minOff: number; maxOff: number }[];
+  /** kernel: const_map_key; -1 when the key is not a known constant */
+  constMapKey: number;
+}
+
+// kernel: get_constant_map_key(): a 4-byte key spilled as a constant or zeroed on the stack
+function getConstantMapKey(state: VerifierState, key: RegState, keySize: number): number {
+  if (key.type !== 'PTR_TO_STACK' || !tnum.isConst(key.s.varOff)) return -1;
+  const stackOff = key.off + (u64.toNumberS(tnum.value(key.s.varOff)) ?? 0);
+  const slot = -stackOff - 1;
+  const st = state.frames[key.frameno]!.stack[Math.floor(slot / BPF_REG_SIZE)];
+  if (!st) return -1;
+  const off = slot % BPF_REG_SIZE;
+  let zero = 0;
+  for (let i = off; i >= 0 && st.slotType[i] === STACK_ZERO; i--) zero++;
+  if (zero >= keySize) return 0;
+  if (st.slotType[0] !== STACK_SPILL || st.spilled.type !== 'SCALAR_VALUE') return -1;
+  let spill = 0;
+  for (let i = off; i >= 0 && st.slotType[i] === STACK_SPILL; i--) spill++;
+  if (spill !== keySize || !tnum.isConst(st.spilled.s.varOff)) return -1;
+  return u64.toNumberS(tnum.value(st.spilled.s.varOff)) ?? -1;
 }
 
 // kernel: compatible_reg_types; the names the log lists after `expected=`
@@ -227,7 +247,10 @@ function checkFuncArg(
       break;
     case 'ARG_PTR_TO_MAP_KEY': {
       if (meta.mapIndex < 0) reject('invalid map_ptr to access map->key');
-      checkHelperMemAccess(env, state, regno, env.maps[meta.mapIndex]!.keySize, false, false, meta);
+      const m = env.maps[meta.mapIndex]!;
+      checkHelperMemAccess(env, state, regno, m.keySize, false, false, meta);
+      if (m.type === 'array' || m.type === 'percpu_array')
+        meta.constMapKey = getConstantMapKey(state, reg, m.keySize);
       break;
     }
     case 'ARG_PTR_TO_MAP_VALUE':
@@ -367,7 +390,14 @@ export function checkHelperCall(
     case 'RET_PTR_TO_MAP_VALUE_OR_NULL':
     case 'RET_PTR_TO_MAP_VALUE': {
       if (meta.mapIndex < 0) reject('kernel subsystem misconfigured verifier');
-      const maybeNull = fn.ret === 'RET_PTR_TO_MAP_VALUE_OR_NULL';
+      const m = env.maps[meta.mapIndex]!;
+      // kernel: can_elide_value_nullness(): an array lookup with a constant key in range cannot fail
+      const elide =
+        funcId === 1 &&
+        (m.type === 'array' || m.type === 'percpu_array') &&
+        meta.constMapKey >= 0 &&
+        meta.constMapKey < m.maxEntries;
+      const maybeNull = fn.ret === 'RET_PTR_TO_MAP_VALUE_OR_NULL' && !elide;
       frame.regs[0] = pointer('PTR_TO_MAP_VALUE', { mapIndex: meta.mapIndex, maybeNull });
       if (maybeNull) frame.regs[0]!.id = nextId(env);
       break;

@@ -1,0 +1,36 @@
+// Every verifier case through the running kernel (kbpf): the kernel's verdict must be the case's
+// expectation, so cases cannot drift from Linux; tsbpf must agree, with the same error line.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encodeProgram } from '../../src/isa/index.ts';
+import { verify } from '../../src/verifier/index.ts';
+import { loadCases, mapInfo } from './cases.ts';
+import { buildKbpf } from './kbpf.ts';
+
+const kbpf = buildKbpf();
+const cases = loadCases();
+
+test('verifier cases against the kernel', {
+  skip: kbpf ? false : 'bpf() unavailable (needs root and gcc)',
+}, async (t) => {
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const k = kbpf!.load(encodeProgram(c.insns), c.progType, c.maps, 1);
+      assert.equal(
+        k.accepted ? 'accept' : 'reject',
+        c.expect,
+        `kernel disagrees with ${c.name}:\n${k.log.join('\n')}`,
+      );
+      const r = verify({ insns: c.insns, progType: c.progType, maps: c.maps.map(mapInfo) }, { logLevel: 1 });
+      assert.equal(r.verdict, c.expect, `tsbpf: ${r.error?.message ?? 'accepted'}`);
+      if (!k.accepted) {
+        // tsbpf's first error line is one of the kernel's lines
+        assert.ok(
+          k.log.includes(r.error!.message),
+          `kernel log lacks "${r.error!.message}":\n${k.log.join('\n')}`,
+        );
+      }
+    });
+  }
+  kbpf!.close();
+});
