@@ -8,7 +8,7 @@ import { parseBtf } from '../btf/unmarshal.ts';
 import { BtfError } from '../errors.ts';
 import { layoutKconfig, type MapContext, parseBtfMaps, parseDataMaps, parseLegacyMaps } from './maps.ts';
 import { collectPrograms, isExecSection, type ProgContext } from './programs.ts';
-import { type ElfFile, readElf, SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_SECTION } from './reader.ts';
+import { type ElfFile, readElf, SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_OBJECT, STT_SECTION } from './reader.ts';
 import type { CollectionSpec, ExternSpec, MapSpec } from './spec.ts';
 
 export interface LoadOptions {
@@ -45,12 +45,14 @@ function load(bytes: Uint8Array, file: string): CollectionSpec {
   const ext: BtfExt | undefined =
     btf && extSec ? parseBtfExt(elf.data(extSec), btf, { file, baseOff: extSec.offset }) : undefined;
 
+  if (btf) fixupDatasecs(elf, btf);
   const mctx: MapContext = btf ? { elf, btf, objName } : { elf, objName };
   const exec = new Set(elf.sections.filter(isExecSection).map((s) => s.index));
   const userMaps = [...parseLegacyMaps(mctx), ...parseBtfMaps(mctx, exec)];
   const dataMaps = parseDataMaps(mctx);
   const { externs, aligns } = collectExterns(elf, btf);
   const kconfigMap = layoutKconfig(mctx, externs, aligns);
+  if (btf && kconfigMap) fixupKconfigDatasec(btf, externs, kconfigMap);
   const maps: MapSpec[] = [...userMaps, ...dataMaps.values(), ...(kconfigMap ? [kconfigMap] : [])];
   const names = new Set<string>();
   for (const m of maps) {
@@ -84,6 +86,41 @@ function load(bytes: Uint8Array, file: string): CollectionSpec {
   };
   if (btf) spec.btf = btf;
   return spec;
+}
+
+/**
+ * clang leaves DATASEC sizes (and some variable offsets) zero in objects; fill them in from
+ * the ELF sections and symbols so map value types have the right size. libbpf: btf_fixup_datasec().
+ */
+function fixupDatasecs(elf: ElfFile, btf: Btf): void {
+  // One index, so hostile objects with many variables and symbols stay linear.
+  const objects = new Map<string, number>();
+  for (const s of elf.symbols) if (s.type === STT_OBJECT) objects.set(`${s.shndx}:${s.name}`, s.value);
+  for (const t of btf.types) {
+    if (t.kind !== 'datasec' || t.name === '.kconfig' || t.name === '.ksyms') continue;
+    const sec = elf.section(t.name);
+    if (!sec) continue;
+    if (t.size === 0) t.size = sec.size;
+    for (const v of t.vars) {
+      const vt = btf.typeById(v.type);
+      if (vt.kind !== 'var') continue;
+      const off = objects.get(`${sec.index}:${vt.name}`);
+      if (off !== undefined) v.offset = off;
+    }
+    t.vars.sort((a, b) => a.offset - b.offset);
+  }
+}
+
+/** `.kconfig` variables sit where layoutKconfig put their externs. */
+function fixupKconfigDatasec(btf: Btf, externs: ExternSpec[], map: MapSpec): void {
+  for (const ds of btf.findByName('.kconfig', 'datasec') as BtfDatasec[]) {
+    ds.size = map.valueSize;
+    for (const v of ds.vars) {
+      const e = externs.find((x) => x.typeId === v.type);
+      if (e) v.offset = e.offset;
+    }
+    ds.vars.sort((a, b) => a.offset - b.offset);
+  }
 }
 
 function readLicense(elf: ElfFile): string {

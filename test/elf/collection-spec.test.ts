@@ -324,3 +324,28 @@ test('copies are independent; line info finds the source line of any instruction
   const callIdx = l.insns.findIndex((x) => x.code === 0x85 && x.src === 0 && x.imm === 181);
   assert.match(lineInfoAt(l.lineInfo, callIdx)!.lineText, /bpf_loop\(4, loop_body/);
 });
+
+test('DATASEC sizes and variable offsets are fixed up from the ELF symbols, as libbpf does', {
+  skip: !hasTool('llvm-readobj-19') && 'llvm-readobj-19 not installed',
+}, () => {
+  for (const f of objectFiles()) {
+    const spec = load(f);
+    const btf = spec.btf!;
+    type S = { Symbol: { Name: { Name: string }; Value: number; Section: { Name: string } } };
+    const syms = JSON.parse(run('llvm-readobj-19', ['--elf-output-style=JSON', '-s', f])!)[0].Symbols as S[];
+    for (const m of spec.maps) {
+      if (m.origin !== 'data' && m.origin !== 'rodata' && m.origin !== 'bss' && m.origin !== 'kconfig')
+        continue;
+      if (!m.valueTypeId) continue;
+      assert.equal(btf.sizeof(m.valueTypeId), m.valueSize, `${f}: ${m.name} value type size`);
+      const ds = btf.typeById(m.valueTypeId);
+      assert.equal(ds.kind, 'datasec');
+      if (ds.kind !== 'datasec' || m.origin === 'kconfig') continue;
+      for (const v of ds.vars) {
+        const name = btf.typeById(v.type).name;
+        const sym = syms.find((s) => s.Symbol.Name.Name === name && s.Symbol.Section.Name === m.section);
+        if (sym) assert.equal(v.offset, sym.Symbol.Value, `${f}: ${m.section} ${name}`);
+      }
+    }
+  }
+});
