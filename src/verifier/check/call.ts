@@ -72,33 +72,11 @@ const rdonlyOk = (r: RegState, arg: ArgSpec): boolean => !r.rdonly || hasFlag(ar
 const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
   ARG_CONST_MAP_PTR: { types: ['map_ptr'], match: (r) => r.type === 'CONST_PTR_TO_MAP' },
   ARG_PTR_TO_MAP_KEY: {
-    types: [
-      'fp',
-      'pkt',
-      'pkt_meta',
-      'map_key',
-      'map_value',
-      'mem',
-      'ringbuf_mem',
-      'buf',
-      'rdonly_buf',
-      'arena',
-    ],
+    types: ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem', 'buf', 'trusted_ptr_'],
     match: (r, a) => memLike(r) && notNullUnlessAllowed(r, a) && !r.rdonly,
   },
   ARG_PTR_TO_MAP_VALUE: {
-    types: [
-      'fp',
-      'pkt',
-      'pkt_meta',
-      'map_key',
-      'map_value',
-      'mem',
-      'ringbuf_mem',
-      'buf',
-      'rdonly_buf',
-      'arena',
-    ],
+    types: ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem', 'buf', 'trusted_ptr_'],
     match: (r, a) => memLike(r) && notNullUnlessAllowed(r, a) && !r.rdonly,
   },
   ARG_PTR_TO_MEM: {
@@ -365,6 +343,7 @@ export function checkHelperCall(
     memSize: 0,
     subprogno: -1,
     writes: [],
+    constMapKey: -1,
   };
   for (let i = 0; i < 5; i++) checkFuncArg(env, state, fn, i, meta);
   checkMapFuncCompatibility(env.maps[meta.mapIndex], funcId);
