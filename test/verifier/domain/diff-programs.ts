@@ -358,6 +358,29 @@ export function shapeOf(obs: Observed): Shape {
   };
 }
 
+/** A shape as one line of text: `8:6 9:67 12: | 20->38:6789`. */
+export function shapeText(sh: Shape): string {
+  const part = (xs: [string | number, number[]][]) =>
+    xs.map(([k, regs]) => `${k}:${regs.join('')}`).join(' ');
+  return `${part(sh.main)} | ${part(sh.pushed)}`;
+}
+
+export function parseShape(text: string): Shape {
+  const [main = '', pushed = ''] = text.split(' | ');
+  const items = (t: string) =>
+    t
+      .split(' ')
+      .filter((x) => x !== '')
+      .map((x): [string, number[]] => {
+        const [k = '', regs = ''] = x.split(':');
+        return [k, [...regs].map(Number)];
+      });
+  return {
+    main: items(main).map(([k, regs]) => [Number(k), regs]),
+    pushed: items(pushed),
+  };
+}
+
 /**
  * The observation the domain predicts for a given shape: the simulated texts of exactly the
  * registers the kernel printed. Entries the simulation lacks stay empty, so they differ.

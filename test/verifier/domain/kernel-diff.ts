@@ -19,9 +19,9 @@ import {
   parseLog,
   prng,
   shapeOf,
+  shapeText,
   simulate,
 } from './diff-programs.ts';
-import type { Shape } from './diff-programs.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -35,7 +35,7 @@ const len = Number(opt('len', '30'));
 const record = opt('record', '');
 
 const dir = mkdtempSync(join(tmpdir(), 'kdiff-'));
-const recorded: { seed: number; shape: Shape; sha256: string }[] = [];
+const recorded: { seed: number; shape: string; sha256: string }[] = [];
 let bad = 0;
 let rejected = 0;
 for (let k = 0; k < n; k++) {
@@ -69,7 +69,7 @@ for (let k = 0; k < n; k++) {
     for (const d of diffs.slice(0, 6)) console.log(`  ${d}`);
   }
   const sha256 = createHash('sha256').update(canonical(observed, expected)).digest('hex');
-  recorded.push({ seed, shape: shapeOf(observed), sha256 });
+  recorded.push({ seed, shape: shapeText(shapeOf(observed)), sha256 });
 }
 console.log(`${n} programs: ${n - bad - rejected} agree, ${bad} differ, ${rejected} rejected`);
 if (record) {
