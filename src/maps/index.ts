@@ -20,3 +20,4 @@ export { QueueStackMap } from './queue-stack.ts';
 export { RingbufMap } from './ringbuf.ts';
 export type { CreateMapOptions, MapCreateSpec } from './spec.ts';
 export { mapFuncCompatible, mapSupportsForEach } from './compat.ts';
+export { type BtfValue, btfValue, btfValueToJson, formatEntry, formatMapDump } from './format.ts';
