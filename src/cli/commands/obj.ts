@@ -168,7 +168,7 @@ export const objLinkCommand: Command = {
         spec: specs[i],
         name: m.name,
         origin: m.origin,
-        ...(m.data && m.data.some((b) => b !== 0) ? { initial_data: toHex(m.data) } : {}),
+        ...(m.data?.some((b) => b !== 0) ? { initial_data: toHex(m.data) } : {}),
       }));
       io.out(json({ output, prog: linked.name, type: linked.progType, insns: linked.insns.length, maps }));
       return 0;
