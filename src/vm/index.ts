@@ -22,7 +22,15 @@ export {
 export { interpret, type Machine, MAX_CALL_FRAMES, type PacketWindow } from './interp.ts';
 export { MAX_TAIL_CALL_CNT } from './machine.ts';
 export { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
-export { DEFAULT_BUDGET, RunResult, type RunOptions, STACK_FRAMES, Vm, type VmOptions } from './vm.ts';
+export {
+  CALLBACK_LEVELS,
+  DEFAULT_BUDGET,
+  RunResult,
+  type RunOptions,
+  STACK_FRAMES,
+  Vm,
+  type VmOptions,
+} from './vm.ts';
 export { ArrayMap, type ArrayMapSpec } from './array-map.ts';
 export { registerMapHelpers, type VmMap } from './maps.ts';
 export * as ctxLayout from './ctx-layout.ts';

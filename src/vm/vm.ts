@@ -11,8 +11,14 @@ import { MAX_TAIL_CALL_CNT } from './machine.ts';
 import { type PacketCtx, registerPacketHelpers } from './packet-helpers.ts';
 import { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
 
-/** Frames the stack region holds: the kernel's 8, plus room for callbacks and tail calls. */
-export const STACK_FRAMES = MAX_CALL_FRAMES * 2;
+/**
+ * Nested runs a VM allows: a program, a callback it starts (bpf_loop, bpf_for_each_map_elem),
+ * a callback that callback starts, ... The kernel counts callbacks as call frames, so at most
+ * MAX_CALL_FRAMES levels can be live.
+ */
+export const CALLBACK_LEVELS = MAX_CALL_FRAMES;
+/** Frames the stack region holds: MAX_CALL_FRAMES per nesting level. */
+export const STACK_FRAMES = MAX_CALL_FRAMES * CALLBACK_LEVELS;
 export const DEFAULT_BUDGET = 1e9;
 
 export interface VmOptions {
@@ -80,6 +86,9 @@ export class Vm implements Machine {
   private readonly sink: (line: string) => void;
   private rngState: number;
   private running = 0;
+  /** Registers of nested runs, one pair per level, reused so callbacks allocate nothing. */
+  private readonly levelLo: Int32Array[] = [];
+  private readonly levelHi: Int32Array[] = [];
   private readonly maps = new Map<number, VmMap>();
   /** Context pointer → packet bookkeeping, for the packet helpers (filled by test runs). */
   readonly packetCtx = new Map<number, PacketCtx>();
@@ -119,34 +128,71 @@ export class Vm implements Machine {
 
   /**
    * Runs a program. A helper may call run() again while a program runs (callbacks such as
-   * bpf_loop): the nested run gets fresh registers and the upper half of the stack region.
+   * bpf_loop): the nested run gets fresh registers and its own CALLBACK_LEVELS-th of the stack.
    */
   run(prog: LoadedProgram, opts: RunOptions = {}): RunResult {
-    if (this.running > 1) throw new UsageError('vm: callbacks may nest only one level deep');
-    const nested = this.running > 0;
-    const outerLo = this.regLo;
-    const outerHi = this.regHi;
-    const outerPacket = this.packet;
-    const lo = nested ? new Int32Array(16) : outerLo;
-    const hi = nested ? new Int32Array(16) : outerHi;
-    lo.fill(0);
-    hi.fill(0);
     const args = opts.args ?? [];
     if (args.length > 5) throw new UsageError('vm: at most 5 arguments (r1..r5)');
+    const { lo, hi } = this.enter();
     args.forEach((v, i) => {
       const b = BigInt.asUintN(64, BigInt(v));
       lo[i + 1] = Number(BigInt.asIntN(32, b));
       hi[i + 1] = Number(BigInt.asIntN(32, b >> 32n));
     });
-    // Frames 0..7 belong to the outer run, 8..15 to a callback.
-    lo[10] = nested ? this.stackTop - MAX_CALL_FRAMES * MAX_BPF_STACK : this.stackTop;
-    this.packet = opts.packet ?? (nested ? outerPacket : undefined);
+    return this.exec(prog, lo, hi, opts.entry ?? 0, opts.packet);
+  }
+
+  /**
+   * Calls the function at slot `pc` of `prog` with r1..r5 = the given u32 values (pointers,
+   * indexes) on fresh registers and stack frames: what bpf_loop, bpf_for_each_map_elem and
+   * bpf_timer callbacks need. May be called from a helper while a program runs.
+   */
+  callFunction(prog: LoadedProgram, pc: number, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0): RunResult {
+    const { lo, hi } = this.enter();
+    lo[1] = r1 | 0;
+    lo[2] = r2 | 0;
+    lo[3] = r3 | 0;
+    lo[4] = r4 | 0;
+    lo[5] = r5 | 0;
+    return this.exec(prog, lo, hi, pc, undefined);
+  }
+
+  /** Zeroed registers for the next nesting level, r10 at the top of its stack frames. */
+  private enter(): { lo: Int32Array; hi: Int32Array } {
+    const level = this.running;
+    if (level >= CALLBACK_LEVELS)
+      throw new RuntimeFault('call', `callbacks nested more than ${CALLBACK_LEVELS} levels deep`);
+    let lo: Int32Array = this.regLo;
+    let hi: Int32Array = this.regHi;
+    if (level > 0) {
+      lo = this.levelLo[level] ??= new Int32Array(16);
+      hi = this.levelHi[level] ??= new Int32Array(16);
+    }
+    lo.fill(0);
+    hi.fill(0);
+    // Level k owns frames k*8 .. k*8+7, counted down from the top of the stack region.
+    lo[10] = this.stackTop - level * MAX_CALL_FRAMES * MAX_BPF_STACK;
+    return { lo, hi };
+  }
+
+  private exec(
+    prog: LoadedProgram,
+    lo: Int32Array,
+    hi: Int32Array,
+    entry: number,
+    packet: PacketWindow | undefined,
+  ): RunResult {
+    const nested = this.running > 0;
+    const outerLo = this.regLo;
+    const outerHi = this.regHi;
+    const outerPacket = this.packet;
+    this.packet = packet ?? (nested ? outerPacket : undefined);
     this.arena.sync();
     this.tailCallTarget = undefined;
     if (!nested) this.tailCallCount = 0;
     this.running++;
     try {
-      const n = interpret(this, prog, lo, hi, opts.entry ?? 0);
+      const n = interpret(this, prog, lo, hi, entry);
       return new RunResult(lo[0]!, hi[0]!, n);
     } finally {
       this.running--;
