@@ -223,7 +223,7 @@ test('ring buffer: records that wrap around the end arrive intact', () => {
   }
   seen.push(...rb.consume());
   assert.equal(seen.length, 300);
-  seen.forEach((r, i) => assert.deepEqual(r, sent[i], `record ${i}`));
+  for (const [i, r] of seen.entries()) assert.deepEqual(r, sent[i], `record ${i}`);
   assert.ok(rb.producerPos > 3 * 4096, 'wrapped several times');
 });
 
