@@ -279,9 +279,24 @@ export function regBoundOffset(r: Scalar): void {
 export function regBoundsSync(r: Scalar): void {
   // learn bounds from var_off, then the sign bit (three rounds, as 6.18), then bits from bounds
   updateRegBounds(r);
-  regDeduceBounds(r);
-  regDeduceBounds(r);
-  regDeduceBounds(r);
+  for (let round = 0; round < 3; round++) {
+    // a round that changes nothing would change nothing again: stop early, same result
+    const { varOff, smin, smax, umin, umax, s32min, s32max, u32min, u32max } = r;
+    regDeduceBounds(r);
+    if (
+      r.varOff === varOff &&
+      r.smin === smin &&
+      r.smax === smax &&
+      r.umin === umin &&
+      r.umax === umax &&
+      r.s32min === s32min &&
+      r.s32max === s32max &&
+      r.u32min === u32min &&
+      r.u32max === u32max
+    ) {
+      break;
+    }
+  }
   regBoundOffset(r);
   // intersecting with the old var_off may have improved the bounds slightly
   updateRegBounds(r);
