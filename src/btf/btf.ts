@@ -100,6 +100,17 @@ export class Btf {
 
   /** Alignment in bytes, as libbpf's btf__align_of(). */
   alignof(id: number, depth = 0): number {
+    // Memoised: a hostile DAG of structs sharing member types would otherwise be exponential.
+    const hit = this.alignCache.get(id);
+    if (hit !== undefined) return hit;
+    const a = this.alignofUncached(id, depth);
+    this.alignCache.set(id, a);
+    return a;
+  }
+
+  private readonly alignCache = new Map<number, number>();
+
+  private alignofUncached(id: number, depth: number): number {
     if (depth > MAX_RESOLVE_DEPTH) throw new BtfError(`type [${id}]: nesting too deep or cyclic`);
     const t = this.resolve(id);
     switch (t.kind) {
@@ -164,7 +175,7 @@ export class Btf {
       if (t.kind !== 'struct' && t.kind !== 'union') {
         throw new BtfError(`type [${id}]: cannot take member "${part}" of ${t.kind}`);
       }
-      const found = this.findMember(t, part, 0);
+      const found = this.findMember(t, part, 0, new Set());
       if (!found) throw new BtfError(`type [${id}]: ${t.kind} ${t.name || '(anon)'} has no member "${part}"`);
       bitOffset += found.bitOffset;
       bitfieldSize = found.member.bitfieldSize;
@@ -177,18 +188,21 @@ export class Btf {
     t: BtfComposite,
     name: string,
     depth: number,
+    /** Anonymous types already searched in vain: searching again cannot succeed. */
+    missed: Set<number>,
   ): { member: BtfMember; bitOffset: number } | undefined {
-    if (depth > MAX_RESOLVE_DEPTH) return undefined;
+    if (depth > MAX_RESOLVE_DEPTH || missed.has(t.id)) return undefined;
     for (const m of t.members) {
       if (m.name === name) return { member: m, bitOffset: m.bitOffset };
       if (m.name === '') {
         const inner = this.resolve(m.type);
         if (inner.kind === 'struct' || inner.kind === 'union') {
-          const r = this.findMember(inner, name, depth + 1);
+          const r = this.findMember(inner, name, depth + 1, missed);
           if (r) return { member: r.member, bitOffset: m.bitOffset + r.bitOffset };
         }
       }
     }
+    missed.add(t.id);
     return undefined;
   }
 

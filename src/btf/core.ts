@@ -122,18 +122,21 @@ function findMember(
   id: number,
   name: string,
   depth = 0,
+  /** Types already searched in vain (keeps hostile DAGs of anonymous members linear). */
+  missed = new Set<number>(),
 ): { type: number; bitOffset: number; bitfieldSize: number } | undefined {
   const t = btf.resolve(id);
-  if ((t.kind !== 'struct' && t.kind !== 'union') || depth > 32) return undefined;
+  if ((t.kind !== 'struct' && t.kind !== 'union') || depth > 32 || missed.has(t.id)) return undefined;
   for (const m of t.members) {
     if (m.name && essentialName(m.name) === essentialName(name)) {
       return { type: m.type, bitOffset: m.bitOffset, bitfieldSize: m.bitfieldSize };
     }
     if (!m.name) {
-      const inner = findMember(btf, m.type, name, depth + 1);
+      const inner = findMember(btf, m.type, name, depth + 1, missed);
       if (inner) return { ...inner, bitOffset: inner.bitOffset + m.bitOffset };
     }
   }
+  missed.add(t.id);
   return undefined;
 }
 

@@ -82,6 +82,9 @@ class CDumper {
       case 'struct':
       case 'union':
         if (!t.name) {
+          // Anonymous types are printed inline; their dependencies only need visiting once.
+          if (this.state.get(id) === 'done') return;
+          this.state.set(id, 'done');
           for (const m of t.members) this.visit(m.type, true, depth + 1);
           return;
         }

@@ -115,8 +115,9 @@ function fixupDatasecs(elf: ElfFile, btf: Btf): void {
 function fixupKconfigDatasec(btf: Btf, externs: ExternSpec[], map: MapSpec): void {
   for (const ds of btf.findByName('.kconfig', 'datasec') as BtfDatasec[]) {
     ds.size = map.valueSize;
+    const byType = new Map(externs.map((e) => [e.typeId, e]));
     for (const v of ds.vars) {
-      const e = externs.find((x) => x.typeId === v.type);
+      const e = byType.get(v.type);
       if (e) v.offset = e.offset;
     }
     ds.vars.sort((a, b) => a.offset - b.offset);

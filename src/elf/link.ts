@@ -55,12 +55,34 @@ function findProgram(spec: CollectionSpec, name: string): ProgramSpec {
   return p;
 }
 
+/** libbpf/kernel limit on functions in one program (BPF_MAX_SUBPROGS). */
+const MAX_SUBPROGS = 256;
+
+/** Functions by section, sorted by address, for binary search. */
+function functionIndex(spec: CollectionSpec): Map<string, ProgramSpec[]> {
+  const bySection = new Map<string, ProgramSpec[]>();
+  for (const f of [...spec.programs, ...spec.subprograms]) {
+    const list = bySection.get(f.section);
+    if (list) list.push(f);
+    else bySection.set(f.section, [f]);
+  }
+  for (const list of bySection.values()) list.sort((a, b) => a.insnOff - b.insnOff);
+  return bySection;
+}
+
 /** The function containing slot `ref.insnIdx` of `ref.section`. */
-function functionAt(spec: CollectionSpec, ref: FuncRef): ProgramSpec | undefined {
-  const all = ref.section === '.text' ? spec.subprograms : spec.programs;
-  return all.find(
-    (f) => f.section === ref.section && ref.insnIdx >= f.insnOff && ref.insnIdx < f.insnOff + f.insns.length,
-  );
+function functionAt(index: Map<string, ProgramSpec[]>, ref: FuncRef): ProgramSpec | undefined {
+  const all = index.get(ref.section) ?? [];
+  let lo = 0;
+  let hi = all.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const f = all[mid]!;
+    if (ref.insnIdx < f.insnOff) hi = mid - 1;
+    else if (ref.insnIdx >= f.insnOff + f.insns.length) lo = mid + 1;
+    else return f;
+  }
+  return undefined;
 }
 
 /** Links program `name` (a program or a `.text` function) of `spec` into one instruction image. */
@@ -83,23 +105,34 @@ export function linkProgram(spec: CollectionSpec, name: string, opts: LinkOption
   const placed = new Map<ProgramSpec, number>();
   const used: MapSpec[] = [];
   const objectMapIndex: number[] = [];
+  const objIndexByName = new Map<string, number>();
+  spec.maps.forEach((m, i) => {
+    if (!objIndexByName.has(m.name)) objIndexByName.set(m.name, i);
+  });
+  const usedIndexByName = new Map<string, number>();
+  const functionsBySection = functionIndex(spec);
 
   const mapSlot = (mapName: string, p: ProgramSpec, at: number): number => {
-    const objIdx = spec.maps.findIndex((m) => m.name === mapName);
-    if (objIdx < 0) throw new ElfError(`map "${mapName}" is not in the object`, { where: whereOf(p, at) });
-    let usedIdx = used.findIndex((m) => m.name === mapName);
-    if (usedIdx < 0) {
+    const objIdx = objIndexByName.get(mapName);
+    if (objIdx === undefined) {
+      throw new ElfError(`map "${mapName}" is not in the object`, { where: whereOf(p, at) });
+    }
+    let usedIdx = usedIndexByName.get(mapName);
+    if (usedIdx === undefined) {
       usedIdx = used.push(spec.maps[objIdx]!) - 1;
+      usedIndexByName.set(mapName, usedIdx);
       objectMapIndex.push(objIdx);
     }
     return mapIndex === 'object' ? objIdx : usedIdx;
   };
 
   // Depth-first, like libbpf: a callee is appended (and relocated) the first time it is referenced.
-  const place = (p: ProgramSpec, depth: number): number => {
+  const place = (p: ProgramSpec): number => {
     const existing = placed.get(p);
     if (existing !== undefined) return existing;
-    if (depth > 10_000) throw new ElfError('call graph too deep', { where: whereOf(p) });
+    if (placed.size >= MAX_SUBPROGS) {
+      throw new ElfError(`program needs more than ${MAX_SUBPROGS} functions`, { where: whereOf(p) });
+    }
     const base = insns.length;
     placed.set(p, base);
     functions.push({ name: p.name, section: p.section, insnOff: base });
@@ -126,7 +159,7 @@ export function linkProgram(spec: CollectionSpec, name: string, opts: LinkOption
         }
         case 'call':
         case 'func': {
-          const callee = functionAt(spec, r.target);
+          const callee = functionAt(functionsBySection, r.target);
           if (!callee) {
             throw new ElfError(
               `${r.kind} target ${r.target.section}+${r.target.insnIdx} is not inside any function`,
@@ -135,7 +168,7 @@ export function linkProgram(spec: CollectionSpec, name: string, opts: LinkOption
               },
             );
           }
-          const start = place(callee, depth + 1) + (r.target.insnIdx - callee.insnOff);
+          const start = place(callee) + (r.target.insnIdx - callee.insnOff);
           if (r.kind === 'func') insn.src = PSEUDO_FUNC;
           insn.imm = start - at - 1;
           if (r.kind === 'func') {
@@ -148,7 +181,7 @@ export function linkProgram(spec: CollectionSpec, name: string, opts: LinkOption
     }
     return base;
   };
-  place(main, 0);
+  place(main);
 
   const out: LinkedProgram = {
     name: main.name,

@@ -243,10 +243,23 @@ function collectInitialValues(
   slots: ValuesSlot[],
   exec: ReadonlySet<number>,
 ): void {
+  slots.sort((a, b) => a.byteOff - b.byteOff);
+  const slotAt = (off: number): ValuesSlot | undefined => {
+    let lo = 0;
+    let hi = slots.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = slots[mid]!;
+      if (off < s.byteOff) hi = mid - 1;
+      else if (off >= s.size) lo = mid + 1;
+      else return s;
+    }
+    return undefined;
+  };
   for (const rs of ctx.elf.relocSections) {
     if (rs.target !== sec.index) continue;
     for (const r of rs.relocs) {
-      const slot = slots.find((s) => r.offset >= s.byteOff && r.offset < s.size);
+      const slot = slotAt(r.offset);
       if (!slot)
         throw fail(ctx, `relocation at .maps+${r.offset} is not inside a "values" array`, rs.section.name);
       if ((r.offset - slot.byteOff) % 8 !== 0) {

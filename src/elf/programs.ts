@@ -34,25 +34,53 @@ export interface ProgContext {
 export const isExecSection = (s: ElfSection): boolean =>
   s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0;
 
+/** Per-object indexes, so that hostile inputs with many symbols/relocations stay near-linear. */
+interface Indexes {
+  funcsBySection: Map<number, ElfSymbol[]>;
+  /** `${shndx}:${byte offset}` → function symbol starting there. */
+  funcAt: Map<string, ElfSymbol>;
+  relocsByTarget: Map<number, ElfFile['relocSections']>;
+}
+
+function buildIndexes(elf: ElfFile): Indexes {
+  const funcsBySection = new Map<number, ElfSymbol[]>();
+  const funcAt = new Map<string, ElfSymbol>();
+  for (const s of elf.symbols) {
+    if (s.type !== STT_FUNC) continue;
+    const list = funcsBySection.get(s.shndx);
+    if (list) list.push(s);
+    else funcsBySection.set(s.shndx, [s]);
+    const key = `${s.shndx}:${s.value}`;
+    if (!funcAt.has(key)) funcAt.set(key, s);
+  }
+  const relocsByTarget = new Map<number, ElfFile['relocSections']>();
+  for (const rs of elf.relocSections) {
+    const list = relocsByTarget.get(rs.target);
+    if (list) list.push(rs);
+    else relocsByTarget.set(rs.target, [rs]);
+  }
+  return { funcsBySection, funcAt, relocsByTarget };
+}
+
 /** Splits every executable section into functions, then records relocations on them. */
 export function collectPrograms(ctx: ProgContext): ProgramSpec[] {
   const all: ProgramSpec[] = [];
+  const idx = buildIndexes(ctx.elf);
+  const ext = groupExt(ctx.ext);
   for (const sec of ctx.elf.sections) {
     if (!isExecSection(sec)) continue;
-    all.push(...splitSection(ctx, sec));
+    all.push(...splitSection(ctx, idx, ext, sec));
   }
   return all;
 }
 
-function splitSection(ctx: ProgContext, sec: ElfSection): ProgramSpec[] {
+function splitSection(ctx: ProgContext, ix: Indexes, ext: GroupedExt, sec: ElfSection): ProgramSpec[] {
   const { elf } = ctx;
   if (sec.size % 8 !== 0)
     throw elf.error(`code size ${sec.size} is not a multiple of 8`, sec.name, sec.offset);
   const slots = decodeSlots(elf.data(sec));
   const nslots = slots.length;
-  const syms = elf.symbols
-    .filter((s) => s.shndx === sec.index && s.type === STT_FUNC)
-    .sort((a, b) => a.value - b.value);
+  const syms = [...(ix.funcsBySection.get(sec.index) ?? [])].sort((a, b) => a.value - b.value);
   const funcs: { name: string; start: number; end: number; global: boolean }[] = [];
   for (const s of syms) {
     if (s.value % 8 !== 0 || s.size % 8 !== 0) {
@@ -119,8 +147,7 @@ function splitSection(ctx: ProgContext, sec: ElfSection): ProgramSpec[] {
   };
 
   const relocated = new Set<number>();
-  for (const rs of elf.relocSections) {
-    if (rs.target !== sec.index) continue;
+  for (const rs of ix.relocsByTarget.get(sec.index) ?? []) {
     for (const r of rs.relocs) {
       const idx = r.offset / 8;
       if (r.offset % 8 !== 0)
@@ -128,7 +155,7 @@ function splitSection(ctx: ProgContext, sec: ElfSection): ProgramSpec[] {
       const prog = owner(idx);
       if (!prog) continue; // padding between functions: libbpf ignores it too
       relocated.add(idx);
-      prog.relocs.push(recordReloc(ctx, sec, slots, idx, r, prog));
+      prog.relocs.push(recordReloc(ctx, ix, sec, slots, idx, r, prog));
     }
   }
   // Calls inside one section need no relocation: the offset is already right.
@@ -149,23 +176,22 @@ function splitSection(ctx: ProgContext, sec: ElfSection): ProgramSpec[] {
         sec.offset + idx * 8,
       );
     }
-    prog.relocs.push({ kind: 'call', insnIdx: idx - prog.insnOff, target: funcRef(elf, sec, target) });
+    prog.relocs.push({ kind: 'call', insnIdx: idx - prog.insnOff, target: funcRef(ix, sec, target) });
   }
   for (const p of progs) p.relocs.sort((a, b) => a.insnIdx - b.insnIdx);
-  attachExtInfo(ctx, sec, progs, owner);
+  attachExtInfo(ext, sec, progs, owner);
   return progs;
 }
 
-function funcRef(elf: ElfFile, sec: ElfSection, insnIdx: number): FuncRef {
-  const sym = elf.symbols.find(
-    (s) => s.shndx === sec.index && s.type === STT_FUNC && s.value === insnIdx * 8,
-  );
+function funcRef(ix: Indexes, sec: ElfSection, insnIdx: number): FuncRef {
+  const sym = ix.funcAt.get(`${sec.index}:${insnIdx * 8}`);
   return sym ? { section: sec.name, insnIdx, name: sym.name } : { section: sec.name, insnIdx };
 }
 
 /** libbpf: bpf_program__record_reloc(). `idx` is section-relative. */
 function recordReloc(
   ctx: ProgContext,
+  ix: Indexes,
   sec: ElfSection,
   slots: ReturnType<typeof decodeSlots>,
   idx: number,
@@ -223,7 +249,7 @@ function recordReloc(
     // Section symbols leave the offset in imm; function symbols have imm = -1 (libbpf: sym_off/8 + imm + 1).
     const t = sym.value / 8 + insn.imm + 1;
     if (t < 0 || t * 8 >= target.size) throw where(`call target ${t} is outside ${target.name}`);
-    return { kind: 'call', insnIdx, target: funcRef(elf, target, t) };
+    return { kind: 'call', insnIdx, target: funcRef(ix, target, t) };
   }
   if (isExecSection(target)) {
     if (sym.type !== STT_FUNC && sym.type !== STT_SECTION)
@@ -232,7 +258,7 @@ function recordReloc(
       throw where(`function address of "${sym.name}" is not 8-byte aligned`);
     const t = sym.value / 8 + insn.imm / 8;
     if (t < 0 || t * 8 >= target.size) throw where(`function address ${t} is outside ${target.name}`);
-    return { kind: 'func', insnIdx, target: funcRef(elf, target, t) };
+    return { kind: 'func', insnIdx, target: funcRef(ix, target, t) };
   }
   const data = ctx.dataMaps.get(sym.shndx);
   if (data) {
@@ -254,31 +280,46 @@ function recordReloc(
   );
 }
 
+interface GroupedExt {
+  funcInfo: Map<string, BtfExt['funcInfo']>;
+  lineInfo: Map<string, BtfExt['lineInfo']>;
+  coreRelos: Map<string, BtfExt['coreRelos']>;
+}
+
+function group<T extends { section: string }>(blocks: T[] | undefined): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const b of blocks ?? []) {
+    const list = m.get(b.section);
+    if (list) list.push(b);
+    else m.set(b.section, [b]);
+  }
+  return m;
+}
+
+function groupExt(ext: BtfExt | undefined): GroupedExt {
+  return { funcInfo: group(ext?.funcInfo), lineInfo: group(ext?.lineInfo), coreRelos: group(ext?.coreRelos) };
+}
+
 /** Distributes `.BTF.ext` records of this section to the functions that own them. */
 function attachExtInfo(
-  ctx: ProgContext,
+  ext: GroupedExt,
   sec: ElfSection,
   progs: ProgramSpec[],
   owner: (idx: number) => ProgramSpec | undefined,
 ): void {
-  const ext = ctx.ext;
-  if (!ext) return;
-  for (const block of ext.funcInfo) {
-    if (block.section !== sec.name) continue;
+  for (const block of ext.funcInfo.get(sec.name) ?? []) {
     for (const r of block.records) {
       const p = owner(r.insnIdx);
       if (p) p.funcInfo.push({ ...r, insnIdx: r.insnIdx - p.insnOff });
     }
   }
-  for (const block of ext.lineInfo) {
-    if (block.section !== sec.name) continue;
+  for (const block of ext.lineInfo.get(sec.name) ?? []) {
     for (const r of block.records) {
       const p = owner(r.insnIdx);
       if (p) p.lineInfo.push({ ...r, insnIdx: r.insnIdx - p.insnOff });
     }
   }
-  for (const block of ext.coreRelos) {
-    if (block.section !== sec.name) continue;
+  for (const block of ext.coreRelos.get(sec.name) ?? []) {
     for (const r of block.records) {
       const p = owner(r.insnIdx);
       if (p) p.coreRelos.push({ ...r, insnIdx: r.insnIdx - p.insnOff });

@@ -137,8 +137,15 @@ export class ElfFile {
     return new ElfError(message, { where: { file: this.file, section, byteOff } });
   }
 
+  private byName?: Map<string, ElfSection>;
+
+  /** The first section with this name. */
   section(name: string): ElfSection | undefined {
-    return this.sections.find((s) => s.name === name);
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const s of this.sections) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
+    }
+    return this.byName.get(name);
   }
 
   /** The bytes of a section (empty for SHT_NOBITS); bounds were checked at construction. */
