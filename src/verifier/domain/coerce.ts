@@ -30,6 +30,8 @@ export function zext32To64(r: Scalar): void {
 
 /** Truncates to `size` bytes, 1 <= size < 8 (kernel: coerce_reg_to_size()). */
 export function coerceRegToSize(r: Scalar, size: number): void {
+  // the kernel never truncates to 8 bytes (its mask would shift by 64)
+  if (size >= 8) return;
   r.varOff = tnum.cast(r.varOff, size);
   const mask = u64.sub(u64.shl(u64.ONE, size * 8), u64.ONE);
   const notMask = u64.not(mask);
