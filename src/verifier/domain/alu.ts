@@ -389,7 +389,7 @@ export function scalarByteSwap(dst: Scalar, alu64: boolean, toLe: boolean, imm: 
 /**
  * Whether the kernel tracks bounds for this op with this source (kernel:
  * is_safe_to_compute_dst_reg_range()). 6.18 gives up on DIV and MOD, and on shifts unless the
- * amount is a constant below the operation's width. END is tracked (backported to 6.18 stable).
+ * amount is a constant below the operation's width. END is tracked, as the 6.18.44 kernel does.
  */
 export function isSafeToComputeDstRegRange(op: number, src: Scalar, alu32: boolean): boolean {
   const srcIsConst = alu32
