@@ -122,20 +122,21 @@ export function callHelper(
   }
 }
 
-/** [a, a+n) inside one live region. a may be negative or past the end (register + offset). */
-export function okR(gran: Int32Array, rt: Int32Array, memSize: number, a: number, n: number): boolean {
-  if (a < 0 || a + n > memSize) return false;
-  const k = gran[a >>> 6]! << 2;
-  return k !== 0 && a >= rt[k]! && a + n <= rt[k + 1]!;
-}
-
-/** Like okR, and the region is writable. */
-export function okW(gran: Int32Array, rt: Int32Array, memSize: number, a: number, n: number): boolean {
-  if (a < 0 || a + n > memSize) return false;
-  const k = gran[a >>> 6]! << 2;
-  return k !== 0 && a >= rt[k]! && a + n <= rt[k + 1]! && rt[k + 2] === 1;
-}
-
 export function budgetFault(prog: LoadedProgram, pc: number, budget: number): RuntimeFault {
   return fault(prog, pc, 'budget', `instruction budget of ${budget} exhausted`);
+}
+
+/** Table index of the region holding [a, a+n) (writable if write=1), or -1. */
+export function regionOf(
+  gran: Int32Array,
+  rt: Int32Array,
+  memSize: number,
+  a: number,
+  n: number,
+  write: number,
+): number {
+  if (a < 0 || a + n > memSize) return -1;
+  const k = gran[a >>> 6]! << 2;
+  if (k === 0 || a < rt[k]! || a + n > rt[k + 1]!) return -1;
+  return write === 0 || rt[k + 2] === 1 ? k : -1;
 }
