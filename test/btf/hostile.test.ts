@@ -18,7 +18,9 @@ function encodeBtf(words: number[], strings: string[]): Uint8Array {
   dv.setUint32(12, typeLen, true);
   dv.setUint32(16, typeLen, true);
   dv.setUint32(20, str.length, true);
-  words.forEach((w, i) => dv.setUint32(24 + i * 4, w >>> 0, true));
+  words.forEach((w, i) => {
+    dv.setUint32(24 + i * 4, w >>> 0, true);
+  });
   for (let i = 0; i < str.length; i++) out[24 + typeLen + i] = str.charCodeAt(i);
   return out;
 }
