@@ -50,8 +50,8 @@ export function interpret(
   const budget = m.budget;
   const arena = m.arena;
   // Case labels are number literals on purpose: V8 builds a jump table only for Smi-literal
-// cases; with imported constants as labels the switch ran about 2x slower.
-// Views are plain locals (no closure captures them) and are reloaded after every helper
+  // cases; with imported constants as labels the switch ran about 2x slower.
+  // Views are plain locals (no closure captures them) and are reloaded after every helper
   // call, since a helper may grow the memory or allocate regions.
   let dv = arena.dv;
   let gran = arena.gran;
