@@ -1,10 +1,10 @@
 // createMap(): validate a spec as the kernel's map_create() and the type's alloc_check do, then
 // build the map in the arena, with its initial contents (global data) and frozen if asked.
 import type { Arena } from '../vm/arena.ts';
-import { ArrayMap, arrayAllocCheck } from './array.ts';
+import { ArrayMap, arrayAllocCheck, IndexedMap } from './array.ts';
 import { BloomFilterMap, bloomAllocCheck } from './bloom-filter.ts';
 import { EINVAL, MapError } from './errno.ts';
-import { fdArrayAllocCheck, PerfEventArrayMap, ProgArrayMap } from './fd-array.ts';
+import { fdArrayAllocCheck, PerfEventArrayMap, ProgArrayMap, type ProgRef } from './fd-array.ts';
 import * as T from './flags.ts';
 import { HashMap, hashAllocCheck } from './hash.ts';
 import { LpmTrieMap, lpmAllocCheck } from './lpm-trie.ts';
@@ -85,4 +85,50 @@ export function createMap(arena: Arena, spec: MapCreateSpec, opts: CreateMapOpti
   }
   if (s.frozen) m.freeze();
   return m;
+}
+
+/** A map spec as src/elf parses it, with `values = {...}` initialisers of map-in-map/prog arrays. */
+export type CollectionMapSpec = MapCreateSpec & {
+  name: string;
+  initialValues?: { index: number; kind: 'map' | 'prog'; name: string }[];
+};
+
+/**
+ * Creates every map of an object (in order), then fills map-in-map slots from their
+ * initialisers and prog array slots through `resolveProg` (slots it cannot resolve stay empty).
+ * On failure the maps created so far are closed.
+ */
+export function createMaps(
+  arena: Arena,
+  specs: readonly CollectionMapSpec[],
+  opts: CreateMapOptions & { resolveProg?: (name: string) => ProgRef | undefined } = {},
+): Map<string, BpfMap> {
+  const out = new Map<string, BpfMap>();
+  try {
+    for (const s of specs) {
+      if (out.has(s.name)) throw new MapError(EINVAL, `two maps named ${s.name}`);
+      out.set(s.name, createMap(arena, s, opts));
+    }
+    for (const s of specs) {
+      const m = out.get(s.name)!;
+      for (const iv of s.initialValues ?? []) {
+        const key = IndexedMap.key(iv.index);
+        if (iv.kind === 'map' && m instanceof MapInMap) {
+          const inner = out.get(iv.name);
+          if (!inner)
+            throw new MapError(EINVAL, `map ${s.name}: slot ${iv.index} names unknown map ${iv.name}`);
+          m.setInner(key, inner);
+        } else if (iv.kind === 'prog' && m instanceof ProgArrayMap) {
+          const p = opts.resolveProg?.(iv.name);
+          if (p) m.setProg(iv.index, p);
+        } else {
+          throw new MapError(EINVAL, `map ${s.name}: a ${iv.kind} initialiser on a ${m.typeName}`);
+        }
+      }
+    }
+  } catch (e) {
+    for (const m of out.values()) m.close();
+    throw e;
+  }
+  return out;
 }

@@ -1,7 +1,13 @@
 // Public API of the maps module.
 export { ArrayMap, IndexedMap } from './array.ts';
 export { BloomFilterMap } from './bloom-filter.ts';
-export { createMap, mapCreateCheck, SUPPORTED_MAP_TYPES } from './create.ts';
+export {
+  type CollectionMapSpec,
+  createMap,
+  createMaps,
+  mapCreateCheck,
+  SUPPORTED_MAP_TYPES,
+} from './create.ts';
 export { errnoName, MapError } from './errno.ts';
 export {
   type PerfBuffer,
