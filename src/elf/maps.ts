@@ -130,9 +130,14 @@ function parseBtfMapDef(
         map.pinning = intField(m);
         if (map.pinning > 1) throw fail(ctx, `map "${map.name}": invalid pinning ${map.pinning}`, sec);
         break;
-      case 'map_extra':
-        map.mapExtra = intField(m);
+      case 'map_extra': {
+        // __ulong(map_extra, v) is a one-value enum (64-bit values do not fit __uint's array size).
+        const e = btf.resolve(m.type);
+        if ((e.kind === 'enum' || e.kind === 'enum64') && e.values.length === 1) {
+          map.mapExtra = Number(e.values[0]!.value);
+        } else map.mapExtra = intField(m);
         break;
+      }
       case 'key_size':
         keySize = intField(m);
         break;

@@ -108,7 +108,9 @@ function splitSection(ctx: ProgContext, ix: Indexes, ext: GroupedExt, sec: ElfSe
     funcs.push({ name: sec.name.replace(/[^A-Za-z0-9_]/g, '_'), start: 0, end: nslots, global: true });
 
   const isText = sec.name === '.text';
-  const kind = classifySection(sec.name);
+  // libbpf: a leading '?' turns autoload off; the rest is the usual SEC() name.
+  const autoload = !sec.name.startsWith('?');
+  const kind = classifySection(autoload ? sec.name : sec.name.slice(1));
   const progs: ProgramSpec[] = funcs.map((f) => {
     const p: ProgramSpec = {
       name: f.name,
@@ -119,6 +121,7 @@ function splitSection(ctx: ProgContext, ix: Indexes, ext: GroupedExt, sec: ElfSe
       xdpFrags: !isText && kind.xdpFrags === true,
       isSubprog: isText,
       global: f.global,
+      autoload: autoload && !isText,
       insns: slots.slice(f.start, f.end),
       relocs: [],
       funcInfo: [],

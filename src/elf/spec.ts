@@ -79,6 +79,8 @@ export interface ProgramSpec {
   /** Set when the section name is not in libbpf's table; loading must fail with this message. */
   unknownSection?: string;
   global: boolean;
+  /** False for `SEC("?name")`: listed, but libbpf does not load it unless asked. */
+  autoload: boolean;
   insns: Insn[];
   /** insnIdx is relative to this program's first slot. */
   relocs: ProgReloc[];

@@ -158,7 +158,10 @@ test('SEC() names map to libbpf program and attach types', () => {
 
 test('unknown sections are listed and refuse to link with a clear message', () => {
   const spec = load(fixture('sections.bpf.o'));
-  assert.equal(spec.programs.length, 40, 'one program per P() line in sections.bpf.c');
+  assert.equal(spec.programs.length, 41, 'one program per P() line in sections.bpf.c');
+  const opt = spec.programs.find((x) => x.name === 'p_optional')!;
+  assert.deepEqual([opt.section, opt.progType, opt.autoload], ['?xdp', 'xdp', false]);
+  assert.ok(spec.programs.filter((x) => x !== opt).every((x) => x.autoload));
   const p = spec.programs.find((x) => x.name === 'p_unknown')!;
   assert.equal(p.progType, 'unspec');
   assert.throws(
