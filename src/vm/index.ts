@@ -25,6 +25,7 @@ export { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts
 export {
   CALLBACK_LEVELS,
   DEFAULT_BUDGET,
+  type Engine,
   RunResult,
   type RunOptions,
   STACK_FRAMES,

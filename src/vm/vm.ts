@@ -21,7 +21,18 @@ export const CALLBACK_LEVELS = MAX_CALL_FRAMES;
 export const STACK_FRAMES = MAX_CALL_FRAMES * CALLBACK_LEVELS;
 export const DEFAULT_BUDGET = 1e9;
 
+/** Runs a loaded program; the interpreter's signature, so a JIT can stand in for it. */
+export type Engine = (
+  m: Machine,
+  prog: LoadedProgram,
+  lo: Int32Array,
+  hi: Int32Array,
+  entry: number,
+) => number;
+
 export interface VmOptions {
+  /** What runs programs (default: the interpreter; src/jit's JitEngine.run compiles to Wasm). */
+  engine?: Engine;
   arena?: Arena;
   helpers?: HelperTable;
   /** Check every memory access against the region table (default true). */
@@ -73,6 +84,7 @@ export class Vm implements Machine {
   readonly checked: boolean;
   readonly budget: number;
   readonly cpu: number;
+  readonly engine: Engine;
   packet: PacketWindow | undefined;
   tailCallTarget: LoadedProgram | undefined;
   private tailCallCount = 0;
@@ -104,6 +116,7 @@ export class Vm implements Machine {
     this.checked = opts.checked ?? true;
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.cpu = opts.cpu ?? 0;
+    this.engine = opts.engine ?? interpret;
     this.clock = opts.clock ?? defaultClock;
     this.sink = opts.printk ?? (() => {});
     this.rngState = (opts.seed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
