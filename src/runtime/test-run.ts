@@ -41,6 +41,8 @@ export interface TestRunOptions {
   /** Run in this VM (default: a new checked VM built from vmOptions). */
   vm?: Vm;
   vmOptions?: VmOptions;
+  /** Resolves pseudo lddw sources other than maps (PSEUDO_FUNC, BTF ids). */
+  resolveLddw?: LddwResolver;
   name?: string;
 }
 
@@ -85,7 +87,10 @@ export function testRun(insns: readonly Insn[] | LoadedProgram, opts: TestRunOpt
     vm.registerMap(map);
     return map;
   });
-  const prog = 'code' in insns ? insns : vm.load(insns, { name: opts.name, resolveLddw: mapResolver(maps) });
+  const prog =
+    'code' in insns
+      ? insns
+      : vm.load(insns, { name: opts.name, resolveLddw: mapResolver(maps, opts.resolveLddw) });
   const repeat = Math.max(1, opts.repeat ?? 1);
   switch (opts.type) {
     case 'socket_filter':
@@ -102,8 +107,11 @@ export function testRun(insns: readonly Insn[] | LoadedProgram, opts: TestRunOpt
   }
 }
 
-/** lddw src=1/5 → the map's pointer; src=2/6 → address of value byte `hiImm` of element 0. */
-export function mapResolver(maps: readonly VmMap[]): LddwResolver {
+/**
+ * lddw src=1/5 → the map's pointer; src=2/6 → address of value byte `hiImm` of element 0.
+ * Other sources go to `other`, if given.
+ */
+export function mapResolver(maps: readonly VmMap[], other?: LddwResolver): LddwResolver {
   return (i, insnIdx, hiImm) => {
     const where = { insnIdx };
     if (
@@ -111,8 +119,10 @@ export function mapResolver(maps: readonly VmMap[]): LddwResolver {
       i.src !== op.PSEUDO_MAP_VALUE &&
       i.src !== op.PSEUDO_MAP_IDX &&
       i.src !== op.PSEUDO_MAP_IDX_VALUE
-    )
+    ) {
+      if (other) return other(i, insnIdx, hiImm);
       throw new InputError('PROG', `lddw pseudo source ${i.src} is not supported here`, { where });
+    }
     const m = maps[i.imm];
     if (!m) throw new InputError('PROG', `lddw refers to map ${i.imm}, only ${maps.length} given`, { where });
     if (i.src === op.PSEUDO_MAP_FD || i.src === op.PSEUDO_MAP_IDX) {
