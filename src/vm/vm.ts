@@ -205,7 +205,7 @@ export class Vm implements Machine {
     if (!nested) this.tailCallCount = 0;
     this.running++;
     try {
-      const n = interpret(this, prog, lo, hi, entry);
+      const n = this.engine(this, prog, lo, hi, entry);
       return new RunResult(lo[0]!, hi[0]!, n);
     } finally {
       this.running--;
