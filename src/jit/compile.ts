@@ -1,0 +1,570 @@
+// Compiles a loaded eBPF program to one Wasm module: one function per eBPF function (slot 0,
+// bpf-to-bpf call targets, callback entries), an exported wrapper `f<slot>` per function that
+// moves registers in and out through a scratch block of the arena, and helpers, checks and
+// faults as imported JS functions (declared only when the program needs them).
+import { MAX_BPF_STACK } from '../isa/opcode.ts';
+import { MAX_CALL_FRAMES } from '../vm/machine.ts';
+import type { LoadedProgram } from '../vm/program.ts';
+import { SLOT_WORDS, X_CALL_LOCAL } from '../vm/program.ts';
+import {
+  buildCfg,
+  type FuncLayout,
+  isJump,
+  isUncondJump,
+  layoutFunction,
+  OP_CALL,
+  OP_CALLX,
+  OP_EXIT,
+  OP_LDDW,
+  OP_MAY_GOTO,
+  type Scope,
+} from './cfg.ts';
+import { address, loadBigEndian, lowerAlu, lowerCond, lowerMem, memAccess, type Temps } from './lower.ts';
+import { FuncBody, type FuncType, ModuleBuilder, type ValType } from './wasm/module.ts';
+import * as W from './wasm/opcodes.ts';
+
+/** kernel: BPF_MAX_LOOPS (may_goto budget per frame), as in the interpreter. */
+const BPF_MAX_LOOPS = 8 * 1024 * 1024;
+
+// Scratch block layout (bytes): registers r0..r10, instruction count, budget.
+export const SC_REGS = 0;
+export const SC_COUNT = 88;
+export const SC_BUDGET = 96;
+export const SCRATCH_SIZE = 104;
+
+/** Fault kinds the `fault` import receives. */
+export const FAULT_FELL_OFF = 0;
+export const FAULT_BUDGET = 1;
+export const FAULT_CALL_DEPTH = 2;
+
+export interface CompileOptions {
+  /** Check every non-stack memory access against the arena's regions (through an import). */
+  checked: boolean;
+  /** Use the br_table dispatcher for every function (for tests and measurements). */
+  dispatch?: boolean;
+}
+
+export interface FuncInfo {
+  entry: number;
+  structured: boolean;
+  /** Module offset of the function's instruction stream. */
+  codeStart: number;
+  /** [code position, insnIdx] pairs, ascending, to map a trap offset to an instruction. */
+  marks: Int32Array;
+}
+
+export interface CompiledProgram {
+  module: WebAssembly.Module;
+  /** Entry slot → exported wrapper name. */
+  exports: Map<number, string>;
+  funcs: FuncInfo[];
+  /** Which imports the module declares. */
+  imports: Set<ImportName>;
+  /** Per slot, for the `chk` import: size | write << 4. */
+  memInfo: Int8Array;
+  wasmBytes: number;
+  compileMs: number;
+  insns: number;
+}
+
+export type ImportName = 'fault' | 'helper' | 'callx' | 'ldabs' | 'chk';
+
+const I64x6: ValType[] = [W.I64, W.I64, W.I64, W.I64, W.I64, W.I64];
+/** r0..r10 and the call depth in, r0..r5 out (r6..r9 are callee-saved, r10 is fixed). */
+const FN_TYPE: FuncType = { params: [...I64x6, ...I64x6.slice(1), W.I32], results: I64x6 };
+const IMPORT_TYPES: Record<ImportName, FuncType> = {
+  fault: { params: [W.I32, W.I32], results: [] },
+  helper: { params: [W.I32, W.I32, W.I32], results: [W.I32] },
+  callx: { params: [W.I32, W.I32, W.I32, W.I32], results: [W.I32] },
+  ldabs: { params: [W.I32, W.I32, W.I32, W.I32], results: [W.I32] },
+  chk: { params: [W.I32, W.I32, W.I32], results: [] },
+};
+const DEPTH = 11;
+const NPARAMS = 12;
+
+export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProgram {
+  const t0 = performance.now();
+  const { code, len } = prog;
+  const cfg = buildCfg(prog);
+  const mb = new ModuleBuilder();
+  mb.importMemory('m', 'mem');
+  mb.importGlobal('m', 'sc', W.I32);
+
+  // Imports first (defined functions are numbered after them).
+  const memInfo = new Int8Array(len);
+  const need = new Set<ImportName>(['fault']);
+  for (let i = 0; i < len; i++) {
+    const p = i * SLOT_WORDS;
+    const w = code[p]!;
+    const xop = w & 0x3ff;
+    if (xop === OP_CALL) need.add('helper');
+    else if (xop === OP_CALLX) need.add('callx');
+    else if (xop >= 0x20 && xop <= 0x50 && (xop & 7) === 0 && xop !== OP_LDDW) need.add('ldabs');
+    const m = memAccess(xop, (w >> 12) & 15, (w >> 16) & 15);
+    if (m) {
+      memInfo[i] = m.size | (m.write ? 16 : 0);
+      if (opts.checked) need.add('chk');
+    }
+    if (xop === OP_LDDW) i++;
+  }
+  const importIdx = new Map<ImportName, number>();
+  for (const name of ['fault', 'helper', 'callx', 'ldabs', 'chk'] as const)
+    if (need.has(name)) importIdx.set(name, mb.importFunc('e', name, IMPORT_TYPES[name]));
+
+  const fnIndex = new Map<number, number>();
+  cfg.entries.forEach((e, k) => {
+    fnIndex.set(e, mb.funcIndex(k));
+  });
+  const funcs: FuncInfo[] = [];
+  for (const entry of cfg.entries) {
+    const layout = layoutFunction(cfg, entry, opts.dispatch);
+    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex);
+    em.emit();
+    mb.addFunc(FN_TYPE, em.f);
+    funcs.push({
+      entry,
+      structured: layout.scopes !== undefined,
+      codeStart: 0,
+      marks: Int32Array.from(em.marks),
+    });
+  }
+  const exports = new Map<number, string>();
+  for (const entry of cfg.entries) {
+    const f = new FuncBody(0);
+    f.op(W.GLOBAL_GET);
+    f.code.uleb(0);
+    for (let r = 0; r <= 10; r++) {
+      f.op(W.GLOBAL_GET);
+      f.code.uleb(0);
+      f.mem(W.I64_LOAD, SC_REGS + 8 * r);
+    }
+    f.i32(0);
+    f.call(fnIndex.get(entry)!);
+    for (let r = 0; r < 5; r++) f.op(W.DROP);
+    f.mem(W.I64_STORE, SC_REGS);
+    f.op(W.END);
+    const name = `f${entry}`;
+    mb.exportFunc(name, mb.addFunc({ params: [], results: [] }, f));
+    exports.set(entry, name);
+  }
+  const built = mb.finish();
+  funcs.forEach((fi, k) => {
+    fi.codeStart = built.codeStarts[k]!;
+  });
+  const module = new WebAssembly.Module(built.bytes as Uint8Array<ArrayBuffer>);
+  return {
+    module,
+    exports,
+    funcs,
+    imports: need,
+    memInfo,
+    wasmBytes: built.bytes.length,
+    compileMs: performance.now() - t0,
+    insns: len,
+  };
+}
+
+interface Ctl {
+  kind: 'block' | 'loop' | 'dispatch';
+  /** Position a branch to this label reaches. */
+  target: number;
+}
+
+class FnEmitter {
+  readonly f = new FuncBody(NPARAMS);
+  readonly marks: number[] = [];
+  private readonly n: number;
+  private readonly budget: number;
+  private readonly mg: number;
+  private readonly pc: number;
+  private readonly tmp: Temps;
+  private readonly ctl: Ctl[] = [];
+
+  constructor(
+    private readonly prog: LoadedProgram,
+    private readonly layout: FuncLayout,
+    private readonly opts: CompileOptions,
+    private readonly imports: Map<ImportName, number>,
+    private readonly fnIndex: Map<number, number>,
+  ) {
+    this.n = this.f.local(W.I64);
+    this.budget = this.f.local(W.I64);
+    this.mg = this.f.local(W.I32);
+    this.pc = this.f.local(W.I32);
+    this.tmp = { a: this.f.local(W.I32), t: this.f.local(W.I64) };
+  }
+
+  private scratch(): void {
+    this.f.op(W.GLOBAL_GET);
+    this.f.code.uleb(0);
+  }
+
+  private callImport(name: ImportName): void {
+    this.f.call(this.imports.get(name)!);
+  }
+
+  emit(): void {
+    const f = this.f;
+    this.scratch();
+    f.mem(W.I64_LOAD, SC_COUNT);
+    f.set(this.n);
+    this.scratch();
+    f.mem(W.I64_LOAD, SC_BUDGET);
+    f.set(this.budget);
+    f.i32(BPF_MAX_LOOPS);
+    f.set(this.mg);
+    if (this.layout.scopes) this.emitStructured(this.layout.scopes);
+    else this.emitDispatch();
+    f.op(W.UNREACHABLE);
+    f.op(W.END);
+  }
+
+  private emitStructured(scopes: Scope[]): void {
+    const { order } = this.layout;
+    const sorted = [...scopes].sort((a, b) => a.from - b.from || b.to - a.to);
+    let k = 0;
+    const open: Scope[] = [];
+    for (let p = 0; p <= order.length; p++) {
+      while (open.length > 0 && open[open.length - 1]!.to === p) {
+        open.pop();
+        this.ctl.pop();
+        this.f.op(W.END);
+      }
+      if (open.some((s) => s.to === p)) throw new Error('jit: scopes do not nest');
+      while (k < sorted.length && sorted[k]!.from === p) {
+        const s = sorted[k++]!;
+        open.push(s);
+        this.ctl.push({ kind: s.kind, target: s.target });
+        this.f.op(s.kind === 'loop' ? W.LOOP : W.BLOCK);
+        this.f.op(W.BLOCK_VOID);
+      }
+      if (p < order.length) this.emitBlock(p);
+    }
+    if (open.length > 0) throw new Error('jit: unclosed scopes');
+  }
+
+  private emitDispatch(): void {
+    const { order } = this.layout;
+    const f = this.f;
+    const m = order.length;
+    f.op(W.LOOP);
+    f.op(W.BLOCK_VOID);
+    this.ctl.push({ kind: 'dispatch', target: -1 });
+    for (let i = m - 1; i >= 0; i--) {
+      f.op(W.BLOCK);
+      f.op(W.BLOCK_VOID);
+      this.ctl.push({ kind: 'block', target: i });
+    }
+    f.get(this.pc);
+    f.op(W.BR_TABLE);
+    f.code.uleb(m);
+    for (let i = 0; i < m; i++) f.code.uleb(i);
+    f.code.uleb(0);
+    for (let i = 0; i < m; i++) {
+      f.op(W.END);
+      this.ctl.pop();
+      this.emitBlock(i);
+    }
+    f.op(W.END);
+    this.ctl.pop();
+  }
+
+  /** Depth of the label that reaches position t from position `from`, plus `extra` open ifs. */
+  private branch(from: number, t: number, extra: number): void {
+    const f = this.f;
+    if (!this.layout.scopes) {
+      f.i32(t);
+      f.set(this.pc);
+      f.br(W.BR, this.ctl.length - 1 + extra);
+      return;
+    }
+    const want = t <= from ? 'loop' : 'block';
+    for (let i = this.ctl.length - 1; i >= 0; i--) {
+      const c = this.ctl[i]!;
+      if (c.kind === want && c.target === t) {
+        f.br(W.BR, this.ctl.length - 1 - i + extra);
+        return;
+      }
+    }
+    throw new Error(`jit: no label for a branch from position ${from} to ${t}`);
+  }
+
+  /** Jumps to block position t; on back edges first checks the instruction budget. */
+  private jump(from: number, t: number, cond: boolean, targetSlot: number): void {
+    const f = this.f;
+    const back = t <= from;
+    if (!cond) {
+      if (t === from + 1) return;
+      if (back) this.budgetCheck(targetSlot);
+      this.branch(from, t, 0);
+      return;
+    }
+    if (!back && this.layout.scopes) {
+      // Forward conditional: a plain br_if.
+      let want = this.ctl.length - 1;
+      while (want >= 0 && !(this.ctl[want]!.kind === 'block' && this.ctl[want]!.target === t)) want--;
+      if (want < 0) throw new Error(`jit: no label for a branch from position ${from} to ${t}`);
+      f.br(W.BR_IF, this.ctl.length - 1 - want);
+      return;
+    }
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    if (back) this.budgetCheck(targetSlot);
+    this.branch(from, t, 1);
+    f.op(W.END);
+  }
+
+  private budgetCheck(targetSlot: number): void {
+    const f = this.f;
+    f.get(this.n);
+    f.get(this.budget);
+    f.op(W.I64_GT_S);
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    this.fault(FAULT_BUDGET, targetSlot);
+    f.op(W.END);
+  }
+
+  private fault(kind: number, slot: number): void {
+    this.f.i32(kind);
+    this.f.i32(slot);
+    this.callImport('fault');
+  }
+
+  /** Stores the exact instruction count (n minus the block's instructions not yet run). */
+  private storeCount(unrun: number): void {
+    const f = this.f;
+    this.scratch();
+    f.get(this.n);
+    if (unrun !== 0) {
+      f.i64(-unrun, -1);
+      f.op(W.I64_ADD);
+    }
+    f.mem(W.I64_STORE, SC_COUNT);
+  }
+
+  private returnRegs(): void {
+    for (let r = 0; r <= 5; r++) this.f.get(r);
+    this.f.op(W.RETURN);
+  }
+
+  private emitBlock(p: number): void {
+    const f = this.f;
+    const b = this.layout.order[p]!;
+    const { code, len } = this.prog;
+    if (b.start === len) {
+      this.marks.push(f.pos, len);
+      this.fault(FAULT_FELL_OFF, len);
+      f.op(W.UNREACHABLE);
+      return;
+    }
+    // Instruction count of the block (lddw counts once).
+    let count = 0;
+    for (let i = b.start; i < b.end; i += (code[i * SLOT_WORDS]! & 0x3ff) === OP_LDDW ? 2 : 1) count++;
+    f.get(this.n);
+    f.i64(count, 0);
+    f.op(W.I64_ADD);
+    f.set(this.n);
+
+    let done = 0;
+    let lastXop = -1;
+    for (let i = b.start; i < b.end; i++) {
+      const q = i * SLOT_WORDS;
+      const w = code[q]!;
+      const xop = w & 0x3ff;
+      const d = (w >> 12) & 15;
+      const s = (w >> 16) & 15;
+      const off = code[q + 1]!;
+      const imm = code[q + 2]!;
+      done++;
+      lastXop = xop;
+      const unrun = count - done;
+      this.marks.push(f.pos, i);
+      if (lowerAlu(f, this.tmp, xop, d, s, imm)) continue;
+      const ma = memAccess(xop, d, s);
+      if (ma) {
+        if (this.opts.checked && !(ma.base === 10 && off >= -MAX_BPF_STACK && off + ma.size <= 0)) {
+          f.get(ma.base);
+          f.op(W.I32_WRAP_I64);
+          f.get(ma.base);
+          f.i64(32, 0);
+          f.op(W.I64_SHR_U);
+          f.op(W.I32_WRAP_I64);
+          f.i32(i);
+          this.callImport('chk');
+        }
+        if (!lowerMem(f, this.tmp, xop, d, s, off, imm))
+          throw new Error(`jit: memory op 0x${xop.toString(16)}`);
+        continue;
+      }
+      if (xop === OP_LDDW) {
+        f.i64(imm, code[q + 3]!);
+        f.set(d);
+        i++;
+        continue;
+      }
+      if (isJump(xop)) {
+        this.emitJump(p, xop, d, s, imm, b.jumpTo);
+        continue;
+      }
+      switch (xop) {
+        case OP_EXIT:
+          this.storeCount(0);
+          this.returnRegs();
+          break;
+        case OP_CALL:
+          this.emitHelperCall(i, 'helper', code[q + 3]!, 0, unrun);
+          break;
+        case OP_CALLX:
+          this.emitHelperCall(i, 'callx', 0, d, unrun);
+          break;
+        case X_CALL_LOCAL:
+          this.emitLocalCall(i, i + 1 + off, unrun);
+          break;
+        case 0x20:
+        case 0x28:
+        case 0x30:
+        case 0x40:
+        case 0x48:
+        case 0x50:
+          this.emitLdAbs(i, xop, s, imm, unrun);
+          break;
+        default:
+          throw new Error(`jit: cannot compile opcode 0x${xop.toString(16)} at insn ${i}`);
+      }
+    }
+    // Fall through into the next block (leader after a non-jump instruction).
+    if (!isJump(lastXop) && b.fallTo >= 0) this.jump(p, this.layout.pos.get(b.fallTo)!, false, b.fallTo);
+  }
+
+  private emitJump(p: number, xop: number, d: number, s: number, imm: number, jumpTo: number): void {
+    const f = this.f;
+    const b = this.layout.order[p]!;
+    const pos = this.layout.pos;
+    const tJump = pos.get(jumpTo)!;
+    if (isUncondJump(xop)) {
+      this.jump(p, tJump, false, jumpTo);
+      return;
+    }
+    const tFall = pos.get(b.fallTo)!;
+    if (xop === OP_MAY_GOTO) {
+      // Taken once the frame's budget is used up; otherwise counts down.
+      f.get(this.mg);
+      f.op(W.I32_EQZ);
+      f.get(this.mg);
+      f.get(this.mg);
+      f.op(W.I32_EQZ);
+      f.op(W.I32_EQZ);
+      f.op(W.I32_SUB);
+      f.set(this.mg);
+    } else if (tJump === tFall) {
+      // Both edges go to the same place: nothing to test.
+      this.jump(p, tFall, false, b.fallTo);
+      return;
+    } else lowerCond(f, xop, d, s, imm);
+    this.jump(p, tJump, true, jumpTo);
+    this.jump(p, tFall, false, b.fallTo);
+  }
+
+  private emitHelperCall(i: number, kind: 'helper' | 'callx', k: number, d: number, unrun: number): void {
+    const f = this.f;
+    for (let r = 1; r <= 5; r++) {
+      this.scratch();
+      f.get(r);
+      f.mem(W.I64_STORE, SC_REGS + 8 * r);
+    }
+    if (kind === 'helper') f.i32(k);
+    else {
+      f.get(d);
+      f.op(W.I32_WRAP_I64);
+      f.get(d);
+      f.i64(32, 0);
+      f.op(W.I64_SHR_U);
+      f.op(W.I32_WRAP_I64);
+    }
+    f.i32(i);
+    f.get(DEPTH);
+    this.callImport(kind);
+    this.scratch();
+    f.mem(W.I64_LOAD, SC_REGS);
+    f.set(0);
+    // Non-zero: a tail call was requested; hand r0..r9 and the count to the host and leave.
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    for (let r = 6; r <= 9; r++) {
+      this.scratch();
+      f.get(r);
+      f.mem(W.I64_STORE, SC_REGS + 8 * r);
+    }
+    this.storeCount(unrun);
+    this.returnRegs();
+    f.op(W.END);
+  }
+
+  private emitLocalCall(i: number, target: number, unrun: number): void {
+    const f = this.f;
+    f.get(DEPTH);
+    f.i32(MAX_CALL_FRAMES - 1);
+    f.op(W.I32_GE_S);
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    this.fault(FAULT_CALL_DEPTH, i);
+    f.op(W.END);
+    // The interpreter checks the budget after jumping into the callee, counting the call.
+    f.get(this.n);
+    f.i64(-unrun, -1);
+    f.op(W.I64_ADD);
+    f.get(this.budget);
+    f.op(W.I64_GT_S);
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    this.fault(FAULT_BUDGET, target);
+    f.op(W.END);
+    this.storeCount(unrun);
+    for (let r = 0; r <= 9; r++) f.get(r);
+    f.get(10);
+    f.i64(-MAX_BPF_STACK, -1);
+    f.op(W.I64_ADD);
+    f.get(DEPTH);
+    f.i32(1);
+    f.op(W.I32_ADD);
+    f.call(this.fnIndex.get(target)!);
+    for (let r = 5; r >= 0; r--) f.set(r);
+    this.scratch();
+    f.mem(W.I64_LOAD, SC_COUNT);
+    if (unrun !== 0) {
+      f.i64(unrun, 0);
+      f.op(W.I64_ADD);
+    }
+    f.set(this.n);
+  }
+
+  private emitLdAbs(i: number, xop: number, s: number, imm: number, unrun: number): void {
+    const f = this.f;
+    const size = (xop & 0x18) === 0 ? 4 : (xop & 0x18) === 0x08 ? 2 : 1;
+    if ((xop & 0xe0) === 0x20) f.i32(imm);
+    else {
+      address(f, s, 0);
+      f.i32(imm);
+      f.op(W.I32_ADD);
+    }
+    f.i32(size);
+    f.i32(i);
+    f.get(DEPTH);
+    this.callImport('ldabs');
+    f.tee(this.tmp.a);
+    f.i32(0);
+    f.op(W.I32_LT_S);
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    // kernel: an out-of-bounds legacy load ends the program with r0 = 0 (in a subprogram the
+    // import throws instead, and the engine ends the run)
+    f.i64(0, 0);
+    f.set(0);
+    this.storeCount(unrun);
+    this.returnRegs();
+    f.op(W.END);
+    loadBigEndian(f, this.tmp.a, size);
+    f.set(0);
+  }
+}

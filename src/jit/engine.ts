@@ -1,0 +1,306 @@
+// The JIT as an engine with the interpreter's signature: pass `new JitEngine().run` as
+// VmOptions.engine. Registers go in and out through a small scratch block of the arena;
+// helpers, region checks and faults are imported JS functions bound to a per-instance state.
+import { RuntimeFault } from '../errors.ts';
+import type { Arena } from '../vm/arena.ts';
+import { interpret } from '../vm/interp.ts';
+import {
+  budgetFault,
+  callHelper,
+  fault,
+  type Machine,
+  MAX_CALL_FRAMES,
+  memFault,
+  negativeLoadAddr,
+} from '../vm/machine.ts';
+import type { LoadedProgram } from '../vm/program.ts';
+import { SLOT_WORDS } from '../vm/program.ts';
+import { type CacheStats, JitCache } from './cache.ts';
+import {
+  type CompiledProgram,
+  FAULT_BUDGET,
+  FAULT_CALL_DEPTH,
+  FAULT_FELL_OFF,
+  SC_BUDGET,
+  SC_COUNT,
+  SC_REGS,
+  SCRATCH_SIZE,
+} from './compile.ts';
+
+export interface JitOptions {
+  /** Compile every function as a br_table dispatcher (tests, measurements). */
+  dispatch?: boolean;
+}
+
+export interface JitStats extends CacheStats {
+  /** Runs that started at a slot the JIT has no function for, run by the interpreter instead. */
+  interpreted: number;
+}
+
+/** What the imported functions of one instance see: the run in progress. */
+interface RunState {
+  m: Machine;
+  prog: LoadedProgram;
+  lo: Int32Array;
+  hi: Int32Array;
+  tailTarget: LoadedProgram | undefined;
+  /** Runs of this instance in progress (a helper's callback may run the same program). */
+  active: number;
+}
+
+interface Linked {
+  compiled: CompiledProgram;
+  fns: Record<string, () => void>;
+  st: RunState;
+}
+
+/** Thrown by the ldabs import when an out-of-bounds LD_ABS/LD_IND in a subprogram ends the run. */
+class ProgramExit {}
+
+const dummyState = (): RunState => ({
+  m: undefined as unknown as Machine,
+  prog: undefined as unknown as LoadedProgram,
+  lo: new Int32Array(0),
+  hi: new Int32Array(0),
+  tailTarget: undefined,
+  active: 0,
+});
+
+export class JitEngine {
+  /** Checked mode (region checks on every access that is not a constant r10 offset) follows the VM. */
+  private readonly caches: { checked: JitCache; unchecked: JitCache };
+  private readonly scratchOf = new WeakMap<Arena, number>();
+  private readonly linkedOf = new WeakMap<Arena, Map<CompiledProgram, Linked>>();
+  private interpreted = 0;
+  // One-entry memo for the common case of running the same program again.
+  private lastProg: LoadedProgram | undefined;
+  private lastArena: Arena | undefined;
+  private lastChecked = false;
+  private lastLinked: Linked | undefined;
+
+  constructor(opts: JitOptions = {}) {
+    this.caches = {
+      checked: new JitCache({ checked: true, dispatch: opts.dispatch }),
+      unchecked: new JitCache({ checked: false, dispatch: opts.dispatch }),
+    };
+  }
+
+  get stats(): JitStats {
+    const a = this.caches.checked.stats;
+    const b = this.caches.unchecked.stats;
+    return {
+      compiles: a.compiles + b.compiles,
+      hits: a.hits + b.hits,
+      compileMs: a.compileMs + b.compileMs,
+      interpreted: this.interpreted,
+    };
+  }
+
+  /** Compiles (or finds in the cache) without running. */
+  compile(prog: LoadedProgram, checked = true): CompiledProgram {
+    return (checked ? this.caches.checked : this.caches.unchecked).get(prog);
+  }
+
+  /** Same contract as interpret(): r0 ends in lo[0]/hi[0]; returns the instruction count. */
+  readonly run = (m: Machine, prog: LoadedProgram, lo: Int32Array, hi: Int32Array, entry = 0): number => {
+    const arena = m.arena;
+    const checked = m.checked;
+    let linked =
+      prog === this.lastProg && arena === this.lastArena && checked === this.lastChecked
+        ? this.lastLinked!
+        : this.link(arena, prog, checked);
+    let name = linked.compiled.exports.get(entry);
+    if (name === undefined) {
+      this.interpreted++;
+      return interpret(m, prog, lo, hi, entry);
+    }
+    const sc = this.scratchOf.get(arena)!;
+    arena.sync();
+    const i32 = arena.i32;
+    const base = sc >> 2;
+    for (let r = 0; r <= 10; r++) {
+      i32[base + 2 * r] = lo[r]!;
+      i32[base + 2 * r + 1] = hi[r]!;
+    }
+    const cnt = (sc + SC_COUNT) >> 2;
+    i32[cnt] = 0;
+    i32[cnt + 1] = 0;
+    const b = (sc + SC_BUDGET) >> 2;
+    i32[b] = (m.budget % 4294967296) | 0;
+    i32[b + 1] = Math.floor(m.budget / 4294967296) | 0;
+    m.regLo = lo;
+    m.regHi = hi;
+    for (;;) {
+      const st = linked.st;
+      const saved = st.active > 0 ? { ...st } : undefined;
+      st.active++;
+      st.m = m;
+      st.prog = prog;
+      st.lo = lo;
+      st.hi = hi;
+      st.tailTarget = undefined;
+      try {
+        linked.fns[name]!();
+      } catch (e) {
+        if (e instanceof ProgramExit) {
+          lo[0] = 0;
+          hi[0] = 0;
+          return readCount(arena, sc);
+        }
+        throw translate(e, linked, prog);
+      } finally {
+        if (saved) Object.assign(st, saved);
+        else st.active--;
+      }
+      const target = st.tailTarget;
+      if (target === undefined) break;
+      // kernel: bpf_tail_call() — the target starts over in the same frame, registers kept
+      // (they are in the scratch block, as is the instruction count).
+      prog = target;
+      linked = this.link(arena, prog, checked);
+      name = 'f0';
+    }
+    const j = arena.i32;
+    lo[0] = j[base + SC_REGS / 4]!;
+    hi[0] = j[base + SC_REGS / 4 + 1]!;
+    return readCount(arena, sc);
+  };
+
+  private link(arena: Arena, prog: LoadedProgram, checked: boolean): Linked {
+    const compiled = this.compile(prog, checked);
+    let byArena = this.linkedOf.get(arena);
+    if (!byArena) {
+      byArena = new Map();
+      this.linkedOf.set(arena, byArena);
+      const sc = arena.alloc(SCRATCH_SIZE, 8, { kind: 'scratch', writable: false, name: 'jit scratch' });
+      // An empty window: checked programs can never reach the scratch block.
+      arena.setWindow(sc, sc, sc);
+      this.scratchOf.set(arena, sc);
+    }
+    let linked = byArena.get(compiled);
+    if (!linked) {
+      linked = instantiate(compiled, arena, this.scratchOf.get(arena)!);
+      byArena.set(compiled, linked);
+    }
+    this.lastProg = prog;
+    this.lastArena = arena;
+    this.lastChecked = checked;
+    this.lastLinked = linked;
+    return linked;
+  }
+}
+
+function readCount(arena: Arena, sc: number): number {
+  const j = arena.i32;
+  const k = (sc + SC_COUNT) >> 2;
+  return (j[k]! >>> 0) + j[k + 1]! * 4294967296;
+}
+
+function instantiate(compiled: CompiledProgram, arena: Arena, sc: number): Linked {
+  const st = dummyState();
+  const base = sc >> 2;
+  const e: Record<string, (...a: number[]) => number | undefined> = {};
+  const imp = compiled.imports;
+  e.fault = (kind, slot) => {
+    if (kind === FAULT_FELL_OFF) throw fault(st.prog, slot!, 'pc', 'fell off the end of the program');
+    if (kind === FAULT_BUDGET) throw budgetFault(st.prog, slot!, st.m.budget);
+    if (kind === FAULT_CALL_DEPTH)
+      throw fault(st.prog, slot!, 'call', `call stack too deep (more than ${MAX_CALL_FRAMES} frames)`);
+    throw fault(st.prog, slot!, 'jit', `unknown fault kind ${kind}`);
+  };
+  const afterCall = (): void => {
+    arena.sync();
+    const i32 = arena.i32;
+    i32[base] = st.lo[0]!;
+    i32[base + 1] = st.hi[0]!;
+  };
+  const argsIn = (): void => {
+    arena.sync();
+    const i32 = arena.i32;
+    const { lo, hi, m } = st;
+    for (let r = 1; r <= 5; r++) {
+      lo[r] = i32[base + 2 * r]!;
+      hi[r] = i32[base + 2 * r + 1]!;
+    }
+    m.regLo = lo;
+    m.regHi = hi;
+  };
+  if (imp.has('helper'))
+    e.helper = (k, slot, depth) => {
+      argsIn();
+      const { m, prog } = st;
+      callHelper(m, prog, slot!, prog.helperFns[k!]!, st.lo, st.hi);
+      afterCall();
+      if (m.tailCallTarget === undefined) return 0;
+      const target = m.tailCallTarget;
+      m.tailCallTarget = undefined;
+      if (depth !== 0) throw fault(prog, slot!, 'call', 'tail call from a subprogram is not supported');
+      st.tailTarget = target;
+      return 1;
+    };
+  if (imp.has('callx'))
+    e.callx = (idLo, idHi, slot) => {
+      argsIn();
+      const { m, prog } = st;
+      const h = idHi === 0 ? m.helpers.get(idLo!) : undefined;
+      const d = (prog.code[slot! * SLOT_WORDS]! >> 12) & 15;
+      if (!h) throw fault(prog, slot!, 'call', `callx to unknown helper id ${idLo} (in r${d})`);
+      callHelper(m, prog, slot!, h.impl, st.lo, st.hi);
+      afterCall();
+      // As in the interpreter, a tail call requested through callx waits for the next helper call.
+      return 0;
+    };
+  if (imp.has('ldabs'))
+    e.ldabs = (off, size, slot, depth) => {
+      const pk = st.m.packet;
+      if (!pk) throw fault(st.prog, slot!, 'ld_abs', 'LD_ABS/LD_IND needs a packet context');
+      const o = off!;
+      const a = o >= 0 ? (o + size! <= pk.len ? pk.start + o : -1) : negativeLoadAddr(pk, o, size!);
+      if (a < 0 && depth !== 0) throw new ProgramExit();
+      return a;
+    };
+  if (imp.has('chk'))
+    e.chk = (lo, hi, slot) => {
+      const info = compiled.memInfo[slot!]!;
+      const size = info & 15;
+      const write = info >= 16;
+      const a = (lo! >>> 0) + st.prog.code[slot! * SLOT_WORDS + 1]!;
+      if (hi !== 0 || !st.m.arena.check(a, size, write))
+        throw memFault(st.m, st.prog, slot!, a, hi!, size, write);
+      return undefined;
+    };
+  const instance = new WebAssembly.Instance(compiled.module, {
+    m: { mem: arena.memory, sc: new WebAssembly.Global({ value: 'i32', mutable: false }, sc) },
+    e,
+  });
+  return { compiled, fns: instance.exports as unknown as Record<string, () => void>, st };
+}
+
+/** Wasm traps become RuntimeFaults naming the instruction (found from the trap's code offset). */
+function translate(e: unknown, linked: Linked, prog: LoadedProgram): unknown {
+  if (e instanceof RuntimeFault) return e;
+  if (e instanceof WebAssembly.RuntimeError) {
+    const slot = trapSlot(e, linked.compiled);
+    const at = slot ?? 0;
+    const what = /out of bounds/.test(e.message) ? 'memory access outside the arena' : 'trap';
+    const f = fault(prog, at, 'mem', `${what} (${e.message})`);
+    if (slot === undefined) delete f.where.insnIdx;
+    return f;
+  }
+  return e;
+}
+
+function trapSlot(e: Error, c: CompiledProgram): number | undefined {
+  const m = /wasm-function\[(\d+)\]:0x([0-9a-f]+)/.exec(e.stack ?? '');
+  if (!m) return undefined;
+  const k = Number(m[1]) - c.imports.size;
+  const fi = c.funcs[k];
+  if (!fi) return undefined;
+  const pos = Number.parseInt(m[2]!, 16) - fi.codeStart;
+  let slot: number | undefined;
+  for (let i = 0; i < fi.marks.length; i += 2) {
+    if (fi.marks[i]! > pos) break;
+    slot = fi.marks[i + 1];
+  }
+  return slot;
+}
