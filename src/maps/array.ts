@@ -175,8 +175,9 @@ export class ArrayMap extends IndexedMap {
     const i = new DataView(key.buffer, key.byteOffset).getUint32(0, true);
     if (i >= this.maxEntries) return undefined;
     const out = new Uint8Array(this.hostValueSize);
+    // kernel: bpf_percpu_array_copy() copies round_up(value_size, 8) bytes per CPU, padding too.
     for (let c = 0; c < this.nrCpus; c++)
-      out.set(this.arena.read(this.elemAddr(i, c), this.valueSize), c * this.elemSize);
+      out.set(this.arena.read(this.elemAddr(i, c), this.elemSize), c * this.elemSize);
     return out;
   }
 
@@ -192,10 +193,7 @@ export class ArrayMap extends IndexedMap {
       flags > BPF_EXIST ? -EINVAL : i >= this.maxEntries ? -E2BIG : flags === BPF_NOEXIST ? -EEXIST : 0;
     this.fail(err, 'update');
     for (let c = 0; c < this.nrCpus; c++)
-      this.arena.write(
-        this.elemAddr(i, c),
-        value.subarray(c * this.elemSize, c * this.elemSize + this.valueSize),
-      );
+      this.arena.write(this.elemAddr(i, c), value.subarray(c * this.elemSize, (c + 1) * this.elemSize));
   }
 
   /** Host: element i's value on every CPU. */

@@ -2,8 +2,15 @@
 // per value, peek says "maybe present" (0) or "certainly absent" (-ENOENT). Bit array size and
 // hashes follow the kernel, so with BPF_F_ZERO_SEED the same bits get set.
 import type { Arena } from '../vm/arena.ts';
-import { EINVAL, ENOENT, ENOMEM, EOPNOTSUPP, MapError } from './errno.ts';
-import { BPF_ANY, BPF_F_ACCESS_MASK, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED, mapFlagsAccessOk } from './flags.ts';
+import { E2BIG, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP, MapError } from './errno.ts';
+import {
+  BPF_ANY,
+  BPF_F_ACCESS_MASK,
+  BPF_F_NUMA_NODE,
+  BPF_F_ZERO_SEED,
+  KMALLOC_MAX_SIZE,
+  mapFlagsAccessOk,
+} from './flags.ts';
 import { BpfMap, flagsNum } from './map.ts';
 import { MAX_MAP_BYTES } from './array.ts';
 import { jhash, jhash2 } from './jhash.ts';
@@ -23,6 +30,8 @@ export function bloomAllocCheck(s: NormalizedSpec): number {
     (s.mapExtra & ~0xfn) !== 0n
   )
     return -EINVAL;
+  // kernel: user space could not pass a larger value.
+  if (s.valueSize > KMALLOC_MAX_SIZE) return -E2BIG;
   return 0;
 }
 

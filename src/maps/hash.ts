@@ -306,8 +306,9 @@ export class HashMap extends BpfMap {
     if (!e) return undefined;
     if (!this.percpu) return this.arena.read(this.valueAddr(e), this.valueSize);
     const out = new Uint8Array(this.hostValueSize);
+    // kernel: copy_map_value_long() — round_up(value_size, 8) bytes per CPU, padding too.
     for (let c = 0; c < this.nrCpus; c++)
-      out.set(this.arena.read(this.valueAddr(e, c), this.valueSize), c * this.elemSize);
+      out.set(this.arena.read(this.valueAddr(e, c), this.elemSize), c * this.elemSize);
     return out;
   }
 
@@ -321,10 +322,7 @@ export class HashMap extends BpfMap {
     const keyAddr = this.stageKey(key);
     const r = this.put(keyAddr, flags, (dst) => {
       for (let c = 0; c < this.nrCpus; c++)
-        this.arena.write(
-          dst + c * this.elemSize,
-          value.subarray(c * this.elemSize, c * this.elemSize + this.valueSize),
-        );
+        this.arena.write(dst + c * this.elemSize, value.subarray(c * this.elemSize, (c + 1) * this.elemSize));
     });
     this.fail(r, 'update');
   }

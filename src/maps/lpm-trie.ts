@@ -97,7 +97,8 @@ export class LpmTrieMap extends BpfMap {
 
   // kernel: trie_lookup_elem() — longest match among prefixes no longer than the key's.
   protected lookupElem(keyAddr: number): number {
-    const limit = Math.min(this.prefixlenAt(keyAddr), this.maxPrefixlen);
+    const limit = this.prefixlenAt(keyAddr);
+    if (limit > this.maxPrefixlen) return 0;
     for (const p of this.sortedLengths) {
       if (p > limit) continue;
       const n = this.nodes.get(this.tableKey(keyAddr, p));
