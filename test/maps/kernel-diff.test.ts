@@ -297,3 +297,65 @@ describe('map/helper compatibility: tsbpf table vs kernel verifier', opts, () =>
     }
   }
 });
+
+describe('random helper sequences: tsbpf vs kernel', opts, () => {
+  /** mulberry32, seeded: the same sequences every run. */
+  const rng = (seed: number) => {
+    let s = seed >>> 0;
+    return (n: number): number => {
+      s = (s + 0x6d2b79f5) | 0;
+      let t = s;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+  };
+  const kinds: [string, KMap, number][] = [
+    ['array', array(6), 8],
+    ['hash', hash(6), 10],
+    ['percpu_array', { type: 'percpu_array', key: 4, value: 8, max: 6 }, 8],
+    ['lru_hash (below capacity)', { type: 'lru_hash', key: 4, value: 8, max: 64 }, 10],
+  ];
+  for (const [name, map, keys] of kinds) {
+    test(name, () => {
+      for (const seed of [11, 12, 13]) {
+        const r = rng(seed * 31 + keys);
+        const p = new MapProg();
+        let held = false;
+        for (let i = 0; i < 60; i++) {
+          const k = r(keys);
+          const op = r(12);
+          if (op < 5) p.update(1, k, r(1000), r(5));
+          else if (op < 8) p.lookup(1, k);
+          else if (op < 10) p.delete(1, k);
+          else if (op < 11) {
+            p.hold(1, k).addHeld(r(50));
+            held = true;
+          } else if (held) p.readHeld();
+        }
+        diff(p, [map]);
+      }
+    });
+  }
+
+  test('ringbuf', () => {
+    for (const seed of [21, 22, 23]) {
+      const r = rng(seed);
+      const p = new MapProg();
+      for (let i = 0; i < 80; i++) {
+        const op = r(4);
+        if (op === 0)
+          p.reserve(
+            1,
+            [0, 8, 100, 500, 1000, 3000][r(6)]!,
+            r(4) === 0 ? 1 : 0,
+            r(2) ? 'submit' : 'discard',
+            r(4),
+          );
+        else if (op === 1) p.output(1, r(41), r(5) === 0 ? 8 : r(4));
+        else p.query(1, r(5));
+      }
+      diff(p, [{ type: 'ringbuf', key: 0, value: 0, max: 8192 }]);
+    }
+  });
+});
