@@ -76,8 +76,10 @@ export function interpret(
   m.regHi = hi;
   let pc = entry;
   let n = 0;
+  const onInsn = m.onInsn;
   try {
     for (;;) {
+      if (onInsn !== undefined) onInsn(pc, depth, prog);
       const p = pc << 2;
       const w = code[p]!;
       const d = (w >> 12) & 15;

@@ -58,7 +58,15 @@ export interface Machine extends HelperCtx {
   /** Registers of the running program; HelperCtx reads arguments from them. */
   regLo: Int32Array;
   regHi: Int32Array;
+  /**
+   * Called before every instruction when set: a debugger's single-step hook (the browser
+   * playground records its step-through trace with it). Read once per run.
+   */
+  onInsn?: InsnHook | undefined;
 }
+
+/** Sees the registers (Machine.regLo/regHi) before the instruction at `pc` of `prog` runs. */
+export type InsnHook = (pc: number, depth: number, prog: LoadedProgram) => void;
 
 export const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
