@@ -1,0 +1,23 @@
+// Every helper the runtime adds to a VM's table (the VM brings the base, map and packet ones).
+import type { HelperTable } from '../../vm/helpers.ts';
+import { registerCallbackHelpers } from './callbacks.ts';
+import type { RuntimeEnv } from './env.ts';
+import { registerNetHelpers } from './net.ts';
+import { registerStringHelpers } from './strings.ts';
+import { registerTaskHelpers } from './task.ts';
+import { registerTimerHelpers, type TimerTable } from './timers.ts';
+
+export function registerRuntimeHelpers(t: HelperTable, env: RuntimeEnv, timers: TimerTable): void {
+  registerCallbackHelpers(t, env);
+  registerTimerHelpers(t, env, timers);
+  registerNetHelpers(t, env);
+  registerTaskHelpers(t, env);
+  registerStringHelpers(t);
+}
+
+export type { HostInfo, HostMemory, RedirectAction, RuntimeEnv } from './env.ts';
+export { FuncRegistry, type FuncTarget } from './func-ptr.ts';
+export { TimerTable } from './timers.ts';
+export { BPF_MAX_LOOPS } from './callbacks.ts';
+export { csumDiff, csumReplace } from './net.ts';
+export { strtoull } from './strings.ts';
