@@ -2,87 +2,18 @@
 // BPF_PROG_TEST_RUN (tools/kbpf). The kernel is the reference; skipped when bpf() or gcc is
 // unavailable.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { testRun, type TestRunProgType } from '../../src/runtime/test-run.ts';
 import { assembleConformance } from '../../src/isa/asm/conformance.ts';
-import { encodeProgram } from '../../src/isa/encode.ts';
 import { type Insn, insn } from '../../src/isa/insn.ts';
 import { InputError, UsageError } from '../../src/errors.ts';
 import { ArrayMap } from '../../src/vm/index.ts';
+import { KbpfOracle, type MapDef } from './kbpf-oracle.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
-const kbpf = join(root, 'node_modules/.cache/kbpf');
-const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-kdiff-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Why the oracle is unusable, or undefined when it works. */
-function oracleProblem(): string | undefined {
-  try {
-    if (!existsSync(kbpf)) {
-      mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
-      execFileSync('gcc', ['-O2', '-o', kbpf, '/work/shared/tools/kbpf/kbpf.c'], { stdio: 'pipe' });
-    }
-  } catch (e) {
-    return `cannot build kbpf (gcc missing?): ${(e as Error).message.split('\n')[0]}`;
-  }
-  const probe = runKernel('socket_filter', assembleConformance('mov %r0, 1\nexit'), new Uint8Array(14), []);
-  if (probe.verdict !== 'accept' || probe.retval !== 1)
-    return `bpf() unavailable: ${probe.raw.split('\n')[0]}`;
-  return undefined;
-}
-
-interface KernelOut {
-  verdict: string;
-  runError?: string;
-  retval?: number;
-  dataOut: string;
-  maps: Map<string, string>;
-  raw: string;
-}
-
-interface MapDef {
-  valueSize: number;
-  maxEntries: number;
-}
-
-function runKernel(
-  type: TestRunProgType,
-  insns: Insn[],
-  data: Uint8Array,
-  maps: MapDef[],
-  ctx?: Uint8Array,
-): KernelOut {
-  const p = join(tmp, 'prog.bin');
-  const d = join(tmp, 'data.bin');
-  writeFileSync(p, encodeProgram(insns));
-  writeFileSync(d, data);
-  const args = ['--type', type, '--run', '--data', d];
-  if (ctx) {
-    writeFileSync(join(tmp, 'ctx.bin'), ctx);
-    args.push('--ctx', join(tmp, 'ctx.bin'));
-  }
-  for (const m of maps) args.push('--map', `array:4:${m.valueSize}:${m.maxEntries}`);
-  if (maps.length) args.push('--dump-maps');
-  args.push(p);
-  const r = spawnSync(kbpf, args, { encoding: 'utf8' });
-  const raw = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`;
-  const out: KernelOut = { verdict: 'error', dataOut: '', maps: new Map(), raw };
-  for (const line of (r.stdout ?? '').split('\n')) {
-    const m = /^([\w[\]]+): ?(.*)$/.exec(line);
-    if (!m) continue;
-    const [, k, v] = m as unknown as [string, string, string];
-    if (k === 'verdict') out.verdict = v;
-    else if (k === 'retval') out.retval = Number(v);
-    else if (k === 'run_error') out.runError = v;
-    else if (k === 'data_out') out.dataOut = v;
-    else if (k.startsWith('map')) out.maps.set(k, v);
-  }
-  return out;
-}
+const kernel = new KbpfOracle();
+after(() => kernel.close());
+const runKernel = kernel.run.bind(kernel);
+const oracleProblem = kernel.problem.bind(kernel);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
