@@ -31,8 +31,9 @@ test('the region table: exact bounds, write permission, windows, free', () => {
   assert.ok(!a.check(rw, 1, false));
   assert.ok(a.check(rw + 4, 6, false));
   assert.ok(!a.check(rw + 4, 7, false));
-  a.freeBlock(rw);
+  a.free(rw);
   assert.ok(!a.check(rw + 4, 1, false), 'freed memory is unmapped');
+  assert.throws(() => a.free(rw), /unknown block/, 'double free is caught');
   const again = a.alloc(13, 8, { kind: 'mem', writable: true });
   assert.equal(again, rw, 'first fit reuses the freed block');
 });

@@ -127,6 +127,11 @@ export class Arena {
     return base;
   }
 
+  /** Releases a block returned by alloc() (alias of freeBlock). */
+  free(addr: number): void {
+    this.freeBlock(addr);
+  }
+
   /** Releases a block returned by alloc(). */
   freeBlock(addr: number): void {
     const r = this.regions.get(addr);
