@@ -67,7 +67,7 @@ export class Arena {
   private readonly freeIds: number[] = [];
   private nextId = 1;
   /** Free list of [start, size] granule-aligned spans, sorted by start. */
-  private free: [number, number][] = [];
+  private freeList: [number, number][] = [];
 
   constructor(opts: ArenaOptions = {}) {
     const initial = opts.initialPages ?? 16;
@@ -76,7 +76,7 @@ export class Arena {
       throw new UsageError(`arena: bad initial size ${initial} pages`);
     this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages });
     this.refresh();
-    this.free.push([GUARD_SIZE, this.size - GUARD_SIZE]);
+    this.freeList.push([GUARD_SIZE, this.size - GUARD_SIZE]);
   }
 
   /**
@@ -214,15 +214,15 @@ export class Arena {
 
   /** First fit from the free list; returns -1 when nothing fits. */
   private take(cap: number, align: number): number {
-    for (let i = 0; i < this.free.length; i++) {
-      const [start, len] = this.free[i]!;
+    for (let i = 0; i < this.freeList.length; i++) {
+      const [start, len] = this.freeList[i]!;
       const base = roundUp(start, align);
       const pad = base - start;
       if (len < pad + cap) continue;
       const rest: [number, number][] = [];
       if (pad > 0) rest.push([start, pad]);
       if (len - pad - cap > 0) rest.push([base + cap, len - pad - cap]);
-      this.free.splice(i, 1, ...rest);
+      this.freeList.splice(i, 1, ...rest);
       return base;
     }
     return -1;
@@ -230,19 +230,19 @@ export class Arena {
 
   private release(start: number, len: number): void {
     let i = 0;
-    while (i < this.free.length && this.free[i]![0] < start) i++;
-    this.free.splice(i, 0, [start, len]);
+    while (i < this.freeList.length && this.freeList[i]![0] < start) i++;
+    this.freeList.splice(i, 0, [start, len]);
     // Merge with the following and the preceding span.
-    const cur = this.free[i]!;
-    const next = this.free[i + 1];
+    const cur = this.freeList[i]!;
+    const next = this.freeList[i + 1];
     if (next && cur[0] + cur[1] === next[0]) {
       cur[1] += next[1];
-      this.free.splice(i + 1, 1);
+      this.freeList.splice(i + 1, 1);
     }
-    const prev = this.free[i - 1];
+    const prev = this.freeList[i - 1];
     if (prev && prev[0] + prev[1] === cur[0]) {
       prev[1] += cur[1];
-      this.free.splice(i, 1);
+      this.freeList.splice(i, 1);
     }
   }
 
