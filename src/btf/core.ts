@@ -273,30 +273,37 @@ export function resolveCoreRelo(local: Btf, target: Btf, relo: CoreRelo): CoreRe
   const localValue = computeValue(local, spec, relo.kind, relo.typeId);
   const base = { insnIdx: relo.insnIdx, kind: relo.kind, accessStr: relo.accessStr, localValue };
   if (relo.kind === 'type_id_local') return { ...base, targetValue: relo.typeId, poisoned: false };
+  let found: CoreReloResult | undefined;
   for (const cand of candidates(local, target, relo.typeId)) {
-    if (isFieldKind(relo.kind)) {
-      const f = matchField(spec, target, cand.id);
-      if (!f) continue;
-      return {
-        ...base,
-        targetValue: fieldValue(target, f, relo.kind),
-        targetTypeId: cand.id,
-        poisoned: false,
-      };
+    const targetValue = candidateValue(target, spec, relo.kind, cand);
+    if (targetValue === undefined) continue;
+    // libbpf: every matching candidate must agree, except type ids (each candidate has its own).
+    if (found && found.targetValue !== targetValue && relo.kind !== 'type_id_target') {
+      throw new BtfError(
+        `ambiguous: candidates [${found.targetTypeId}] and [${cand.id}] give ${found.targetValue} and ${targetValue}`,
+      );
     }
-    if (isEnumKind(relo.kind)) {
-      if (cand.kind !== 'enum' && cand.kind !== 'enum64') continue;
-      const name = essentialName(spec.access[0]!.name!);
-      const v = cand.values.find((x) => essentialName(x.name) === name);
-      if (!v) continue;
-      const targetValue = relo.kind === 'enumval_exists' ? 1 : Number(v.value);
-      return { ...base, targetValue, targetTypeId: cand.id, poisoned: false };
-    }
-    const targetValue = computeValue(target, { ...spec, rootId: cand.id }, relo.kind, cand.id);
-    return { ...base, targetValue, targetTypeId: cand.id, poisoned: false };
+    found ??= { ...base, targetValue, targetTypeId: cand.id, poisoned: false };
   }
+  if (found) return found;
   if (isExistence(relo.kind)) return { ...base, targetValue: 0, poisoned: false };
   return { ...base, poisoned: true };
+}
+
+/** The relocated value if `cand` matches the local spec, else undefined. */
+function candidateValue(target: Btf, spec: Spec, kind: CoreReloKind, cand: BtfType): number | undefined {
+  if (isFieldKind(kind)) {
+    const f = matchField(spec, target, cand.id);
+    return f ? fieldValue(target, f, kind) : undefined;
+  }
+  if (isEnumKind(kind)) {
+    if (cand.kind !== 'enum' && cand.kind !== 'enum64') return undefined;
+    const name = essentialName(spec.access[0]!.name!);
+    const v = cand.values.find((x) => essentialName(x.name) === name);
+    if (!v) return undefined;
+    return kind === 'enumval_exists' ? 1 : Number(v.value);
+  }
+  return computeValue(target, { ...spec, rootId: cand.id }, kind, cand.id);
 }
 
 const SIZE_CODES: Record<number, number> = { 1: SIZE_B, 2: SIZE_H, 4: SIZE_W, 8: SIZE_DW };

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { essentialName, POISON_HELPER, parseBtf } from '../../src/btf/index.ts';
 import { linkProgram, loadCollectionSpec, readElf } from '../../src/elf/index.ts';
+import { BtfError } from '../../src/errors.ts';
 import { OP_CALL } from '../../src/isa/opcode.ts';
 import { base, fixture, hasTool, objectFiles, readObject, run } from '../elf/fixtures.ts';
 
@@ -89,4 +90,13 @@ test('CO-RE against the running kernel matches bpftool’s view of vmlinux', {
   assert.equal(r('field_byte_offset', '0:0').targetValue, offsetOf('pid'));
   assert.equal(r('field_exists', '0:1').targetValue, 1);
   assert.equal(r('field_byte_size', '0:1').targetValue, 4);
+});
+
+test('candidates that disagree are an error, not a guess', () => {
+  const spec = load(fixture('core.bpf.o'));
+  const target = btfOfObject(fixture('core_ambiguous.bpf.o'));
+  assert.throws(
+    () => linkProgram(spec, 'core_prog', { coreTarget: target }),
+    (e: unknown) => e instanceof BtfError && /ambiguous/.test(e.message) && e.where.insnIdx !== undefined,
+  );
 });
