@@ -196,10 +196,13 @@ function expectBtfError(mutate: (b: Uint8Array) => Uint8Array, pattern: RegExp, 
 }
 
 test('malformed BTF gives BtfError with a byte offset', () => {
-  const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const set = (b: Uint8Array, how: 'setUint16' | 'setUint32', at: number, v: number): Uint8Array => {
+    new DataView(b.buffer, b.byteOffset, b.byteLength)[how](at, v, true);
+    return b;
+  };
   const hdr = 24;
   expectBtfError((b) => b.subarray(0, 10), /too short/, 'truncated header');
-  expectBtfError((b) => (dv(b).setUint16(0, 0x9feb, true), b), /magic/, 'magic');
+  expectBtfError((b) => set(b, 'setUint16', 0, 0x9feb), /magic/, 'magic');
   expectBtfError(
     (b) => {
       b[2] = 2;
@@ -208,18 +211,18 @@ test('malformed BTF gives BtfError with a byte offset', () => {
     /version/,
     'version',
   );
-  expectBtfError((b) => (dv(b).setUint32(12, 0xffffff, true), b), /outside/, 'type_len');
-  expectBtfError((b) => (dv(b).setUint32(20, 0xffffff, true), b), /outside/, 'str_len');
+  expectBtfError((b) => set(b, 'setUint32', 12, 0xffffff), /outside/, 'type_len');
+  expectBtfError((b) => set(b, 'setUint32', 20, 0xffffff), /outside/, 'str_len');
   expectBtfError((b) => b.subarray(0, b.length - 200), /outside/, 'truncated body');
   // First type: PTR → its kind becomes 31 (unknown).
-  expectBtfError((b) => (dv(b).setUint32(hdr + 4, 31 << 24, true), b), /unknown BTF kind/, 'kind');
+  expectBtfError((b) => set(b, 'setUint32', hdr + 4, 31 << 24), /unknown BTF kind/, 'kind');
   // First type's name offset past the strings.
-  expectBtfError((b) => (dv(b).setUint32(hdr, 0xfffffff, true), b), /string/, 'name offset');
+  expectBtfError((b) => set(b, 'setUint32', hdr, 0xfffffff), /string/, 'name offset');
   // First type (a PTR) pointing at a type that does not exist.
-  expectBtfError((b) => (dv(b).setUint32(hdr + 8, 99999, true), b), /only \d+ exist/, 'type reference');
+  expectBtfError((b) => set(b, 'setUint32', hdr + 8, 99999), /only \d+ exist/, 'type reference');
   // A struct whose vlen runs past the type section.
   expectBtfError(
-    (b) => (dv(b).setUint32(hdr + 12 + 4, (4 << 24) | 0xffff, true), b),
+    (b) => set(b, 'setUint32', hdr + 12 + 4, (4 << 24) | 0xffff),
     /runs past|past the end/,
     'vlen',
   );

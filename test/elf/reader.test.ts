@@ -87,12 +87,18 @@ const set8 = (b: Uint8Array, at: number, v: number): Uint8Array => {
   b[at] = v;
   return b;
 };
-const u16 = (b: Uint8Array, at: number, v: number) =>
+const u16 = (b: Uint8Array, at: number, v: number): Uint8Array => {
   new DataView(b.buffer, b.byteOffset).setUint16(at, v, true);
-const u32 = (b: Uint8Array, at: number, v: number) =>
+  return b;
+};
+const u32 = (b: Uint8Array, at: number, v: number): Uint8Array => {
   new DataView(b.buffer, b.byteOffset).setUint32(at, v, true);
-const u64 = (b: Uint8Array, at: number, v: bigint) =>
+  return b;
+};
+const u64 = (b: Uint8Array, at: number, v: bigint): Uint8Array => {
   new DataView(b.buffer, b.byteOffset).setBigUint64(at, v, true);
+  return b;
+};
 const shoff = Number(new DataView(good.buffer, good.byteOffset).getBigUint64(40, true));
 const elfGood = readElf(good, 'good.o');
 const shdr = (name: string) => shoff + elfGood.section(name)!.index * 64;
@@ -121,47 +127,43 @@ test('header errors', () => {
   expectElfError((b) => set8(b, 0, 0x7e), /magic/, 'bad magic');
   expectElfError((b) => set8(b, 4, 1), /ELFCLASS64/, '32-bit class');
   expectElfError((b) => set8(b, 5, 2), /little-endian/, 'big-endian');
-  expectElfError((b) => (u16(b, 18, 62), b), /EM_BPF/, 'x86-64 machine');
-  expectElfError((b) => (u64(b, 40, 0xffff_ffff_ffffn), b), /e_shoff|outside/, 'shoff past the end');
-  expectElfError((b) => (u64(b, 40, 0xffff_ffff_ffff_ffffn), b), /absurd/, 'shoff absurd');
-  expectElfError((b) => (u16(b, 60, 0xffff), b), /do not fit/, 'absurd section count');
-  expectElfError((b) => (u16(b, 62, 500), b), /e_shstrndx/, 'shstrndx out of range');
+  expectElfError((b) => u16(b, 18, 62), /EM_BPF/, 'x86-64 machine');
+  expectElfError((b) => u64(b, 40, 0xffff_ffff_ffffn), /e_shoff|outside/, 'shoff past the end');
+  expectElfError((b) => u64(b, 40, 0xffff_ffff_ffff_ffffn), /absurd/, 'shoff absurd');
+  expectElfError((b) => u16(b, 60, 0xffff), /do not fit/, 'absurd section count');
+  expectElfError((b) => u16(b, 62, 500), /e_shstrndx/, 'shstrndx out of range');
   expectElfError((b) => b.subarray(0, b.length - 100), /do not fit|outside/, 'truncated file');
 });
 
 test('section errors name the section and offset', () => {
-  const e = expectElfError(
-    (b) => (u64(b, shdr('.text') + 32, 1n << 40n), b),
-    /outside/,
-    'text size too large',
-  );
+  const e = expectElfError((b) => u64(b, shdr('.text') + 32, 1n << 40n), /outside/, 'text size too large');
   assert.equal(e.where.byteOff, shdr('.text') + 24);
-  expectElfError((b) => (u32(b, shdr('.text'), 0xfffffff), b), /string offset/, 'bad section name offset');
+  expectElfError((b) => u32(b, shdr('.text'), 0xfffffff), /string offset/, 'bad section name offset');
   expectElfError(
-    (b) => (u64(b, shdr('socket') + 24, BigInt(elfGood.section('.text')!.offset)), b),
+    (b) => u64(b, shdr('socket') + 24, BigInt(elfGood.section('.text')!.offset)),
     /overlaps/,
     'overlapping sections',
   );
-  expectElfError((b) => (u64(b, shdr('.symtab') + 56, 16n), b), /entry size/, 'symtab entsize');
-  expectElfError((b) => (u32(b, shdr('.symtab') + 40, 999), b), /sh_link/, 'symtab link');
+  expectElfError((b) => u64(b, shdr('.symtab') + 56, 16n), /entry size/, 'symtab entsize');
+  expectElfError((b) => u32(b, shdr('.symtab') + 40, 999), /sh_link/, 'symtab link');
 });
 
 test('symbol and relocation errors', () => {
   const sym = elfGood.section('.symtab')!;
   const strtab = elfGood.sections[sym.link]!;
   const e = expectElfError(
-    (b) => (u32(b, sym.offset + 24 * 4, strtab.size + 5), b),
+    (b) => u32(b, sym.offset + 24 * 4, strtab.size + 5),
     /string offset/,
     'symbol name',
   );
   assert.equal(e.where.section, strtab.name);
-  expectElfError((b) => (u16(b, sym.offset + 24 * 4 + 6, 900), b), /out of range/, 'symbol section index');
+  expectElfError((b) => u16(b, sym.offset + 24 * 4 + 6, 900), /out of range/, 'symbol section index');
   const rel = elfGood.relocSections.find((r) => r.section.name === '.rel.text')!.section;
-  const r = expectElfError((b) => (u32(b, rel.offset + 12, 5000), b), /symbol 5000/, 'reloc symbol index');
+  const r = expectElfError((b) => u32(b, rel.offset + 12, 5000), /symbol 5000/, 'reloc symbol index');
   assert.equal(r.where.section, '.rel.text');
   assert.equal(r.where.byteOff, rel.offset + 12);
-  expectElfError((b) => (u64(b, rel.offset, 1n << 30n), b), /past the end/, 'reloc offset');
-  expectElfError((b) => (u32(b, shoff + rel.index * 64 + 44, 999), b), /target section/, 'reloc target');
+  expectElfError((b) => u64(b, rel.offset, 1n << 30n), /past the end/, 'reloc offset');
+  expectElfError((b) => u32(b, shoff + rel.index * 64 + 44, 999), /target section/, 'reloc target');
 });
 
 test('a string without a terminating NUL is an error, not a scan to the end', () => {
