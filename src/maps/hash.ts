@@ -1,6 +1,6 @@
 // BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH (kernel: kernel/bpf/hashtab.c).
 //
-// Values live in arena slots (SlotPool); keys, the iteration order and the LRU order live in JS.
+// Values live in arena slots (SlotPool); keys and the iteration order live in JS.
 // get_next_key walks keys in insertion order: the kernel's order (bucket by bucket, under a
 // random hash seed) is unspecified, ours is stable and documented.
 //
@@ -10,11 +10,12 @@
 //    earlier lookup still reads the old value;
 //  - per-CPU hashes update in place; an element created by a program has only the current
 //    CPU's copy set, the others zeroed (pcpu_init_value);
-//  - an LRU map takes a free element *before* it checks the flags (prealloc_lru_pop), so an
-//    update of a full map can evict even when it then fails.
-// Deviation: LRU eviction is exact least-recently-used (program lookups and updates refresh an
-// element). The kernel approximates with active/inactive lists, reference bits and per-CPU free
-// lists, and can evict several elements at once when it refills a CPU's free list.
+//  - LRU maps run the kernel's common LRU (lru.ts) for one CPU: same evictions, in batches of
+//    target_free = clamp(max_entries / nr_cpus / 2, 1, 128), sometimes before the map is full;
+//    an update takes a free element *before* it checks the flags (prealloc_lru_pop), so it can
+//    evict even when it then fails. Program lookups and replacements set the reference bit;
+//    host lookups do not (htab_lru_map_lookup_elem_sys).
+// Deviation: BPF_F_NO_COMMON_LRU (per-CPU LRU lists) uses the common LRU too.
 import type { Arena } from '../vm/arena.ts';
 import { E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, ENOTSUPP, MapError } from './errno.ts';
 import {
@@ -34,6 +35,7 @@ import {
   PCPU_MIN_UNIT_SIZE,
 } from './flags.ts';
 import { BpfMap, roundUp8 } from './map.ts';
+import { KernelLru } from './lru.ts';
 import { SlotPool } from './slots.ts';
 import type { CreateMapOptions, NormalizedSpec } from './spec.ts';
 import { MAX_MAP_BYTES } from './array.ts';
@@ -68,9 +70,6 @@ interface Entry {
   slot: number;
   prev?: Entry;
   next?: Entry;
-  /** LRU list: older / newer. */
-  older?: Entry;
-  newer?: Entry;
 }
 
 export class HashMap extends BpfMap {
@@ -82,13 +81,16 @@ export class HashMap extends BpfMap {
   private readonly byKey = new Map<string, Entry>();
   private first?: Entry;
   private last?: Entry;
-  private oldest?: Entry;
-  private newest?: Entry;
   /** Plain hash: the element the next replacement writes to (kernel: extra_elems). */
   private spare = -1;
   private iterKey = 0;
   /** Elements an LRU map evicted, for tests and statistics. */
   evictions = 0;
+  /** How many free slots an LRU map gathers at once (kernel: lru->target_free). */
+  readonly targetFree: number;
+  /** LRU maps: the kernel's LRU lists over slot numbers, and which element holds each slot. */
+  private readonly kernelLru?: KernelLru;
+  private readonly entryBySlot: (Entry | undefined)[] = [];
 
   constructor(arena: Arena, spec: NormalizedSpec, opts: CreateMapOptions = {}) {
     super(arena, spec, opts);
@@ -107,6 +109,8 @@ export class HashMap extends BpfMap {
       this.allocBlock(bytes, 8, 'map_value', this.progWritable, 'values'),
     );
     if (withSpare) this.spare = this.pool.take();
+    this.targetFree = Math.min(128, Math.max(1, Math.floor(spec.maxEntries / this.nrCpus / 2)));
+    if (this.lru) this.kernelLru = new KernelLru(capacity, this.targetFree, (slot) => this.evictSlot(slot));
   }
 
   get count(): number {
@@ -139,41 +143,37 @@ export class HashMap extends BpfMap {
     else this.first = e.next;
     if (e.next) e.next.prev = e.prev;
     else this.last = e.prev;
-    if (this.lru) this.lruRemove(e);
   }
 
-  private lruRemove(e: Entry): void {
-    if (e.older) e.older.newer = e.newer;
-    else if (this.oldest === e) this.oldest = e.newer;
-    if (e.newer) e.newer.older = e.older;
-    else if (this.newest === e) this.newest = e.older;
-    e.older = e.newer = undefined;
-  }
-
-  /** Marks e most recently used (kernel: bpf_lru_node_set_ref). */
+  /** Marks e referenced (kernel: bpf_lru_node_set_ref), which protects it from the next eviction. */
   private touch(e: Entry): void {
-    if (!this.lru || this.newest === e) return;
-    this.lruRemove(e);
-    e.older = this.newest;
-    if (this.newest) this.newest.newer = e;
-    else this.oldest = e;
-    this.newest = e;
+    this.kernelLru?.setRef(e.slot);
   }
 
-  /** A free slot, evicting the least recently used element of an LRU map if none is left. */
+  /** kernel: htab_lru_map_delete_node() — the LRU evicts the element in `slot`. */
+  private evictSlot(slot: number): boolean {
+    const e = this.entryBySlot[slot];
+    if (!e) return false;
+    this.byKey.delete(String.fromCharCode(...e.key));
+    this.unlink(e);
+    this.entryBySlot[slot] = undefined;
+    this.evictions++;
+    return true;
+  }
+
+  /** A free slot (LRU maps: from the kernel's LRU, evicting if needed), or -1. */
   private takeSlot(): number {
-    let slot: number;
+    if (this.kernelLru) return this.kernelLru.pop();
     try {
-      slot = this.pool.take();
+      return this.pool.take();
     } catch {
       return -1; // arena exhausted: the kernel's allocation failure
     }
-    if (slot >= 0 || !this.lru || !this.oldest) return slot;
-    const victim = this.oldest;
-    this.byKey.delete(String.fromCharCode(...victim.key));
-    this.unlink(victim);
-    this.evictions++;
-    return victim.slot;
+  }
+
+  private freeSlot(slot: number): void {
+    if (this.kernelLru) this.kernelLru.push(slot);
+    else this.pool.give(slot);
   }
 
   // ---- program side ----
@@ -224,12 +224,12 @@ export class HashMap extends BpfMap {
     const old = this.byKey.get(ks);
     const err = old && mode === BPF_NOEXIST ? -EEXIST : !old && mode === BPF_EXIST ? -ENOENT : 0;
     if (err) {
-      if (fresh >= 0) this.pool.give(fresh);
+      if (fresh >= 0) this.freeSlot(fresh);
       return err;
     }
     if (old && (this.percpu || lock)) {
       // Per-CPU values and BPF_F_LOCK updates are made in place.
-      if (fresh >= 0) this.pool.give(fresh);
+      if (fresh >= 0) this.freeSlot(fresh);
       write(this.valueAddr(old), false);
       this.touch(old);
       return 0;
@@ -238,9 +238,11 @@ export class HashMap extends BpfMap {
       // Write the new value elsewhere, then retire the old element.
       const slot = this.lru ? fresh : this.spare;
       write(this.pool.addr(slot), true);
-      if (this.lru) this.pool.give(old.slot);
+      this.entryBySlot[old.slot] = undefined;
+      if (this.lru) this.freeSlot(old.slot);
       else this.spare = old.slot;
       old.slot = slot;
+      this.entryBySlot[slot] = old;
       this.touch(old);
       return 0;
     }
@@ -253,7 +255,7 @@ export class HashMap extends BpfMap {
     const e: Entry = { key: this.arena.read(keyAddr, this.keySize), slot: fresh };
     this.byKey.set(ks, e);
     this.link(e);
-    this.touch(e);
+    if (this.lru) this.entryBySlot[fresh] = e;
     return 0;
   }
 
@@ -263,7 +265,8 @@ export class HashMap extends BpfMap {
     if (!e) return -ENOENT;
     this.byKey.delete(ks);
     this.unlink(e);
-    this.pool.give(e.slot);
+    this.entryBySlot[e.slot] = undefined;
+    this.freeSlot(e.slot);
     return 0;
   }
 

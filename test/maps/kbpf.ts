@@ -12,6 +12,7 @@ import { createMap } from '../../src/maps/create.ts';
 import { MapError } from '../../src/maps/errno.ts';
 import type { BpfMap } from '../../src/maps/map.ts';
 import { testRun } from '../../src/runtime/test-run.ts';
+import { possibleCpus } from './host-ops.ts';
 import { Vm } from '../../src/vm/vm.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -117,7 +118,14 @@ export function runTsbpf(
   const live: BpfMap[] = [];
   for (const m of maps) {
     try {
-      live.push(createMap(vm.arena, { type: m.type, keySize: m.key, valueSize: m.value, maxEntries: m.max }));
+      live.push(
+        createMap(
+          vm.arena,
+          { type: m.type, keySize: m.key, valueSize: m.value, maxEntries: m.max },
+          // As many CPUs as the kernel has: LRU maps size their free-list batches by it.
+          { nrCpus: possibleCpus() },
+        ),
+      );
     } catch (e) {
       if (e instanceof MapError) {
         const name = e.message.replace(/^.*\((\w+)\)$/, '$1');

@@ -317,7 +317,7 @@ test('per-CPU maps: programs see their CPU copy, the host sees all; lookup_percp
   assert.equal(arr.hostValueSize, 32, 'round_up(4, 8) per CPU');
 });
 
-test('LRU hash (tsbpf model): program lookups refresh an element; the least recently used goes', () => {
+test('LRU hash: a program lookup sets the reference bit, so eviction takes the next oldest', () => {
   const { maps, run } = setup([{ type: 'lru_hash', keySize: 4, valueSize: 4, maxEntries: 3 }]);
   const m = maps[0] as HashMap;
   for (const k of [1, 2, 3]) m.update(u32(k), u32(k));
