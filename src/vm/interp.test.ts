@@ -388,6 +388,9 @@ test('load rejects bad programs with the instruction index', () => {
   bad([insn(op.CLASS_ALU64 | op.ALU_MOV, 10, 0, 0, 0), insn(op.OP_EXIT)], /r10 is read only/, 0);
   bad([insn(op.CLASS_ALU64 | op.ALU_MOV, 11, 0, 0, 0), insn(op.OP_EXIT)], /invalid register/, 0);
   bad([insn(op.OP_LDDW)], /lddw without/, 0);
+  bad([insn(0xdb, 1, 10, 0, op.ATOMIC_XCHG), insn(op.OP_EXIT)], /r10 is read only/, 0);
+  bad([insn(0xc3, 1, 10, 0, op.ATOMIC_ADD | op.ATOMIC_FETCH), insn(op.OP_EXIT)], /r10 is read only/, 0);
+  bad([insn(0xdb, 10, 1, -8, op.ATOMIC_LOAD_ACQ), insn(op.OP_EXIT)], /r10 is read only/, 0);
   bad([insn(0xdb, 1, 2, 0, 0x10), insn(op.OP_EXIT)], /invalid atomic/, 0);
   bad([{ ...insn(op.OP_LDDW, 1, 1, 0, 0), imm64Hi: 0 }, insn(0), insn(op.OP_EXIT)], /needs a loader/, 0);
 });

@@ -157,6 +157,12 @@ export function loadProgram(insns: readonly Insn[], opts: LoadOptions): LoadedPr
       }
     } else {
       xop = decodeMem(c, imm, i, where);
+      // Atomics with fetch write their src register; load-acquire writes dst.
+      const atomic = (c & 0x07) === op.CLASS_STX && (c & 0xe0) === op.MODE_ATOMIC;
+      if (atomic && imm === op.ATOMIC_LOAD_ACQ && dst === op.REG_FP)
+        bad('frame pointer r10 is read only', where, i);
+      if (atomic && imm !== op.ATOMIC_STORE_REL && (imm & op.ATOMIC_FETCH) !== 0 && src === op.REG_FP)
+        bad('frame pointer r10 is read only', where, i);
     }
     code[i * SLOT_WORDS] = xop | (dst << 12) | (src << 16);
     code[i * SLOT_WORDS + 1] = delta;
