@@ -6,6 +6,9 @@ import { opcode as op } from '../isa/index.ts';
 import type { InsnAux, Subprog } from './env.ts';
 import { reject } from './env.ts';
 
+/** Helpers that call a callback synchronously (kernel: is_sync_callback_calling_function()). */
+export const CALLBACK_HELPERS: ReadonlySet<number> = new Set([181]);
+
 const isPseudoCall = (i: Insn): boolean => i.code === op.OP_CALL && i.src === op.PSEUDO_CALL;
 const isPseudoFunc = (i: Insn): boolean => i.code === op.OP_LDDW && i.src === op.PSEUDO_FUNC;
 
@@ -98,6 +101,12 @@ export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], a
       if (o === op.JMP_CALL) {
         if (i + 1 < n) aux[i + 1]!.prunePoint = true;
         if (isPseudoCall(insn)) aux[i]!.prunePoint = true;
+        // kernel: a callback-calling helper is a loop head (mark_calls_callback, mark_force_checkpoint)
+        if (insn.src === 0 && CALLBACK_HELPERS.has(insn.imm)) {
+          aux[i]!.prunePoint = true;
+          aux[i]!.forceCheckpoint = true;
+          aux[i]!.callsCallback = true;
+        }
       } else if (o === op.JMP_JA) {
         const t = jmpTarget(insns, i);
         if (t >= 0 && t < n) aux[t]!.prunePoint = true;

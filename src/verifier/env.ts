@@ -44,6 +44,8 @@ export interface InsnAux {
   prunePoint: boolean;
   /** Checkpoints must be made here (loop heads of callbacks, kernel: force_checkpoint). */
   forceCheckpoint: boolean;
+  /** A helper call that runs a callback (bpf_loop): a loop head (kernel: calls_callback). */
+  callsCallback: boolean;
   /** Registers live before this instruction, bit i = Ri (kernel: live_regs_before). */
   liveRegsBefore: number;
   seen: boolean;
@@ -63,6 +65,8 @@ export interface VerifierEnv {
   subprogs: Subprog[];
   /** Source lines by instruction, sorted (kernel: prog->aux->linfo). */
   lineInfo: readonly LineInfo[];
+  /** The program came with BTF func_info (needed for callbacks). */
+  hasFuncInfo: boolean;
   aux: InsnAux[];
   log: VerifierLog;
   opts: Required<VerifierOptions>;

@@ -11,7 +11,10 @@ import type { VerifierEnv } from './env.ts';
 import { reject } from './env.ts';
 import { frameStateStr } from './log.ts';
 import { statesEqual, statesMaybeLooping } from './prune.ts';
-import { pointer } from './reg.ts';
+import { scalar } from './domain/index.ts';
+import type { RegState } from './reg.ts';
+import { pointer, unknownScalar } from './reg.ts';
+import { isSpilledReg } from './stack.ts';
 import type { Checkpoint, VerifierState } from './state.ts';
 import { copyState, curFrame, newFrame } from './state.ts';
 
@@ -94,8 +97,13 @@ class Explorer {
     for (const sl of list) {
       statesCnt++;
       if (sl.branches > 0) {
-        // still on the current path or awaiting branches: only a loop can bring us back here
-        if (statesMaybeLooping(sl.state, cur) && statesEqual(env, sl.state, cur, idx, 'EXACT')) {
+        // a callback loop head converges when an iteration adds nothing new (kernel: calls_callback())
+        if (env.aux[idx]!.callsCallback) {
+          if (statesEqual(env, sl.state, cur, idx, 'RANGE_WITHIN')) {
+            sl.hitCnt++;
+            return true;
+          }
+        } else if (statesMaybeLooping(sl.state, cur) && statesEqual(env, sl.state, cur, idx, 'EXACT')) {
           reject(`infinite loop detected at insn ${idx}`);
         }
         if (
@@ -145,7 +153,9 @@ class Explorer {
   private processExit(): boolean {
     const st = this.state;
     if (st.frames.length > 1) {
+      const wasCallback = curFrame(st).inCallbackFn;
       this.idx = prepareFuncExit(this.env, st);
+      if (wasCallback) this.widenAtCallsite(this.idx);
       this.doPrintState = true;
       return true;
     }
@@ -156,6 +166,35 @@ class Explorer {
     // kernel: check_return_code(); the program types tsbpf knows check no range
     checkRegArg(this.env, curFrame(st), 0, 'SRC_OP');
     return this.endPath();
+  }
+
+  /**
+   * After a callback iteration, scalars that changed since the loop head became unknown, so the
+   * iterations converge (kernel: widen_imprecise_scalars(); tsbpf has no precision marks and
+   * widens every scalar that differs, which may lose facts the kernel keeps but never unsound).
+   */
+  private widenAtCallsite(callsite: number): void {
+    const cur = this.state;
+    const prev = (this.env.explored.get(callsite) ?? []).find(
+      (sl) =>
+        sl.branches > 0 &&
+        sl.state.frames.length === cur.frames.length &&
+        sl.state.frames.every((f, k) => f.callsite === cur.frames[k]!.callsite),
+    );
+    if (!prev) return;
+    const widen = (o: RegState, c: RegState): RegState =>
+      o.type === 'SCALAR_VALUE' && c.type === 'SCALAR_VALUE' && !(o.id === c.id && scalar.equals(o.s, c.s))
+        ? unknownScalar()
+        : c;
+    prev.state.frames.forEach((fo, k) => {
+      const fc = cur.frames[k]!;
+      for (let i = 0; i < fc.regs.length; i++) fc.regs[i] = widen(fo.regs[i]!, fc.regs[i]!);
+      for (let spi = 0; spi < Math.min(fo.stack.length, fc.stack.length); spi++) {
+        const so = fo.stack[spi]!;
+        const sc = fc.stack[spi]!;
+        if (isSpilledReg(so) && isSpilledReg(sc)) sc.spilled = widen(so.spilled, sc.spilled);
+      }
+    });
   }
 
   private endPath(): boolean {

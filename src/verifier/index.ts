@@ -144,7 +144,14 @@ export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyR
     maps: prog.maps ?? [],
     subprogs: [{ start: 0, stackDepth: 0 }],
     lineInfo,
-    aux: insns.map(() => ({ prunePoint: false, forceCheckpoint: false, liveRegsBefore: 0x7ff, seen: false })),
+    hasFuncInfo: (prog.funcInfo?.length ?? 0) > 0,
+    aux: insns.map(() => ({
+      prunePoint: false,
+      forceCheckpoint: false,
+      callsCallback: false,
+      liveRegsBefore: 0x7ff,
+      seen: false,
+    })),
     log,
     opts: {
       logLevel,

@@ -29,7 +29,8 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [3, int('base', MAP, KEY)],
   [4, int('tracing', UNINIT_MEM, SIZE0, ANY)],
   [5, int('base')],
-  [6, int('base', RO_MEM, SIZE, ANY, ANY, ANY)],
+  // the format's arguments are not checked (kernel: bpf_trace_printk_proto has two args)
+  [6, int('base', RO_MEM, SIZE)],
   [7, int('base')],
   [8, int('base')],
   [9, int('tc', CTX, ANY, RO_MEM, SIZE, ANY)],

@@ -14,7 +14,7 @@ import type { RegState } from '../reg.ts';
 import { isKnownZero, isPktPointer, pointer, regTypeStr, unknownScalar } from '../reg.ts';
 import { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } from '../stack.ts';
 import type { FuncState, VerifierState } from '../state.ts';
-import { curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
+import { copyState, curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
 import { mayWritePacket } from './ctx.ts';
 import { forEachReg } from './jmp.ts';
 import { checkMemRegionAccess, checkPacketAccess, checkStackAccessWithinBounds } from './mem.ts';
@@ -354,7 +354,8 @@ export function checkHelperCall(
   if (isReleaseHelper(funcId)) {
     if (meta.refObjId) releaseReference(state, meta.refObjId);
   }
-  if (funcId === 181) reject('unsupported: bpf_loop callbacks are not verified by tsbpf yet');
+  const out: CallOutcome = {};
+  if (funcId === 181) out.push = pushCallbackCall(env, state, idx, meta.subprogno);
   const frame = curFrame(state);
   for (let r = 0; r <= 5; r++) {
     markRegNotInit(frame, r);
@@ -394,7 +395,33 @@ export function checkHelperCall(
     frame.regs[0]!.id = id;
     frame.regs[0]!.refObjId = id;
   }
-  return {};
+  return out;
+}
+
+// kernel: push_callback_call() + set_loop_callback_state(): the callback's first iteration is
+// explored later from a copy of the state before the call clobbers R1-R5
+function pushCallbackCall(
+  env: VerifierEnv,
+  state: VerifierState,
+  idx: number,
+  subprogno: number,
+): { state: VerifierState; insnIdx: number } {
+  if (!env.hasFuncInfo) reject('missing btf func_info');
+  const sp = env.subprogs[subprogno];
+  if (!sp) reject(`verifier bug. No program starts at subprog ${subprogno}`);
+  if (state.frames.length >= MAX_CALL_FRAMES)
+    reject(`the call stack of ${state.frames.length + 1} frames is too deep`);
+  const cb = copyState(state);
+  const caller = curFrame(cb);
+  const callee = newFrame(idx, cb.frames.length, subprogno);
+  callee.regs[1] = unknownScalar();
+  callee.regs[2] = { ...caller.regs[3]!, s: { ...caller.regs[3]!.s } };
+  callee.inCallbackFn = true;
+  callee.callbackRetMin = 0;
+  callee.callbackRetMax = 1;
+  cb.frames.push(callee);
+  cb.callbackUnrollDepth++;
+  return { state: cb, insnIdx: sp.start };
 }
 
 // kernel: check_func_call() + setup_func_entry()
@@ -421,9 +448,23 @@ export function prepareFuncExit(env: VerifierEnv, state: VerifierState): number 
   const callee = curFrame(state);
   const r0 = callee.regs[0]!;
   if (r0.type === 'PTR_TO_STACK') reject('cannot return stack pointer to the caller');
+  if (callee.inCallbackFn) {
+    if (r0.type !== 'SCALAR_VALUE') reject('R0 not a scalar value');
+    const lo = u64.fromS32(callee.callbackRetMin);
+    const hi = u64.fromS32(callee.callbackRetMax);
+    if (u64.slt(r0.s.smin, lo) || u64.sgt(r0.s.smax, hi)) {
+      const has = tnum.isUnknown(r0.s.varOff)
+        ? 'has unknown scalar value'
+        : `has value ${tnum.strn(r0.s.varOff)}`;
+      reject(
+        `At callback return the register R0 ${has} should have been in [${callee.callbackRetMin}, ${callee.callbackRetMax}]`,
+      );
+    }
+  }
   state.frames.pop();
-  const caller = curFrame(state);
-  caller.regs[0] = r0;
   env.log.scratchAll();
+  // a callback returns to its call, which then schedules the next iteration
+  if (callee.inCallbackFn) return callee.callsite;
+  curFrame(state).regs[0] = r0;
   return callee.callsite + 1;
 }

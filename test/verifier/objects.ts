@@ -1,0 +1,42 @@
+// Verifier inputs from compiled example objects: link a program with src/elf and describe its
+// maps the way the verifier needs them (frozen .rodata contents included).
+import { readFileSync } from 'node:fs';
+import type { LinkedProgram } from '../../src/elf/index.ts';
+import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
+import type { MapInfo, VerifyProgram } from '../../src/verifier/index.ts';
+
+export interface ExampleProgram {
+  object: string;
+  name: string;
+  linked: LinkedProgram;
+  input: VerifyProgram;
+}
+
+export function loadExampleProgram(objectPath: string, name: string): ExampleProgram {
+  const spec = loadCollectionSpec(readFileSync(objectPath), { file: objectPath });
+  const linked = linkProgram(spec, name, { mapIndex: 'used' });
+  const maps: MapInfo[] = linked.maps.map((m) => {
+    const info: MapInfo = {
+      type: m.typeName,
+      keySize: m.keySize,
+      valueSize: m.valueSize,
+      maxEntries: m.maxEntries,
+      flags: m.flags,
+      name: m.name,
+    };
+    if (m.frozen) info.frozenData = m.data ?? new Uint8Array(m.valueSize);
+    return info;
+  });
+  return {
+    object: objectPath,
+    name,
+    linked,
+    input: {
+      insns: linked.insns,
+      progType: linked.progType,
+      maps,
+      lineInfo: linked.lineInfo,
+      funcInfo: linked.funcInfo,
+    },
+  };
+}
