@@ -28,6 +28,8 @@ function fromRaw(words: readonly bigint[]): Insn[] {
 
 // One VM for the whole corpus: it also exercises arena reuse (alloc/free per test).
 const vm = new Vm({ seed: 1 });
+// The unchecked path (for verified code) must give the same results.
+const fast = new Vm({ seed: 1, checked: false });
 let passed = 0;
 
 for (const f of files) {
@@ -49,6 +51,12 @@ for (const f of files) {
       }
       const r = run();
       assert.equal(`0x${r.value.toString(16)}`, `0x${t.result.toString(16)}`);
+      const copy = len > 0 ? fast.arena.alloc(len, 8, { kind: 'mem', writable: true }) : 0;
+      if (len > 0) fast.arena.write(copy, t.mem);
+      const insns = t.raw ? fromRaw(t.raw) : assembleConformance(t.asm, { file: f });
+      const u = fast.run(fast.load(insns, { name: f }), { args: [copy, len] });
+      if (len > 0) fast.arena.free(copy);
+      assert.equal(u.value, r.value, 'unchecked mode');
       passed++;
     } finally {
       if (len > 0) vm.arena.freeBlock(buf);
