@@ -162,3 +162,10 @@ test('packet helpers: xdp_adjust_head/tail move the frame, skb_load_bytes copies
   // r1 is not a packet context: the helper faults instead of guessing.
   assert.throws(() => testRun(asm('mov %r1, 0\ncall 44\nexit'), { type: 'xdp', data }), RuntimeFault);
 });
+
+test('a program that overwrites __sk_buff.data gets a fault, not a wild data_out', () => {
+  assert.throws(
+    () => testRun(asm('stw [%r1+76], 16\nmov %r0, 0\nexit'), { type: 'sched_cls', data: pkt(40) }),
+    (e: unknown) => e instanceof RuntimeFault && /overwritten/.test(e.message),
+  );
+});

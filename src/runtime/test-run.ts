@@ -1,7 +1,7 @@
 // BPF_PROG_TEST_RUN in TypeScript: build the context the kernel builds for a program type, run
 // the program, and report retval / data_out / ctx_out as the kernel does.
 // kernel: net/bpf/test_run.c (bpf_prog_test_run_skb/_xdp/_syscall/_raw_tp)
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, RuntimeFault, UsageError } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
 import * as op from '../isa/opcode.ts';
 import { ArrayMap, type ArrayMapSpec } from '../vm/array-map.ts';
@@ -267,6 +267,9 @@ function runSkb(
     );
     const s = a.dv.getUint32(ctx + SK_BUFF.data, true);
     const e = a.dv.getUint32(ctx + SK_BUFF.data_end, true);
+    // Unverified code may have overwritten the pointers (the verifier forbids it).
+    if (s < block || e < s || e > block + SKB_HEADROOM + size)
+      throw new RuntimeFault('ctx', '__sk_buff data/data_end were overwritten by the program');
     // kernel: socket filters get the Ethernet header pushed back, zeroed.
     const dataOut = isL2 ? a.read(s, e - s) : concat(new Uint8Array(ETH_HLEN), a.read(s, e - s));
     let ctxOut: Uint8Array | undefined;
