@@ -220,6 +220,9 @@ export class HashMap extends BpfMap {
     if (this.lru && !(this.percpu && mode === BPF_EXIST)) {
       fresh = this.takeSlot();
       if (fresh < 0) return -ENOMEM;
+      // kernel: the value is copied into the new element before the flags are checked, so a
+      // failed update still overwrites a free element (visible through stale pointers).
+      if (!this.percpu) write(this.pool.addr(fresh), true);
     }
     const old = this.byKey.get(ks);
     const err = old && mode === BPF_NOEXIST ? -EEXIST : !old && mode === BPF_EXIST ? -ENOENT : 0;
