@@ -361,6 +361,8 @@ function runXdp(
     const m = d2.getUint32(ctx + XDP_MD.data_meta, true);
     const s = d2.getUint32(ctx + XDP_MD.data, true);
     const e = d2.getUint32(ctx + XDP_MD.data_end, true);
+    if (m < block || s < m || e < s || e > block + PAGE)
+      throw new RuntimeFault('ctx', 'xdp_md data pointers were overwritten by the program');
     const dataOut = concat(a.read(m, e - m), frags);
     let ctxOut: Uint8Array | undefined;
     if (user) {
