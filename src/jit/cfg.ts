@@ -139,8 +139,29 @@ export function layoutFunction(cfg: Cfg, entry: number, forceDispatch = false): 
   return { order, pos, scopes: forceDispatch ? undefined : structure(order, pos) };
 }
 
-const crosses = (a: { from: number; to: number }, b: { from: number; to: number }): boolean =>
-  (a.from < b.from && b.from < a.to && a.to < b.to) || (b.from < a.from && a.from < b.to && b.to < a.to);
+/** First index in `list` (sorted by `to`) whose scope ends after position p. */
+function firstEndingAfter(list: readonly Scope[], p: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.to <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index in `list` (sorted by `from`) whose scope starts after position p. */
+function firstStartingAfter(list: readonly Scope[], p: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.from <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 function structure(order: Block[], pos: Map<number, number>): Scope[] | undefined {
   const n = order.length;
@@ -169,24 +190,34 @@ function structure(order: Block[], pos: Map<number, number>): Scope[] | undefine
           changed = true;
         }
   }
-  const scopes: Scope[] = [...loops];
+  // Loops by end, for range queries; blocks are created in increasing target order.
+  const loopsByTo = [...loops].sort((a, b) => a.to - b.to);
+  const loopsByFrom = [...loops].sort((a, b) => a.from - b.from);
   const blocks: Scope[] = [];
   for (let j = 0; j < n; j++) {
     if (fwdFrom[j]! < 0) continue;
-    // A block may start earlier than its first branch: move the start out until it nests.
+    // A block may start earlier than its first branch: move the start out of every scope that
+    // contains it and ends before j, until it nests.
     const s: Scope = { kind: 'block', from: fwdFrom[j]!, to: j, target: j };
     for (let changed = true; changed; ) {
       changed = false;
-      for (const o of scopes) {
-        if (!crosses(o, s)) continue;
-        if (o.from < s.from) {
-          s.from = o.from;
-          changed = true;
-        } else return undefined; // jumps into a loop past its header: irreducible here
+      for (const list of [loopsByTo, blocks])
+        for (let k = firstEndingAfter(list, s.from); k < list.length && list[k]!.to < j; k++) {
+          const o = list[k]!;
+          if (o.from < s.from) {
+            s.from = o.from;
+            changed = true;
+          }
+        }
+      // A loop that starts inside the block and ends after it: a jump into the loop's middle.
+      for (let k = firstStartingAfter(loopsByFrom, s.from); k < loopsByFrom.length; k++) {
+        const o = loopsByFrom[k]!;
+        if (o.from >= j) break;
+        if (o.to > j) return undefined;
       }
     }
-    scopes.push(s);
     blocks.push(s);
   }
+  const scopes = [...loops, ...blocks];
   return scopes;
 }

@@ -146,6 +146,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     const name = `f${entry}`;
     mb.exportFunc(name, mb.addFunc({ params: [], results: [] }, f));
     exports.set(entry, name);
+    mb.exportFunc(`a${entry}`, mb.addFunc(ARGS_ENTRY_TYPE, argsEntry(fnIndex.get(entry)!)));
   }
   const built = mb.finish();
   funcs.forEach((fi, k) => {
@@ -162,6 +163,47 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     compileMs: performance.now() - t0,
     insns: len,
   };
+}
+
+/** r1..r5 as (lo, hi) i32 pairs and r10; returns r0's low half (all of r0 is in the scratch block). */
+const ARGS_ENTRY_TYPE: FuncType = { params: [...Array(11).fill(W.I32)], results: [W.I32] };
+
+/**
+ * The cheap way in: JS→Wasm calls with i32 arguments need no memory writes, and r0 and r6..r9
+ * start at zero, as in every Vm run.
+ */
+function argsEntry(fn: number): FuncBody {
+  const f = new FuncBody(11);
+  const t = f.local(W.I64);
+  f.op(W.GLOBAL_GET);
+  f.code.uleb(0);
+  f.i64(0, 0);
+  f.mem(W.I64_STORE, SC_COUNT);
+  f.i64(0, 0);
+  for (let r = 1; r <= 5; r++) {
+    f.get(2 * r - 2);
+    f.op(W.I64_EXTEND_I32_U);
+    f.get(2 * r - 1);
+    f.op(W.I64_EXTEND_I32_U);
+    f.i64(32, 0);
+    f.op(W.I64_SHL);
+    f.op(W.I64_OR);
+  }
+  for (let r = 6; r <= 9; r++) f.i64(0, 0);
+  f.get(10);
+  f.op(W.I64_EXTEND_I32_U);
+  f.i32(0);
+  f.call(fn);
+  for (let r = 0; r < 5; r++) f.op(W.DROP);
+  f.set(t);
+  f.op(W.GLOBAL_GET);
+  f.code.uleb(0);
+  f.get(t);
+  f.mem(W.I64_STORE, SC_REGS);
+  f.get(t);
+  f.op(W.I32_WRAP_I64);
+  f.op(W.END);
+  return f;
 }
 
 interface Ctl {

@@ -48,11 +48,28 @@ interface RunState {
   active: number;
 }
 
+type ArgsEntry = (...regs: number[]) => number;
+
 interface Linked {
   compiled: CompiledProgram;
-  fns: Record<string, () => void>;
+  /** i32-argument wrappers (see compile.ts argsEntry). */
+  argEntries: Map<number, ArgsEntry>;
+  mainArgs: ArgsEntry;
+  /** What the scratch block holds, shared by every instance in one arena. */
+  scratch: { budget: number };
+  /** Exported wrapper per function entry slot; `main` is slot 0's. */
+  entries: Map<number, () => void>;
+  main: () => void;
+  /** Address of the scratch block registers travel through. */
+  sc: number;
   st: RunState;
 }
+
+// Word offsets in the scratch block, copied into module constants: tsx turns imported bindings
+// into getter calls, which the per-run path cannot afford.
+const REGS_W = SC_REGS / 4;
+const COUNT_W = SC_COUNT / 4;
+const BUDGET_W = SC_BUDGET / 4;
 
 /** Thrown by the ldabs import when an out-of-bounds LD_ABS/LD_IND in a subprogram ends the run. */
 class ProgramExit {}
@@ -70,6 +87,7 @@ export class JitEngine {
   /** Checked mode (region checks on every access that is not a constant r10 offset) follows the VM. */
   private readonly caches: { checked: JitCache; unchecked: JitCache };
   private readonly scratchOf = new WeakMap<Arena, number>();
+  private readonly scratchState = new WeakMap<Arena, { budget: number }>();
   private readonly linkedOf = new WeakMap<Arena, Map<CompiledProgram, Linked>>();
   private interpreted = 0;
   // One-entry memo for the common case of running the same program again.
@@ -101,36 +119,144 @@ export class JitEngine {
     return (checked ? this.caches.checked : this.caches.unchecked).get(prog);
   }
 
-  /** Same contract as interpret(): r0 ends in lo[0]/hi[0]; returns the instruction count. */
+  /**
+   * Same contract as interpret(): r0 ends in lo[0]/hi[0]; returns the instruction count. Like
+   * the interpreter it trusts the arena's views to be current (Vm.run syncs them).
+   */
   readonly run = (m: Machine, prog: LoadedProgram, lo: Int32Array, hi: Int32Array, entry = 0): number => {
     const arena = m.arena;
     const checked = m.checked;
-    let linked =
+    const linked =
       prog === this.lastProg && arena === this.lastArena && checked === this.lastChecked
         ? this.lastLinked!
         : this.link(arena, prog, checked);
-    let name = linked.compiled.exports.get(entry);
-    if (name === undefined) {
+    const st = linked.st;
+    const i32 = arena.i32;
+    // The fast path: entry 0, not nested, and r0, r6..r9 zero (as in every Vm run), so the
+    // registers travel as i32 arguments.
+    if (
+      entry !== 0 ||
+      st.active !== 0 ||
+      i32.length === 0 ||
+      (lo[0]! | hi[0]! | lo[6]! | hi[6]! | lo[7]! | hi[7]! | lo[8]! | hi[8]! | lo[9]! | hi[9]! | hi[10]!) !==
+        0
+    )
+      return this.runGeneral(m, prog, lo, hi, entry, linked);
+    this.setBudget(linked, m.budget, i32);
+    m.regLo = lo;
+    m.regHi = hi;
+    st.active = 1;
+    st.m = m;
+    st.prog = prog;
+    st.lo = lo;
+    st.hi = hi;
+    st.tailTarget = undefined;
+    try {
+      linked.mainArgs(
+        lo[1]!,
+        hi[1]!,
+        lo[2]!,
+        hi[2]!,
+        lo[3]!,
+        hi[3]!,
+        lo[4]!,
+        hi[4]!,
+        lo[5]!,
+        hi[5]!,
+        lo[10]!,
+      );
+    } catch (e) {
+      st.active = 0;
+      return this.caught(e, linked, prog, lo, hi);
+    }
+    st.active = 0;
+    if (st.tailTarget !== undefined) {
+      // The argument entry left r10 out of the scratch block; the target's entry reads it there.
+      const k = (linked.sc >> 2) + REGS_W + 20;
+      arena.i32[k] = lo[10]!;
+      arena.i32[k + 1] = 0;
+      return this.runLoop(m, st.tailTarget, lo, hi, linked, undefined);
+    }
+    return this.finish(linked.sc, arena, lo, hi);
+  };
+
+  private setBudget(linked: Linked, budget: number, i32: Int32Array): void {
+    if (budget === linked.scratch.budget) return;
+    const b = (linked.sc >> 2) + BUDGET_W;
+    i32[b] = budget < 2147483648 ? budget : -1;
+    i32[b + 1] = budget < 2147483648 ? 0 : 0x7fffffff;
+    linked.scratch.budget = budget;
+  }
+
+  private finish(sc: number, arena: Arena, lo: Int32Array, hi: Int32Array): number {
+    const j = arena.i32;
+    const base = sc >> 2;
+    lo[0] = j[base + REGS_W]!;
+    hi[0] = j[base + REGS_W + 1]!;
+    return (j[base + COUNT_W]! >>> 0) + j[base + COUNT_W + 1]! * 4294967296;
+  }
+
+  private caught(e: unknown, linked: Linked, prog: LoadedProgram, lo: Int32Array, hi: Int32Array): number {
+    if (e instanceof ProgramExit) {
+      lo[0] = 0;
+      hi[0] = 0;
+      return readCount(linked.st.m.arena, linked.sc);
+    }
+    throw translate(e, linked, prog);
+  }
+
+  /** Any entry, any registers, nested runs: registers go through the scratch block. */
+  private runGeneral(
+    m: Machine,
+    prog: LoadedProgram,
+    lo: Int32Array,
+    hi: Int32Array,
+    entry: number,
+    linked: Linked,
+  ): number {
+    const fn = linked.entries.get(entry);
+    if (fn === undefined) {
       this.interpreted++;
       return interpret(m, prog, lo, hi, entry);
     }
-    const sc = this.scratchOf.get(arena)!;
-    arena.sync();
+    const arena = m.arena;
+    if (arena.i32.length === 0) arena.sync();
     const i32 = arena.i32;
-    const base = sc >> 2;
+    const base = linked.sc >> 2;
+    this.setBudget(linked, m.budget, i32);
     for (let r = 0; r <= 10; r++) {
       i32[base + 2 * r] = lo[r]!;
       i32[base + 2 * r + 1] = hi[r]!;
     }
-    const cnt = (sc + SC_COUNT) >> 2;
-    i32[cnt] = 0;
-    i32[cnt + 1] = 0;
-    const b = (sc + SC_BUDGET) >> 2;
-    i32[b] = (m.budget % 4294967296) | 0;
-    i32[b + 1] = Math.floor(m.budget / 4294967296) | 0;
+    i32[base + COUNT_W] = 0;
+    i32[base + COUNT_W + 1] = 0;
     m.regLo = lo;
     m.regHi = hi;
+    return this.runLoop(m, prog, lo, hi, linked, fn);
+  }
+
+  /**
+   * Runs `fn` of `linked` (or, with fn undefined, starts `prog` as a tail-call target) with the
+   * registers already in the scratch block, then follows tail calls.
+   */
+  private runLoop(
+    m: Machine,
+    prog: LoadedProgram,
+    lo: Int32Array,
+    hi: Int32Array,
+    linked: Linked,
+    fn: (() => void) | undefined,
+  ): number {
+    const arena = m.arena;
+    const checked = m.checked;
     for (;;) {
+      if (fn === undefined) {
+        // kernel: bpf_tail_call() — the target starts over in the same frame, registers kept
+        // (they are in the scratch block, as is the instruction count).
+        linked = this.link(arena, prog, checked);
+        fn = linked.main;
+        this.setBudget(linked, m.budget, arena.i32);
+      }
       const st = linked.st;
       const saved = st.active > 0 ? { ...st } : undefined;
       st.active++;
@@ -140,31 +266,20 @@ export class JitEngine {
       st.hi = hi;
       st.tailTarget = undefined;
       try {
-        linked.fns[name]!();
+        fn();
       } catch (e) {
-        if (e instanceof ProgramExit) {
-          lo[0] = 0;
-          hi[0] = 0;
-          return readCount(arena, sc);
-        }
-        throw translate(e, linked, prog);
+        return this.caught(e, linked, prog, lo, hi);
       } finally {
         if (saved) Object.assign(st, saved);
         else st.active--;
       }
       const target = st.tailTarget;
       if (target === undefined) break;
-      // kernel: bpf_tail_call() — the target starts over in the same frame, registers kept
-      // (they are in the scratch block, as is the instruction count).
       prog = target;
-      linked = this.link(arena, prog, checked);
-      name = 'f0';
+      fn = undefined;
     }
-    const j = arena.i32;
-    lo[0] = j[base + SC_REGS / 4]!;
-    hi[0] = j[base + SC_REGS / 4 + 1]!;
-    return readCount(arena, sc);
-  };
+    return this.finish(linked.sc, arena, lo, hi);
+  }
 
   private link(arena: Arena, prog: LoadedProgram, checked: boolean): Linked {
     const compiled = this.compile(prog, checked);
@@ -176,10 +291,11 @@ export class JitEngine {
       // An empty window: checked programs can never reach the scratch block.
       arena.setWindow(sc, sc, sc);
       this.scratchOf.set(arena, sc);
+      this.scratchState.set(arena, { budget: -1 });
     }
     let linked = byArena.get(compiled);
     if (!linked) {
-      linked = instantiate(compiled, arena, this.scratchOf.get(arena)!);
+      linked = instantiate(compiled, arena, this.scratchOf.get(arena)!, this.scratchState.get(arena)!);
       byArena.set(compiled, linked);
     }
     this.lastProg = prog;
@@ -192,11 +308,16 @@ export class JitEngine {
 
 function readCount(arena: Arena, sc: number): number {
   const j = arena.i32;
-  const k = (sc + SC_COUNT) >> 2;
+  const k = (sc >> 2) + COUNT_W;
   return (j[k]! >>> 0) + j[k + 1]! * 4294967296;
 }
 
-function instantiate(compiled: CompiledProgram, arena: Arena, sc: number): Linked {
+function instantiate(
+  compiled: CompiledProgram,
+  arena: Arena,
+  sc: number,
+  scratch: { budget: number },
+): Linked {
   const st = dummyState();
   const base = sc >> 2;
   const e: Record<string, (...a: number[]) => number | undefined> = {};
@@ -208,15 +329,19 @@ function instantiate(compiled: CompiledProgram, arena: Arena, sc: number): Linke
       throw fault(st.prog, slot!, 'call', `call stack too deep (more than ${MAX_CALL_FRAMES} frames)`);
     throw fault(st.prog, slot!, 'jit', `unknown fault kind ${kind}`);
   };
+  const views = (): Int32Array => {
+    // A grown memory detaches the old buffer; the arena refreshes its views when it grows, but
+    // someone else might have grown it.
+    if (arena.i32.length === 0) arena.sync();
+    return arena.i32;
+  };
   const afterCall = (): void => {
-    arena.sync();
-    const i32 = arena.i32;
+    const i32 = views();
     i32[base] = st.lo[0]!;
     i32[base + 1] = st.hi[0]!;
   };
   const argsIn = (): void => {
-    arena.sync();
-    const i32 = arena.i32;
+    const i32 = views();
     const { lo, hi, m } = st;
     for (let r = 1; r <= 5; r++) {
       lo[r] = i32[base + 2 * r]!;
@@ -273,7 +398,23 @@ function instantiate(compiled: CompiledProgram, arena: Arena, sc: number): Linke
     m: { mem: arena.memory, sc: new WebAssembly.Global({ value: 'i32', mutable: false }, sc) },
     e,
   });
-  return { compiled, fns: instance.exports as unknown as Record<string, () => void>, st };
+  const fns = instance.exports as unknown as Record<string, () => void>;
+  const entries = new Map<number, () => void>();
+  const argEntries = new Map<number, ArgsEntry>();
+  for (const [slot, name] of compiled.exports) {
+    entries.set(slot, fns[name]!);
+    argEntries.set(slot, fns[`a${slot}`] as unknown as ArgsEntry);
+  }
+  return {
+    compiled,
+    entries,
+    main: entries.get(0)!,
+    argEntries,
+    mainArgs: argEntries.get(0)!,
+    scratch,
+    sc,
+    st,
+  };
 }
 
 /** Wasm traps become RuntimeFaults naming the instruction (found from the trap's code offset). */

@@ -1,0 +1,250 @@
+// JIT throughput: the compute loops of bench/interp.ts through the Wasm JIT, compile time per
+// 1,000 instructions, and the per-run overhead of an XDP_PASS program.
+// Run: node --import tsx bench/jit.ts [--quick] [--dispatch]
+import { assembleConformance } from '../src/isa/asm/conformance.ts';
+import type { Insn } from '../src/isa/insn.ts';
+import { JitEngine } from '../src/jit/index.ts';
+import { compile } from '../src/jit/compile.ts';
+import { Vm } from '../src/vm/index.ts';
+
+const quick = process.argv.includes('--quick');
+const dispatch = process.argv.includes('--dispatch');
+
+// The three loops of bench/interp.ts (same code, same independent JS models of r0).
+const SCALE = quick ? 0.1 : 1;
+interface Case {
+  name: string;
+  asm: string;
+  /** Expected r0 (computed by an independent JS model below), to keep the bench honest. */
+  expect: () => bigint;
+}
+
+const N1 = Math.round(2_000_000 * SCALE);
+const xorshift: Case = {
+  name: 'xorshift64 (alu64)',
+  asm: `
+    lddw %r1, 0x123456789abcdef
+    mov %r0, 0
+    mov %r2, ${N1}
+  loop:
+    mov %r3, %r1
+    lsh %r3, 13
+    xor %r1, %r3
+    mov %r3, %r1
+    rsh %r3, 7
+    xor %r1, %r3
+    mov %r3, %r1
+    lsh %r3, 17
+    xor %r1, %r3
+    add %r0, %r1
+    sub %r2, 1
+    jne %r2, 0, loop
+    exit`,
+  expect: () => {
+    const M = (1n << 64n) - 1n;
+    let x = 0x123456789abcdefn;
+    let acc = 0n;
+    for (let i = 0; i < N1; i++) {
+      x ^= (x << 13n) & M;
+      x ^= x >> 7n;
+      x ^= (x << 17n) & M;
+      acc = (acc + x) & M;
+    }
+    return acc;
+  },
+};
+
+const N2 = Math.round(60_000 * SCALE);
+const memsum: Case = {
+  name: 'stack byte sum (ldx/stx)',
+  asm: `
+    mov %r1, %r10
+    sub %r1, 256
+    mov %r2, 0
+  fill:
+    stxb [%r1], %r2
+    add %r1, 1
+    add %r2, 1
+    jne %r1, %r10, fill
+    mov %r0, 0
+    mov %r4, ${N2}
+  outer:
+    mov %r1, %r10
+    sub %r1, 256
+  inner:
+    ldxb %r3, [%r1]
+    add %r0, %r3
+    ldxw %r3, [%r1]
+    xor %r0, %r3
+    add %r1, 4
+    jne %r1, %r10, inner
+    sub %r4, 1
+    jne %r4, 0, outer
+    exit`,
+  expect: () => {
+    const M = (1n << 64n) - 1n;
+    let acc = 0n;
+    for (let k = 0; k < N2; k++)
+      for (let i = 0; i < 256; i += 4) {
+        acc = (acc + BigInt(i)) & M;
+        const w = BigInt(i | ((i + 1) << 8) | ((i + 2) << 16) | ((i + 3) << 24)) & 0xffffffffn;
+        acc ^= w;
+      }
+    return acc;
+  },
+};
+
+const N3 = Math.round(1200 * SCALE);
+const sort: Case = {
+  name: 'bubble sort 64 u32 (branchy)',
+  asm: `
+    mov %r0, 0
+    mov %r9, ${N3}
+  round:
+    mov %r1, %r10
+    sub %r1, 256
+    mov %r2, %r9
+  fill:
+    mul32 %r2, 1103515245
+    add32 %r2, 12345
+    stxw [%r1], %r2
+    add %r1, 4
+    jne %r1, %r10, fill
+    mov %r5, 63
+  pass:
+    mov %r1, %r10
+    sub %r1, 256
+    mov %r6, %r5
+  step:
+    ldxw %r3, [%r1]
+    ldxw %r4, [%r1+4]
+    jle %r3, %r4, noswap
+    stxw [%r1], %r4
+    stxw [%r1+4], %r3
+  noswap:
+    add %r1, 4
+    sub %r6, 1
+    jne %r6, 0, step
+    sub %r5, 1
+    jne %r5, 0, pass
+    ldxw %r3, [%r10-256]
+    add %r0, %r3
+    ldxw %r3, [%r10-4]
+    add %r0, %r3
+    sub %r9, 1
+    jne %r9, 0, round
+    exit`,
+  expect: () => {
+    let acc = 0n;
+    for (let k = N3; k > 0; k--) {
+      const a: number[] = [];
+      let r = k;
+      for (let i = 0; i < 64; i++) {
+        r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+        a.push(r);
+      }
+      a.sort((x, y) => x - y);
+      acc += BigInt(a[0]!) + BigInt(a[63]!);
+    }
+    return acc;
+  },
+};
+
+const cases = [xorshift, memsum, sort];
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function throughput(checked: boolean): void {
+  const jit = new JitEngine({ dispatch });
+  for (const c of cases) {
+    const vm = new Vm({ checked, engine: jit.run });
+    const prog = vm.load(assembleConformance(c.asm, { file: c.name }), { name: c.name });
+    const want = c.expect();
+    let best = Number.POSITIVE_INFINITY;
+    let insns = 0;
+    for (let rep = 0; rep < (quick ? 3 : 6); rep++) {
+      const t = cpuMs();
+      const r = vm.run(prog);
+      best = Math.min(best, cpuMs() - t);
+      if (r.value !== want) throw new Error(`${c.name}: r0 = ${r.value}, want ${want}`);
+      insns = r.insns;
+    }
+    const mode = checked ? 'checked  ' : 'unchecked';
+    const detail = `${(insns / 1e6).toFixed(1)} M insns in ${best.toFixed(1)} ms CPU`;
+    console.log(
+      `jit ${mode} ${c.name.padEnd(30)} ${(insns / best / 1000).toFixed(1).padStart(7)} M insns/s  (${detail})`,
+    );
+  }
+}
+
+/** A straight-line program of n instructions with forward branches, as clang emits a lot of. */
+function bigProgram(n: number): Insn[] {
+  const lines: string[] = ['mov %r0, 0', 'mov %r2, 7'];
+  for (let i = 0; lines.length < n - 1; i++) {
+    const r = 1 + (i % 5);
+    lines.push(`add %r${r}, ${i}`, `xor %r0, %r${r}`, `stxdw [%r10-${8 + 8 * (i % 16)}], %r0`);
+    lines.push(`ldxdw %r3, [%r10-${8 + 8 * ((i + 3) % 16)}]`, `jgt %r3, %r2, +1`, `mul %r0, 3`);
+  }
+  lines.push('exit');
+  return assembleConformance(lines.join('\n'), { file: 'big' });
+}
+
+function compileTime(): void {
+  const vm = new Vm();
+  for (const n of [1000, 10000, 100000]) {
+    const prog = vm.load(bigProgram(n), { name: `big${n}` });
+    let best = Number.POSITIVE_INFINITY;
+    let bytes = 0;
+    for (let rep = 0; rep < 5; rep++) {
+      const c = compile(prog, { checked: false, dispatch });
+      best = Math.min(best, c.compileMs);
+      bytes = c.wasmBytes;
+    }
+    console.log(
+      `compile ${String(prog.len).padStart(6)} insns: ${best.toFixed(2)} ms (${((best * 1000) / prog.len).toFixed(3)} ms per 1,000 insns, ${bytes} Wasm bytes)`,
+    );
+  }
+}
+
+function overhead(): void {
+  const pass = assembleConformance('mov %r0, 2\nexit', { file: 'xdp_pass' });
+  for (const checked of [true, false]) {
+    const jit = new JitEngine();
+    const vm = new Vm({ checked, engine: jit.run });
+    const prog = vm.load(pass, { name: 'xdp_pass' });
+    const lo = new Int32Array(16);
+    const hi = new Int32Array(16);
+    const N = quick ? 200_000 : 2_000_000;
+    let best = Number.POSITIVE_INFINITY;
+    for (let rep = 0; rep < 5; rep++) {
+      const t = performance.now();
+      for (let i = 0; i < N; i++) {
+        lo[0] = 0;
+        hi[0] = 0;
+        lo[10] = vm.stackTop;
+        lo[1] = 4096;
+        jit.run(vm, prog, lo, hi, 0);
+      }
+      best = Math.min(best, performance.now() - t);
+    }
+    if (lo[0] !== 2) throw new Error('xdp_pass returned the wrong value');
+    let bestVm = Number.POSITIVE_INFINITY;
+    for (let rep = 0; rep < 3; rep++) {
+      const t = performance.now();
+      for (let i = 0; i < N / 4; i++) vm.run(prog, { args: [4096] });
+      bestVm = Math.min(bestVm, performance.now() - t);
+    }
+    const mode = checked ? 'checked  ' : 'unchecked';
+    console.log(
+      `per-run ${mode} XDP_PASS: ${((best * 1e6) / N).toFixed(1)} ns engine call, ${((bestVm * 1e6) / (N / 4)).toFixed(1)} ns Vm.run`,
+    );
+  }
+}
+
+throughput(false);
+throughput(true);
+compileTime();
+overhead();
