@@ -95,12 +95,15 @@ export function csumReplace(sum: number, from: number, to: number, size: number)
   return ~fold(add32(add32(unfoldedNot, ~from >>> 0), to)) & 0xffff;
 }
 
-/** kernel: bpf_csum_diff() as x86's csum_partial computes it over ~from then to, from seed. */
+/**
+ * kernel: bpf_csum_diff() — the ones' complement sum of ~from and to, starting from seed,
+ * folded to 16 bits (not complemented; since 6.13 every architecture returns this form).
+ */
 export function csumDiff(fromWords: Uint32Array, toWords: Uint32Array, seed: number): number {
   let acc = seed >>> 0;
   for (const w of fromWords) acc = add32(acc, ~w >>> 0);
   for (const w of toWords) acc = add32(acc, w);
-  return acc;
+  return fold(acc);
 }
 
 export function registerNetHelpers(t: HelperTable, env: RuntimeEnv): void {

@@ -3,7 +3,7 @@
 // kernel: kernel/bpf/helpers.c (bpf_get_current_pid_tgid, _uid_gid, _comm),
 // kernel/trace/bpf_trace.c (bpf_probe_read_kernel/_user(_str))
 import type { FuncProto, HelperCtx, HelperTable } from '../../vm/helpers.ts';
-import { EFAULT, type RuntimeEnv } from './env.ts';
+import { EFAULT, ERANGE, type RuntimeEnv } from './env.ts';
 
 export const BPF_FUNC_probe_read = 4;
 export const BPF_FUNC_get_current_pid_tgid = 14;
@@ -15,6 +15,8 @@ export const BPF_FUNC_probe_read_kernel = 113;
 export const BPF_FUNC_probe_read_user_str = 114;
 export const BPF_FUNC_probe_read_kernel_str = 115;
 
+/** x86-64: TASK_SIZE_MAX + PAGE_SIZE, the end of the user address range. */
+const USER_TOP = 0x00007ffffffff000n + 4096n;
 /** kernel: TASK_COMM_LEN */
 const TASK_COMM_LEN = 16;
 
@@ -77,13 +79,18 @@ export function registerTaskHelpers(t: HelperTable, env: RuntimeEnv): void {
       ctx.fault('helper', `probe_read: destination 0x${dst.toString(16)} not writable`);
   };
 
+  // kernel: copy_from_kernel_nofault() refuses user-range addresses with -ERANGE (x86:
+  // below TASK_SIZE_MAX + PAGE_SIZE); tsbpf's own arena stands for kernel memory.
+  const failure = (space: Space, addr: bigint) => (space === 'kernel' && addr < USER_TOP ? -ERANGE : -EFAULT);
+
   // kernel: bpf_probe_read_kernel_common() — on a fault the destination is zeroed.
   const read = (space: Space) => (ctx: HelperCtx, dst: number, size: number) => {
     dstOk(ctx, dst, size);
-    const src = source(ctx, space, ctx.arg64(3), size);
+    const addr = ctx.arg64(3);
+    const src = source(ctx, space, addr, size);
     if (!src) {
       ctx.arena.u8.fill(0, dst, dst + size);
-      return -EFAULT;
+      return failure(space, addr);
     }
     ctx.arena.u8.set(src, dst);
     return 0;
@@ -99,7 +106,7 @@ export function registerTaskHelpers(t: HelperTable, env: RuntimeEnv): void {
       const b = i === size - 1 ? 0 : source(ctx, space, addr + BigInt(i), 1)?.[0];
       if (b === undefined) {
         u8.fill(0, dst, dst + size);
-        return -EFAULT;
+        return failure(space, addr);
       }
       u8[dst + i] = b;
       if (b === 0) return i + 1;
