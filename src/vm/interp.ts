@@ -1365,7 +1365,8 @@ export function interpret(
     }
   } catch (e) {
     if (e instanceof RuntimeFault) throw e;
-    if (e instanceof RangeError)
+    // DataView bounds errors; a stack overflow (also a RangeError in V8/JSC) is not a memory fault.
+    if (e instanceof RangeError && !/call stack/i.test(e.message))
       throw fault(prog, pc - 1, 'mem', `memory access outside the arena (${e.message})`);
     throw e;
   }
