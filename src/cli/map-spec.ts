@@ -2,9 +2,10 @@
 // --map is what an lddw with src=1 (map pointer) or src=2 (value address) and imm=i names.
 import { UsageError } from '../errors.ts';
 import type { MapSpec } from '../elf/spec.ts';
-import { ArrayMap } from '../vm/array-map.ts';
+import { type BpfMap, createMap as createBpfMap, MapError } from '../maps/index.ts';
+import type { MapInfo } from '../verifier/index.ts';
 import type { Arena } from '../vm/arena.ts';
-import type { VmMap } from '../vm/maps.ts';
+import { toHex } from './io.ts';
 
 /** The map types kbpf can create. */
 export const KBPF_MAP_TYPES = ['array', 'hash', 'percpu_array', 'lru_hash', 'ringbuf', 'prog_array'] as const;
@@ -14,9 +15,12 @@ export interface CliMapSpec {
   keySize: number;
   valueSize: number;
   maxEntries: number;
+  flags?: number;
   name?: string;
   /** Initial value of element 0 (global data sections of an object). */
   data?: Uint8Array;
+  /** .rodata: frozen after the initial value is written. */
+  frozen?: boolean;
 }
 
 const U32 = /^(0x[0-9a-f]+|\d+)$/i;
@@ -46,37 +50,53 @@ export function mapSpecFromObject(m: MapSpec): CliMapSpec {
     valueSize: m.valueSize,
     maxEntries: m.maxEntries,
     name: m.name,
+    flags: m.flags,
+    frozen: m.frozen,
     ...(m.data ? { data: m.data } : {}),
   };
 }
 
-// The kernel's array map limits (kernel: array_map_alloc_check()); bigger ones would not fit the arena.
-const MAX_ARRAY_BYTES = 64 << 20;
+// Bigger maps would not fit the arena; the kernel's own limits come from the maps module.
+const MAX_MAP_BYTES = 64 << 20;
 
-/** Creates a map in the VM's arena. Only arrays exist until the maps module lands. */
-export function createMap(arena: Arena, spec: CliMapSpec, index: number): VmMap {
+/** Creates a map in the VM's arena with the maps module; refusals are usage errors. */
+export function createMap(arena: Arena, spec: CliMapSpec, index: number): BpfMap {
   const label = `map ${index}${spec.name ? ` (${spec.name})` : ''}`;
-  if (spec.type !== 'array')
-    throw new UsageError(`${label}: map type ${spec.type} is not supported yet by tsbpf run (only array)`);
-  if (spec.keySize !== 4) throw new UsageError(`${label}: array maps need KEY_SIZE 4, got ${spec.keySize}`);
-  if (spec.valueSize === 0 || spec.maxEntries === 0)
-    throw new UsageError(`${label}: VALUE_SIZE and MAX_ENTRIES must be non-zero (the kernel returns EINVAL)`);
-  if (Math.ceil(spec.valueSize / 8) * 8 * spec.maxEntries > MAX_ARRAY_BYTES)
+  if (Math.ceil(spec.valueSize / 8) * 8 * spec.maxEntries > MAX_MAP_BYTES && spec.type !== 'ringbuf')
     throw new UsageError(`${label}: ${spec.maxEntries} x ${spec.valueSize} bytes is too large for tsbpf run`);
-  const map = new ArrayMap(arena, {
-    type: 'array',
-    valueSize: spec.valueSize,
-    maxEntries: spec.maxEntries,
-    name: spec.name ?? `map${index}`,
-  });
-  if (spec.data) map.set(0, spec.data);
-  return map;
+  try {
+    return createBpfMap(arena, { ...spec, name: spec.name ?? `map${index}` });
+  } catch (e) {
+    if (e instanceof MapError) throw new UsageError(`${label}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
-/** kbpf's `--dump-maps`: every element of every array map. */
-export function dumpMap(map: VmMap): Uint8Array[] | undefined {
-  if (!(map instanceof ArrayMap)) return undefined;
-  const out: Uint8Array[] = [];
-  for (let k = 0; k < map.maxEntries; k++) out.push(map.get(k));
+/** kbpf's `--dump-maps`: every element, keyed by index for arrays and by key bytes otherwise. */
+export function dumpMap(map: BpfMap): { key: string; value: string }[] {
+  const out: { key: string; value: string }[] = [];
+  const byIndex = map.keySize === 4 && /array/.test(map.typeName);
+  try {
+    for (const [k, v] of map.entries()) {
+      const key = byIndex ? String(new DataView(k.buffer, k.byteOffset, 4).getUint32(0, true)) : toHex(k);
+      out.push({ key, value: toHex(v) });
+    }
+  } catch (e) {
+    // Queues, stacks, ring buffers and bloom filters cannot be walked: no dump, as in kbpf.
+    if (!(e instanceof MapError)) throw e;
+  }
   return out;
+}
+
+/** What the verifier needs to know about the maps. */
+export function mapInfo(spec: CliMapSpec): MapInfo {
+  return {
+    type: spec.type,
+    keySize: spec.keySize,
+    valueSize: spec.valueSize,
+    maxEntries: spec.maxEntries,
+    flags: spec.flags ?? 0,
+    ...(spec.name ? { name: spec.name } : {}),
+    ...(spec.frozen && spec.data ? { frozenData: spec.data } : {}),
+  };
 }

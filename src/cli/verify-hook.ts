@@ -1,11 +1,8 @@
-// Where `tsbpf run` asks the verifier before running a program.
-//
-// TODO(verifier): src/verifier has no public `verify` yet. When it lands, call it here and
-// return { status: 'rejected', error } for a refused program (run exits 1 unless --no-verify).
-// Until then every program runs unverified and `run --json` reports "verified": false.
-import type { TsbpfError } from '../errors.ts';
+// Where `tsbpf run` asks the verifier before running a program, as BPF_PROG_LOAD would.
+import { TsbpfError } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
-import type { CliMapSpec } from './map-spec.ts';
+import { verify } from '../verifier/index.ts';
+import { type CliMapSpec, mapInfo } from './map-spec.ts';
 
 export interface VerifyRequest {
   insns: readonly Insn[];
@@ -14,13 +11,40 @@ export interface VerifyRequest {
   maps: readonly CliMapSpec[];
   file: string;
   prog?: string;
+  /** kernel: BPF_COMPLEXITY_LIMIT_INSNS (1M) unless lowered. */
+  insnLimit?: number;
 }
 
 export type VerifyOutcome =
-  | { status: 'accepted' }
-  | { status: 'rejected'; error: TsbpfError }
-  | { status: 'unavailable'; reason: string };
+  | { status: 'accepted'; insnsProcessed: number }
+  | { status: 'rejected'; error: TsbpfError; log: string[] };
 
-export function verifyForRun(_req: VerifyRequest): VerifyOutcome {
-  return { status: 'unavailable', reason: 'the verifier is not built yet' };
+/** A program the verifier refused. CLI exit code 1. */
+export class VerifierRejection extends TsbpfError {
+  constructor(
+    message: string,
+    where: TsbpfError['where'],
+    readonly log: string[],
+  ) {
+    super('VERIFY', message, { where });
+  }
+}
+
+export function verifyForRun(req: VerifyRequest): VerifyOutcome {
+  const res = verify(
+    { insns: req.insns, progType: req.progType, maps: req.maps.map(mapInfo) },
+    { logLevel: 1, ...(req.insnLimit !== undefined ? { insnLimit: req.insnLimit } : {}) },
+  );
+  if (res.verdict === 'accept') return { status: 'accepted', insnsProcessed: res.insnsProcessed };
+  const e = res.error;
+  const where = {
+    file: req.file,
+    ...(req.prog ? { prog: req.prog } : {}),
+    ...(e ? { insnIdx: e.insnIdx } : {}),
+    ...(e?.line ? { line: e.line.line } : {}),
+  };
+  const msg = e
+    ? `verifier rejected the program: ${e.message} (${e.hint}; --no-verify runs it anyway)`
+    : 'verifier rejected the program';
+  return { status: 'rejected', error: new VerifierRejection(msg, where, res.log), log: res.log };
 }

@@ -172,7 +172,7 @@ test('run: xdp reads and writes the packet; data_out shows the write', async () 
 });
 
 test('run: socket_filter ld_abs sees the packet after the Ethernet header', async () => {
-  const s = write('ld.s', 'r0 = *(u8 *)skb[1]\nexit\n');
+  const s = write('ld.s', 'r6 = r1\nr0 = *(u8 *)skb[1]\nexit\n');
   const pkt = new Uint8Array(64);
   pkt[12] = 0x86; // not IPv4: no L3 header length requirement
   pkt[13] = 0xdd + 0; // IPv6 would need 40 bytes; 64 are given
@@ -195,23 +195,26 @@ test('run: --map and lddw src=2 imm=i, with --dump-maps', async () => {
   const j = JSON.parse(
     (await cli('run', '--map', 'array:4:4:2', '--map', 'array:4:8:1', '--dump-maps', '--json', s)).out,
   );
-  assert.deepEqual(j.maps[1].values, ['000000002a000000']);
+  assert.deepEqual(j.maps[1].entries, [{ key: '0', value: '000000002a000000' }]);
   for (const bad of ['array:4:4', 'nosuch:4:4:1', 'array:4:x:1', 'array:4:4:99999999999']) {
     const b = await cli('run', '--map', bad, s);
     assert.equal(b.code, 2, bad);
     assertOneLineError(b.err, '--map');
   }
-  // Only one map given: imm=1 names a map that does not exist.
+  // Only one map given: imm=1 names a map that does not exist (kbpf refuses it before loading).
   const few = await cli('run', '--map', 'array:4:8:1', s);
   assert.equal(few.code, 2);
-  assertOneLineError(few.err, 'insn 0');
+  assertOneLineError(few.err, 'insn 0', 'map 1');
 });
 
 test('run: faults, budgets and engines', async () => {
-  const f = await cli('run', write('f.s', 'r1 = 0\nr0 = *(u64 *)(r1 + 0)\nexit\n'));
+  // Both are refused by the verifier; --no-verify lets the VM meet them.
+  const fs = write('f.s', 'r1 = 0\nr0 = *(u64 *)(r1 + 0)\nexit\n');
+  assert.equal((await cli('run', fs)).code, 1);
+  const f = await cli('run', fs, '--no-verify');
   assert.equal(f.code, 1);
-  assertOneLineError(f.err, 'insn 1');
-  const l = await cli('run', '--max-insns', '1000', write('loop.s', 'l:\ngoto l\nexit\n'));
+  assertOneLineError(f.err, 'insn 1', 'NULL');
+  const l = await cli('run', '--no-verify', '--max-insns', '1000', write('loop.s', 'l:\ngoto l\n'));
   assert.equal(l.code, 1);
   assertOneLineError(l.err, 'budget');
   const s = write('ok.s', 'r0 = 5\nexit\n');
@@ -226,6 +229,55 @@ test('run: faults, budgets and engines', async () => {
   assert.equal(sys.data_out, '');
   const noverify = JSON.parse((await cli('run', '--no-verify', s, '--json')).out);
   assert.equal(noverify.verified, false);
+  assert.equal(sys.verified, true);
+});
+
+test('run: the verifier refuses what the kernel would, unless --no-verify', async () => {
+  // r5 is never written: the kernel says "R5 !read_ok".
+  const s = write('uninit.s', 'r0 = r5\nexit\n');
+  const r = await cli('run', s);
+  assert.equal(r.code, 1);
+  assertOneLineError(r.err, 'uninit.s', 'insn 0', 'R5 !read_ok');
+  const j = JSON.parse((await cli('run', s, '--json')).out);
+  assert.equal(j.error.code, 'VERIFY');
+  const forced = await cli('run', s, '--no-verify');
+  assert.equal(forced.code, 0, forced.err);
+  assert.match(forced.out, /^retval: 0$/m);
+});
+
+test('run: --map creates other map types through the maps module', async () => {
+  // key = 7 on the stack; update(map, &key, &key, BPF_ANY); lookup it back and return *value.
+  const s = write(
+    'hash.s',
+    [
+      'r1 = 7',
+      '*(u32 *)(r10 - 4) = r1',
+      'r1 = map_fd(0) ll',
+      'r2 = r10',
+      'r2 += -4',
+      'r3 = r10',
+      'r3 += -4',
+      'r4 = 0',
+      'call 2',
+      'r1 = map_fd(0) ll',
+      'r2 = r10',
+      'r2 += -4',
+      'call 1',
+      'if r0 == 0 goto miss',
+      'r0 = *(u32 *)(r0 + 0)',
+      'exit',
+      'miss:',
+      'r0 = 99',
+      'exit',
+    ].join('\n'),
+  );
+  const r = await cli('run', '--map', 'hash:4:4:8', '--dump-maps', s);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^retval: 7$/m);
+  assert.match(r.out, /^map0\[07000000\]: 07000000$/m);
+  const bad = await cli('run', '--map', 'hash:0:4:8', s);
+  assert.equal(bad.code, 2);
+  assertOneLineError(bad.err, 'map 0');
 });
 
 /** Ethernet + IPv4 + UDP to `port` (checksums are not looked at by the filter). */
@@ -302,8 +354,8 @@ test('obj link: the linked .bin with the printed --map specs runs like the objec
   assert.equal(viaBin.retval, viaObj.retval);
   assert.equal(viaBin.data_out, viaObj.data_out);
   assert.deepEqual(
-    viaBin.maps.map((m: { values: string[] }) => m.values),
-    viaObj.maps.map((m: { values: string[] }) => m.values),
+    viaBin.maps.map((m: { entries: unknown[] }) => m.entries),
+    viaObj.maps.map((m: { entries: unknown[] }) => m.entries),
   );
   const j = JSON.parse((await cli('obj', 'link', o, '-o', out, '--json')).out);
   assert.equal(j.insns * 8, readFileSync(out).length);

@@ -179,7 +179,8 @@ function garbageAsm(r: () => number): string {
   return lines.join('\n');
 }
 
-const RUN_SAFE = ['--max-insns', '20000'];
+// Small limits keep every run and every verification short.
+const RUN_SAFE = ['--max-insns', '20000', '--verify-limit', '20000'];
 
 function randomArgv(r: () => number, file: string): string[] {
   const pool = [
@@ -289,8 +290,14 @@ test(`CLI fuzz: ${N * 6} inputs end in exit code 0, 1 or 2 (seed ${SEED})`, asyn
   for (const c of cases(r)) {
     count++;
     let res: Awaited<ReturnType<typeof cli>>;
+    const t0 = performance.now();
     try {
       res = await cli(...c.argv);
+      const ms = performance.now() - t0;
+      if (process.env.FUZZ_STATS && ms > 200)
+        console.log(
+          `SLOW ${Math.round(ms)} ms ${c.what} ${JSON.stringify(c.argv)} -> ${res.code} ${res.err.slice(0, 200)}`,
+        );
     } catch (e) {
       assert.fail(
         `${c.what}: exception escaped main(): ${(e as Error).stack}\nargv: ${JSON.stringify(c.argv)}`,

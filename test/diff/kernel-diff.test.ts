@@ -10,6 +10,7 @@ import { TsbpfError } from '../../src/errors.ts';
 import { disassemble } from '../../src/isa/disasm.ts';
 import { encodeProgram } from '../../src/isa/encode.ts';
 import { testRun } from '../../src/runtime/test-run.ts';
+import { verify } from '../../src/verifier/index.ts';
 import { cli, prng, scratch } from '../cli/helpers.ts';
 import { type GenProgram, generateProgram } from './gen.ts';
 import { type KbpfResult, kbpfProblem, pool, runKbpf } from './kbpf.ts';
@@ -75,10 +76,15 @@ test(`kernel differential: ${N} random accepted programs (seed ${SEED})`, {
 
   const features = new Set<string>();
   const mismatches: string[] = [];
+  const verifierRefused: string[] = [];
   const retvals = new Set<number>();
   let packetsChanged = 0;
   for (const { p, k } of accepted.slice(0, N)) {
     for (const f of p.features) features.add(f);
+    // tsbpf's verifier must accept what the kernel's accepted.
+    const v = verify({ insns: p.insns, progType: p.type }, { logLevel: 0 });
+    if (v.verdict !== 'accept')
+      verifierRefused.push(`${p.name}: insn ${v.error?.insnIdx}: ${v.error?.message}`);
     let ours: { retval: number; dataOut: string } | { error: string };
     try {
       const res = testRun(p.insns, { type: p.type, data: p.data, name: p.name });
@@ -112,6 +118,7 @@ test(`kernel differential: ${N} random accepted programs (seed ${SEED})`, {
   t.diagnostic(`features covered: ${[...features].sort().join(' ')}`);
   if (mismatches.length) writeFileSync(join(tmp.dir, 'mismatches.txt'), mismatches.join('\n\n'));
   assert.equal(mismatches.length, 0, `${mismatches.length} of ${N} differ; first:\n${mismatches[0]}`);
+  assert.deepEqual(verifierRefused, [], 'tsbpf verifier refused programs the kernel accepted');
   // The generator must reach what it promises, or the comparison proves little: varied results,
   // packets written, and every feature family.
   assert.ok(retvals.size > N / 4, `only ${retvals.size} distinct retvals`);

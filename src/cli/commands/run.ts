@@ -2,6 +2,7 @@
 import { UsageError } from '../../errors.ts';
 import { linkProgram } from '../../elf/link.ts';
 import type { Insn } from '../../isa/insn.ts';
+import * as op from '../../isa/opcode.ts';
 import { type TestRunProgType, testRun } from '../../runtime/test-run.ts';
 import { DEFAULT_BUDGET, Vm } from '../../vm/vm.ts';
 import { flag, int, onePositional, parseCommandArgs, str, strs } from '../args.ts';
@@ -53,7 +54,24 @@ function prepare(
   if (progOpt !== undefined) throw new UsageError(`${path} is not an ELF object; --prog applies to objects`);
   const maps = mapOpts.map(parseMapSpec);
   const insns = programFromBytes(path, input.bytes, input.kind);
+  checkMapRefs(insns, maps.length, path);
   return { insns, type: runnableType(typeOpt ?? 'socket_filter', '--type'), maps };
+}
+
+/** kbpf refuses an lddw naming a map that no --map created before it loads anything. */
+function checkMapRefs(insns: readonly Insn[], count: number, file: string): void {
+  for (let i = 0; i < insns.length; i++) {
+    const x = insns[i]!;
+    if (x.code !== op.OP_LDDW) continue;
+    if ((x.src === op.PSEUDO_MAP_FD || x.src === op.PSEUDO_MAP_VALUE) && (x.imm < 0 || x.imm >= count))
+      throw new UsageError(
+        `lddw names map ${x.imm}, but ${count} --map option${count === 1 ? '' : 's'} given`,
+        {
+          where: { file, insnIdx: i },
+        },
+      );
+    i++;
+  }
 }
 
 export const runCommand: Command = {
@@ -73,7 +91,9 @@ export const runCommand: Command = {
   --dump-maps       print every array map element after the run
   --engine E        interp (default) | jit
   --max-insns N     stop a run after N instructions (default ${DEFAULT_BUDGET})
-  --no-verify       run without asking the verifier
+  --verify-limit N  instructions the verifier may process (default 1000000, the kernel's)
+  --no-verify       run without the verifier (by default a program it rejects
+                    does not run, as the kernel would not load it)
   --json            {"retval", "duration_ns", "data_out", "ctx_out"?, "maps"?, ...}
 
   Exit code 1 when the program faults, is rejected, or exceeds --max-insns.`,
@@ -89,6 +109,7 @@ export const runCommand: Command = {
       engine: { type: 'string' },
       'max-insns': { type: 'string' },
       'no-verify': { type: 'boolean' },
+      'verify-limit': { type: 'string' },
       json: { type: 'boolean' },
     });
     const engine = str(p, 'engine') ?? 'interp';
@@ -103,19 +124,6 @@ export const runCommand: Command = {
     const ctxPath = str(p, 'ctx');
     const prep = prepare(path, str(p, 'type'), strs(p, 'map'), str(p, 'prog'));
 
-    let verified = false;
-    if (!flag(p, 'no-verify')) {
-      const v = verifyForRun({
-        insns: prep.insns,
-        progType: prep.type,
-        maps: prep.maps,
-        file: path,
-        prog: prep.prog,
-      });
-      if (v.status === 'rejected') throw v.error;
-      verified = v.status === 'accepted';
-    }
-
     const data = dataPath
       ? readInput(dataPath)
       : PACKET_TYPES.includes(prep.type)
@@ -125,10 +133,25 @@ export const runCommand: Command = {
     const trace: string[] = [];
     const vm = new Vm({ budget, printk: (line) => trace.push(line) });
     const maps = prep.maps.map((m, i) => createMap(vm.arena, m, i));
+    // Maps first, then the verifier: the order of BPF_MAP_CREATE and BPF_PROG_LOAD.
+    let verified = false;
+    if (!flag(p, 'no-verify')) {
+      const v = verifyForRun({
+        insns: prep.insns,
+        progType: prep.type,
+        maps: prep.maps,
+        file: path,
+        prog: prep.prog,
+        insnLimit: int(p, 'verify-limit', 1_000_000),
+      });
+      if (v.status === 'rejected') throw v.error;
+      verified = v.status === 'accepted';
+    }
+
     const r = testRun(prep.insns, { type: prep.type, data, ctx, repeat, maps, vm, name: prep.prog ?? path });
 
     const dumps = flag(p, 'dump-maps')
-      ? maps.map((m, i) => ({ index: i, name: m.name, values: dumpMap(m)?.map(toHex) }))
+      ? maps.map((m, i) => ({ index: i, name: m.name, type: m.typeName, entries: dumpMap(m) }))
       : [];
     if (flag(p, 'json')) {
       io.out(
@@ -152,11 +175,7 @@ export const runCommand: Command = {
     if (r.ctxOut) lines.push(`ctx_out: ${toHex(r.ctxOut)}`);
     lines.push(`insns_executed: ${r.insns}`);
     for (const t of trace) lines.push(`trace: ${t}`);
-    for (const d of dumps) {
-      d.values?.forEach((v, k) => {
-        lines.push(`map${d.index}[${k}]: ${v}`);
-      });
-    }
+    for (const d of dumps) for (const e of d.entries) lines.push(`map${d.index}[${e.key}]: ${e.value}`);
     io.out(lines.join('\n'));
     return 0;
   },
