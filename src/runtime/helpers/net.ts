@@ -110,8 +110,7 @@ export function registerNetHelpers(t: HelperTable, env: RuntimeEnv): void {
   /** [data, data_end) of the __sk_buff at ctxAddr, or a fault when r1 is not one. */
   const skb = (ctx: HelperCtx, ctxAddr: number): { data: number; end: number } => {
     const p = ctx.argHi(1) === 0 ? env.vm.packetCtx.get(ctxAddr) : undefined;
-    if (!p || p.kind !== 'skb')
-      return ctx.fault('helper', `r1 (0x${ctxAddr.toString(16)}) is not an __sk_buff`);
+    if (p?.kind !== 'skb') return ctx.fault('helper', `r1 (0x${ctxAddr.toString(16)}) is not an __sk_buff`);
     const dv = ctx.arena.dv;
     return {
       data: dv.getUint32(ctxAddr + SK_BUFF.data, true),
