@@ -130,18 +130,6 @@ export class ArrayMap extends IndexedMap {
     return 0;
   }
 
-  /** kernel: copy_map_value() — everything but the spin lock. */
-  private copyValue(dst: number, src: number): void {
-    const lock = this.spec.spinLockOff;
-    const u8 = this.arena.u8;
-    if (lock === undefined) {
-      u8.copyWithin(dst, src, src + this.valueSize);
-      return;
-    }
-    u8.copyWithin(dst, src, src + lock);
-    u8.copyWithin(dst + lock + 4, src + lock + 4, src + this.valueSize);
-  }
-
   protected deleteElem(): number {
     return -EINVAL; // kernel: array_map_delete_elem()
   }

@@ -1,5 +1,6 @@
 // createMap(): validate a spec as the kernel's map_create() and the type's alloc_check do, then
 // build the map in the arena, with its initial contents (global data) and frozen if asked.
+import type { Btf } from '../btf/btf.ts';
 import type { Arena } from '../vm/arena.ts';
 import { ArrayMap, arrayAllocCheck, IndexedMap } from './array.ts';
 import { BloomFilterMap, bloomAllocCheck } from './bloom-filter.ts';
@@ -64,6 +65,8 @@ export function mapCreateCheck(spec: MapCreateSpec): number {
  */
 export function createMap(arena: Arena, spec: MapCreateSpec, opts: CreateMapOptions = {}): BpfMap {
   const s = normalizeSpec(spec);
+  if (s.spinLockOff === undefined && opts.btf && s.valueTypeId)
+    s.spinLockOff = spinLockOffset(opts.btf, s.valueTypeId);
   const kind = KINDS[s.type];
   if (!kind) throw new MapError(EINVAL, `map ${s.name}: map type ${s.typeName} is not supported`);
   const err = mapCreateCheck(spec);
@@ -131,4 +134,22 @@ export function createMaps(
     throw e;
   }
   return out;
+}
+
+/**
+ * Byte offset of a top-level `struct bpf_spin_lock` member of the value type, which makes
+ * BPF_F_LOCK updates valid (kernel: btf_record_has_field(map->record, BPF_SPIN_LOCK)).
+ */
+export function spinLockOffset(btf: Btf, valueTypeId: number): number | undefined {
+  try {
+    const t = btf.resolve(valueTypeId);
+    if (t.kind !== 'struct') return undefined;
+    for (const m of t.members) {
+      const mt = btf.resolve(m.type);
+      if (mt.kind === 'struct' && mt.name === 'bpf_spin_lock') return m.bitOffset / 8;
+    }
+  } catch {
+    // Unresolvable BTF: no lock.
+  }
+  return undefined;
 }

@@ -200,8 +200,7 @@ export class HashMap extends BpfMap {
     return this.put(keyAddr, f, (dst, fresh) => {
       const u8 = this.arena.u8;
       if (fresh && this.percpu) u8.fill(0, dst, dst + this.elemSize * this.nrCpus);
-      const at = dst + (this.percpu ? cpu * this.elemSize : 0);
-      u8.copyWithin(at, valueAddr, valueAddr + this.valueSize);
+      this.copyValue(dst + (this.percpu ? cpu * this.elemSize : 0), valueAddr);
     });
   }
 

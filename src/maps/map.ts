@@ -172,6 +172,18 @@ export abstract class BpfMap implements VmMap {
     return undefined;
   }
 
+  /** kernel: copy_map_value() — the value bytes except a struct bpf_spin_lock in them. */
+  protected copyValue(dst: number, src: number): void {
+    const lock = this.spec.spinLockOff;
+    const u8 = this.arena.u8;
+    if (lock === undefined) {
+      u8.copyWithin(dst, src, src + this.valueSize);
+      return;
+    }
+    u8.copyWithin(dst, src, src + lock);
+    u8.copyWithin(dst + lock + 4, src + lock + 4, src + this.valueSize);
+  }
+
   // ---- host side ----
 
   /** Bytes a value has on the host side (kernel: bpf_map_value_size()). */

@@ -246,3 +246,37 @@ test('hash_of_maps from the host: setInner, lookup by id, compatible inner maps 
   const arr = createMap(a, { type: 'array', keySize: 4, valueSize: 4, maxEntries: 4 });
   assert.throws(() => outer.setInner(u32(8), arr), errno(22));
 });
+
+test('BPF_F_LOCK: valid when the value holds a bpf_spin_lock (from BTF); updates in place, lock untouched', () => {
+  const p = new URL('./fixtures/lock.bpf.o', import.meta.url).pathname;
+  const spec = loadCollectionSpec(new Uint8Array(readFileSync(p)), { file: p });
+  const arena = new Arena();
+  const get = (name: string) => spec.maps.find((m) => m.name === name)!;
+  const h = createMap(arena, get('locked_hash'), { btf: spec.btf }) as HashMap;
+  const arr = createMap(arena, get('locked_array'), { btf: spec.btf }) as ArrayMap;
+  // struct locked { u32 before; struct bpf_spin_lock lock; u64 after; }: lock at 4, 16 bytes.
+  assert.equal(h.spec.spinLockOff, 4);
+  const value = (before: number, lock: number, after: number) => {
+    const v = new Uint8Array(16);
+    const dv = new DataView(v.buffer);
+    dv.setUint32(0, before, true);
+    dv.setUint32(4, lock, true);
+    dv.setBigUint64(8, BigInt(after), true);
+    return v;
+  };
+  const F_LOCK = 4;
+  h.update(u32(1), value(1, 0, 10));
+  const keyAddr = arena.alloc(8, 8, { kind: 'mem', writable: true });
+  arena.write(keyAddr, u32(1));
+  const addr = h.lookup(keyAddr); // a program's lookup: the value's address
+  arena.dv.setUint32(addr + 4, 1, true); // a program holds the lock
+  h.update(u32(1), value(2, 0xffff, 20), F_LOCK);
+  const dv = new DataView(arena.read(addr, 16).buffer);
+  assert.equal(dv.getUint32(0, true), 2, 'updated in place: the old pointer sees the new value');
+  assert.equal(dv.getUint32(4, true), 1, 'the lock word is not copied');
+  assert.equal(dv.getBigUint64(8, true), 20n);
+  assert.throws(() => h.update(u32(1), value(3, 0, 0), F_LOCK | 1), errno(17));
+  assert.throws(() => h.update(u32(2), value(3, 0, 0), F_LOCK | 2), errno(2));
+  arr.update(u32(1), value(5, 7, 50), F_LOCK);
+  assert.deepEqual([...arr.lookup(u32(1))!], [...value(5, 0, 50)], 'array: the lock word stays zero');
+});
