@@ -13,9 +13,10 @@ export const processIo: Io = {
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
 };
 
+/** A file's bytes; '-' reads standard input (as kbpf does). */
 export function readInput(path: string): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path));
+    return new Uint8Array(readFileSync(path === '-' ? 0 : path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =

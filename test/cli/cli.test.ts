@@ -280,6 +280,19 @@ test('run: --map creates other map types through the maps module', async () => {
   assertOneLineError(bad.err, 'map 0');
 });
 
+test('run: syscall programs read and write their ctx; ctx_out shows it', async () => {
+  const s = write('sys.s', 'r2 = *(u32 *)(r1 + 4)\nr2 += 5\n*(u32 *)(r1 + 0) = r2\nr0 = r2\nexit\n');
+  const ctx = write('ctx8', Buffer.from('0000000010000000', 'hex'));
+  const j = JSON.parse((await cli('run', '--type', 'syscall', '--ctx', ctx, s, '--json')).out);
+  assert.equal(j.retval, 0x15); // 0x10 + 5
+  assert.equal(j.ctx_out, '1500000010000000');
+  assert.equal(j.data_out, '');
+  // The kernel refuses repeat for syscall programs.
+  const rep = await cli('run', '--type', 'syscall', '--ctx', ctx, '--repeat', '2', s);
+  assert.equal(rep.code, 2);
+  assertOneLineError(rep.err, 'repeat');
+});
+
 /** Ethernet + IPv4 + UDP to `port` (checksums are not looked at by the filter). */
 function udpPacket(port: number): Uint8Array {
   const p = new Uint8Array(14 + 20 + 8 + 4);
@@ -385,6 +398,13 @@ test('bin/tsbpf.js as a child process: exit codes and a one-line stderr', () => 
   assert.equal(bad.status, 2);
   assert.equal(bad.stdout, '');
   assertOneLineError(bad.stderr, 'nope.s');
+  // '-' reads the program from standard input.
+  const piped = spawnSync(process.execPath, [bin, 'disasm', '-', '--kernel-style'], {
+    input: Buffer.from('b7000000070000009500000000000000', 'hex'),
+    encoding: 'utf8',
+  });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.equal(piped.stdout, '0: (b7) r0 = 7\n1: (95) exit\n');
   const s = write('c.s', 'r0 = 1\nr0 = *(u32 *)(r0 + 0)\nexit\n');
   const fault = spawnSync(process.execPath, [bin, 'run', s], { encoding: 'utf8' });
   assert.equal(fault.status, 1);

@@ -87,7 +87,7 @@ export const disasmCommand: Command = {
   summary: 'Disassemble raw bytecode, assembly, or the programs of an ELF object',
   usage: `disasm FILE.bin|FILE.o|FILE.s [--prog NAME] [--linked] [--kernel-style] [--json]
 
-  For an object, every program section and .text function is listed (or only
+  FILE '-' reads standard input. For an object, every program section and .text function is listed (or only
   --prog NAME), under its symbol name, with a comment on each instruction a
   relocation fills in.
 

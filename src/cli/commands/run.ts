@@ -77,7 +77,7 @@ function checkMapRefs(insns: readonly Insn[], count: number, file: string): void
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run a program once (or --repeat times) as BPF_PROG_TEST_RUN would',
-  usage: `run [options] FILE.bin|FILE.s|FILE.o
+  usage: `run [options] FILE.bin|FILE.s|FILE.o    ('-' reads raw bytecode from stdin)
 
   --type T          socket_filter (default) | sched_cls | sched_act | xdp | syscall |
                     raw_tracepoint; for an object, its section decides unless given
