@@ -504,6 +504,18 @@ class FnEmitter {
       this.jump(p, tFall, false, b.fallTo);
       return;
     } else lowerCond(f, xop, d, s, imm);
+    if (tJump === tFall) {
+      // may_goto +0: the count-down above is all it does.
+      f.op(W.DROP);
+      this.jump(p, tFall, false, b.fallTo);
+      return;
+    }
+    if (tJump === p + 1) {
+      // The taken edge is the next block: branch on the inverted condition instead.
+      f.op(W.I32_EQZ);
+      this.jump(p, tFall, true, b.fallTo);
+      return;
+    }
     this.jump(p, tJump, true, jumpTo);
     this.jump(p, tFall, false, b.fallTo);
   }
