@@ -49,7 +49,7 @@ export interface LoadedProgram {
   readonly code: Int32Array;
   /** Number of real slots. */
   readonly len: number;
-  /** Helper implementations, indexed by the aux word of helper calls. */
+  /** Helper (and kfunc) implementations, indexed by the aux word of calls. */
   readonly helperFns: readonly HelperImpl[];
   readonly helperIds: readonly number[];
 }
@@ -63,6 +63,8 @@ export type LddwResolver = (i: Insn, insnIdx: number, hiImm: number) => { lo: nu
 export interface LoadOptions {
   name?: string;
   helpers: HelperTable;
+  /** kfuncs callable with `call` src=BPF_PSEUDO_KFUNC_CALL, by the id in imm. */
+  kfuncs?: HelperTable;
   resolveLddw?: LddwResolver;
   where?: Where;
 }
@@ -123,8 +125,22 @@ export function loadProgram(insns: readonly Insn[], opts: LoadOptions): LoadedPr
             helperIndex.set(imm, k);
           }
           aux = k;
+        } else if (src === op.PSEUDO_KFUNC_CALL && opts.kfuncs?.has(imm)) {
+          // A kfunc runs like a helper; its index key and helperIds entry are negative so
+          // the kfunc and helper id spaces never mix.
+          const f = opts.kfuncs.get(imm)!;
+          let k = helperIndex.get(-imm);
+          if (k === undefined) {
+            k = helperFns.length;
+            helperFns.push(f.impl);
+            helperIds.push(-imm);
+            helperIndex.set(-imm, k);
+          }
+          aux = k;
+        } else if (src === op.PSEUDO_KFUNC_CALL) {
+          bad(`unknown kfunc id ${imm}`, where, i);
         } else {
-          bad(`unsupported call kind (src ${src}, kfunc calls are not supported)`, where, i);
+          bad(`unsupported call kind (src ${src})`, where, i);
         }
       } else if (c === op.OP_CALLX) {
         // Target helper id comes from a register at run time.

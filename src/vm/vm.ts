@@ -4,7 +4,7 @@ import { RuntimeFault, UsageError } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
 import { MAX_BPF_STACK } from '../isa/opcode.ts';
 import { Arena } from './arena.ts';
-import { baseHelpers, type HelperTable } from './helpers.ts';
+import { baseHelpers, HelperTable } from './helpers.ts';
 import { registerMapHelpers, type VmMap } from './maps.ts';
 import { interpret, MAX_CALL_FRAMES, type Machine, type PacketWindow } from './interp.ts';
 import { MAX_TAIL_CALL_CNT } from './machine.ts';
@@ -81,6 +81,8 @@ export class RunResult {
 export class Vm implements Machine {
   readonly arena: Arena;
   readonly helpers: HelperTable;
+  /** kfuncs by id (empty unless a runtime registers some; ids are the runtime's choice). */
+  readonly kfuncs = new HelperTable();
   readonly checked: boolean;
   readonly budget: number;
   readonly cpu: number;
@@ -136,7 +138,7 @@ export class Vm implements Machine {
 
   /** Validates and pre-decodes a program for this VM's helper table. */
   load(insns: readonly Insn[], opts: { name?: string; resolveLddw?: LddwResolver; where?: Where } = {}) {
-    return loadProgram(insns, { ...opts, helpers: this.helpers });
+    return loadProgram(insns, { ...opts, helpers: this.helpers, kfuncs: this.kfuncs });
   }
 
   /**
