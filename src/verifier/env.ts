@@ -3,7 +3,7 @@
 import type { LineInfo } from '../btf/ext-info.ts';
 import type { Insn } from '../isa/index.ts';
 import type { VerifierLog } from './log.ts';
-import type { Checkpoint } from './state.ts';
+import type { Checkpoint, VerifierState } from './state.ts';
 
 /** A map as the verifier needs it (kernel: struct bpf_map). */
 export interface MapInfo {
@@ -81,6 +81,8 @@ export interface VerifierEnv {
   curStates: number;
   maxStatesPerInsn: number;
   explored: Map<number, Checkpoint[]>;
+  /** The state being explored (kernel: cur_state). */
+  cur: VerifierState | null;
   /** Index of the instruction being checked (for messages). */
   insnIdx: number;
   prevInsnIdx: number;

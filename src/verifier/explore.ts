@@ -10,6 +10,7 @@ import { jmpTarget } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
 import { reject } from './env.ts';
 import { frameStateStr } from './log.ts';
+import { markAllScalarsImprecise, propagatePrecision } from './precision.ts';
 import { statesEqual, statesMaybeLooping } from './prune.ts';
 import { scalar } from './domain/index.ts';
 import type { RegState } from './reg.ts';
@@ -42,7 +43,15 @@ function updateBranchCounts(st: VerifierState): void {
 function initialState(): VerifierState {
   const frame = newFrame(-1, 0, 0);
   frame.regs[1] = pointer('PTR_TO_CTX');
-  return { frames: [frame], refs: [], parent: null, callbackUnrollDepth: 0 };
+  return {
+    frames: [frame],
+    refs: [],
+    parent: null,
+    callbackUnrollDepth: 0,
+    history: [],
+    firstInsnIdx: 0,
+    lastInsnIdx: -1,
+  };
 }
 
 class Explorer {
@@ -51,6 +60,7 @@ class Explorer {
   private idx = 0;
   private prevIdx = -1;
   private doPrintState = false;
+  private lastFrames = 1;
 
   constructor(private readonly env: VerifierEnv) {}
 
@@ -82,6 +92,7 @@ class Explorer {
     if (this.log.level < 2) this.log.truncate(e.logPos);
     this.doPrintState = true;
     this.log.scratchAll();
+    this.lastFrames = -1;
     return true;
   }
 
@@ -101,6 +112,9 @@ class Explorer {
         if (env.aux[idx]!.callsCallback) {
           if (statesEqual(env, sl.state, cur, idx, 'RANGE_WITHIN')) {
             sl.hitCnt++;
+            // checkpoints between the loop head and here lack the marks the head still gets
+            for (let cp = cur.parent; cp && cp !== sl; cp = cp.state.parent) cp.loopEntry ??= sl;
+            propagatePrecision(env, sl.state, cur);
             return true;
           }
         } else if (statesMaybeLooping(sl.state, cur) && statesEqual(env, sl.state, cur, idx, 'EXACT')) {
@@ -113,8 +127,17 @@ class Explorer {
         ) {
           addNewState = false;
         }
-      } else if (statesEqual(env, sl.state, cur, idx, 'NOT_EXACT')) {
+      } else if (
+        statesEqual(
+          env,
+          sl.state,
+          cur,
+          idx,
+          sl.loopEntry && sl.loopEntry.branches > 0 ? 'RANGE_WITHIN' : 'NOT_EXACT',
+        )
+      ) {
         sl.hitCnt++;
+        propagatePrecision(env, sl.state, cur);
         return true;
       }
       if (addNewState) sl.missCnt++;
@@ -135,6 +158,7 @@ class Explorer {
     if (env.peakStates < env.curStates) env.peakStates = env.curStates;
     env.prevJmpsProcessed = env.jmpsProcessed;
     env.prevInsnProcessed = env.insnProcessed;
+    markAllScalarsImprecise(cur);
     const cp: Checkpoint = {
       state: copyState(cur),
       insnIdx: idx,
@@ -142,8 +166,12 @@ class Explorer {
       missCnt: 0,
       hitCnt: 0,
       evicted: false,
+      loopEntry: null,
     };
+    cp.state.lastInsnIdx = this.prevIdx;
     cur.parent = cp;
+    cur.history = [];
+    cur.firstInsnIdx = idx;
     kept.unshift(cp);
     env.explored.set(idx, kept);
     return false;
@@ -237,8 +265,16 @@ class Explorer {
         this.printLineInfo(idx);
         this.log.addInsnLine(`${idx}: ${formatKernelInsn(insns, idx)}`);
       }
+      // kernel: push_jmp_history() for steps that are not "next slot, same frame"
+      const st = this.state;
+      if (this.prevIdx !== idx - 1 || this.lastFrames !== st.frames.length) {
+        st.history.push({ idx, prevIdx: this.prevIdx });
+      }
+      this.lastFrames = st.frames.length;
+      env.cur = st;
       this.prevIdx = idx;
       if (!this.step(idx)) return;
+      this.lastFrames = this.state.frames.length;
     }
   }
 

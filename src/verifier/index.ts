@@ -168,6 +168,7 @@ export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyR
     curStates: 0,
     maxStatesPerInsn: 0,
     explored: new Map(),
+    cur: null,
     insnIdx: 0,
     prevInsnIdx: -1,
   };

@@ -1,6 +1,6 @@
 // State equivalence for pruning (kernel: states_equal(), func_states_equal(), regsafe(),
-// stacksafe(), refsafe(), check_ids()). tsbpf tracks no precision marks, so every scalar is
-// compared as if precise (range_within + tnum_in): it prunes less than the kernel, never more.
+// stacksafe(), refsafe(), check_ids()). A scalar is
+// compared by range_within + tnum_in only when precise (see precision.ts).
 import { scalar, tnum } from './domain/index.ts';
 import type { VerifierEnv } from './env.ts';
 import type { RegState } from './reg.ts';
@@ -82,6 +82,8 @@ function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness)
   }
   switch (rold.type) {
     case 'SCALAR_VALUE':
+      // an imprecise old scalar: nothing after this point relied on its value
+      if (!rold.precise && exact === 'NOT_EXACT') return true;
       return within(rold, rcur) && idmap.checkScalar(rold.id, rcur.id);
     case 'PTR_TO_MAP_KEY':
     case 'PTR_TO_MAP_VALUE':
@@ -119,11 +121,10 @@ function scalarRegForStack(s: StackSlot | undefined): RegState | null {
   if (isStackAllMisc(s)) return UNBOUND;
   return null;
 }
-/** An imprecise unknown scalar: matches any scalar (kernel: unbound_reg). */
+/** An imprecise unknown scalar (kernel: unbound_reg). */
 const UNBOUND: RegState = { ...unknownScalar(), precise: false };
 
 function regsafeOrUnbound(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness): boolean {
-  if (rold === UNBOUND && exact !== 'EXACT') return rcur.type === 'SCALAR_VALUE';
   return regsafe(rold, rcur, idmap, exact);
 }
 

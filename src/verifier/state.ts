@@ -31,6 +31,20 @@ export interface RefState {
   insnIdx: number;
 }
 
+/**
+ * One step of the path that is not "the previous slot, same frame", or one that precision
+ * backtracking must know more about (kernel: struct bpf_jmp_history_entry).
+ */
+export interface HistEntry {
+  idx: number;
+  prevIdx: number;
+  /** A spill to / fill from a fixed stack slot: which frame and slot (kernel: INSN_F_STACK_ACCESS). */
+  stackFrame?: number;
+  spi?: number;
+  /** Scalars sharing an id with a compared register (kernel: linked_regs): [frame, regno or -1-spi]. */
+  linked?: [number, number][];
+}
+
 // kernel: struct bpf_verifier_state
 export interface VerifierState {
   frames: FuncState[];
@@ -39,6 +53,10 @@ export interface VerifierState {
   parent: Checkpoint | null;
   /** Callback iteration bookkeeping: instruction where a callback's caller resumes. */
   callbackUnrollDepth: number;
+  /** The path since the parent checkpoint (kernel: jmp_history, first_insn_idx, last_insn_idx). */
+  history: HistEntry[];
+  firstInsnIdx: number;
+  lastInsnIdx: number;
 }
 
 /** A state stored at a prune point (kernel: struct bpf_verifier_state_list). */
@@ -51,6 +69,11 @@ export interface Checkpoint {
   hitCnt: number;
   /** Set when too many misses evicted it (kept for counting only). */
   evicted: boolean;
+  /**
+   * An open loop head some path below was pruned against: until it closes, this checkpoint's
+   * precision marks may be incomplete (kernel: loop_entry, incomplete_read_marks()).
+   */
+  loopEntry: Checkpoint | null;
 }
 
 export function newFrame(callsite: number, frameno: number, subprogno: number): FuncState {
@@ -79,6 +102,9 @@ export function copyState(s: VerifierState): VerifierState {
     refs: s.refs.map((r) => ({ ...r })),
     parent: s.parent,
     callbackUnrollDepth: s.callbackUnrollDepth,
+    history: s.history.slice(),
+    firstInsnIdx: s.firstInsnIdx,
+    lastInsnIdx: s.lastInsnIdx,
   };
 }
 

@@ -8,6 +8,7 @@ import { nextId, reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
 import { copyReg, isPktPointer, knownScalar, regTypeStr, scalarOf, unknownScalar } from '../reg.ts';
 import type { FuncState } from '../state.ts';
+import { markRegPrecise } from '../precision.ts';
 import { checkRegArg } from './regs.ts';
 
 // kernel: bpf_alu_string[]
@@ -173,10 +174,12 @@ function adjustRegMinMaxVals(
         reject(`R${insn.dst} pointer ${aluStr(opc)} pointer prohibited`);
       }
       // scalar += pointer: the pointer's rules apply with the roles swapped
+      markRegPrecise(env, insn.dst);
       regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, src, dst, true);
       return null;
     }
     if (dst.type !== 'SCALAR_VALUE') {
+      markRegPrecise(env, insn.src);
       regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, dst, src, false);
       return null;
     }

@@ -8,6 +8,7 @@ import type { ArgSpec } from '../../vm/helpers.ts';
 import { tnum, u64 } from '../domain/index.ts';
 import type { MapInfo, VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
+import { markChainPrecision, markRegPrecise } from '../precision.ts';
 import { getHelperProto, isAcquireHelper, isReleaseHelper } from '../protos.ts';
 import type { HelperProto } from '../protos.ts';
 import type { RegState } from '../reg.ts';
@@ -41,7 +42,7 @@ interface CallArgMeta {
 }
 
 // kernel: get_constant_map_key(): a 4-byte key spilled as a constant or zeroed on the stack
-function getConstantMapKey(state: VerifierState, key: RegState, keySize: number): number {
+function getConstantMapKey(env: VerifierEnv, state: VerifierState, key: RegState, keySize: number): number {
   if (key.type !== 'PTR_TO_STACK' || !tnum.isConst(key.s.varOff)) return -1;
   const stackOff = key.off + (u64.toNumberS(tnum.value(key.s.varOff)) ?? 0);
   const slot = -stackOff - 1;
@@ -55,6 +56,8 @@ function getConstantMapKey(state: VerifierState, key: RegState, keySize: number)
   let spill = 0;
   for (let i = off; i >= 0 && st.slotType[i] === STACK_SPILL; i--) spill++;
   if (spill !== keySize || !tnum.isConst(st.spilled.s.varOff)) return -1;
+  // the lookup's result depends on this exact key
+  markChainPrecision(env, state, [], [[key.frameno, Math.floor(slot / BPF_REG_SIZE)]]);
   return u64.toNumberS(tnum.value(st.spilled.s.varOff)) ?? -1;
 }
 
@@ -184,6 +187,7 @@ function checkMemSizeReg(
     reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
   }
   checkHelperMemAccess(env, state, regno - 1, u64.toNumberU(reg.s.umax)!, write, zeroOk, meta);
+  markRegPrecise(env, regno);
 }
 
 // kernel: check_func_arg()
@@ -228,7 +232,7 @@ function checkFuncArg(
       const m = env.maps[meta.mapIndex]!;
       checkHelperMemAccess(env, state, regno, m.keySize, false, false, meta);
       if (m.type === 'array' || m.type === 'percpu_array')
-        meta.constMapKey = getConstantMapKey(state, reg, m.keySize);
+        meta.constMapKey = getConstantMapKey(env, state, reg, m.keySize);
       break;
     }
     case 'ARG_PTR_TO_MAP_VALUE':
@@ -255,6 +259,7 @@ function checkFuncArg(
     case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
       if (!tnum.isConst(reg.s.varOff)) reject(`R${regno} is not a known constant'`);
       meta.memSize = u64.toNumberU(tnum.value(reg.s.varOff)) ?? 0;
+      markRegPrecise(env, regno);
       break;
     default:
       break;
@@ -347,6 +352,14 @@ export function checkHelperCall(
   };
   for (let i = 0; i < 5; i++) checkFuncArg(env, state, fn, i, meta);
   checkMapFuncCompatibility(env.maps[meta.mapIndex], funcId);
+  // kernel: record_func_key(): a constant tail call index is relied on
+  if (
+    funcId === 12 &&
+    curFrame(state).regs[3]!.type === 'SCALAR_VALUE' &&
+    tnum.isConst(curFrame(state).regs[3]!.s.varOff)
+  ) {
+    markRegPrecise(env, 3);
+  }
   if (funcId === 12 && state.refs.length) {
     reject('tail_call would lead to reference leak');
   }
@@ -450,6 +463,7 @@ export function prepareFuncExit(env: VerifierEnv, state: VerifierState): number 
   if (r0.type === 'PTR_TO_STACK') reject('cannot return stack pointer to the caller');
   if (callee.inCallbackFn) {
     if (r0.type !== 'SCALAR_VALUE') reject('R0 not a scalar value');
+    markRegPrecise(env, 0);
     const lo = u64.fromS32(callee.callbackRetMin);
     const hi = u64.fromS32(callee.callbackRetMax);
     if (u64.slt(r0.s.smin, lo) || u64.sgt(r0.s.smax, hi)) {

@@ -9,6 +9,7 @@ import type { RegState } from '../reg.ts';
 import { AT_PKT_END, BEYOND_PKT_END, isPktPointer, knownScalar } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { copyState, curFrame } from '../state.ts';
+import { markRegPrecise } from '../precision.ts';
 import { checkRegArg } from './regs.ts';
 
 /** kernel: MAX_PACKET_OFF */
@@ -212,9 +213,22 @@ export function checkCondJmpOp(
   const is32 = op.cls(insn.code) === op.CLASS_JMP32;
   const target = idx + insn.off + 1;
   const pred = isBranchTaken(dst, src, opc, is32);
+  if (pred >= 0) {
+    // the path depends on these values: keep them exact in the checkpoints behind us
+    if (dst.type === 'SCALAR_VALUE') markRegPrecise(env, insn.dst);
+    if (isX && src.type === 'SCALAR_VALUE') markRegPrecise(env, insn.src);
+  }
   if (pred === 1) return { other: null, next: target };
   if (pred === 0) return { other: null, next: idx + 1 };
 
+  // kernel: collect_linked_regs() + push_jmp_history() before the branch is copied
+  const linked = collectLinkedRegs(state, dst, isX ? src : null);
+  if (linked.length > 1) {
+    const h = state.history;
+    const last = h[h.length - 1];
+    if (last && last.idx === idx) last.linked = linked;
+    else h.push({ idx, prevIdx: idx - 1, linked });
+  }
   const other = copyState(state);
   const oframe = curFrame(other);
   if (dst.type === 'SCALAR_VALUE' && src.type === 'SCALAR_VALUE') {
@@ -244,6 +258,25 @@ export function checkCondJmpOp(
     tryMatchPktPointers(insn, frame.regs[insn.dst]!, isX ? frame.regs[insn.src]! : src, state, other);
   }
   return { other, next: idx + 1 };
+}
+
+/** Registers and spilled scalars sharing an id with a compared scalar: [frame, regno or -1-spi]. */
+function collectLinkedRegs(vstate: VerifierState, dst: RegState, src: RegState | null): [number, number][] {
+  const ids = new Set<number>();
+  if (dst.type === 'SCALAR_VALUE' && dst.id) ids.add(dst.id);
+  if (src && src.type === 'SCALAR_VALUE' && src.id) ids.add(src.id);
+  const out: [number, number][] = [];
+  if (!ids.size) return out;
+  vstate.frames.forEach((f, k) => {
+    f.regs.forEach((r, i) => {
+      if (r.type === 'SCALAR_VALUE' && ids.has(r.id)) out.push([k, i]);
+    });
+    f.stack.forEach((slot, spi) => {
+      if (slot.slotType[7] === 1 && slot.spilled.type === 'SCALAR_VALUE' && ids.has(slot.spilled.id))
+        out.push([k, -1 - spi]);
+    });
+  });
+  return out;
 }
 
 // kernel: sync_linked_regs() without BPF_ADD_CONST offsets

@@ -26,6 +26,7 @@ import {
   STACK_SPILL,
   STACK_ZERO,
 } from '../stack.ts';
+import { noteStackAccess } from '../precision.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
 
 export type AccessType = 'read' | 'write';
@@ -190,14 +191,17 @@ function checkStackWriteFixedOff(
     if (fits && !reg.id && !tnum.isConst(reg.s.varOff)) reg.id = ++env.idGen;
     saveRegisterState(frame, spi, reg, size);
     if (!fits) st.spilled.id = 0;
+    noteStackAccess(env, frame.frameno, spi);
   } else if (!reg && off % BPF_REG_SIZE === 0 && stImm !== undefined) {
     saveRegisterState(frame, spi, knownScalar(u64.fromS32(stImm)), size);
+    noteStackAccess(env, frame.frameno, spi);
   } else if (reg && reg.type !== 'SCALAR_VALUE') {
     if (size !== BPF_REG_SIZE) reject('invalid size of register spill');
     if (frame !== cur && reg.type === 'PTR_TO_STACK') {
       reject('cannot spill pointers to stack into stack frame of the caller');
     }
     saveRegisterState(frame, spi, reg, size);
+    noteStackAccess(env, frame.frameno, spi);
   } else {
     let type: SlotType = STACK_MISC;
     st.spilled = { ...st.spilled, type: 'NOT_INIT' };
@@ -265,6 +269,7 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
         }
         const r = copyReg(reg);
         if (!(size === 4 && spillSize === 4)) r.id = 0;
+        noteStackAccess(env, frame.frameno, spi);
         return r;
       }
       let spillCnt = 0;
@@ -274,10 +279,14 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
         if (t === STACK_SPILL) spillCnt++;
         else if (t === STACK_ZERO) zeroCnt++;
       }
-      if (spillCnt === size && tnum.equalsConst(reg.s.varOff, u64.ZERO)) return knownScalar(u64.ZERO);
+      if (spillCnt === size && tnum.equalsConst(reg.s.varOff, u64.ZERO)) {
+        noteStackAccess(env, frame.frameno, spi);
+        return knownScalar(u64.ZERO);
+      }
       if (zeroCnt === size) return knownScalar(u64.ZERO);
       return unknownScalar();
     }
+    noteStackAccess(env, frame.frameno, spi);
     return copyReg(reg);
   }
   return markRegStackRead(frame, off, off + size);
