@@ -1,8 +1,9 @@
 // BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH (kernel: kernel/bpf/hashtab.c).
 //
-// Values live in arena slots (SlotPool); keys and the iteration order live in JS.
-// get_next_key walks keys in insertion order: the kernel's order (bucket by bucket, under a
-// random hash seed) is unspecified, ours is stable and documented.
+// Values live in arena slots (SlotPool); keys and buckets live in JS. Elements sit in
+// roundup_pow_of_two(max_entries) buckets by the kernel's hash (jhash/jhash2 of the key with a
+// seed, 0 with BPF_F_ZERO_SEED), newest first, so get_next_key and for_each walk in the
+// kernel's order — the same order exactly when the seed is zero.
 //
 // Kernel behaviours kept:
 //  - a plain hash replaces an element by writing the new value to a spare element and keeping
@@ -35,6 +36,7 @@ import {
   PCPU_MIN_UNIT_SIZE,
 } from './flags.ts';
 import { BpfMap, roundUp8 } from './map.ts';
+import { jhash, jhash2 } from './jhash.ts';
 import { KernelLru } from './lru.ts';
 import { SlotPool } from './slots.ts';
 import type { CreateMapOptions, NormalizedSpec } from './spec.ts';
@@ -58,6 +60,8 @@ export function hashAllocCheck(s: NormalizedSpec): number {
   if (lru && !prealloc) return -ENOTSUPP;
   if (s.flags & BPF_F_NUMA_NODE && (percpu || s.flags & BPF_F_NO_COMMON_LRU)) return -EINVAL;
   if (s.maxEntries === 0 || s.keySize === 0 || s.valueSize === 0) return -EINVAL;
+  // kernel: htab_map_alloc() — n_buckets must stay a power of two that fits.
+  if (s.maxEntries > 2 ** 31) return -E2BIG;
   // No key_size limit here: the kernel accepts keys larger than MAX_BPF_STACK (programs cannot
   // build them on the stack, but the host can use them).
   if (s.keySize + s.valueSize >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) return -E2BIG;
@@ -68,8 +72,8 @@ export function hashAllocCheck(s: NormalizedSpec): number {
 interface Entry {
   key: Uint8Array;
   slot: number;
-  prev?: Entry;
-  next?: Entry;
+  /** hash(key) & (n_buckets - 1) */
+  bucket: number;
 }
 
 export class HashMap extends BpfMap {
@@ -79,8 +83,12 @@ export class HashMap extends BpfMap {
   readonly elemSize: number;
   private readonly pool: SlotPool;
   private readonly byKey = new Map<string, Entry>();
-  private first?: Entry;
-  private last?: Entry;
+  /** kernel: n_buckets = roundup_pow_of_two(max_entries); hashrnd (0 with BPF_F_ZERO_SEED). */
+  readonly nBuckets: number;
+  readonly hashSeed: number;
+  /** Non-empty buckets, each newest element first (hlist order). */
+  private readonly buckets = new Map<number, Entry[]>();
+  private sortedBuckets?: number[];
   /** Plain hash: the element the next replacement writes to (kernel: extra_elems). */
   private spare = -1;
   private iterKey = 0;
@@ -111,6 +119,9 @@ export class HashMap extends BpfMap {
     if (withSpare) this.spare = this.pool.take();
     this.targetFree = Math.min(128, Math.max(1, Math.floor(spec.maxEntries / this.nrCpus / 2)));
     if (this.lru) this.kernelLru = new KernelLru(capacity, this.targetFree, (slot) => this.evictSlot(slot));
+    this.nBuckets = 2 ** Math.ceil(Math.log2(spec.maxEntries));
+    this.hashSeed =
+      spec.flags & BPF_F_ZERO_SEED ? 0 : (opts.hashSeed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
   }
 
   get count(): number {
@@ -128,21 +139,51 @@ export class HashMap extends BpfMap {
     return this.pool.addr(e.slot) + cpu * this.elemSize;
   }
 
-  // ---- lists ----
+  // ---- buckets (kernel: struct bucket, hlist_nulls) ----
 
+  /** kernel: htab_map_hash() then select_bucket(). */
+  private bucketOf(key: Uint8Array): number {
+    const h = this.keySize % 4 === 0 ? jhash2(key, this.hashSeed) : jhash(key, this.hashSeed);
+    return (h & (this.nBuckets - 1)) >>> 0;
+  }
+
+  /** kernel: hlist_nulls_add_head_rcu() — new and replacing elements go to their bucket's head. */
   private link(e: Entry): void {
-    e.prev = this.last;
-    e.next = undefined;
-    if (this.last) this.last.next = e;
-    else this.first = e;
-    this.last = e;
+    let b = this.buckets.get(e.bucket);
+    if (!b) {
+      b = [];
+      this.buckets.set(e.bucket, b);
+      this.sortedBuckets = undefined;
+    }
+    b.unshift(e);
   }
 
   private unlink(e: Entry): void {
-    if (e.prev) e.prev.next = e.next;
-    else this.first = e.next;
-    if (e.next) e.next.prev = e.prev;
-    else this.last = e.prev;
+    const b = this.buckets.get(e.bucket);
+    if (!b) return;
+    b.splice(b.indexOf(e), 1);
+    if (b.length === 0) {
+      this.buckets.delete(e.bucket);
+      this.sortedBuckets = undefined;
+    }
+  }
+
+  private bucketOrder(): number[] {
+    this.sortedBuckets ??= [...this.buckets.keys()].sort((a, b) => a - b);
+    return this.sortedBuckets;
+  }
+
+  /** The head element of the first non-empty bucket at or after index i. */
+  private firstFrom(i: number): Entry | undefined {
+    const order = this.bucketOrder();
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order[mid]! < i) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < order.length ? this.buckets.get(order[lo]!)![0] : undefined;
   }
 
   /** Marks e referenced (kernel: bpf_lru_node_set_ref), which protects it from the next eviction. */
@@ -246,6 +287,8 @@ export class HashMap extends BpfMap {
       old.slot = slot;
       this.entryBySlot[slot] = old;
       this.touch(old);
+      this.unlink(old);
+      this.link(old);
       return 0;
     }
     if (fresh < 0) {
@@ -254,7 +297,8 @@ export class HashMap extends BpfMap {
       if (fresh < 0) return this.byKey.size >= this.maxEntries ? -E2BIG : -ENOMEM;
     }
     write(this.pool.addr(fresh), true);
-    const e: Entry = { key: this.arena.read(keyAddr, this.keySize), slot: fresh };
+    const key = this.arena.read(keyAddr, this.keySize);
+    const e: Entry = { key, slot: fresh, bucket: this.bucketOf(key) };
     this.byKey.set(ks, e);
     this.link(e);
     if (this.lru) this.entryBySlot[fresh] = e;
@@ -272,9 +316,17 @@ export class HashMap extends BpfMap {
     return 0;
   }
 
+  // kernel: htab_map_get_next_key() — the rest of the key's bucket, then the next buckets; a
+  // key not in the map restarts from bucket 0.
   protected getNextKey(keyAddr: number, nextAddr: number): number {
     const e = keyAddr ? this.byKey.get(this.keyString(keyAddr)) : undefined;
-    const n = e ? e.next : this.first;
+    let n: Entry | undefined;
+    if (e) {
+      const b = this.buckets.get(e.bucket)!;
+      n = b[b.indexOf(e) + 1] ?? this.firstFrom(e.bucket + 1);
+    } else {
+      n = this.firstFrom(0);
+    }
     if (!n) return -ENOENT;
     this.arena.write(nextAddr, n.key);
     return 0;
@@ -283,13 +335,15 @@ export class HashMap extends BpfMap {
   forEach(cpu: number, visit: (keyAddr: number, valueAddr: number) => number): number {
     if (!this.iterKey) this.iterKey = this.allocBlock(this.keySize, 8, 'scratch', false, 'iteration key');
     let n = 0;
-    for (let e = this.first; e; ) {
-      const next = e.next;
-      this.arena.write(this.iterKey, e.key);
-      n++;
-      const v = this.percpu ? (cpu < this.nrCpus ? this.valueAddr(e, cpu) : 0) : this.valueAddr(e);
-      if (visit(this.iterKey, v) !== 0) break;
-      e = next;
+    // kernel: bpf_for_each_hash_elem() walks the buckets in order.
+    for (const bi of [...this.bucketOrder()]) {
+      for (const e of [...(this.buckets.get(bi) ?? [])]) {
+        if (this.byKey.get(String.fromCharCode(...e.key)) !== e) continue; // deleted meanwhile
+        this.arena.write(this.iterKey, e.key);
+        n++;
+        const v = this.percpu ? (cpu < this.nrCpus ? this.valueAddr(e, cpu) : 0) : this.valueAddr(e);
+        if (visit(this.iterKey, v) !== 0) return n;
+      }
     }
     return n;
   }

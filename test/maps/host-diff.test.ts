@@ -85,6 +85,33 @@ describe('host map API: tsbpf vs kernel bpf()', { skip: problem }, () => {
     `);
   });
 
+  test('hash with BPF_F_ZERO_SEED: get_next_key walks the kernel bucket order exactly', () => {
+    // Keys of 4 bytes hash with jhash2, of 6 bytes with jhash; replacing moves a key to the
+    // head of its bucket; deleting the current key restarts the walk.
+    for (const [type, key, mk] of [
+      [1, 4, u32],
+      [1, 6, (v: number) => u32(v) + '0000'],
+      [9, 4, u32],
+      [5, 4, u32],
+    ] as const) {
+      const value = type === 5 ? perCpu(...new Array(CPUS).fill(7)) : u64(7);
+      const vs = type === 5 ? 4 : 8;
+      const lines = [`create ${type} ${key} ${vs} 64 64 0 -1`];
+      for (let k = 0; k < 40; k++) lines.push(`update 0 ${mk(k * 37)} ${value} 0`);
+      lines.push('walk 0');
+      for (const k of [0, 37, 74, 370]) lines.push(`update 0 ${mk(k)} ${value} 0`);
+      lines.push(
+        'walk 0',
+        `next 0 ${mk(5)}`,
+        `next 0 ${mk(37)}`,
+        `delete 0 ${mk(74)}`,
+        `next 0 ${mk(74)}`,
+        'walk 0',
+      );
+      same(lines.join('\n'));
+    }
+  });
+
   test('array: get_next_key order, out-of-range keys, delete, flags', () => {
     same(`
       create 2 4 4 3 0 0 -1
