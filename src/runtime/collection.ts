@@ -3,7 +3,7 @@
 // maps of maps filled from their `.maps` initialisers.
 import type { Btf } from '../btf/btf.ts';
 import { linkProgram, type LinkedProgram } from '../elf/link.ts';
-import type { CollectionSpec, MapSpec } from '../elf/spec.ts';
+import { type CollectionSpec, copyCollectionSpec, type MapSpec, type ProgReloc } from '../elf/spec.ts';
 import { InputError, UsageError } from '../errors.ts';
 import { helperName } from '../isa/helper-names.ts';
 import type { Insn } from '../isa/insn.ts';
@@ -19,6 +19,7 @@ import { applyGlobals, type GlobalValue, kconfigData } from './globals.ts';
 import type { HostInfo, RuntimeEnv } from './helpers/env.ts';
 import { FuncRegistry } from './helpers/func-ptr.ts';
 import { registerRuntimeHelpers } from './helpers/index.ts';
+import { KFUNC_IDS, registerKfuncs } from './helpers/kfuncs.ts';
 import { TimerTable } from './helpers/timers.ts';
 import { runProgram, type ProgramRunOptions, type ProgramRunResult } from './run.ts';
 import { verifyBeforeLoad } from './verify-hook.ts';
@@ -113,6 +114,7 @@ export class Collection {
     this.env = env;
     this.timers = new TimerTable(env);
     registerRuntimeHelpers(this.vm.helpers, env, this.timers);
+    registerKfuncs(this.vm.kfuncs);
   }
 
   /** The program named `name`, or a UsageError listing the ones there are. */
@@ -140,6 +142,7 @@ export class Collection {
 
 /** Creates the maps and loads the programs of `spec`. */
 export function newCollection(spec: CollectionSpec, opts: CollectionOptions = {}): Collection {
+  spec = resolveKfuncCalls(spec);
   const coll = new Collection(spec, opts);
   try {
     createMaps(coll, spec, opts);
@@ -150,6 +153,29 @@ export function newCollection(spec: CollectionSpec, opts: CollectionOptions = {}
     throw e;
   }
   return coll;
+}
+
+/**
+ * libbpf: bpf_object__resolve_ksym_func_btf_id() — calls to `__ksym` functions tsbpf
+ * implements become `call` src=BPF_PSEUDO_KFUNC_CALL imm=KFUNC_IDS[name]. Others keep their
+ * "not supported" relocation, which linking reports with the function's name.
+ */
+function resolveKfuncCalls(spec: CollectionSpec): CollectionSpec {
+  const isKfuncCall = (r: ProgReloc, insns: readonly Insn[]) =>
+    r.kind === 'unsupported' && KFUNC_IDS[r.symbol] !== undefined && insns[r.insnIdx]?.code === op.OP_CALL;
+  const funcs = [...spec.programs, ...spec.subprograms];
+  if (!funcs.some((p) => p.relocs.some((r) => isKfuncCall(r, p.insns)))) return spec;
+  const copy = copyCollectionSpec(spec);
+  for (const p of [...copy.programs, ...copy.subprograms]) {
+    p.relocs = p.relocs.filter((r) => {
+      if (!isKfuncCall(r, p.insns) || r.kind !== 'unsupported') return true;
+      const insn = p.insns[r.insnIdx]!;
+      insn.src = op.PSEUDO_KFUNC_CALL;
+      insn.imm = KFUNC_IDS[r.symbol]!;
+      return false;
+    });
+  }
+  return copy;
 }
 
 /** kernel: the offset of a struct bpf_spin_lock member in a map value, if it has one. */
@@ -194,8 +220,8 @@ function checkHelpers(
         where: { ...where, insnIdx: i },
       });
     }
-    if (ins.src === op.PSEUDO_KFUNC_CALL)
-      throw new InputError('PROG', `kfunc call (BTF id ${ins.imm}) is not supported by tsbpf`, {
+    if (ins.src === op.PSEUDO_KFUNC_CALL && !coll.vm.kfuncs.has(ins.imm))
+      throw new InputError('PROG', `kfunc call (id ${ins.imm}) is not supported by tsbpf`, {
         where: { ...where, insnIdx: i },
       });
   }

@@ -59,3 +59,22 @@ test('kernel vs tsbpf: helpers_tc rewrites the packet and checksums identically'
   assert.ok(hexToBytes(k.dataOut ?? '').length === pkt.length);
   c.close();
 });
+
+test('kernel vs tsbpf: open-coded bpf_iter_num kfuncs (fixture iter.bpf.c)', () => {
+  const iterFile = 'test/runtime/fixtures/iter.bpf.o';
+  const c = newCollection(loadCollectionSpec(readFileSync(iterFile), { file: iterFile }), { verify: false });
+  assert.equal(c.program('iter_sum').run().retval, 0);
+  const bss = c.map('iter.bss').lookup(new Uint8Array(4));
+  assert.ok(bss instanceof Uint8Array);
+  const dv = new DataView(bss.buffer, bss.byteOffset);
+  // sum of 3..19, 17 iterations, an empty range, start > end is -EINVAL and iterates nothing
+  assert.deepEqual(
+    [0, 8, 16, 24, 32].map((o) => dv.getBigInt64(o, true)),
+    [187n, 17n, 0n, -22n, 0n],
+  );
+  c.close();
+  if (skip) return;
+  const k = runKobj(['--run', 'iter_sum', '--dump-maps', iterFile]);
+  assert.equal(k.runError, undefined, k.stdout);
+  assert.equal(Buffer.from(bss).toString('hex'), k.mapValues.get('iter.bss')?.get('00000000')?.[0]);
+});

@@ -1,0 +1,109 @@
+// Collection loading: global variable overrides through BTF, kconfig values, frozen .rodata,
+// load-time errors that name what is missing, and close().
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { loadCollectionSpec } from '../../src/elf/index.ts';
+import type { ExternSpec, MapSpec } from '../../src/elf/spec.ts';
+import { InputError, UsageError } from '../../src/errors.ts';
+import { type CollectionOptions, newCollection } from '../../src/runtime/collection.ts';
+import { DEFAULT_KERNEL_VERSION, encodeGlobal, kconfigData } from '../../src/runtime/globals.ts';
+import { udp4Packet } from '../examples/packets.ts';
+
+function open(example: string, opts: CollectionOptions = {}) {
+  const file = `examples/${example}.bpf.o`;
+  return newCollection(loadCollectionSpec(readFileSync(file), { file }), { verify: false, ...opts });
+}
+const u64 = (b: Uint8Array | undefined, off: number) => {
+  assert.ok(b instanceof Uint8Array);
+  return new DataView(b.buffer, b.byteOffset).getBigUint64(off, true);
+};
+
+test('rodata overrides: const volatile values by name change what the program computes', () => {
+  const pkt = udp4Packet(53);
+  const len = BigInt(pkt.length);
+  // Defaults: scale 3, tag "tsbpf" ('t' & 3 = 0 → table[0] = 1).
+  const a = open('globals/globals');
+  a.program('globals_xdp').run({ data: pkt });
+  // total (.data, starts at 1000) += len * scale + table[tag[0] & 3]
+  assert.equal(u64(a.map('globals.data').lookup(new Uint8Array(4)) as Uint8Array, 0), 1000n + len * 3n + 1n);
+  a.close();
+  // scale 5, threshold 1, tag "usbpf" ('u' & 3 = 1 → table[1] = 10).
+  const b = open('globals/globals', { rodata: { scale: 5, threshold: 1n, tag: 'usbpf' } });
+  b.program('globals_xdp').run({ data: pkt });
+  b.program('globals_xdp').run({ data: pkt });
+  assert.equal(
+    u64(b.map('globals.data').lookup(new Uint8Array(4)) as Uint8Array, 0),
+    1000n + 2n * (len * 5n + 10n),
+  );
+  // .bss: runs, over_threshold (both runs are over a threshold of 1)
+  const bss = b.map('globals.bss').lookup(new Uint8Array(4)) as Uint8Array;
+  assert.deepEqual([u64(bss, 0), u64(bss, 8)].sort(), [2n, 2n]);
+  // .rodata is frozen: the host cannot write it any more.
+  assert.throws(() =>
+    b.map('globals.rodata').update(new Uint8Array(4), new Uint8Array(b.map('globals.rodata').valueSize)),
+  );
+  b.close();
+});
+
+test('rodata overrides: unknown names and values that do not fit are usage errors', () => {
+  assert.throws(
+    () => open('globals/globals', { rodata: { scael: 1 } }),
+    (e: unknown) =>
+      e instanceof UsageError && /no global variable "scael"/.test(e.message) && /scale/.test(e.message),
+  );
+  assert.throws(() => open('globals/globals', { rodata: { scale: 2 ** 32 } }), /does not fit in 4 bytes/);
+  assert.throws(() => open('globals/globals', { rodata: { tag: 'much too long' } }), /do not fit/);
+  assert.deepEqual(encodeGlobal('x', -2, 2), new Uint8Array([0xfe, 0xff]));
+});
+
+test('kconfig: values laid out at their extern offsets; strong externs must be given', () => {
+  const map = { valueSize: 16 } as MapSpec;
+  const ext = (name: string, offset: number, size: number, weak = false): ExternSpec => ({
+    name,
+    kind: 'kconfig',
+    weak,
+    typeId: 0,
+    size,
+    offset,
+  });
+  const externs = [
+    ext('LINUX_KERNEL_VERSION', 0, 4),
+    ext('CONFIG_HZ', 4, 4),
+    ext('CONFIG_BPF', 8, 1),
+    ext('CONFIG_X', 9, 1, true),
+  ];
+  const d = kconfigData(map, externs, { CONFIG_HZ: 250, CONFIG_BPF: 'y' }, 'k.o');
+  const dv = new DataView(d.buffer);
+  assert.equal(dv.getUint32(0, true), DEFAULT_KERNEL_VERSION);
+  assert.equal(dv.getUint32(4, true), 250);
+  assert.equal(d[8], 1);
+  assert.equal(d[9], 0);
+  assert.throws(() => kconfigData(map, externs, {}, 'k.o'), /CONFIG_HZ has no value/);
+});
+
+test('load errors name the helper, the program and the instruction', () => {
+  assert.throws(
+    () => open('core/core'),
+    (e: unknown) =>
+      e instanceof InputError &&
+      /helper bpf_get_current_task \(id 35\) is not supported/.test(e.message) &&
+      e.where.prog !== undefined &&
+      e.where.insnIdx !== undefined,
+  );
+  assert.throws(() => open('globals/globals', { engine: 'jit' }), /engine "jit" is not available/);
+  assert.throws(() => open('globals/globals', { programs: ['nope'] }), /no program "nope"/);
+  // Leaving out programs a prog array initialiser names fails, as with libbpf.
+  assert.throws(() => open('tail-calls/tail_calls', { programs: ['tail_entry'] }), /not loaded/);
+});
+
+test('programs option, program()/map() lookups, close()', () => {
+  const c = open('loops/loops', { programs: ['while_loop'] });
+  assert.deepEqual([...c.programs.keys()], ['while_loop']);
+  assert.throws(() => c.program('checksum_loop'), /loaded: while_loop/);
+  assert.throws(() => c.map('nope'), /no map "nope"/);
+  const out = c.map('out');
+  c.close();
+  assert.equal(out.closed, true);
+  c.close(); // twice is fine
+});
