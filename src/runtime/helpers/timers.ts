@@ -142,8 +142,10 @@ export class TimerTable {
     t.event = undefined;
     const vm = this.env.vm;
     const a = vm.arena;
-    // Dropped with its element?
+    // Dropped with its map (the kernel cancels a map's timers when its last user goes) or
+    // with its element?
     if (
+      (t.map as { closed?: boolean }).closed === true ||
       a.dv.getUint32(t.addr, true) !== t.id ||
       a.dv.getUint32(t.addr + 4, true) !== TIMER_MAGIC ||
       this.keyOf(t.map, t.valueAddr) === undefined
