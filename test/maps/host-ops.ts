@@ -1,7 +1,7 @@
 // Runs kmapops scripts (see kmapops.c for the language) in the kernel and through tsbpf's host
 // map API, producing the same result lines.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BloomFilterMap } from '../../src/maps/bloom-filter.ts';
 import { createMap } from '../../src/maps/create.ts';
@@ -18,7 +18,7 @@ const src = join(root, 'test/maps/kmapops.c');
 /** Why the kernel side cannot run, or undefined. */
 export function kmapopsProblem(): string | undefined {
   try {
-    if (!existsSync(bin)) {
+    if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
       mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
       execFileSync('gcc', ['-O2', '-o', bin, src], { stdio: 'pipe' });
     }

@@ -13,7 +13,9 @@
 //   freeze M                                     -> "ok" | "err ERRNO"
 // KEY/VALUE are hex; "-" is a NULL pointer (or an empty key). Values are sized as bpf() wants
 // them: per-CPU maps take round_up(value_size, 8) bytes per possible CPU.
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +71,11 @@ int main(void) {
   static unsigned char kb[4096], vb[1 << 20], nb[4096];
   ncpus = possible_cpus();
   setvbuf(stdout, NULL, _IOLBF, 0);
+  // Stay on one CPU: LRU maps keep per-CPU free lists, so which CPU runs an update matters.
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+  sched_setaffinity(0, sizeof one, &one);
   while (fgets(line, sizeof line, stdin)) {
     int n = sscanf(line, "%2047s %2047s %2047s %2047s %2047s %2047s %2047s %2047s", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
     if (n <= 0) continue;

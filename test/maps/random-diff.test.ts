@@ -72,6 +72,31 @@ const SHAPES: Record<string, Shape> = {
     extra: [],
     sortedWalk: true,
   },
+  // With BPF_F_ZERO_SEED the kernel's bucket order is reproducible: walks compare as lists.
+  hash_zero_seed: {
+    create: 'create 1 4 8 8 64 0 -1',
+    key: (r) => u32(r(12)),
+    value: val(8),
+    extra: ['lookupdel', 'next'],
+  },
+  hash_jhash_zero_seed: {
+    create: 'create 1 6 4 8 65 0 -1',
+    key: (r) => `${u32(r(12))}0102`,
+    value: val(4),
+    extra: ['next'],
+  },
+  lru_hash_evicting_zero_seed: {
+    create: 'create 9 4 4 8 64 0 -1',
+    key: (r) => u32(r(20)),
+    value: val(4),
+    extra: ['next'],
+  },
+  percpu_hash_zero_seed: {
+    create: 'create 5 4 4 6 64 0 -1',
+    key: (r) => u32(r(9)),
+    value: val(8 * CPUS),
+    extra: ['next'],
+  },
   lpm_trie: {
     create: 'create 11 6 4 12 1 0 -1',
     // Prefix lengths 0..17 (17 is invalid), data from a few patterns so prefixes nest.
