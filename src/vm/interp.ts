@@ -10,6 +10,7 @@
 import { RuntimeFault } from '../errors.ts';
 import { MAX_BPF_STACK } from '../isa/opcode.ts';
 import * as alu from './alu64.ts';
+import { atomic32, atomic64 } from './atomics.ts';
 import {
   budgetFault,
   callHelper,
@@ -1145,9 +1146,8 @@ export function interpret(
         case 0x126 /* X_ATOMIC+6 */: // fetch and
         case 0x127 /* X_ATOMIC+7 */: // fetch xor
         case 0x128 /* X_ATOMIC+8 */: // xchg
-        case 0x129 /* X_ATOMIC+9 */:
+        case 0x129 /* X_ATOMIC+9 */: // cmpxchg
           {
-            // cmpxchg
             const a = (lo[d]! >>> 0) + code[p + 1]!;
             if (checked) {
               if (hi[d] !== 0) throw memFault(m, prog, pc - 1, a, hi[d]!, 4, true);
@@ -1158,23 +1158,7 @@ export function interpret(
                 wE = rt[k + 1]!;
               }
             }
-            const old = dv.getInt32(a, true);
-            const k = (w & 0x3ff) - X.X_ATOMIC;
-            const v = lo[s]!;
-            if (k === 9) {
-              if (old === lo[0]) dv.setInt32(a, v, true);
-              lo[0] = old;
-              hi[0] = 0;
-              break;
-            }
-            const op = k & 3;
-            const r =
-              k === 8 ? v : op === 0 ? (old + v) | 0 : op === 1 ? old | v : op === 2 ? old & v : old ^ v;
-            dv.setInt32(a, r, true);
-            if (k >= 4) {
-              lo[s] = old;
-              hi[s] = 0;
-            }
+            atomic32(dv, lo, hi, (w & 0x3ff) - X.X_ATOMIC, a, s);
             break;
           }
         case 0x130 /* X_ATOMIC+16 */:
@@ -1198,45 +1182,7 @@ export function interpret(
                 wE = rt[k + 1]!;
               }
             }
-            const oLo = dv.getInt32(a, true);
-            const oHi = dv.getInt32(a + 4, true);
-            const k = (w & 0x3ff) - X.X_ATOMIC - 16;
-            const vLo = lo[s]!;
-            const vHi = hi[s]!;
-            if (k === 9) {
-              if (oLo === lo[0] && oHi === hi[0]) {
-                dv.setInt32(a, vLo, true);
-                dv.setInt32(a + 4, vHi, true);
-              }
-              lo[0] = oLo;
-              hi[0] = oHi;
-              break;
-            }
-            let rLo: number;
-            let rHi: number;
-            const op = k & 3;
-            if (k === 8) {
-              rLo = vLo;
-              rHi = vHi;
-            } else if (op === 0) {
-              rLo = (oLo + vLo) | 0;
-              rHi = (oHi + vHi + (rLo >>> 0 < oLo >>> 0 ? 1 : 0)) | 0;
-            } else if (op === 1) {
-              rLo = oLo | vLo;
-              rHi = oHi | vHi;
-            } else if (op === 2) {
-              rLo = oLo & vLo;
-              rHi = oHi & vHi;
-            } else {
-              rLo = oLo ^ vLo;
-              rHi = oHi ^ vHi;
-            }
-            dv.setInt32(a, rLo, true);
-            dv.setInt32(a + 4, rHi, true);
-            if (k >= 4) {
-              lo[s] = oLo;
-              hi[s] = oHi;
-            }
+            atomic64(dv, lo, hi, (w & 0x3ff) - X.X_ATOMIC - 16, a, s);
             break;
           }
 
