@@ -7,8 +7,16 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
 import { InputError } from '../../src/errors.ts';
-import { readPcap, RingbufReader, runPacketStream, writePcap } from '../../src/runtime/attach/index.ts';
+import { createMap, PerfEventArrayMap } from '../../src/maps/index.ts';
+import {
+  PerfReader,
+  readPcap,
+  RingbufReader,
+  runPacketStream,
+  writePcap,
+} from '../../src/runtime/attach/index.ts';
 import { newCollection } from '../../src/runtime/collection.ts';
+import { Arena } from '../../src/vm/arena.ts';
 import {
   blockedPorts,
   blockedSources,
@@ -175,4 +183,37 @@ test('ring buffer reader: Life generations as an async iterator', async () => {
   assert.deepEqual(gens, [1n, 2n, 3n]);
   assert.equal(reader.lost, 0);
   c.close();
+});
+
+test('perf buffer reader: samples per CPU in order, lost samples counted', async () => {
+  const arena = new Arena();
+  const m = createMap(
+    arena,
+    { type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 2 },
+    { nrCpus: 2 },
+  );
+  assert.ok(m instanceof PerfEventArrayMap);
+  // Two buffers of 64 bytes: a 20-byte sample takes 32 (12 bytes of header, padded to 8).
+  m.open(0, { bytes: 64 });
+  m.open(1, { bytes: 64 });
+  const src = arena.alloc(20, 8, { kind: 'mem', writable: true });
+  const out = (cpu: number, tag: number) => {
+    arena.u8[src] = tag;
+    return m.perfEventOutput(cpu, cpu, src, 20);
+  };
+  assert.equal(out(0, 1), 0);
+  assert.equal(out(1, 2), 0);
+  assert.equal(out(0, 3), 0);
+  assert.ok(out(0, 4) < 0, 'third sample does not fit');
+  const reader = new PerfReader(m);
+  const got: [number, number][] = [];
+  for await (const r of reader) got.push([r.cpu, r.data[0]!]);
+  assert.deepEqual(got, [
+    [0, 1],
+    [0, 3],
+    [1, 2],
+  ]);
+  assert.equal(reader.lost, 1);
+  assert.equal(reader.lostByCpu.get(0), 1);
+  m.close();
 });

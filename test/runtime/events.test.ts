@@ -108,6 +108,8 @@ test('host events: kprobe and tracepoint programs see the context the host lays 
   tp.close();
   assert.equal(ev.emit('syscalls/sys_enter_openat', tpCtx).length, 0);
   assert.deepEqual(counts(c).slice(3), [2n, 12n, 1n, 40n]);
+  // bpf_printk lines land in the collection's trace pipe.
+  assert.deepEqual(c.tracePipe, ['openat flags=40 n=1']);
   assert.throws(() => ev.attach(c.program('on_sample')), UsageError);
   c.close();
 });

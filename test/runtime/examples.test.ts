@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
 import { type CollectionOptions, newCollection } from '../../src/runtime/collection.ts';
 import { type Cell, lifeRun } from '../examples/life-model.ts';
-import { ETH_P_ARP, ETH_P_IPV6, ethernet, ipv6, udp, udp4Packet } from '../examples/packets.ts';
+import { ETH_P_ARP, ETH_P_IPV6, ethernet, ipv6, onesSum, udp, udp4Packet } from '../examples/packets.ts';
 
 const XDP_DROP = 1;
 const XDP_PASS = 2;
@@ -199,5 +199,51 @@ test('life: a glider crosses the torus (160 generations = back where it started,
   assert.equal(c.loop.runUntilIdle(10_000), 160);
   const want = glider.map(([x, y]) => `${(x + 40) % W},${(y + 40) % H}`).sort();
   assert.deepEqual(board(c), want);
+  c.close();
+});
+
+test('tc-classifier: EF packet with TTL 2 gets TTL 8, a valid checksum, mark 0x103', () => {
+  // Expected values from test/examples/kernel-run.test.ts (derived from the program's purpose).
+  const c = open('tc-classifier/tc_classifier');
+  const pkt = udp4Packet(53, undefined, { tos: 46 << 2, ttl: 2 });
+  const r = c.program('tc_classify').run({ data: pkt, ctx: new Uint8Array(192) });
+  assert.equal(r.retval, 0);
+  const out = r.dataOut;
+  assert.equal(out[14 + 8], 8);
+  assert.equal(onesSum(out.subarray(14, 34)), 0xffff);
+  const expect = pkt.slice();
+  expect[14 + 8] = 8;
+  expect.set(out.subarray(24, 26), 24);
+  assert.deepEqual(out, expect);
+  assert.ok(r.ctxOut);
+  const ctx = new DataView(r.ctxOut.buffer, r.ctxOut.byteOffset);
+  assert.equal(ctx.getUint32(8, true), 0x103);
+  assert.equal(ctx.getUint32(32, true), 6);
+  const stats = value(c, 'tc_stats', key32(3));
+  assert.deepEqual([u64(stats, 0), u64(stats, 8), u64(stats, 16)], [1n, BigInt(pkt.length), 1n]);
+  c.close();
+});
+
+test('life on the real clock: five generations 1 ms apart, then the timer stops', async () => {
+  const blinker: Cell[] = [
+    [10, 5],
+    [11, 5],
+    [12, 5],
+  ];
+  const c = open('life/life', { clock: 'real', rodata: { period_ns: 1_000_000, max_generations: 5 } });
+  place(c, blinker);
+  const t0 = c.loop.now();
+  assert.equal(c.program('start').run().retval, 0);
+  await c.loop.idle();
+  assert.ok(c.loop.now() - t0 >= 5_000_000, 'timers never fire early');
+  // Odd number of generations: the blinker is vertical.
+  assert.deepEqual(board(c), [...lifeRun(blinker, { width: W, height: H, torus: true }, 5)].sort());
+  // Ring buffer records carry bpf_ktime_get_ns from the same clock, increasing.
+  const times = (c.map('generations') as unknown as { consume(): Uint8Array[] })
+    .consume()
+    .map((e) => u64(e, 8));
+  assert.equal(times.length, 5);
+  for (let i = 1; i < 5; i++) assert.ok(times[i]! > times[i - 1]!);
+  assert.ok(times[0]! >= BigInt(Math.floor(t0)));
   c.close();
 });
