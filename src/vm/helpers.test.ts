@@ -85,6 +85,8 @@ test('helper tables: register more helpers, protos carry kernel arg types, negat
   assert.ok(!baseHelpers().has(1000), 'clone leaves the base table alone');
   assert.equal(t.get(6)?.proto.args[0]?.type, 'ARG_PTR_TO_MEM');
   assert.deepEqual(t.get(6)?.proto.args[0]?.flags, ['MEM_RDONLY']);
+  assert.equal(t.get(6)?.proto.args.length, 2, 'kernel: r3..r5 of trace_printk are ARG_DONTCARE');
+  assert.equal(t.get(6)?.proto.gplOnly, true);
   const vm = new Vm({ helpers: t });
   const p = vm.load(assembleConformance('mov %r1, 3\nmov %r2, 5\ncall 1000\nexit'));
   assert.equal(vm.run(p).value, (1n << 64n) - 2n);

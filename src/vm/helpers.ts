@@ -196,14 +196,11 @@ export function baseHelpers(): HelperTable {
   t.register({
     id: BPF_FUNC_trace_printk,
     name: 'bpf_trace_printk',
-    // kernel: bpf_trace_printk_proto
-    proto: retInt([
-      { type: 'ARG_PTR_TO_MEM', flags: ['MEM_RDONLY'] },
-      { type: 'ARG_CONST_SIZE' },
-      { type: 'ARG_ANYTHING' },
-      { type: 'ARG_ANYTHING' },
-      { type: 'ARG_ANYTHING' },
-    ]),
+    // kernel: bpf_trace_printk_proto — r3..r5 are ARG_DONTCARE (read only as the format asks).
+    proto: {
+      ...retInt([{ type: 'ARG_PTR_TO_MEM', flags: ['MEM_RDONLY'] }, { type: 'ARG_CONST_SIZE' }]),
+      gplOnly: true,
+    },
     impl: (ctx, fmtAddr, fmtSize) => {
       if (fmtSize === 0 || !ctx.arena.check(fmtAddr, fmtSize, false)) return -EINVAL;
       const bytes = ctx.arena.u8.subarray(fmtAddr, fmtAddr + fmtSize);
