@@ -102,6 +102,8 @@ export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], a
         if (i + 1 < n) aux[i + 1]!.prunePoint = true;
         if (isPseudoCall(insn)) aux[i]!.prunePoint = true;
         // kernel: a callback-calling helper is a loop head (mark_calls_callback, mark_force_checkpoint)
+        // kernel: is_async_callback_calling_insn(): checked before a new async state is pushed
+        if (insn.src === 0 && insn.imm === 170) aux[i]!.prunePoint = true;
         if (insn.src === 0 && CALLBACK_HELPERS.has(insn.imm)) {
           aux[i]!.prunePoint = true;
           aux[i]!.forceCheckpoint = true;

@@ -15,6 +15,10 @@ export interface MapInfo {
   /** kernel: map_flags (BPF_F_RDONLY_PROG = 0x80 makes values read-only to the program). */
   flags?: number;
   name?: string;
+  /** Offset of the `struct bpf_timer` in the value, from BTF (kernel: map->record->timer_off). */
+  timerOff?: number;
+  /** Offset of the `struct bpf_spin_lock` in the value, from BTF. */
+  spinLockOff?: number;
   /** A frozen read-only map's bytes (.rodata): constant loads from it become known scalars. */
   frozenData?: Uint8Array;
 }

@@ -2,7 +2,7 @@
 // pop_stack(), is_state_visited(), update_branch_counts(), process_bpf_exit).
 import { formatKernelInsn, opcode as op } from '../isa/index.ts';
 import { checkAluOp } from './check/alu.ts';
-import { checkFuncCall, checkHelperCall, prepareFuncExit } from './check/call.ts';
+import { checkFuncCall, checkHelperCall, checkRetval, prepareFuncExit } from './check/call.ts';
 import { checkCondJmpOp } from './check/jmp.ts';
 import { checkLdAbs, checkLdImm, checkLoadMem, checkStore } from './check/ldst.ts';
 import { checkRegArg } from './check/regs.ts';
@@ -10,11 +10,11 @@ import { jmpTarget } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
 import { reject } from './env.ts';
 import { frameStateStr } from './log.ts';
-import { markAllScalarsImprecise, propagatePrecision } from './precision.ts';
+import { markAllScalarsImprecise, markRegPrecise, propagatePrecision } from './precision.ts';
 import { statesEqual, statesMaybeLooping } from './prune.ts';
 import { scalar } from './domain/index.ts';
 import type { RegState } from './reg.ts';
-import { pointer, unknownScalar } from './reg.ts';
+import { pointer, regTypeStr, unknownScalar } from './reg.ts';
 import { isSpilledReg } from './stack.ts';
 import type { Checkpoint, VerifierState } from './state.ts';
 import { copyState, curFrame, newFrame } from './state.ts';
@@ -191,8 +191,14 @@ class Explorer {
       const lines = st.refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insnIdx}`);
       reject(...lines, 'BPF_EXIT instruction in main prog would lead to reference leak');
     }
-    // kernel: check_return_code(); the program types tsbpf knows check no range
-    checkRegArg(this.env, curFrame(st), 0, 'SRC_OP');
+    // kernel: check_return_code(); the program types tsbpf knows check no range, timer callbacks return 0
+    const r0 = checkRegArg(this.env, curFrame(st), 0, 'SRC_OP');
+    if (curFrame(st).inAsyncCallbackFn) {
+      if (r0.type !== 'SCALAR_VALUE')
+        reject(`At async callback return the register R0 is not a known value (${regTypeStr(r0)})`);
+      markRegPrecise(this.env, 0);
+      checkRetval(r0, 'At async callback return', 0, 0);
+    }
     return this.endPath();
   }
 

@@ -182,7 +182,8 @@ export function markChainPrecision(
       if (!skipFirst) backtrackInsn(env.insns[i]!, e, bt);
       skipFirst = false;
       if (bt.empty()) return;
-      if (i === st.firstInsnIdx) break;
+      // the segment's first insn may recur in it (a loop): stop only when the history is used up
+      if (i === st.firstInsnIdx && (h === 0 || (h === 1 && hist[0]!.idx === i))) break;
       let prev = i - 1;
       if (e) {
         h--;

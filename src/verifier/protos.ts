@@ -76,6 +76,10 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [133, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM'), ANY], avail: 'base' }],
   [134, int('base', MAP, ANY)],
   [160, int('base')],
+  [169, int('base', a('ARG_PTR_TO_TIMER'), MAP, ANY)],
+  [170, int('base', a('ARG_PTR_TO_TIMER'), a('ARG_PTR_TO_FUNC'))],
+  [171, int('base', a('ARG_PTR_TO_TIMER'), ANY, ANY)],
+  [172, int('base', a('ARG_PTR_TO_TIMER'))],
   [181, int('base', ANY, a('ARG_PTR_TO_FUNC'), a('ARG_PTR_TO_STACK', 'PTR_MAYBE_NULL'), ANY)],
 ]);
 

@@ -21,6 +21,8 @@ export interface FuncState {
   subprogno: number;
   /** Callback frames (bpf_loop): where the caller continues, and R0's allowed range. */
   inCallbackFn: boolean;
+  /** A timer callback, verified as its own program (kernel: in_async_callback_fn). */
+  inAsyncCallbackFn: boolean;
   callbackRetMin: number;
   callbackRetMax: number;
 }
@@ -87,6 +89,7 @@ export function newFrame(callsite: number, frameno: number, subprogno: number): 
     frameno,
     subprogno,
     inCallbackFn: false,
+    inAsyncCallbackFn: false,
     callbackRetMin: 0,
     callbackRetMax: 0,
   };

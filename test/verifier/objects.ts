@@ -1,6 +1,7 @@
 // Verifier inputs from compiled example objects: link a program with src/elf and describe its
 // maps the way the verifier needs them (frozen .rodata contents included).
 import { readFileSync } from 'node:fs';
+import type { Btf } from '../../src/btf/index.ts';
 import type { LinkedProgram } from '../../src/elf/index.ts';
 import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
 import type { MapInfo, VerifyProgram } from '../../src/verifier/index.ts';
@@ -10,6 +11,17 @@ export interface ExampleProgram {
   name: string;
   linked: LinkedProgram;
   input: VerifyProgram;
+}
+
+/** Byte offset of a `struct <name>` member of a map value (kernel: btf_parse_fields(), top level). */
+function specialFieldOffset(btf: Btf, typeId: number, name: string): number | undefined {
+  const t = btf.resolve(typeId);
+  if (t.kind !== 'struct') return undefined;
+  for (const m of t.members) {
+    const mt = btf.resolve(m.type);
+    if (mt.kind === 'struct' && mt.name === name) return m.bitOffset / 8;
+  }
+  return undefined;
 }
 
 export function loadExampleProgram(objectPath: string, name: string): ExampleProgram {
@@ -25,6 +37,12 @@ export function loadExampleProgram(objectPath: string, name: string): ExamplePro
       name: m.name,
     };
     if (m.frozen) info.frozenData = m.data ?? new Uint8Array(m.valueSize);
+    if (spec.btf && m.valueTypeId) {
+      const timerOff = specialFieldOffset(spec.btf, m.valueTypeId, 'bpf_timer');
+      if (timerOff !== undefined) info.timerOff = timerOff;
+      const lockOff = specialFieldOffset(spec.btf, m.valueTypeId, 'bpf_spin_lock');
+      if (lockOff !== undefined) info.spinLockOff = lockOff;
+    }
     return info;
   });
   return {

@@ -92,6 +92,7 @@ const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
     match: (r) => r.type === 'PTR_TO_MEM' && r.ringbuf && !r.maybeNull,
   },
   ARG_PTR_TO_FUNC: { types: ['func'], match: (r) => r.type === 'PTR_TO_FUNC' },
+  ARG_PTR_TO_TIMER: { types: ['map_value'], match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull },
   ARG_PTR_TO_STACK: { types: ['fp'], match: (r) => r.type === 'PTR_TO_STACK' },
   ARG_CONST_SIZE: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
   ARG_CONST_SIZE_OR_ZERO: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
@@ -225,7 +226,13 @@ function checkFuncArg(
   const write = hasFlag(spec, 'MEM_WRITE');
   switch (spec.type) {
     case 'ARG_CONST_MAP_PTR':
+      if (meta.mapIndex >= 0 && meta.mapIndex !== reg.mapIndex) {
+        reject(`timer pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0`);
+      }
       meta.mapIndex = reg.mapIndex;
+      break;
+    case 'ARG_PTR_TO_TIMER':
+      processTimerFunc(env, regno, reg, meta);
       break;
     case 'ARG_PTR_TO_MAP_KEY': {
       if (meta.mapIndex < 0) reject('invalid map_ptr to access map->key');
@@ -264,6 +271,45 @@ function checkFuncArg(
     default:
       break;
   }
+}
+
+// kernel: process_timer_func()
+function processTimerFunc(env: VerifierEnv, regno: number, reg: RegState, meta: CallArgMeta): void {
+  const m = env.maps[reg.mapIndex]!;
+  if (!tnum.isConst(reg.s.varOff)) {
+    reject(`R${regno} doesn't have constant offset. bpf_timer has to be at the constant offset`);
+  }
+  if (m.timerOff === undefined) reject(`map '${m.name ?? ''}' has no valid bpf_timer`);
+  const off = (u64.toNumberS(tnum.value(reg.s.varOff)) ?? 0) + reg.off;
+  if (off !== m.timerOff) reject(`off ${off} doesn't point to 'struct bpf_timer' that is at ${m.timerOff}`);
+  meta.mapIndex = reg.mapIndex;
+}
+
+// kernel: push_async_cb() + set_timer_callback_state(): the callback is verified as its own
+// program later, with (map, key, value) of the timer's map and R0 = 0 required at its exit
+function pushAsyncCb(
+  env: VerifierEnv,
+  idx: number,
+  meta: CallArgMeta,
+): { state: VerifierState; insnIdx: number } {
+  if (!env.hasFuncInfo) reject('missing btf func_info');
+  const sp = env.subprogs[meta.subprogno];
+  if (!sp) reject(`verifier bug. No program starts at subprog ${meta.subprogno}`);
+  const callee = newFrame(idx, 0, meta.subprogno);
+  callee.regs[1] = pointer('CONST_PTR_TO_MAP', { mapIndex: meta.mapIndex });
+  callee.regs[2] = pointer('PTR_TO_MAP_KEY', { mapIndex: meta.mapIndex });
+  callee.regs[3] = pointer('PTR_TO_MAP_VALUE', { mapIndex: meta.mapIndex });
+  callee.inAsyncCallbackFn = true;
+  const st: VerifierState = {
+    frames: [callee],
+    refs: [],
+    parent: null,
+    callbackUnrollDepth: 0,
+    history: [],
+    firstInsnIdx: sp.start,
+    lastInsnIdx: -1,
+  };
+  return { state: st, insnIdx: sp.start };
 }
 
 const mapTypeNo = (m: MapInfo): number => MAP_TYPES.indexOf(m.type as (typeof MAP_TYPES)[number]);
@@ -369,6 +415,7 @@ export function checkHelperCall(
   }
   const out: CallOutcome = {};
   if (funcId === 181) out.push = pushCallbackCall(env, state, idx, meta.subprogno);
+  if (funcId === 170) out.push = pushAsyncCb(env, idx, meta);
   const frame = curFrame(state);
   for (let r = 0; r <= 5; r++) {
     markRegNotInit(frame, r);
@@ -454,6 +501,23 @@ export function checkFuncCall(env: VerifierEnv, state: VerifierState, insn: Insn
   state.frames.push(callee);
   env.log.scratchAll();
   return target;
+}
+
+/** R0 within [min, max] (kernel: retval_range_within() + verbose_invalid_scalar()). */
+export function checkRetval(r0: RegState, ctx: string, min: number, max: number): void {
+  if (!u64.slt(r0.s.smin, u64.fromS32(min)) && !u64.sgt(r0.s.smax, u64.fromS32(max))) return;
+  let text = `${ctx} the register R0 has`;
+  let unknown = true;
+  if (!u64.eq(r0.s.smin, u64.S64_MIN)) {
+    text += ` smin=${u64.toDecS(r0.s.smin)}`;
+    unknown = false;
+  }
+  if (!u64.eq(r0.s.smax, u64.S64_MAX)) {
+    text += ` smax=${u64.toDecS(r0.s.smax)}`;
+    unknown = false;
+  }
+  if (unknown) text += ' unknown scalar value';
+  reject(`${text} should have been in [${min}, ${max}]`);
 }
 
 // kernel: prepare_func_exit(); returns the caller's next instruction
