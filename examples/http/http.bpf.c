@@ -20,7 +20,7 @@
 // as not HTTP.  docs/BEYOND.md has the exact grammar and the verifier budget.
 //
 // Verifier strategy: the payload (at most WIN bytes) is copied into a per-CPU
-// map value with bpf_xdp_load_bytes; the parser state lives in that map value
+// map value (a bpf_loop over direct packet reads); the parser state lives in that map value
 // too, so every load of it is an unknown scalar to the verifier, every index
 // is masked, and the bpf_loop callback converges after a few passes whatever
 // the packet holds.
@@ -390,6 +390,24 @@ static int tcp_payload(struct xdp_md *ctx) {
   return l4 + doff;
 }
 
+// Copies the payload into s->buf one byte per bpf_loop call, through direct
+// packet access (bpf_xdp_load_bytes would do it in one call, but runtimes
+// without it, like tsbpf today, could not run the program).
+struct load_ctx {
+  struct xdp_md *xdp;
+  struct http_scratch *s;
+  __u64 off;
+};
+
+static int load_step(__u32 i, struct load_ctx *lc) {
+  __u8 *data = (void *)(long)lc->xdp->data, *end = (void *)(long)lc->xdp->data_end;
+  __u64 at = BOUNDED(i, WIN_MASK);
+  __u8 *p = data + BOUNDED(lc->off, 255) + at;
+  if (p + 1 > end) return 1;
+  lc->s->buf[at] = *p;
+  return 0;
+}
+
 SEC("xdp")
 int http_parse(struct xdp_md *ctx) {
   __u32 zero = 0;
@@ -408,7 +426,8 @@ int http_parse(struct xdp_md *ctx) {
   struct http_scratch *s = bpf_map_lookup_elem(&http_scratch, &zero);
   if (!s) return XDP_PASS;
   __u32 len = plen > WIN ? WIN : plen;
-  if (bpf_xdp_load_bytes(ctx, off, s->buf, len)) return XDP_PASS;
+  struct load_ctx lc = {.xdp = ctx, .s = s, .off = off};
+  if (off > 255 || bpf_loop(len, load_step, &lc, 0) != len) return XDP_PASS;
   s->len = len;
 
   if (len >= 5 && s->buf[0] == 'H' && s->buf[1] == 'T' && s->buf[2] == 'T' && s->buf[3] == 'P' &&

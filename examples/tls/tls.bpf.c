@@ -377,6 +377,24 @@ static int tcp_payload(struct xdp_md *ctx, struct tls_scratch *s) {
   return l4 + doff;
 }
 
+// Copies the payload into s->buf one byte per bpf_loop call, through direct
+// packet access (bpf_xdp_load_bytes would do it in one call, but runtimes
+// without it, like tsbpf today, could not run the program).
+struct load_ctx {
+  struct xdp_md *xdp;
+  struct tls_scratch *s;
+  __u64 off;
+};
+
+static int load_step(__u32 i, struct load_ctx *lc) {
+  __u8 *data = (void *)(long)lc->xdp->data, *end = (void *)(long)lc->xdp->data_end;
+  __u64 at = BOUNDED(i, WIN_MASK);
+  __u8 *p = data + BOUNDED(lc->off, 255) + at;
+  if (p + 1 > end) return 1;
+  lc->s->buf[at] = *p;
+  return 0;
+}
+
 SEC("xdp")
 int tls_parse(struct xdp_md *ctx) {
   count(&tls_stats, STAT_PACKETS);
@@ -393,7 +411,8 @@ int tls_parse(struct xdp_md *ctx) {
     return XDP_PASS;
   }
   __u32 len = plen > WIN ? WIN : plen;
-  if (bpf_xdp_load_bytes(ctx, off, s->buf, len)) return XDP_PASS;
+  struct load_ctx lc = {.xdp = ctx, .s = s, .off = off};
+  if (off > 255 || bpf_loop(len, load_step, &lc, 0) != len) return XDP_PASS;
   s->len = len;
 
   // Record header: type 22, version 3.x, length.

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { leHex, runKobj } from '../examples/kobj.ts';
-import { counters, type BpktRun, leValue, paddedKey, prepareBpkt, runBpkt } from './bpkt.ts';
-import { classifyHttpFrame, httpTotals, METHODS, PATH_MAX, parseHttp, Stat } from './http-model.ts';
+import { prepareBpkt, runBpkt } from './bpkt.ts';
+import { checkHttpRun, ruleMaps } from './http-check.ts';
+import { classifyHttpFrame, httpTotals, METHODS, parseHttp, Stat } from './http-model.ts';
 import { httpTraffic, type HttpTraffic, pathRules } from './http-traffic.ts';
 
 const OBJECT = 'examples/http/http.bpf.o';
@@ -20,44 +21,6 @@ let traffic: HttpTraffic;
 before(async () => {
   traffic = await httpTraffic();
 });
-
-function ruleMaps(): [string, string, string][] {
-  return [...pathRules].map(([prefix, id]) => [
-    'path_rules',
-    leHex(prefix.length * 8, 4) + paddedKey(prefix, PATH_MAX),
-    leHex(id, 4) + leHex(0, 4) + leHex(0, 8),
-  ]);
-}
-
-function latin1(hex: string): string {
-  return Buffer.from(hex, 'hex').toString('latin1').replace(/\0+$/, '');
-}
-
-// Every counter the model predicts, as the kernel's map dump shows it.
-function compare(run: BpktRun, maxHeaders: number): void {
-  const want = httpTotals(traffic.frames, pathRules, maxHeaders);
-  const first = run.retvals.findIndex((v, i) => v !== want.verdicts[i]);
-  assert.equal(
-    first,
-    -1,
-    `frame ${first}: kernel ${run.retvals[first]}, model ${want.verdicts[first]} (${JSON.stringify(classifyHttpFrame(traffic.frames[first] ?? new Uint8Array(), maxHeaders))})`,
-  );
-  assert.equal(run.retvals.length, traffic.frames.length);
-  assert.deepEqual(counters(run, 'http_stats'), want.stats, 'http_stats');
-  assert.deepEqual(counters(run, 'malformed_why'), want.why, 'malformed_why');
-  assert.deepEqual(counters(run, 'methods'), want.methods, 'methods');
-  assert.deepEqual(counters(run, 'status_codes'), want.status, 'status_codes');
-  const strMap = (name: string) =>
-    new Map([...(run.maps.get(name) ?? [])].map(([k, v]) => [latin1(k), leValue(v)] as const));
-  assert.deepEqual(strMap('hosts'), want.hosts, 'hosts');
-  assert.deepEqual(strMap('prefixes'), want.prefixes, 'prefixes');
-  const hits = new Map<number, bigint>();
-  for (const v of run.maps.get('path_rules')?.values() ?? []) {
-    const n = leValue(v.slice(16));
-    if (n) hits.set(Number(leValue(v.slice(0, 8))), n);
-  }
-  assert.deepEqual(hits, want.ruleHits, 'path rule hits');
-}
 
 test('model: the grammar on requests whose outcome is known by hand', () => {
   const p = (s: string) => parseHttp(Uint8Array.from(s, (c) => c.charCodeAt(0)));
@@ -121,7 +84,12 @@ test('kernel: http.bpf.o is accepted', { skip }, () => {
 });
 
 test('kernel: every frame and every map agree with the model', { skip }, () => {
-  compare(runBpkt(OBJECT, 'http_parse', traffic.frames, tmp, { maps: ruleMaps() }), 32);
+  checkHttpRun(
+    runBpkt(OBJECT, 'http_parse', traffic.frames, tmp, { maps: ruleMaps() }),
+    traffic.frames,
+    32,
+    'kernel',
+  );
 });
 
 test('kernel: max_headers patched in .rodata to 4', { skip }, () => {
@@ -129,7 +97,7 @@ test('kernel: max_headers patched in .rodata to 4', { skip }, () => {
     maps: ruleMaps(),
     rodata: { max_headers: leHex(4, 4) },
   });
-  compare(run, 4);
+  checkHttpRun(run, traffic.frames, 4, 'kernel');
   // the 25-header request is now malformed, not counted as a GET
   const many = httpTotals(traffic.frames, pathRules, 4).why.get(2) ?? 0n;
   assert.ok(many > httpTotals(traffic.frames, pathRules, 32).why.get(2)!);

@@ -7,20 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { leHex, runKobj } from '../examples/kobj.ts';
-import { counters, leValue, paddedKey, prepareBpkt, runBpkt } from './bpkt.ts';
-import {
-  classifyTlsFrame,
-  decodeEvent,
-  expectedEvent,
-  fnv1a64,
-  ja3String,
-  parseTls,
-  Stat,
-  type TlsEvent,
-  tlsTotals,
-} from './tls-model.ts';
-import { buildHello, denied, greaseHello, helloSpecs, type TlsTraffic, tlsTraffic } from './tls-traffic.ts';
+import { runKobj } from '../examples/kobj.ts';
+import { prepareBpkt, runBpkt } from './bpkt.ts';
+import { checkTlsRun, denyMaps } from './tls-check.ts';
+import { classifyTlsFrame, decodeEvent, fnv1a64, ja3String, parseTls, type TlsEvent } from './tls-model.ts';
+import { buildHello, greaseHello, helloSpecs, type TlsTraffic, tlsTraffic } from './tls-traffic.ts';
 
 const OBJECT = 'examples/tls/tls.bpf.o';
 const skip = prepareBpkt();
@@ -89,32 +80,8 @@ test('kernel: tls.bpf.o is accepted', { skip }, () => {
 });
 
 test('kernel: verdicts, counters, deny hits and ring-buffer records agree with the model', { skip }, () => {
-  const maps: [string, string, string][] = [...denied].map((sni) => [
-    'sni_deny',
-    paddedKey(sni, 128),
-    leHex(0, 8),
-  ]);
-  const run = runBpkt(OBJECT, 'tls_parse', traffic.frames, tmp, { maps });
-  const want = tlsTotals(traffic.frames, denied);
-  assert.equal(run.retvals.length, traffic.frames.length);
-  const first = run.retvals.findIndex((v, i) => v !== want.verdicts[i]);
-  assert.equal(first, -1, `frame ${first}: kernel ${run.retvals[first]}, model ${want.verdicts[first]}`);
-  assert.deepEqual(counters(run, 'tls_stats'), want.stats, 'tls_stats');
-  assert.deepEqual(counters(run, 'malformed_why'), want.why, 'malformed_why');
-  const hits = new Map<string, bigint>();
-  for (const [k, v] of run.maps.get('sni_deny') ?? []) {
-    hits.set(Buffer.from(k, 'hex').toString('latin1').replace(/\0+$/, ''), leValue(v));
-  }
-  assert.deepEqual(hits, want.denyHits, 'sni_deny hits');
-
-  let published = 0;
-  traffic.frames.forEach((f, i) => {
-    const wantEvent = expectedEvent(f, denied);
-    const got = (run.records.get(i) ?? []).map(decodeEvent);
-    assert.deepEqual(got, wantEvent ? [wantEvent] : [], `frame ${i} records`);
-    if (wantEvent) published++;
-  });
-  assert.equal(BigInt(published), want.stats.get(Stat.parsed));
+  const run = runBpkt(OBJECT, 'tls_parse', traffic.frames, tmp, { maps: denyMaps() });
+  checkTlsRun(run, traffic.frames, 'kernel');
   // Spot checks that do not go through the model's own record builder.
   const byPort = (port: number): TlsEvent => decodeEvent(run.records.get(port - 50000)![0]!);
   assert.equal(byPort(50000).sni, 'example.com');

@@ -138,7 +138,7 @@ export async function tlsTraffic(): Promise<TlsTraffic> {
   const hellos = await captureClientHellos(helloSpecs);
   const flow = { sport: 50000, dport: 443, src: '192.168.1.7', dst: '10.0.0.100' };
   const frames: Uint8Array[] = [];
-  hellos.forEach((h, i) => frames.push(tcpFrame(h, { ...flow, sport: flow.sport + i })));
+  frames.push(...hellos.map((h, i) => tcpFrame(h, { ...flow, sport: flow.sport + i })));
   for (const h of hellos.slice(0, 3)) frames.push(tcpFrame(h, { ...flow, v6: true }));
   // Split across segments: the first holds the start of the record.
   frames.push(...segmented(hellos[0]!, [100], flow));
