@@ -75,6 +75,8 @@ export interface FuncProto {
   args: readonly ArgSpec[];
   gplOnly?: boolean;
   pktAccess?: boolean;
+  /** The helper may move packet data, so packet pointers die (kernel: bpf_helper_changes_pkt_data()). */
+  changesPktData?: boolean;
   mightSleep?: boolean;
 }
 

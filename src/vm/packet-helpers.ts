@@ -41,7 +41,11 @@ export function registerPacketHelpers(
     return p;
   };
   const ctxArg: FuncProto['args'][number] = { type: 'ARG_PTR_TO_CTX' };
-  const adjustProto: FuncProto = { ret: 'RET_INTEGER', args: [ctxArg, { type: 'ARG_ANYTHING' }] };
+  const adjustProto: FuncProto = {
+    ret: 'RET_INTEGER',
+    args: [ctxArg, { type: 'ARG_ANYTHING' }],
+    changesPktData: true,
+  };
 
   // kernel: bpf_xdp_adjust_head()
   t.register({
