@@ -602,6 +602,33 @@ exit`),
     data: packet(40),
   },
   {
+    name: 'sched_cls napi_id, gso_segs, gso_size, tstamp, hwtstamp, vlan fields, data_meta - data',
+    type: 'sched_cls',
+    insns: prog(`
+      ldxw %r0, [%r1+84]
+      ldxw %r2, [%r1+164]
+      or %r0, %r2
+      ldxw %r2, [%r1+176]
+      or %r0, %r2
+      ldxdw %r2, [%r1+152]
+      or %r0, %r2
+      ldxdw %r2, [%r1+184]
+      or %r0, %r2
+      ldxw %r2, [%r1+20]
+      or %r0, %r2
+      ldxw %r2, [%r1+24]
+      or %r0, %r2
+      ldxw %r2, [%r1+28]
+      or %r0, %r2
+      ldxw %r2, [%r1+140]
+      ldxw %r3, [%r1+76]
+      sub %r2, %r3
+      or %r0, %r2
+      add %r0, 9
+      exit`),
+    data: packet(40, { ethertype: 0x8100 }),
+  },
+  {
     name: 'sched_cls mark write then read',
     type: 'sched_cls',
     insns: prog('stw [%r1+8], 0x1234\nldxw %r0, [%r1+8]\nexit'),
