@@ -77,6 +77,8 @@ export const about: Record<string, string> = {
   core: 'CO-RE: preserve_access_index structs, BPF_CORE_READ, field/type existence and size, ___flavor structs',
   l4lb: 'XDP L4 load balancer: conntrack in an LRU hash, DNAT with incremental checksums, MSS clamp, DNS affinity',
   life: "Conway's Game of Life (the reference demo): board in an array map, bpf_loop, bpf_timer, ring buffer",
+  http: 'XDP HTTP/1.x parsing: bpf_loop state machine over the payload, per method/host/path-prefix/status counters, LPM path rules',
+  tls: 'XDP TLS ClientHello parsing: SNI, ALPN, JA3-style FNV-1a fingerprint to a ring buffer, SNI deny map, open-coded iterator',
 };
 
 function tool(cmd: string, args: string[]): string | undefined {
