@@ -5,6 +5,7 @@ import type { Btf } from '../btf/btf.ts';
 import { linkProgram, type LinkedProgram } from '../elf/link.ts';
 import { type CollectionSpec, copyCollectionSpec, type MapSpec, type ProgReloc } from '../elf/spec.ts';
 import { InputError, UsageError } from '../errors.ts';
+import { JitEngine } from '../jit/engine.ts';
 import { helperName } from '../isa/helper-names.ts';
 import type { Insn } from '../isa/insn.ts';
 import * as op from '../isa/opcode.ts';
@@ -31,7 +32,7 @@ export interface CollectionOptions {
   rodata?: Readonly<Record<string, GlobalValue>>;
   /** Values of `extern ... __kconfig` variables (LINUX_KERNEL_VERSION defaults to 6.18). */
   kconfig?: Readonly<Record<string, GlobalValue>>;
-  /** Default 'interp'. 'jit' needs src/jit (not wired yet: load fails with a clear error). */
+  /** Default 'interp'; 'jit' compiles programs to WebAssembly (src/jit) on first run. */
   engine?: Engine;
   /** Possible CPUs for per-CPU maps (default 1). */
   nrCpus?: number;
@@ -90,17 +91,20 @@ export class Collection {
     opts: CollectionOptions,
   ) {
     this.engine = opts.engine ?? 'interp';
-    if (this.engine !== 'interp') {
-      // TODO(jit): build programs with src/jit once it exports a loader.
-      throw new UsageError(`engine "${this.engine}" is not available yet; use "interp"`);
-    }
+    if (this.engine !== 'interp' && this.engine !== 'jit')
+      throw new UsageError(`unknown engine "${String(this.engine)}" (interp, jit)`);
     this.ownLoop = !opts.loop;
     this.loop = opts.loop ?? new EventLoop({ mode: opts.clock ?? 'virtual' });
     const trace = (line: string) => {
       this.tracePipe.push(line);
       opts.onTrace?.(line);
     };
-    this.vm = new Vm({ ...opts.vm, clock: this.loop.clock, printk: trace });
+    this.vm = new Vm({
+      ...opts.vm,
+      clock: this.loop.clock,
+      printk: trace,
+      ...(this.engine === 'jit' ? { engine: new JitEngine().run } : {}),
+    });
     const funcs = new FuncRegistry();
     const env: RuntimeEnv = {
       vm: this.vm,

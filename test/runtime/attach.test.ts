@@ -15,7 +15,7 @@ import {
   runPacketStream,
   writePcap,
 } from '../../src/runtime/attach/index.ts';
-import { newCollection } from '../../src/runtime/collection.ts';
+import { type Engine, newCollection } from '../../src/runtime/collection.ts';
 import { Arena } from '../../src/vm/arena.ts';
 import {
   blockedPorts,
@@ -31,60 +31,63 @@ import { writePcap as writeUsPcap } from '../examples/pcap.ts';
 // src/verifier is tested on its own (and still in progress); these tests are about running.
 const verify = false;
 
-function open(path: string) {
-  return newCollection(loadCollectionSpec(readFileSync(path), { file: path }), { nrCpus: 2, verify });
+function open(path: string, engine: Engine = 'interp') {
+  return newCollection(loadCollectionSpec(readFileSync(path), { file: path }), { nrCpus: 2, verify, engine });
 }
 
-test('xdp_firewall over a 10,000-packet pcap agrees with the model', () => {
-  const c = open('examples/xdp-firewall/xdp_firewall.bpf.o');
-  for (const s of blockedSources) c.map('blocked_src').update(ipv4Addr(s), new Uint8Array(8));
-  for (const p of blockedPorts)
-    c.map('blocked_port').update(new Uint8Array(new Uint32Array([p]).buffer), new Uint8Array([1]));
-  const packets = firewallTraffic(10000);
-  // Through the file format: the test's own microsecond writer, tsbpf's reader.
-  const records = readPcap(writeUsPcap(packets), 'traffic.pcap');
-  assert.equal(records.length, packets.length);
-  const actions: number[] = [];
-  const report = runPacketStream(c.program('xdp_firewall'), records, {
-    keepOutput: true,
-    onPacket: (v) => actions.push(v.retval),
-  });
-  assert.equal(report.packets, 10000);
-  const want = packets.map((p) => verdictAction(firewallVerdict(p)));
-  const first = actions.findIndex((a, i) => a !== want[i]);
-  assert.equal(first, -1, `packet ${first}: tsbpf ${actions[first]}, model ${want[first]}`);
-  const passes = want.filter((a) => a === 2).length;
-  assert.equal(report.actions.get('XDP_PASS'), passes);
-  assert.equal(report.actions.get('XDP_DROP'), 10000 - passes);
-  // Output pcap: exactly the passed packets, unchanged (the firewall does not rewrite).
-  const out = readPcap(report.outputPcap());
-  assert.deepEqual(
-    out.map((r) => r.data),
-    packets.filter((_, i) => want[i] === 2),
-  );
-  // verdicts is a per-CPU array; the run used CPU 0 of 2.
-  const counters = c.map('verdicts') as unknown as { lookupPerCpu(k: Uint8Array): Uint8Array[] | undefined };
-  for (const v of Object.values(Verdict)) {
-    const per = counters.lookupPerCpu(new Uint8Array(new Uint32Array([v]).buffer));
-    assert.ok(per);
-    const n = packets.filter((p) => firewallVerdict(p) === v).length;
-    assert.equal(
-      new DataView(per[0]!.buffer, per[0]!.byteOffset).getBigUint64(0, true),
-      BigInt(n),
-      `slot ${v}`,
+for (const engine of ['interp', 'jit'] as const)
+  test(`xdp_firewall over a 10,000-packet pcap agrees with the model [${engine}]`, () => {
+    const c = open('examples/xdp-firewall/xdp_firewall.bpf.o', engine);
+    for (const s of blockedSources) c.map('blocked_src').update(ipv4Addr(s), new Uint8Array(8));
+    for (const p of blockedPorts)
+      c.map('blocked_port').update(new Uint8Array(new Uint32Array([p]).buffer), new Uint8Array([1]));
+    const packets = firewallTraffic(10000);
+    // Through the file format: the test's own microsecond writer, tsbpf's reader.
+    const records = readPcap(writeUsPcap(packets), 'traffic.pcap');
+    assert.equal(records.length, packets.length);
+    const actions: number[] = [];
+    const report = runPacketStream(c.program('xdp_firewall'), records, {
+      keepOutput: true,
+      onPacket: (v) => actions.push(v.retval),
+    });
+    assert.equal(report.packets, 10000);
+    const want = packets.map((p) => verdictAction(firewallVerdict(p)));
+    const first = actions.findIndex((a, i) => a !== want[i]);
+    assert.equal(first, -1, `packet ${first}: tsbpf ${actions[first]}, model ${want[first]}`);
+    const passes = want.filter((a) => a === 2).length;
+    assert.equal(report.actions.get('XDP_PASS'), passes);
+    assert.equal(report.actions.get('XDP_DROP'), 10000 - passes);
+    // Output pcap: exactly the passed packets, unchanged (the firewall does not rewrite).
+    const out = readPcap(report.outputPcap());
+    assert.deepEqual(
+      out.map((r) => r.data),
+      packets.filter((_, i) => want[i] === 2),
     );
-    assert.equal(new DataView(per[1]!.buffer, per[1]!.byteOffset).getBigUint64(0, true), 0n);
-  }
-  for (const s of blockedSources) {
-    const n = packets.filter(
-      (p) => firewallVerdict(p) === Verdict.DropSrc && Array.from(p.subarray(26, 30)).join('.') === s,
-    ).length;
-    const v = c.map('blocked_src').lookup(ipv4Addr(s));
-    assert.ok(v instanceof Uint8Array);
-    assert.equal(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true), BigInt(n), s);
-  }
-  c.close();
-});
+    // verdicts is a per-CPU array; the run used CPU 0 of 2.
+    const counters = c.map('verdicts') as unknown as {
+      lookupPerCpu(k: Uint8Array): Uint8Array[] | undefined;
+    };
+    for (const v of Object.values(Verdict)) {
+      const per = counters.lookupPerCpu(new Uint8Array(new Uint32Array([v]).buffer));
+      assert.ok(per);
+      const n = packets.filter((p) => firewallVerdict(p) === v).length;
+      assert.equal(
+        new DataView(per[0]!.buffer, per[0]!.byteOffset).getBigUint64(0, true),
+        BigInt(n),
+        `slot ${v}`,
+      );
+      assert.equal(new DataView(per[1]!.buffer, per[1]!.byteOffset).getBigUint64(0, true), 0n);
+    }
+    for (const s of blockedSources) {
+      const n = packets.filter(
+        (p) => firewallVerdict(p) === Verdict.DropSrc && Array.from(p.subarray(26, 30)).join('.') === s,
+      ).length;
+      const v = c.map('blocked_src').lookup(ipv4Addr(s));
+      assert.ok(v instanceof Uint8Array);
+      assert.equal(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true), BigInt(n), s);
+    }
+    c.close();
+  });
 
 test('socket filter stream: accepted packets truncated to what the filter keeps', () => {
   const c = newCollection(

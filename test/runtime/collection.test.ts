@@ -91,7 +91,7 @@ test('load errors name the helper, the program and the instruction', () => {
       e.where.prog !== undefined &&
       e.where.insnIdx !== undefined,
   );
-  assert.throws(() => open('globals/globals', { engine: 'jit' }), /engine "jit" is not available/);
+  assert.throws(() => open('globals/globals', { engine: 'wasm' as never }), /unknown engine "wasm"/);
   assert.throws(() => open('globals/globals', { programs: ['nope'] }), /no program "nope"/);
   // Leaving out programs a prog array initialiser names fails, as with libbpf.
   assert.throws(() => open('tail-calls/tail_calls', { programs: ['tail_entry'] }), /not loaded/);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
-import { type CollectionOptions, newCollection } from '../../src/runtime/collection.ts';
+import { type CollectionOptions, type Engine, newCollection } from '../../src/runtime/collection.ts';
 import { type Cell, lifeRun } from '../examples/life-model.ts';
 import { ETH_P_ARP, ETH_P_IPV6, ethernet, ipv6, onesSum, udp, udp4Packet } from '../examples/packets.ts';
 
@@ -13,11 +13,25 @@ const XDP_DROP = 1;
 const XDP_PASS = 2;
 const XDP_TX = 3;
 
+// Every test runs on both engines: the interpreter and the WebAssembly JIT.
+let engine: Engine = 'interp';
+function both(name: string, fn: () => void | Promise<void>): void {
+  for (const e of ['interp', 'jit'] as const)
+    test(`${name} [${e}]`, () => {
+      engine = e;
+      return fn();
+    });
+}
+
 // src/verifier is tested on its own and does not accept every example yet (timer, Life);
 // these tests are about running them.
 function open(example: string, opts: CollectionOptions = {}) {
   const file = `examples/${example}.bpf.o`;
-  return newCollection(loadCollectionSpec(readFileSync(file), { file }), { verify: false, ...opts });
+  return newCollection(loadCollectionSpec(readFileSync(file), { file }), {
+    verify: false,
+    engine,
+    ...opts,
+  });
 }
 
 const key32 = (i: number) => new Uint8Array(new Uint32Array([i]).buffer);
@@ -31,7 +45,7 @@ function value(c: ReturnType<typeof open>, map: string, key: Uint8Array): Uint8A
   return v;
 }
 
-test('bpf-loop: the histogram callback sees every packet byte', () => {
+both('bpf-loop: the histogram callback sees every packet byte', () => {
   const c = open('bpf-loop/bpf_loop');
   const pkt = udp4Packet(53);
   const r = c.program('loop_histogram').run({ data: pkt });
@@ -45,7 +59,7 @@ test('bpf-loop: the histogram callback sees every packet byte', () => {
   c.close();
 });
 
-test('bpf-loop: nested bpf_loop sieve counts the primes below prime_limit', () => {
+both('bpf-loop: nested bpf_loop sieve counts the primes below prime_limit', () => {
   const primes = (limit: number) => {
     const p: number[] = [];
     for (let n = 2; n < limit; n++) if (p.every((q) => n % q !== 0)) p.push(n);
@@ -66,7 +80,7 @@ test('bpf-loop: nested bpf_loop sieve counts the primes below prime_limit', () =
   }
 });
 
-test('tail-calls: stages chain through the prog array filled from the initialiser', () => {
+both('tail-calls: stages chain through the prog array filled from the initialiser', () => {
   const chain = (data: Uint8Array) => {
     const c = open('tail-calls/tail_calls');
     const r = c.program('tail_entry').run({ data });
@@ -87,7 +101,7 @@ test('tail-calls: stages chain through the prog array filled from the initialise
   });
 });
 
-test('timer: the ticker fires max_ticks times, period_ns apart in virtual time', () => {
+both('timer: the ticker fires max_ticks times, period_ns apart in virtual time', () => {
   for (const [prog, ticks, ret] of [
     ['timer_arm', 5, 0],
     ['timer_arm_xdp', 3, XDP_PASS],
@@ -111,7 +125,7 @@ test('timer: the ticker fires max_ticks times, period_ns apart in virtual time',
   }
 });
 
-test('timer: a one-shot deletes its own element; cancel semantics', () => {
+both('timer: a one-shot deletes its own element; cancel semantics', () => {
   const c = open('timer/timer');
   assert.equal(c.program('timer_oneshot').run().retval, 0);
   assert.equal(c.loop.runUntil(c.loop.now() + 99_999), 0, 'not before 100 us');
@@ -129,7 +143,7 @@ test('timer: a one-shot deletes its own element; cancel semantics', () => {
   c.close();
 });
 
-test('timer: close() cancels armed timers', () => {
+both('timer: close() cancels armed timers', () => {
   const c = open('timer/timer', { rodata: { max_ticks: 100 } });
   c.program('timer_arm').run();
   assert.equal(c.timers.armed, 1);
@@ -158,7 +172,7 @@ function place(c: ReturnType<typeof open>, cells: Cell[]): void {
   for (const [y, row] of rows) c.map('board').update(key32(y), row);
 }
 
-test('life: start arms the timer; N virtual periods give N generations equal to the model', () => {
+both('life: start arms the timer; N virtual periods give N generations equal to the model', () => {
   // R-pentomino: chaotic for 1103 generations, a good test of every rule and the torus edge.
   const rpent: Cell[] = [
     [31, 19],
@@ -184,7 +198,7 @@ test('life: start arms the timer; N virtual periods give N generations equal to 
   c.close();
 });
 
-test('life: a glider crosses the torus (160 generations = back where it started, shifted 40,40)', () => {
+both('life: a glider crosses the torus (160 generations = back where it started, shifted 40,40)', () => {
   const glider: Cell[] = [
     [1, 0],
     [2, 1],
@@ -202,7 +216,7 @@ test('life: a glider crosses the torus (160 generations = back where it started,
   c.close();
 });
 
-test('tc-classifier: EF packet with TTL 2 gets TTL 8, a valid checksum, mark 0x103', () => {
+both('tc-classifier: EF packet with TTL 2 gets TTL 8, a valid checksum, mark 0x103', () => {
   // Expected values from test/examples/kernel-run.test.ts (derived from the program's purpose).
   const c = open('tc-classifier/tc_classifier');
   const pkt = udp4Packet(53, undefined, { tos: 46 << 2, ttl: 2 });
@@ -224,7 +238,7 @@ test('tc-classifier: EF packet with TTL 2 gets TTL 8, a valid checksum, mark 0x1
   c.close();
 });
 
-test('life on the real clock: five generations 1 ms apart, then the timer stops', async () => {
+both('life on the real clock: five generations 1 ms apart, then the timer stops', async () => {
   const blinker: Cell[] = [
     [10, 5],
     [11, 5],
