@@ -98,7 +98,11 @@ export function explain(message: string, insn: Insn | undefined, progType: ProgT
       hint: 'give every loop a bound the verifier can see, or split the work (bpf_loop, tail calls)',
     };
   }
-  if (/pointer|prohibited|invalid func|cannot use helper|type=.* expected=/.test(message)) {
+  if (
+    /pointer|prohibited|invalid func|cannot use helper|type=.* expected=|cannot pass map_type|expected prog array|not a known constant/.test(
+      message,
+    )
+  ) {
     return {
       principle: 'values used as their types allow',
       hint: 'pass helpers the argument types their prototypes declare; only add or subtract scalars to pointers',

@@ -397,6 +397,9 @@ export function checkHelperCall(
     constMapKey: -1,
   };
   for (let i = 0; i < 5; i++) checkFuncArg(env, state, fn, i, meta);
+  // kernel: record_func_map() (its message has no newline in 6.18)
+  if (funcId === 12 && env.maps[meta.mapIndex]?.type !== 'prog_array')
+    reject('expected prog array map for tail call');
   checkMapFuncCompatibility(env.maps[meta.mapIndex], funcId);
   // kernel: record_func_key(): a constant tail call index is relied on
   if (
