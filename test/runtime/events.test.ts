@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
 import { UsageError } from '../../src/errors.ts';
-import { attachPerfEvent, HostEvents } from '../../src/runtime/attach/index.ts';
+import { attachPerfEvent, HostEvents, runPacketStream } from '../../src/runtime/attach/index.ts';
 import { newCollection } from '../../src/runtime/collection.ts';
 import { EventLoop } from '../../src/runtime/event-loop.ts';
+import { udp4Packet } from '../examples/packets.ts';
 
 test('virtual loop: deadline order, FIFO ties, cancel, runUntil sets the clock', () => {
   const loop = new EventLoop({ startNs: 1000 });
@@ -111,5 +112,19 @@ test('host events: kprobe and tracepoint programs see the context the host lays 
   // bpf_printk lines land in the collection's trace pipe.
   assert.deepEqual(c.tracePipe, ['openat flags=40 n=1']);
   assert.throws(() => ev.attach(c.program('on_sample')), UsageError);
+  c.close();
+});
+
+test('cgroup_skb over a packet stream: allow/deny counts and the allowed packets', () => {
+  const c = events();
+  // IPv4 total length = 20 + 8 + payload: even payloads are allowed.
+  const pkts = [0, 1, 2, 3, 4].map((n) => udp4Packet(7, new Uint8Array(n)));
+  const r = runPacketStream(c.program('even_only'), pkts, { keepOutput: true });
+  assert.equal(r.actions.get('ALLOW'), 3);
+  assert.equal(r.actions.get('DENY'), 2);
+  assert.deepEqual(
+    r.output.map((o) => o.data),
+    [pkts[0], pkts[2], pkts[4]],
+  );
   c.close();
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
-import { newCollection } from '../../src/runtime/collection.ts';
+import { type Engine, newCollection } from '../../src/runtime/collection.ts';
 import { hexToBytes, prepareKobj, runKobj } from '../examples/kobj.ts';
 import { checksum, udp4Packet } from '../examples/packets.ts';
 
@@ -17,26 +17,31 @@ const file = 'test/runtime/fixtures/helpers.bpf.o';
 const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-rt-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function tsbpf(pid: number) {
+function tsbpf(pid: number, engine: Engine) {
   // The fixture is accepted by the kernel; tsbpf's verifier is not the subject here.
   return newCollection(loadCollectionSpec(readFileSync(file), { file }), {
     verify: false,
+    engine,
     host: { pid, tgid: pid, comm: 'kobj' },
   });
 }
+
+const engines = ['interp', 'jit'] as const;
 
 test('kernel vs tsbpf: helpers_rawtp leaves the same .bss', { skip }, () => {
   const k = runKobj(['--run', 'helpers_rawtp', '--repeat', '0', '--dump-maps', file]);
   assert.equal(k.runError, undefined, k.stdout);
   const want = k.mapValues.get('helpers.bss')?.get('00000000')?.[0];
   assert.ok(want, k.stdout);
-  const c = tsbpf(k.pid);
-  const r = c.program('helpers_rawtp').run();
-  assert.equal(r.retval, k.retval);
-  const got = c.map('helpers.bss').lookup(new Uint8Array(4));
-  assert.ok(got instanceof Uint8Array);
-  assert.equal(Buffer.from(got).toString('hex'), want);
-  c.close();
+  for (const engine of engines) {
+    const c = tsbpf(k.pid, engine);
+    const r = c.program('helpers_rawtp').run();
+    assert.equal(r.retval, k.retval);
+    const got = c.map('helpers.bss').lookup(new Uint8Array(4));
+    assert.ok(got instanceof Uint8Array);
+    assert.equal(Buffer.from(got).toString('hex'), want, engine);
+    c.close();
+  }
 });
 
 test('kernel vs tsbpf: helpers_tc rewrites the packet and checksums identically', { skip }, () => {
@@ -45,19 +50,21 @@ test('kernel vs tsbpf: helpers_tc rewrites the packet and checksums identically'
   writeFileSync(f, pkt);
   const k = runKobj(['--run', 'helpers_tc', '--data', f, '--dump-maps', file]);
   assert.equal(k.runError, undefined, k.stdout);
-  const c = tsbpf(k.pid);
-  const r = c.program('helpers_tc').run({ data: pkt });
-  assert.equal(r.retval, k.retval);
-  assert.equal(r.retval, 7, 'TC_ACT_REDIRECT');
-  assert.deepEqual(r.redirect, { kind: 'ifindex', target: 1, flags: 0n });
-  assert.equal(Buffer.from(r.dataOut).toString('hex'), k.dataOut);
-  // Independently of the kernel: the rewritten IPv4 header still checks out.
-  assert.equal(checksum(r.dataOut.subarray(14, 34)), 0);
-  const bss = c.map('helpers.bss').lookup(new Uint8Array(4));
-  assert.ok(bss instanceof Uint8Array);
-  assert.equal(Buffer.from(bss).toString('hex'), k.mapValues.get('helpers.bss')?.get('00000000')?.[0]);
-  assert.ok(hexToBytes(k.dataOut ?? '').length === pkt.length);
-  c.close();
+  for (const engine of engines) {
+    const c = tsbpf(k.pid, engine);
+    const r = c.program('helpers_tc').run({ data: pkt });
+    assert.equal(r.retval, k.retval);
+    assert.equal(r.retval, 7, 'TC_ACT_REDIRECT');
+    assert.deepEqual(r.redirect, { kind: 'ifindex', target: 1, flags: 0n });
+    assert.equal(Buffer.from(r.dataOut).toString('hex'), k.dataOut);
+    // Independently of the kernel: the rewritten IPv4 header still checks out.
+    assert.equal(checksum(r.dataOut.subarray(14, 34)), 0);
+    const bss = c.map('helpers.bss').lookup(new Uint8Array(4));
+    assert.ok(bss instanceof Uint8Array);
+    assert.equal(Buffer.from(bss).toString('hex'), k.mapValues.get('helpers.bss')?.get('00000000')?.[0]);
+    assert.ok(hexToBytes(k.dataOut ?? '').length === pkt.length);
+    c.close();
+  }
 });
 
 test('kernel vs tsbpf: open-coded bpf_iter_num kfuncs (fixture iter.bpf.c)', () => {
