@@ -18,7 +18,6 @@ import {
   type Source,
   sourceFromFile,
   type Verification,
-  verifyProgram,
   type Workspace,
 } from './session.ts';
 import {
@@ -38,6 +37,7 @@ import {
   renderStep,
   renderVerification,
 } from './views.ts';
+import type { VerifyReply, VerifyRequest } from './verify-worker.ts';
 
 const TYPES = ['socket_filter', 'sched_cls', 'sched_act', 'xdp', 'syscall', 'raw_tracepoint'];
 const XDP_ACTIONS = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'];
@@ -246,18 +246,63 @@ typeSel.addEventListener('change', () => {
 
 // ---- verify ----
 
+let worker: Worker | undefined;
+let verifySeq = 0;
+let verifying = false;
+let verifyTicker: ReturnType<typeof setInterval> | undefined;
+
+function verifyDone(): void {
+  verifying = false;
+  clearInterval(verifyTicker);
+  $<HTMLButtonElement>('verify-stop').disabled = true;
+}
+
+function onVerified(e: MessageEvent<VerifyReply>): void {
+  if (e.data.id !== verifySeq) return;
+  verifyDone();
+  if ('error' in e.data) {
+    // Only tsbpf's own bugs get here (InternalError); show them rather than hide the panel.
+    $('verdict').textContent = 'verifier error';
+    showError(e.data.error);
+    return;
+  }
+  app.verification = e.data.result;
+  renderVerification(app.verification);
+  const err = app.verification.error;
+  selectInsn(err ? err.insnIdx : 0);
+}
+
+/** Verifies in a worker; a new request (or Stop) abandons the one in flight. */
 function verifyNow(): void {
   if (!app.view) return;
-  try {
-    app.verification = verifyProgram(app.view);
-    renderVerification(app.verification);
-    const e = app.verification.error;
-    selectInsn(e ? e.insnIdx : 0);
-  } catch (e) {
-    // Only tsbpf's own bugs get here (InternalError); show them rather than hide the panel.
-    showError(e);
-  }
+  if (verifying) stopVerify();
+  worker ??= new Worker(new URL('./verify-worker.ts', import.meta.url), { type: 'module' });
+  worker.onmessage = onVerified;
+  const id = ++verifySeq;
+  verifying = true;
+  app.verification = undefined;
+  const verdict = $('verdict');
+  verdict.className = '';
+  verdict.textContent = 'verifying…';
+  $('explain').innerHTML = '';
+  $('stats').innerHTML = '';
+  $('log').innerHTML = '';
+  $<HTMLButtonElement>('verify-stop').disabled = false;
+  const t0 = performance.now();
+  verifyTicker = setInterval(() => {
+    verdict.textContent = `verifying… ${((performance.now() - t0) / 1000).toFixed(0)} s`;
+  }, 1000);
+  const req: VerifyRequest = { id, view: app.view };
+  worker.postMessage(req);
 }
+
+function stopVerify(): void {
+  worker?.terminate();
+  worker = undefined;
+  verifyDone();
+  $('verdict').textContent = 'stopped';
+}
+$('verify-stop').addEventListener('click', stopVerify);
 
 function selectInsn(idx: number): void {
   markInsn(listing, idx, 'sel');

@@ -1,37 +1,28 @@
 // What the playground does with a program, without the DOM: load an object / assembly / raw
 // bytecode, verify a program, run it (recording a step trace through the interpreter's onInsn
 // hook), and keep the maps of an object alive between runs. The same modules as the CLI.
-import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { loadCollectionSpec } from '../elf/collection-spec.ts';
 import { linkProgram } from '../elf/link.ts';
 import type { CollectionSpec } from '../elf/spec.ts';
 import { UsageError } from '../errors.ts';
 import { assembleAuto } from '../isa/asm/index.ts';
 import { decodeProgram } from '../isa/decode.ts';
-import type { Insn } from '../isa/insn.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { type Collection, newCollection } from '../runtime/collection.ts';
 import { type TestRunProgType, testRun } from '../runtime/test-run.ts';
-import { type MapInfo, type VerifyResult, verify } from '../verifier/index.ts';
+import type { MapInfo } from '../verifier/index.ts';
+import type { ProgramView } from './verification.ts';
 import type { Machine } from '../vm/machine.ts';
 import type { Engine } from '../vm/vm.ts';
 import { Vm } from '../vm/vm.ts';
+
+export type { ProgramView, Verification } from './verification.ts';
+export { trimVerification, verifyProgram } from './verification.ts';
 
 export type Source =
   | { kind: 'asm'; name: string; text: string }
   | { kind: 'object'; name: string; bytes: Uint8Array }
   | { kind: 'raw'; name: string; bytes: Uint8Array };
-
-/** One program, ready to verify and run. */
-export interface ProgramView {
-  name: string;
-  /** Program type as the kernel names it ('xdp', 'syscall', ...). */
-  progType: string;
-  insns: Insn[];
-  lineInfo: LineInfo[];
-  funcInfo: FuncInfo[];
-  maps: MapInfo[];
-}
 
 export interface Workspace {
   source: Source;
@@ -92,47 +83,6 @@ export function programView(ws: Workspace, name: string, progType: string): Prog
     funcInfo: linked.funcInfo,
     maps,
   };
-}
-
-export interface Verification extends VerifyResult {
-  /** Verifier states seen before / after each instruction on the explored paths (log level 2). */
-  states: Map<number, string[]>;
-  /** Log line index → the instruction it is about. */
-  logInsn: (number | undefined)[];
-  ms: number;
-}
-
-const MAX_STATES_PER_INSN = 32;
-
-/** Runs the verifier at log level 2 and indexes its per-instruction state lines. */
-export function verifyProgram(p: ProgramView, logLevel = 2): Verification {
-  const t0 = performance.now();
-  const r = verify(
-    { insns: p.insns, progType: p.progType, maps: p.maps, lineInfo: p.lineInfo, funcInfo: p.funcInfo },
-    { logLevel },
-  );
-  const ms = performance.now() - t0;
-  const states = new Map<number, string[]>();
-  const logInsn: (number | undefined)[] = [];
-  for (const line of r.log) {
-    // `12: R1=ctx() R10=fp0` (state at 12) or `12: (bf) r6 = r1   ; R6=ctx()` (after 12)
-    const m = /^(\d+): (.*)$/.exec(line);
-    if (!m) {
-      const from = /^from \d+ to (\d+)/.exec(line);
-      logInsn.push(from ? Number(from[1]) : undefined);
-      continue;
-    }
-    const idx = Number(m[1]);
-    logInsn.push(idx);
-    const rest = m[2]!;
-    const state = rest.startsWith('(') ? rest.split(/\s+; /)[1] : rest;
-    if (!state || !/^(R\d|fp-|frame)/.test(state)) continue;
-    const list = states.get(idx) ?? [];
-    if (list.length < MAX_STATES_PER_INSN)
-      list.push(rest.startsWith('(') ? `after: ${state}` : `before: ${state}`);
-    states.set(idx, list);
-  }
-  return { ...r, states, logInsn, ms };
 }
 
 /** Registers and the current stack frame before one instruction runs. */

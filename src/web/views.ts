@@ -47,8 +47,6 @@ export function markInsn(el: HTMLElement, idx: number | undefined, cls: string):
   row.scrollIntoView({ block: 'nearest' });
 }
 
-const LOG_LINES_SHOWN = 20_000;
-
 export function renderVerification(v: Verification): void {
   const verdict = $('verdict');
   verdict.textContent = v.verdict === 'accept' ? 'accepted' : 'rejected';
@@ -69,13 +67,12 @@ export function renderVerification(v: Verification): void {
     <tr><td>stack depth</td><td>${s.stackDepth.join('+')}</td><td>of 512 bytes</td></tr>
     <tr><td>verify time</td><td>${v.ms.toFixed(1)} ms</td><td></td></tr></table>`;
   const errAt = v.verdict === 'reject' ? v.log.length - 2 : -1;
-  const rows = v.log.slice(0, LOG_LINES_SHOWN).map((line, i) => {
+  const rows = v.log.map((line, i) => {
     const idx = v.logInsn[i];
     const attr = idx === undefined ? '' : ` data-insn="${idx}"`;
     const cls = i === errAt || (e && line === e.message) ? ' class="err"' : '';
     return `<div${attr}${cls}>${escapeHtml(line) || ' '}</div>`;
   });
-  if (v.log.length > LOG_LINES_SHOWN) rows.push(`<div>… ${v.log.length - LOG_LINES_SHOWN} more lines</div>`);
   $('log').innerHTML = rows.join('');
 }
 

@@ -1,0 +1,21 @@
+// Runs the verifier off the main thread: a big program can keep it busy for seconds, and the
+// page must stay usable (and cancellable: the page terminates this worker).
+import type { ProgramView, Verification } from './verification.ts';
+import { trimVerification, verifyProgram } from './verification.ts';
+
+export interface VerifyRequest {
+  id: number;
+  view: ProgramView;
+}
+export type VerifyReply = { id: number; result: Verification } | { id: number; error: string };
+
+self.onmessage = (e: MessageEvent<VerifyRequest>) => {
+  const { id, view } = e.data;
+  let reply: VerifyReply;
+  try {
+    reply = { id, result: trimVerification(verifyProgram(view)) };
+  } catch (err) {
+    reply = { id, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  }
+  self.postMessage(reply);
+};

@@ -1,0 +1,213 @@
+// The browser playground end to end: `vite build` into a temp dir, a tiny static server, Debian's
+// chromium driven by playwright-core. Verifies an accepted and a rejected example, runs programs,
+// steps through the interpreter, shares state through the URL, and keeps working offline.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { after, before, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import assert from 'node:assert/strict';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.o': 'application/octet-stream',
+};
+
+type Ctx = import('playwright-core').BrowserContext;
+type Page = import('playwright-core').Page;
+
+let outDir = '';
+let profile = '';
+let server: Server | undefined;
+let base = '';
+let ctx: Ctx | undefined;
+let page: Page;
+
+before(async () => {
+  if (skip) return;
+  outDir = mkdtempSync(join(tmpdir(), 'tsbpf-web-'));
+  profile = mkdtempSync(join(tmpdir(), 'tsbpf-chromium-'));
+  const { build } = await import('vite');
+  await build({
+    configFile: join(import.meta.dirname, '../../vite.config.ts'),
+    logLevel: 'silent',
+    build: { outDir },
+  });
+  server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    const file = join(outDir, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(outDir) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const { chromium } = await import('playwright-core');
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.on('pageerror', (e) => console.log(`# page error: ${e.message}`));
+});
+
+after(async () => {
+  await ctx?.close();
+  server?.close();
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+async function pick(value: string): Promise<void> {
+  await page.selectOption('#gallery', value);
+}
+
+/** Waits for the verifier worker's verdict and returns it. */
+async function verdict(): Promise<string> {
+  await page.waitForFunction(() =>
+    ['accepted', 'rejected'].includes(document.getElementById('verdict')!.textContent!),
+  );
+  return page.textContent('#verdict') as Promise<string>;
+}
+
+test('page weight: the built app, gzipped', { skip }, () => {
+  const assets = join(outDir, 'assets');
+  let js = 0;
+  let all = 0;
+  for (const f of [...readdirSync(assets).map((x) => join(assets, x)), join(outDir, 'index.html')]) {
+    const gz = gzipSync(readFileSync(f)).length;
+    all += gz;
+    if (f.endsWith('.js') || f.endsWith('.css') || f.endsWith('.html')) js += gz;
+  }
+  console.log(
+    `# page weight gzipped: app ${js} bytes (html+css+js incl. worker and jit chunks), with example objects ${all} bytes`,
+  );
+  assert.ok(js > 10_000, 'the bundle holds the verifier and VM');
+});
+
+test('loads and is interactive; the default snippet verifies as accepted', { skip }, async () => {
+  await page.goto(base);
+  await page.waitForSelector('body[data-ready="1"]');
+  const t = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+    const mark = performance.getEntriesByName('tsbpf-interactive')[0]!;
+    return { domInteractive: nav.domInteractive, ready: mark.startTime };
+  });
+  console.log(
+    `# time to interactive: DOM ${t.domInteractive.toFixed(0)} ms, app ready ${t.ready.toFixed(0)} ms`,
+  );
+  assert.equal(await verdict(), 'accepted');
+  assert.match((await page.textContent('#processed')) ?? '', /^\d+$/);
+});
+
+test('a rejected snippet: message, explanation, and the log line selects the instruction', {
+  skip,
+}, async () => {
+  await pick('asm:xdp-no-check');
+  assert.equal(await verdict(), 'rejected');
+  const explain = (await page.textContent('#explain')) ?? '';
+  // The packet read at insn 1 has no bounds check before it.
+  assert.match(explain, /insn 1: .*invalid access to packet/);
+  const errLine = page.locator('#log .err').first();
+  await errLine.click();
+  assert.equal(await page.getAttribute('#listing .sel', 'data-insn'), '1');
+});
+
+test('run: sum of 1..10 returns 55', { skip }, async () => {
+  await pick('asm:sum-loop');
+  assert.equal(await verdict(), 'accepted');
+  await page.click('#run');
+  assert.match((await page.textContent('#run-result')) ?? '', /retval: 55\b/);
+});
+
+test('step through 12 instructions: the register view follows the loop', { skip }, async () => {
+  await page.click('#record');
+  await page.waitForSelector('#regs tr[data-reg="r0"]');
+  const r = (reg: string) => page.textContent(`#regs tr[data-reg="${reg}"] td:nth-child(3)`);
+  const seen: string[] = [];
+  let changedSteps = 0;
+  for (let i = 0; i < 12; i++) {
+    seen.push(`${await r('r0')},${await r('r1')}`);
+    await page.click('#step-next');
+    if ((await page.locator('#regs tr.changed').count()) > 0) changedSteps++;
+  }
+  assert.match((await page.textContent('#step-pos')) ?? '', /^step 13 \//);
+  // Before insn 0, r0 = 0 and r1 = the context pointer; after `r0 = 0; r1 = 1; r0 += r1;
+  // r1 += 1`, r0 = 1 and r1 = 2; one more round through the loop: r0 = 3, r1 = 3.
+  assert.match(seen[0]!, /^0,[1-9]/);
+  assert.equal(seen[4], '1,2');
+  assert.equal(seen[7], '3,3');
+  // Every instruction but the loop's compare changes a register.
+  assert.ok(changedSteps >= 8, `${changedSteps} steps changed a register`);
+});
+
+test('an object: xdp-parse passes a UDP packet and counts it in its map', { skip }, async () => {
+  await pick('xdp-parse');
+  assert.equal(await verdict(), 'accepted');
+  await page.selectOption('#packets', 'udp-dns');
+  await page.click('#run');
+  assert.match((await page.textContent('#run-result')) ?? '', /retval: 2 \(XDP_PASS\)/);
+  // proto_count gained a non-zero element.
+  assert.ok((await page.locator('#maps input[data-key]').count()) >= 1);
+});
+
+test('the URL hash reproduces program and packet', { skip }, async () => {
+  await pick('asm:sum-loop');
+  await verdict();
+  await page.selectOption('#packets', 'arp');
+  const url = page.url();
+  assert.match(url, /#./);
+  const other = await ctx!.newPage();
+  await other.goto(url);
+  await other.waitForSelector('body[data-ready="1"]');
+  assert.match((await other.inputValue('#editor')) ?? '', /goto loop/);
+  assert.match(await other.inputValue('#packet'), /^ff ff ff ff ff ff/);
+  await other.close();
+});
+
+test('offline after load: examples still load, verify, run, and Life runs on bpf_timer', {
+  skip,
+}, async () => {
+  // Let the background prefetch of the example objects finish first.
+  await page.waitForLoadState('networkidle');
+  await ctx!.setOffline(true);
+  try {
+    await pick('asm:uninit-r0');
+    assert.equal(await verdict(), 'rejected');
+    await pick('life');
+    await page.waitForSelector('#life-pane:not([hidden])');
+    await page.click('#life-seed');
+    const live = Number(await page.getAttribute('#life', 'data-live'));
+    assert.ok(live > 0, 'seed put live cells on the board');
+    await page.click('#life-start');
+    await page.waitForFunction(
+      () => /generation [1-9]/.test(document.getElementById('life-info')!.textContent!),
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    await page.click('#life-stop');
+  } finally {
+    await ctx!.setOffline(false);
+  }
+});
