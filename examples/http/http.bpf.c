@@ -223,8 +223,8 @@ static int fail(struct http_scratch *s, __u32 why) {
 
 // Zeroes the i-th space after the Host value (the hosts key is zero padded).
 // A bpf_loop rather than a 64-step loop in the caller: with an unknown bound,
-// such a loop has the verifier fork at every step (29,000 of its instructions
-// processed, against a few hundred for this callback).
+// such a loop has the verifier fork at every step (with it, the program took
+// 29,567 instructions processed to verify; with this callback, 1,740).
 static int trim_step(__u32 i, void *unused) {
   __u32 zero = 0;
   struct http_scratch *s = bpf_map_lookup_elem(&http_scratch, &zero);
