@@ -86,3 +86,16 @@ export function prng(seed: number): () => number {
 export function ascii(s: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 }
+
+// The same IPv4 frame with 4 bytes of IP options (NOPs) after the fixed header:
+// IHL 6, total length and header checksum updated (TCP's checksum does not
+// cover IP options).
+export function withIpOptions(frame: Uint8Array): Uint8Array {
+  const out = concat(frame.subarray(0, 34), Uint8Array.of(1, 1, 1, 1), frame.subarray(34));
+  const dv = new DataView(out.buffer);
+  out[14] = 0x46;
+  dv.setUint16(16, dv.getUint16(16) + 4);
+  dv.setUint16(24, 0);
+  dv.setUint16(24, checksum(out.subarray(14, 38)));
+  return out;
+}

@@ -3,7 +3,7 @@
 // truncated, mangled and hand-made hostile variants, plus noise.
 import { concat, ETH_P_ARP, ethernet, udp4Packet } from '../examples/packets.ts';
 import { captureHttpRequests, captureHttpResponses, type HttpRequestSpec } from './capture.ts';
-import { ascii, prng, segmented, tcpFrame } from './frames.ts';
+import { ascii, prng, segmented, tcpFrame, withIpOptions } from './frames.ts';
 
 export const requestSpecs: HttpRequestSpec[] = [
   { method: 'GET', path: '/', headers: { Host: 'example.com' } },
@@ -97,6 +97,7 @@ export async function httpTraffic(): Promise<HttpTraffic> {
   for (const r of requests) frames.push(tcpFrame(r, flow));
   for (const r of requests.slice(0, 6)) frames.push(tcpFrame(r, { ...flow, v6: true }));
   for (const r of responses) frames.push(tcpFrame(r, { sport: 80, dport: 40000 }));
+  frames.push(withIpOptions(tcpFrame(requests[9]!, flow)), withIpOptions(tcpFrame(requests[2]!, flow)));
   // A request split across segments: in the request line, in the headers, and
   // in three pieces.  Only the first segment starts with a method.
   const admin = requests[10]!;

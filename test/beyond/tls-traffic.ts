@@ -3,7 +3,7 @@
 // split and truncated variants, mutations and noise.
 import { ETH_P_ARP, ethernet, udp4Packet } from '../examples/packets.ts';
 import { captureClientHellos, type TlsHelloSpec } from './capture.ts';
-import { ascii, prng, segmented, tcpFrame } from './frames.ts';
+import { ascii, prng, segmented, tcpFrame, withIpOptions } from './frames.ts';
 
 export const helloSpecs: TlsHelloSpec[] = [
   { servername: 'example.com', alpn: ['h2', 'http/1.1'] },
@@ -140,6 +140,7 @@ export async function tlsTraffic(): Promise<TlsTraffic> {
   const frames: Uint8Array[] = [];
   frames.push(...hellos.map((h, i) => tcpFrame(h, { ...flow, sport: flow.sport + i })));
   for (const h of hellos.slice(0, 3)) frames.push(tcpFrame(h, { ...flow, v6: true }));
+  frames.push(withIpOptions(tcpFrame(hellos[1]!, flow)));
   // Split across segments: the first holds the start of the record.
   frames.push(...segmented(hellos[0]!, [100], flow));
   frames.push(...segmented(hellos[1]!, [3, 200], flow));
