@@ -169,3 +169,35 @@ test('a program that overwrites __sk_buff.data gets a fault, not a wild data_out
     (e: unknown) => e instanceof RuntimeFault && /overwritten/.test(e.message),
   );
 });
+
+test('xdp fragments: bytes past 3520 are reachable through xdp_load/store_bytes and come back in data_out', () => {
+  const data = pkt(4000).map((_, i) => (i * 7) & 0xff);
+  const len = testRun(asm('call 188\nexit'), { type: 'xdp', data });
+  assert.equal(len.retval, 4000);
+  // Store 0xffffffff at offset 3518 (2 bytes linear, 2 in the first fragment), then load it back.
+  const prog = asm(`
+    mov %r6, %r1
+    stw [%r10-8], -1
+    mov %r2, 3518
+    mov %r3, %r10
+    add %r3, -8
+    mov %r4, 4
+    call 190
+    mov %r1, %r6
+    stw [%r10-4], 0
+    mov %r2, 3516
+    mov %r3, %r10
+    add %r3, -4
+    mov %r4, 4
+    call 189
+    ldxw %r0, [%r10-4]
+    exit`);
+  const r = testRun(prog, { type: 'xdp', data });
+  assert.equal(r.retval, (0xffff0000 | data[3516]! | (data[3517]! << 8)) >>> 0);
+  assert.equal(r.dataOut.length, 4000);
+  assert.deepEqual(
+    [...r.dataOut.subarray(3516, 3524)],
+    [data[3516], data[3517], 255, 255, 255, 255, data[3522], data[3523]],
+  );
+  assert.equal(data[3518], (3518 * 7) & 0xff, 'the caller buffer is untouched');
+});

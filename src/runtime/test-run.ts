@@ -257,7 +257,6 @@ function runSkb(
       block,
       hardStart: block,
       frameSize: SKB_HEADROOM + size,
-      hasFrags: false,
     });
     const { r, durationNs } = timeRuns(repeat, () =>
       vm.run(prog, {
@@ -332,8 +331,10 @@ function runXdp(
   linear = Math.min(linear, metaLen + XDP_MAX_DATA);
   // Bytes past the linear part: fragments the program cannot reach without helpers; they come
   // back unchanged in data_out.
-  const frags = data.subarray(linear);
-  if (frags.length > MAX_SKB_FRAGS * PAGE) einval('data_in needs more than MAX_SKB_FRAGS fragments');
+  // A copy: helpers may write or resize the fragments.
+  const fragState = { bytes: data.slice(linear) };
+  if (fragState.bytes.length > MAX_SKB_FRAGS * PAGE)
+    einval('data_in needs more than MAX_SKB_FRAGS fragments');
   const a = vm.arena;
   const block = a.alloc(PAGE, 8, { kind: 'packet', writable: true, name: 'xdp frame' });
   const ctx = a.alloc(XDP_MD_SIZE, 8, { kind: 'ctx', writable: false, name: 'xdp_md' });
@@ -354,7 +355,7 @@ function runXdp(
       block,
       hardStart: block,
       frameSize: PAGE,
-      hasFrags: frags.length > 0,
+      frags: fragState,
     });
     const { r, durationNs } = timeRuns(repeat, () => vm.run(prog, { args: [ctx] }));
     const d2 = a.dv;
@@ -363,7 +364,7 @@ function runXdp(
     const e = d2.getUint32(ctx + XDP_MD.data_end, true);
     if (m < block || s < m || e < s || e > block + PAGE)
       throw new RuntimeFault('ctx', 'xdp_md data pointers were overwritten by the program');
-    const dataOut = concat(a.read(m, e - m), frags);
+    const dataOut = concat(a.read(m, e - m), fragState.bytes);
     let ctxOut: Uint8Array | undefined;
     if (user) {
       ctxOut = user.slice();

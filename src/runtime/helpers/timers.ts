@@ -125,8 +125,10 @@ export class TimerTable {
     return 0;
   }
 
+  /** kernel: bpf_timer_cancel() also drops the callback (drop_prog_refcnt): start needs a new one. */
   cancel(t: TimerState): number {
     if (t.running) return -EDEADLK;
+    t.cb = undefined;
     if (!t.event) return 0;
     this.env.loop.cancel(t.event);
     t.event = undefined;
