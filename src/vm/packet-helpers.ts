@@ -8,6 +8,9 @@ export const BPF_FUNC_skb_load_bytes = 26;
 export const BPF_FUNC_xdp_adjust_head = 44;
 export const BPF_FUNC_xdp_adjust_meta = 54;
 export const BPF_FUNC_xdp_adjust_tail = 65;
+export const BPF_FUNC_xdp_get_buff_len = 188;
+export const BPF_FUNC_xdp_load_bytes = 189;
+export const BPF_FUNC_xdp_store_bytes = 190;
 
 /** Tail bytes the kernel keeps for struct skb_shared_info (SKB_DATA_ALIGN'ed, x86-64). */
 export const XDP_TAILROOM = 320;
@@ -21,9 +24,15 @@ export interface PacketCtx {
   /** xdp: data_hard_start and frame_sz (kernel: struct xdp_buff). */
   hardStart: number;
   frameSize: number;
-  /** xdp: the input did not fit the linear part; tail helpers on fragments are not emulated. */
-  hasFrags: boolean;
+  /**
+   * xdp: bytes past the linear part (kernel: skb_shared_info frags, PAGE_SIZE each). Kept on
+   * the host: programs reach them only through helpers. Helpers replace `bytes` when it grows.
+   */
+  frags?: { bytes: Uint8Array };
 }
+
+/** Bytes per fragment page (kernel: PAGE_SIZE; also the test run's rxq frag_size). */
+const FRAG_PAGE = 4096;
 
 const EINVAL = 22;
 const EFAULT = 14;
@@ -89,18 +98,41 @@ export function registerPacketHelpers(
     },
   });
 
-  // kernel: bpf_xdp_adjust_tail() (linear frames)
+  // kernel: bpf_xdp_adjust_tail(), bpf_xdp_frags_increase_tail(), bpf_xdp_frags_shrink_tail()
   t.register({
     id: BPF_FUNC_xdp_adjust_tail,
     name: 'bpf_xdp_adjust_tail',
     proto: adjustProto,
     impl: (ctx, md, delta) => {
       const p = need(ctx, md, 'xdp');
-      if (p.hasFrags)
-        return ctx.fault('helper', 'bpf_xdp_adjust_tail on a multi-buffer frame is not emulated');
       const dv = ctx.arena.dv;
       const off = delta | 0;
       const dataEnd = dv.getUint32(md + XDP_MD.data_end, true);
+      const frags = p.frags;
+      if (frags && frags.bytes.length > 0) {
+        const fb = frags.bytes;
+        if (off >= 0) {
+          const last = fb.length % FRAG_PAGE || FRAG_PAGE;
+          if (off > FRAG_PAGE - last) return -EINVAL;
+          const grown = new Uint8Array(fb.length + off);
+          grown.set(fb);
+          frags.bytes = grown;
+          return 0;
+        }
+        const shrink = -off;
+        const linear = dataEnd - dv.getUint32(md + XDP_MD.data, true);
+        if (shrink > linear + fb.length - ETH_HLEN) return -EINVAL;
+        if (shrink < fb.length) {
+          frags.bytes = fb.slice(0, fb.length - shrink);
+          return 0;
+        }
+        // Every fragment is gone: the rest comes off the linear part.
+        frags.bytes = new Uint8Array(0);
+        const ne = dataEnd - (shrink - fb.length);
+        dv.setUint32(md + XDP_MD.data_end, ne, true);
+        ctx.arena.setWindow(p.block, dv.getUint32(md + XDP_MD.data_meta, true), ne);
+        return 0;
+      }
       const ne = dataEnd + off;
       if (ne > p.hardStart + p.frameSize - XDP_TAILROOM) return -EINVAL;
       if (ne < dv.getUint32(md + XDP_MD.data, true) + ETH_HLEN) return -EINVAL;
@@ -109,6 +141,68 @@ export function registerPacketHelpers(
       ctx.arena.setWindow(p.block, dv.getUint32(md + XDP_MD.data_meta, true), ne);
       return 0;
     },
+  });
+
+  /** Linear length (data_end - data) and total length of an xdp buffer. */
+  const xdpLens = (ctx: HelperCtx, md: number, p: PacketCtx) => {
+    const dv = ctx.arena.dv;
+    const data = dv.getUint32(md + XDP_MD.data, true);
+    const linear = dv.getUint32(md + XDP_MD.data_end, true) - data;
+    return { data, linear, total: linear + (p.frags?.bytes.length ?? 0) };
+  };
+
+  // kernel: bpf_xdp_get_buff_len()
+  t.register({
+    id: BPF_FUNC_xdp_get_buff_len,
+    name: 'bpf_xdp_get_buff_len',
+    proto: { ret: 'RET_INTEGER', args: [ctxArg] },
+    impl: (ctx, md) => xdpLens(ctx, md, need(ctx, md, 'xdp')).total,
+  });
+
+  /** kernel: bpf_xdp_pointer() checks, then a copy that may span linear data and fragments. */
+  const xdpCopy = (ctx: HelperCtx, md: number, offset: number, buf: number, len: number, store: boolean) => {
+    const p = need(ctx, md, 'xdp');
+    if (!ctx.arena.check(buf, len, !store))
+      return ctx.fault(
+        'helper',
+        `${len} bytes at 0x${buf.toString(16)} are not ${store ? 'readable' : 'writable'}`,
+      );
+    if (offset > 0xffff || len > 0xffff) return -EFAULT;
+    const { data, linear, total } = xdpLens(ctx, md, p);
+    if (offset + len > total) return -EINVAL;
+    const u8 = ctx.arena.u8;
+    const inLinear = Math.max(0, Math.min(len, linear - offset));
+    if (store) u8.copyWithin(data + offset, buf, buf + inLinear);
+    else u8.copyWithin(buf, data + offset, data + offset + inLinear);
+    if (inLinear < len) {
+      const fb = p.frags!.bytes;
+      const from = offset + inLinear - linear;
+      const n = len - inLinear;
+      if (store) fb.set(u8.subarray(buf + inLinear, buf + len), from);
+      else u8.set(fb.subarray(from, from + n), buf + inLinear);
+    }
+    return 0;
+  };
+  const bytesArgs = (buf: FuncProto['args'][number]): FuncProto['args'] => [
+    ctxArg,
+    { type: 'ARG_ANYTHING' },
+    buf,
+    { type: 'ARG_CONST_SIZE' },
+  ];
+  t.register({
+    id: BPF_FUNC_xdp_load_bytes,
+    name: 'bpf_xdp_load_bytes',
+    proto: {
+      ret: 'RET_INTEGER',
+      args: bytesArgs({ type: 'ARG_PTR_TO_MEM', flags: ['MEM_UNINIT', 'MEM_WRITE'] }),
+    },
+    impl: (ctx, md, offset, buf, len) => xdpCopy(ctx, md, offset, buf, len, false),
+  });
+  t.register({
+    id: BPF_FUNC_xdp_store_bytes,
+    name: 'bpf_xdp_store_bytes',
+    proto: { ret: 'RET_INTEGER', args: bytesArgs({ type: 'ARG_PTR_TO_MEM', flags: ['MEM_RDONLY'] }) },
+    impl: (ctx, md, offset, buf, len) => xdpCopy(ctx, md, offset, buf, len, true),
   });
 
   // kernel: bpf_skb_load_bytes() — offset counts from skb->data; on failure `to` is zeroed.

@@ -86,7 +86,95 @@ const xdpAdjust = (id: number, delta: number) => `
   mov %r1, %r6
 `;
 
+/** xdp_load_bytes(ctx, off, r10-32, len) into the stack, then r0 = folded first 16 stack bytes. */
+const xdpLoad = (off: number, len: number) => `
+  stdw [%r10-32], 0
+  stdw [%r10-24], 0
+  mov %r2, ${off}
+  mov %r3, %r10
+  add %r3, -32
+  mov %r4, ${len}
+  call 189
+  jne %r0, 0, out
+  ldxdw %r0, [%r10-32]
+  ldxdw %r1, [%r10-24]
+  xor %r0, %r1
+  mov %r1, %r0
+  rsh %r1, 32
+  xor %r0, %r1
+out:
+  exit
+`;
+
 const cases: Case[] = [
+  { name: 'xdp_get_buff_len with fragments', type: 'xdp', insns: prog('call 188\nexit'), data: packet(4000) },
+  { name: 'xdp_get_buff_len linear', type: 'xdp', insns: prog('call 188\nexit'), data: packet(99) },
+  {
+    name: 'xdp_load_bytes across the linear/fragment boundary',
+    type: 'xdp',
+    insns: prog(xdpLoad(3510, 16)),
+    data: packet(4000, { seed: 41 }),
+  },
+  {
+    name: 'xdp_load_bytes from a fragment',
+    type: 'xdp',
+    insns: prog(xdpLoad(3900, 16)),
+    data: packet(4000, { seed: 42 }),
+  },
+  { name: 'xdp_load_bytes linear', type: 'xdp', insns: prog(xdpLoad(3, 13)), data: packet(60, { seed: 43 }) },
+  {
+    name: 'xdp_load_bytes past the end is EINVAL',
+    type: 'xdp',
+    insns: prog(xdpLoad(50, 16)),
+    data: packet(60),
+  },
+  {
+    name: 'xdp_load_bytes offset > 0xffff is EFAULT',
+    type: 'xdp',
+    insns: prog(xdpLoad(0x10000, 1)),
+    data: packet(60),
+  },
+  {
+    name: 'xdp_store_bytes across the linear/fragment boundary',
+    type: 'xdp',
+    insns: prog(`
+      mov %r6, %r1
+      lddw %r2, 0x0102030405060708
+      stxdw [%r10-16], %r2
+      stxdw [%r10-8], %r2
+      mov %r1, %r6
+      mov %r2, 3512
+      mov %r3, %r10
+      add %r3, -16
+      mov %r4, 16
+      call 190
+      exit`),
+    data: packet(4000, { seed: 44 }),
+  },
+  {
+    name: 'xdp_adjust_tail grows the last fragment',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(65, 100)}\nmov %r0, 2\nout:\nexit`),
+    data: packet(4000, { seed: 45 }),
+  },
+  {
+    name: 'xdp_adjust_tail grows past the fragment page',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(65, 3700)}\nmov %r0, 2\nout:\nexit`),
+    data: packet(4000),
+  },
+  {
+    name: 'xdp_adjust_tail shrinks a fragment',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(65, -100)}\ncall 188\nout:\nexit`),
+    data: packet(4000, { seed: 46 }),
+  },
+  {
+    name: 'xdp_adjust_tail shrinks through the fragments into linear data',
+    type: 'xdp',
+    insns: prog(`${xdpAdjust(65, -600)}\ncall 188\nout:\nexit`),
+    data: packet(4000, { seed: 47 }),
+  },
   {
     name: 'load-acquire and store-release, every size',
     type: 'socket_filter',
