@@ -71,10 +71,15 @@ export function hashAllocCheck(s: NormalizedSpec): number {
 
 interface Entry {
   key: Uint8Array;
+  /** The key as a Map key (see keyAt). */
+  id: KeyId;
   slot: number;
   /** hash(key) & (n_buckets - 1) */
   bucket: number;
 }
+
+/** Keys up to 6 bytes as numbers (fast Map keys), longer ones as strings of byte values. */
+type KeyId = number | string;
 
 export class HashMap extends BpfMap {
   readonly percpu: boolean;
@@ -82,7 +87,7 @@ export class HashMap extends BpfMap {
   /** round_up(value_size, 8): distance between per-CPU copies of a value. */
   readonly elemSize: number;
   private readonly pool: SlotPool;
-  private readonly byKey = new Map<string, Entry>();
+  private readonly byKey = new Map<KeyId, Entry>();
   /** kernel: n_buckets = roundup_pow_of_two(max_entries); hashrnd (0 with BPF_F_ZERO_SEED). */
   readonly nBuckets: number;
   readonly hashSeed: number;
@@ -128,11 +133,27 @@ export class HashMap extends BpfMap {
     return this.byKey.size;
   }
 
-  private keyString(addr: number): string {
+  /** The Map key of the key bytes at addr. */
+  private keyAt(addr: number): KeyId {
     const u8 = this.arena.u8;
+    const n = this.keySize;
+    if (n <= 6) {
+      let v = 0;
+      for (let i = n - 1; i >= 0; i--) v = v * 256 + u8[addr + i]!;
+      return v;
+    }
     let s = '';
-    for (let i = 0; i < this.keySize; i++) s += String.fromCharCode(u8[addr + i]!);
+    for (let i = 0; i < n; i++) s += String.fromCharCode(u8[addr + i]!);
     return s;
+  }
+
+  private keyOf(key: Uint8Array): KeyId {
+    if (key.length <= 6) {
+      let v = 0;
+      for (let i = key.length - 1; i >= 0; i--) v = v * 256 + key[i]!;
+      return v;
+    }
+    return String.fromCharCode(...key);
   }
 
   private valueAddr(e: Entry, cpu = 0): number {
@@ -195,7 +216,7 @@ export class HashMap extends BpfMap {
   private evictSlot(slot: number): boolean {
     const e = this.entryBySlot[slot];
     if (!e) return false;
-    this.byKey.delete(String.fromCharCode(...e.key));
+    this.byKey.delete(e.id);
     this.unlink(e);
     this.entryBySlot[slot] = undefined;
     this.evictions++;
@@ -224,7 +245,7 @@ export class HashMap extends BpfMap {
   }
 
   lookupOnCpu(keyAddr: number, cpu: number): number {
-    const e = this.byKey.get(this.keyString(keyAddr));
+    const e = this.byKey.get(this.keyAt(keyAddr));
     if (!e) return 0;
     this.touch(e);
     if (!this.percpu) return this.valueAddr(e);
@@ -254,7 +275,7 @@ export class HashMap extends BpfMap {
     const mode = f & ~BPF_F_LOCK;
     if ((this.lru || this.percpu ? f : mode) > BPF_EXIST) return -EINVAL;
     if (lock && this.spec.spinLockOff === undefined) return -EINVAL;
-    const ks = this.keyString(keyAddr);
+    const ks = this.keyAt(keyAddr);
     // kernel: htab_lru_map_update_elem() pops a free element before looking at the flags.
     let fresh = -1;
     if (this.lru && !(this.percpu && mode === BPF_EXIST)) {
@@ -287,8 +308,10 @@ export class HashMap extends BpfMap {
       old.slot = slot;
       this.entryBySlot[slot] = old;
       this.touch(old);
-      this.unlink(old);
-      this.link(old);
+      if (this.buckets.get(old.bucket)?.[0] !== old) {
+        this.unlink(old);
+        this.link(old);
+      }
       return 0;
     }
     if (fresh < 0) {
@@ -298,7 +321,7 @@ export class HashMap extends BpfMap {
     }
     write(this.pool.addr(fresh), true);
     const key = this.arena.read(keyAddr, this.keySize);
-    const e: Entry = { key, slot: fresh, bucket: this.bucketOf(key) };
+    const e: Entry = { key, id: ks, slot: fresh, bucket: this.bucketOf(key) };
     this.byKey.set(ks, e);
     this.link(e);
     if (this.lru) this.entryBySlot[fresh] = e;
@@ -306,7 +329,7 @@ export class HashMap extends BpfMap {
   }
 
   protected deleteElem(keyAddr: number): number {
-    const ks = this.keyString(keyAddr);
+    const ks = this.keyAt(keyAddr);
     const e = this.byKey.get(ks);
     if (!e) return -ENOENT;
     this.byKey.delete(ks);
@@ -319,7 +342,7 @@ export class HashMap extends BpfMap {
   // kernel: htab_map_get_next_key() — the rest of the key's bucket, then the next buckets; a
   // key not in the map restarts from bucket 0.
   protected getNextKey(keyAddr: number, nextAddr: number): number {
-    const e = keyAddr ? this.byKey.get(this.keyString(keyAddr)) : undefined;
+    const e = keyAddr ? this.byKey.get(this.keyAt(keyAddr)) : undefined;
     let n: Entry | undefined;
     if (e) {
       const b = this.buckets.get(e.bucket)!;
@@ -338,7 +361,7 @@ export class HashMap extends BpfMap {
     // kernel: bpf_for_each_hash_elem() walks the buckets in order.
     for (const bi of [...this.bucketOrder()]) {
       for (const e of [...(this.buckets.get(bi) ?? [])]) {
-        if (this.byKey.get(String.fromCharCode(...e.key)) !== e) continue; // deleted meanwhile
+        if (this.byKey.get(e.id) !== e) continue; // deleted meanwhile
         this.arena.write(this.iterKey, e.key);
         n++;
         const v = this.percpu ? (cpu < this.nrCpus ? this.valueAddr(e, cpu) : 0) : this.valueAddr(e);
@@ -361,7 +384,7 @@ export class HashMap extends BpfMap {
   /** Host lookups do not refresh LRU order (kernel: htab_lru_map_lookup_elem_sys). */
   protected override hostLookup(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'lookup');
-    const e = this.byKey.get(String.fromCharCode(...key));
+    const e = this.byKey.get(this.keyOf(key));
     if (!e) return undefined;
     if (!this.percpu) return this.arena.read(this.valueAddr(e), this.valueSize);
     const out = new Uint8Array(this.hostValueSize);
