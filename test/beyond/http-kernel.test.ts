@@ -10,7 +10,8 @@ import { leHex, runKobj } from '../examples/kobj.ts';
 import { prepareBpkt, runBpkt } from './bpkt.ts';
 import { checkHttpRun, ruleMaps } from './http-check.ts';
 import { classifyHttpFrame, httpTotals, METHODS, parseHttp, Stat } from './http-model.ts';
-import { httpTraffic, type HttpTraffic, pathRules } from './http-traffic.ts';
+import { prng } from './frames.ts';
+import { httpTraffic, type HttpTraffic, mutatedRequests, pathRules } from './http-traffic.ts';
 
 const OBJECT = 'examples/http/http.bpf.o';
 const skip = prepareBpkt();
@@ -101,4 +102,9 @@ test('kernel: max_headers patched in .rodata to 4', { skip }, () => {
   // the 25-header request is now malformed, not counted as a GET
   const many = httpTotals(traffic.frames, pathRules, 4).why.get(2) ?? 0n;
   assert.ok(many > httpTotals(traffic.frames, pathRules, 32).why.get(2)!);
+});
+
+test('kernel: 5,000 more mutated requests agree with the model', { skip }, () => {
+  const frames = mutatedRequests(traffic.requests, 5000, prng(2026));
+  checkHttpRun(runBpkt(OBJECT, 'http_parse', frames, tmp, { maps: ruleMaps() }), frames, 32, 'kernel');
 });

@@ -83,6 +83,21 @@ export function hostileRequests(): Uint8Array[] {
   ];
 }
 
+// count frames, each a captured request with 1 to 3 bytes replaced (often by
+// a byte that matters to the grammar: space, CR, LF, colon).
+export function mutatedRequests(requests: Uint8Array[], count: number, rnd: () => number): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = Uint8Array.from(requests[rnd() % requests.length]!);
+    for (let k = 0, n = 1 + (rnd() % 3); k < n; k++) {
+      const at = rnd() % r.length;
+      r[at] = rnd() % 4 === 0 ? [0x20, 0x0d, 0x0a, 0x3a][rnd() % 4]! : rnd() & 0xff;
+    }
+    frames.push(tcpFrame(r, { sport: 40000, dport: 80 }));
+  }
+  return frames;
+}
+
 export interface HttpTraffic {
   frames: Uint8Array[];
   requests: Uint8Array[]; // the captured request bytes
@@ -113,14 +128,7 @@ export async function httpTraffic(): Promise<HttpTraffic> {
   for (const h of hostileRequests()) frames.push(tcpFrame(h, flow));
   // Bytes of the requests flipped at random, and pure noise.
   const rnd = prng(0x5eed);
-  for (let i = 0; i < 300; i++) {
-    const r = Uint8Array.from(requests[rnd() % requests.length]!);
-    for (let k = 0, n = 1 + (rnd() % 3); k < n; k++) {
-      const at = rnd() % r.length;
-      r[at] = rnd() % 4 === 0 ? [0x20, 0x0d, 0x0a, 0x3a][rnd() % 4]! : rnd() & 0xff;
-    }
-    frames.push(tcpFrame(r, flow));
-  }
+  frames.push(...mutatedRequests(requests, 300, rnd));
   for (let i = 0; i < 50; i++) {
     frames.push(
       tcpFrame(

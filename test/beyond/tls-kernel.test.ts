@@ -11,7 +11,15 @@ import { runKobj } from '../examples/kobj.ts';
 import { prepareBpkt, runBpkt } from './bpkt.ts';
 import { checkTlsRun, denyMaps } from './tls-check.ts';
 import { classifyTlsFrame, decodeEvent, fnv1a64, ja3String, parseTls, type TlsEvent } from './tls-model.ts';
-import { buildHello, greaseHello, helloSpecs, type TlsTraffic, tlsTraffic } from './tls-traffic.ts';
+import { prng } from './frames.ts';
+import {
+  buildHello,
+  greaseHello,
+  helloSpecs,
+  mutatedHellos,
+  type TlsTraffic,
+  tlsTraffic,
+} from './tls-traffic.ts';
 
 const OBJECT = 'examples/tls/tls.bpf.o';
 const skip = prepareBpkt();
@@ -91,4 +99,9 @@ test('kernel: verdicts, counters, deny hits and ring-buffer records agree with t
   assert.equal(byPort(50002).blocked, true);
   assert.equal(byPort(50006).sni, '');
   assert.equal(byPort(50000).daddr, '0a000064');
+});
+
+test('kernel: 5,000 more mutated ClientHellos agree with the model', { skip }, () => {
+  const frames = mutatedHellos(traffic.hellos, 5000, prng(2026));
+  checkTlsRun(runBpkt(OBJECT, 'tls_parse', frames, tmp, { maps: denyMaps() }), frames, 'kernel');
 });

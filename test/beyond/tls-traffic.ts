@@ -129,6 +129,22 @@ export function hostileHellos(): Uint8Array[] {
   ];
 }
 
+// count frames, each a captured ClientHello with 1 or 2 bytes changed, half
+// of them in the first 120 bytes where the record, handshake, session id and
+// cipher lengths are.
+export function mutatedHellos(hellos: Uint8Array[], count: number, rnd: () => number): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const h = Uint8Array.from(hellos[rnd() % hellos.length]!);
+    for (let k = 0, n = 1 + (rnd() % 2); k < n; k++) {
+      const at = rnd() % 2 ? rnd() % Math.min(h.length, 120) : rnd() % h.length;
+      h[at] = rnd() % 3 === 0 ? h[at]! ^ (1 << (rnd() % 8)) : rnd() & 0xff;
+    }
+    frames.push(tcpFrame(h, { sport: 50000, dport: 443, src: '192.168.1.7', dst: '10.0.0.100' }));
+  }
+  return frames;
+}
+
 export interface TlsTraffic {
   frames: Uint8Array[];
   hellos: Uint8Array[]; // captured from Node
@@ -151,14 +167,7 @@ export async function tlsTraffic(): Promise<TlsTraffic> {
   for (const h of hostileHellos()) frames.push(tcpFrame(h, flow));
   // Mutations aimed at the length fields (and anywhere), then noise.
   const rnd = prng(0x7175);
-  for (let i = 0; i < 400; i++) {
-    const h = Uint8Array.from(hellos[rnd() % hellos.length]!);
-    for (let k = 0, n = 1 + (rnd() % 2); k < n; k++) {
-      const at = rnd() % 2 ? rnd() % Math.min(h.length, 120) : rnd() % h.length;
-      h[at] = rnd() % 3 === 0 ? h[at]! ^ (1 << (rnd() % 8)) : rnd() & 0xff;
-    }
-    frames.push(tcpFrame(h, flow));
-  }
+  frames.push(...mutatedHellos(hellos, 400, rnd));
   for (let i = 0; i < 40; i++) {
     const noise = Uint8Array.from({ length: 1 + (rnd() % 500) }, () => rnd() & 0xff);
     if (i % 2) noise.set([22, 3, 1].slice(0, noise.length)); // looks like a handshake record
