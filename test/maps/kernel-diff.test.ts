@@ -187,6 +187,18 @@ describe('map semantics: tsbpf vs kernel', opts, () => {
     }
   });
 
+  test('lru_hash: replacing existing keys of a full map also evicts (the new element comes first)', () => {
+    for (const max of [16, 64]) {
+      const p = new MapProg();
+      for (let k = 0; k < max; k++) p.update(1, k, k);
+      for (let i = 0; i < 150; i++) p.update(1, i % max, 1000 + i);
+      for (let k = 0; k < max; k++) p.lookup(1, k);
+      const r = diff(p, [{ type: 'lru_hash', key: 4, value: 8, max }]);
+      const present = r.slice(max + 150).filter((x) => x !== NULLV).length;
+      assert.ok(present < max, `${present} of ${max} keys survive`);
+    }
+  });
+
   test('ringbuf: reserve/submit/discard, output, query, running out of space', () => {
     const p = new MapProg()
       .reserve(1, 100, 0, 'submit')
