@@ -1,4 +1,5 @@
 // Where `tsbpf run` asks the verifier before running a program, as BPF_PROG_LOAD would.
+import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { TsbpfError } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
 import { verify } from '../verifier/index.ts';
@@ -11,6 +12,8 @@ export interface VerifyRequest {
   maps: readonly CliMapSpec[];
   file: string;
   prog?: string;
+  funcInfo?: readonly FuncInfo[];
+  lineInfo?: readonly LineInfo[];
   /** kernel: BPF_COMPLEXITY_LIMIT_INSNS (1M) unless lowered. */
   insnLimit?: number;
 }
@@ -32,7 +35,13 @@ export class VerifierRejection extends TsbpfError {
 
 export function verifyForRun(req: VerifyRequest): VerifyOutcome {
   const res = verify(
-    { insns: req.insns, progType: req.progType, maps: req.maps.map(mapInfo) },
+    {
+      insns: req.insns,
+      progType: req.progType,
+      maps: req.maps.map(mapInfo),
+      ...(req.funcInfo ? { funcInfo: req.funcInfo } : {}),
+      ...(req.lineInfo ? { lineInfo: req.lineInfo } : {}),
+    },
     { logLevel: 1, ...(req.insnLimit !== undefined ? { insnLimit: req.insnLimit } : {}) },
   );
   if (res.verdict === 'accept') return { status: 'accepted', insnsProcessed: res.insnsProcessed };
@@ -41,10 +50,10 @@ export function verifyForRun(req: VerifyRequest): VerifyOutcome {
     file: req.file,
     ...(req.prog ? { prog: req.prog } : {}),
     ...(e ? { insnIdx: e.insnIdx } : {}),
-    ...(e?.line ? { line: e.line.line } : {}),
   };
+  const src = e?.line ? ` at ${e.line.file}:${e.line.line} "${e.line.text}"` : '';
   const msg = e
-    ? `verifier rejected the program: ${e.message} (${e.hint}; --no-verify runs it anyway)`
+    ? `verifier rejected the program${src}: ${e.message} (${e.hint}; --no-verify runs it anyway)`
     : 'verifier rejected the program';
   return { status: 'rejected', error: new VerifierRejection(msg, where, res.log), log: res.log };
 }

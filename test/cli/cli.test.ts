@@ -307,8 +307,7 @@ test('run: an object program, picked with --prog, with its const volatile data',
   const many = await cli('run', o);
   assert.equal(many.code, 2);
   assertOneLineError(many.err, '--prog', 'udp_port_filter', 'udp_port_legacy');
-  // udp_port_filter needs bpf_skb_load_bytes, which the VM does not have yet.
-  for (const prog of ['udp_port_legacy']) {
+  for (const prog of ['udp_port_filter', 'udp_port_legacy']) {
     // udp_port = 53 and keep_bytes = 0xffff in .rodata (see socket_filter.bpf.c).
     const dns = JSON.parse(
       (await cli('run', o, '--prog', prog, '--data', write('dns', udpPacket(53)), '--json')).out,

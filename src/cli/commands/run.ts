@@ -1,14 +1,19 @@
 // tsbpf run: BPF_PROG_TEST_RUN in tsbpf, with the kbpf oracle's options and output keys.
+// Raw programs (.bin/.s) get the maps of --map and run through testRun; objects load as a live
+// collection (maps with their initial data, helpers, timers, callbacks) and run one program.
 import { UsageError } from '../../errors.ts';
-import { linkProgram } from '../../elf/link.ts';
+import type { CollectionSpec } from '../../elf/spec.ts';
 import type { Insn } from '../../isa/insn.ts';
 import * as op from '../../isa/opcode.ts';
+import type { BpfMap } from '../../maps/index.ts';
+import { type Collection, newCollection, type Program } from '../../runtime/collection.ts';
+import type { GlobalValue } from '../../runtime/globals.ts';
 import { type TestRunProgType, testRun } from '../../runtime/test-run.ts';
 import { DEFAULT_BUDGET, Vm } from '../../vm/vm.ts';
-import { flag, int, onePositional, parseCommandArgs, str, strs } from '../args.ts';
+import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { json, readInput, toHex } from '../io.ts';
-import { type CliMapSpec, createMap, dumpMap, mapSpecFromObject, parseMapSpec } from '../map-spec.ts';
+import { createMap, dumpMap, mapSpecFromObject, parseMapSpec } from '../map-spec.ts';
 import { loadInput, pickProgram, programFromBytes } from '../program-input.ts';
 import { verifyForRun } from '../verify-hook.ts';
 
@@ -22,40 +27,59 @@ const RUNNABLE: readonly TestRunProgType[] = [
 ];
 /** Types kbpf loads but the kernel cannot test-run. */
 const LOAD_ONLY = ['tracepoint', 'kprobe', 'perf_event'];
-const PACKET_TYPES: readonly TestRunProgType[] = ['socket_filter', 'sched_cls', 'sched_act', 'xdp'];
+/** Types whose data_in is a packet: kbpf's default is 64 zero bytes. */
+const PACKET_TYPES = [
+  'socket_filter',
+  'sched_cls',
+  'sched_act',
+  'xdp',
+  'cgroup_skb',
+  'lwt_in',
+  'lwt_out',
+  'lwt_xmit',
+];
 
-function runnableType(t: string, from: string): TestRunProgType {
+function runnableType(t: string): TestRunProgType {
   if ((RUNNABLE as readonly string[]).includes(t)) return t as TestRunProgType;
   const why = LOAD_ONLY.includes(t) ? 'the kernel has no test run for it' : 'not a runnable type';
-  throw new UsageError(`${from}: program type ${t} cannot be test-run: ${why} (use ${RUNNABLE.join(', ')})`);
+  throw new UsageError(`--type ${t}: cannot be test-run: ${why} (use ${RUNNABLE.join(', ')})`);
 }
 
-interface Prepared {
-  insns: Insn[];
-  type: TestRunProgType;
-  maps: CliMapSpec[];
+interface Outcome {
+  type: string;
   prog?: string;
+  retval: number;
+  r0: bigint;
+  durationNs: number;
+  dataOut: Uint8Array;
+  ctxOut?: Uint8Array;
+  insns: number;
+  verified: boolean;
+  trace: string[];
+  /** --dump-maps: maps in lddw imm order (objects: the order 'tsbpf obj link' prints). */
+  dumps: MapDump[];
 }
 
-function prepare(
-  path: string,
-  typeOpt: string | undefined,
-  mapOpts: string[],
-  progOpt: string | undefined,
-): Prepared {
-  const input = loadInput(path);
-  if (input.spec) {
-    if (mapOpts.length) throw new UsageError('--map is for raw programs; an object defines its own maps');
-    const p = pickProgram(input.spec, progOpt);
-    const linked = linkProgram(input.spec, p.name, { mapIndex: 'used' });
-    const type = runnableType(typeOpt ?? linked.progType, typeOpt ? '--type' : `section ${linked.section}`);
-    return { insns: linked.insns, type, maps: linked.maps.map(mapSpecFromObject), prog: linked.name };
-  }
-  if (progOpt !== undefined) throw new UsageError(`${path} is not an ELF object; --prog applies to objects`);
-  const maps = mapOpts.map(parseMapSpec);
-  const insns = programFromBytes(path, input.bytes, input.kind);
-  checkMapRefs(insns, maps.length, path);
-  return { insns, type: runnableType(typeOpt ?? 'socket_filter', '--type'), maps };
+interface MapDump {
+  index: number;
+  name: string;
+  type: string;
+  entries: { key: string; value: string }[];
+}
+
+/** Read before the maps are freed. */
+const dumpAll = (maps: readonly BpfMap[], want: boolean): MapDump[] =>
+  want ? maps.map((m, i) => ({ index: i, name: m.name, type: m.typeName, entries: dumpMap(m) })) : [];
+
+interface Common {
+  path: string;
+  data?: Uint8Array;
+  ctx?: Uint8Array;
+  repeat: number;
+  budget: number;
+  verify: boolean;
+  verifyLimit: number;
+  dumpMaps: boolean;
 }
 
 /** kbpf refuses an lddw naming a map that no --map created before it loads anything. */
@@ -74,21 +98,149 @@ function checkMapRefs(insns: readonly Insn[], count: number, file: string): void
   }
 }
 
+function runRaw(c: Common, bytes: Uint8Array, kind: 'asm' | 'raw', p: Parsed): Outcome {
+  if (str(p, 'prog') !== undefined)
+    throw new UsageError(`${c.path} is not an ELF object; --prog applies to objects`);
+  if (strs(p, 'set').length) throw new UsageError(`${c.path} is not an ELF object; --set applies to objects`);
+  const type = runnableType(str(p, 'type') ?? 'socket_filter');
+  const specs = strs(p, 'map').map(parseMapSpec);
+  const insns = programFromBytes(c.path, bytes, kind);
+  checkMapRefs(insns, specs.length, c.path);
+  const trace: string[] = [];
+  const vm = new Vm({ budget: c.budget, printk: (line) => trace.push(line) });
+  // Maps first, then the verifier: the order of BPF_MAP_CREATE and BPF_PROG_LOAD.
+  const maps = specs.map((m, i) => createMap(vm.arena, m, i));
+  if (c.verify) {
+    const v = verifyForRun({ insns, progType: type, maps: specs, file: c.path, insnLimit: c.verifyLimit });
+    if (v.status === 'rejected') throw v.error;
+  }
+  const data = c.data ?? (PACKET_TYPES.includes(type) ? new Uint8Array(64) : undefined);
+  const r = testRun(insns, { type, data, ctx: c.ctx, repeat: c.repeat, maps, vm, name: c.path });
+  return {
+    type,
+    retval: r.retval,
+    r0: r.r0,
+    durationNs: r.durationNs,
+    dataOut: r.dataOut,
+    ...(r.ctxOut ? { ctxOut: r.ctxOut } : {}),
+    insns: r.insns,
+    verified: c.verify,
+    trace,
+    dumps: dumpAll(maps, c.dumpMaps),
+  };
+}
+
+/** `--set NAME=VALUE`: integers (decimal, 0x hex, negative), true/false, or a string. */
+function parseGlobals(p: Parsed): Record<string, GlobalValue> {
+  const out: Record<string, GlobalValue> = {};
+  for (const s of strs(p, 'set')) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set ${s}: expected NAME=VALUE`);
+    const name = s.slice(0, eq);
+    const v = s.slice(eq + 1);
+    if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) {
+      const b = v.startsWith('-') ? -BigInt(v.slice(1)) : BigInt(v);
+      out[name] =
+        b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+    } else if (v === 'true' || v === 'false') out[name] = v === 'true';
+    else out[name] = v;
+  }
+  return out;
+}
+
+/** The program plus every program a prog array initialiser names (tail-call targets). */
+function programsToLoad(spec: CollectionSpec, name: string): string[] {
+  const names = new Set([name]);
+  for (const m of spec.maps) for (const v of m.initialValues ?? []) if (v.kind === 'prog') names.add(v.name);
+  return [...names];
+}
+
+const ZERO_KEY = new Uint8Array(4);
+
+/** Verifies a program of a live collection; frozen maps (.rodata) as their current bytes. */
+function verifyLoaded(c: Common, coll: Collection, prog: Program): void {
+  // The lddw imm indexes what linkProgram was told: the object's maps or the program's.
+  const specs = prog.linked.mapIndex === 'used' ? prog.linked.maps : coll.spec.maps;
+  const maps = specs.map((m) => {
+    const spec = mapSpecFromObject(m);
+    if (!m.frozen || m.keySize !== 4) return spec;
+    const live = coll.maps.get(m.name)?.lookup(ZERO_KEY);
+    return live instanceof Uint8Array ? { ...spec, data: live } : spec;
+  });
+  const v = verifyForRun({
+    insns: prog.linked.insns,
+    progType: prog.type,
+    maps,
+    file: c.path,
+    prog: prog.name,
+    funcInfo: prog.linked.funcInfo,
+    lineInfo: prog.linked.lineInfo,
+    insnLimit: c.verifyLimit,
+  });
+  if (v.status === 'rejected') throw v.error;
+}
+
+function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
+  if (strs(p, 'map').length)
+    throw new UsageError('--map is for raw programs; an object defines its own maps');
+  const ps = pickProgram(spec, str(p, 'prog'));
+  if (ps.isSubprog) throw new UsageError(`${ps.name} is a .text function, not a program`);
+  const typeOpt = str(p, 'type');
+  if (typeOpt !== undefined && typeOpt !== ps.progType)
+    throw new UsageError(
+      `--type ${typeOpt}: section ${ps.section} makes ${ps.name} a ${ps.progType} program`,
+    );
+  const trace: string[] = [];
+  const coll = newCollection(spec, {
+    programs: programsToLoad(spec, ps.name),
+    // Verified below, with --verify-limit and a rejection's exit code 1.
+    verify: false,
+    rodata: parseGlobals(p),
+    vm: { budget: c.budget },
+    onTrace: (line) => trace.push(line),
+  });
+  try {
+    if (c.verify) for (const prog of coll.programs.values()) verifyLoaded(c, coll, prog);
+    const prog = coll.program(ps.name);
+    const data = c.data ?? (PACKET_TYPES.includes(prog.type) ? new Uint8Array(64) : undefined);
+    const r = prog.run({ data, ctx: c.ctx, repeat: c.repeat });
+    return {
+      type: prog.type,
+      prog: prog.name,
+      retval: r.retval,
+      r0: r.r0,
+      durationNs: r.durationNs,
+      dataOut: r.dataOut,
+      ...(r.ctxOut ? { ctxOut: r.ctxOut } : {}),
+      insns: r.insns,
+      verified: c.verify,
+      trace,
+      dumps: dumpAll(
+        prog.linked.maps.map((m) => coll.map(m.name)),
+        c.dumpMaps,
+      ),
+    };
+  } finally {
+    coll.close();
+  }
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run a program once (or --repeat times) as BPF_PROG_TEST_RUN would',
   usage: `run [options] FILE.bin|FILE.s|FILE.o    ('-' reads raw bytecode from stdin)
 
-  --type T          socket_filter (default) | sched_cls | sched_act | xdp | syscall |
-                    raw_tracepoint; for an object, its section decides unless given
+  --type T          raw programs: socket_filter (default) | sched_cls | sched_act |
+                    xdp | syscall | raw_tracepoint; an object's section decides
   --prog NAME       the program of an object (needed when it has several)
+  --set NAME=VAL    objects: set a global (const volatile) variable before loading
   --map SPEC        raw programs: TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES, repeatable;
                     lddw src=1 (map) / src=2 (value address) imm=i names the i-th map
                     (kbpf's syntax; 'tsbpf obj link' prints them for an object)
   --data FILE       packet / data_in (default: 64 zero bytes, like kbpf)
   --ctx FILE        ctx_in (__sk_buff, xdp_md, or the syscall argument block)
   --repeat N        run N times; duration_ns is the mean per run
-  --dump-maps       print every array map element after the run
+  --dump-maps       print every map element after the run
   --engine E        interp (default) | jit
   --max-insns N     stop a run after N instructions (default ${DEFAULT_BUDGET})
   --verify-limit N  instructions the verifier may process (default 1000000, the kernel's)
@@ -96,11 +248,12 @@ export const runCommand: Command = {
                     does not run, as the kernel would not load it)
   --json            {"retval", "duration_ns", "data_out", "ctx_out"?, "maps"?, ...}
 
-  Exit code 1 when the program faults, is rejected, or exceeds --max-insns.`,
+  Exit code 1 when the verifier rejects the program, or it faults or exceeds --max-insns.`,
   run(argv, io) {
     const p = parseCommandArgs('run', argv, {
       type: { type: 'string' },
       prog: { type: 'string' },
+      set: { type: 'string', multiple: true },
       map: { type: 'string', multiple: true },
       data: { type: 'string' },
       ctx: { type: 'string' },
@@ -113,46 +266,31 @@ export const runCommand: Command = {
       json: { type: 'boolean' },
     });
     const engine = str(p, 'engine') ?? 'interp';
+    // TODO(jit): hand the program to src/jit once it exports a loader.
     if (engine === 'jit')
       throw new UsageError('--engine jit: the JIT is not implemented yet; use --engine interp');
     if (engine !== 'interp') throw new UsageError(`--engine ${engine}: expected interp or jit`);
     const path = onePositional(p, 'run', 'FILE');
-    const repeat = int(p, 'repeat', 1, 0xffffffff);
     const budget = int(p, 'max-insns', DEFAULT_BUDGET);
     if (budget === 0) throw new UsageError('--max-insns must be at least 1');
     const dataPath = str(p, 'data');
     const ctxPath = str(p, 'ctx');
-    const prep = prepare(path, str(p, 'type'), strs(p, 'map'), str(p, 'prog'));
+    const c: Common = {
+      path,
+      repeat: int(p, 'repeat', 1, 0xffffffff),
+      budget,
+      verify: !flag(p, 'no-verify'),
+      verifyLimit: int(p, 'verify-limit', 1_000_000),
+      dumpMaps: flag(p, 'dump-maps'),
+      ...(dataPath ? { data: readInput(dataPath) } : {}),
+      ...(ctxPath ? { ctx: readInput(ctxPath) } : {}),
+    };
+    const input = loadInput(path);
+    const r = input.spec
+      ? runObject(c, input.spec, p)
+      : runRaw(c, input.bytes, input.kind as 'asm' | 'raw', p);
 
-    const data = dataPath
-      ? readInput(dataPath)
-      : PACKET_TYPES.includes(prep.type)
-        ? new Uint8Array(64)
-        : undefined;
-    const ctx = ctxPath ? readInput(ctxPath) : undefined;
-    const trace: string[] = [];
-    const vm = new Vm({ budget, printk: (line) => trace.push(line) });
-    const maps = prep.maps.map((m, i) => createMap(vm.arena, m, i));
-    // Maps first, then the verifier: the order of BPF_MAP_CREATE and BPF_PROG_LOAD.
-    let verified = false;
-    if (!flag(p, 'no-verify')) {
-      const v = verifyForRun({
-        insns: prep.insns,
-        progType: prep.type,
-        maps: prep.maps,
-        file: path,
-        prog: prep.prog,
-        insnLimit: int(p, 'verify-limit', 1_000_000),
-      });
-      if (v.status === 'rejected') throw v.error;
-      verified = v.status === 'accepted';
-    }
-
-    const r = testRun(prep.insns, { type: prep.type, data, ctx, repeat, maps, vm, name: prep.prog ?? path });
-
-    const dumps = flag(p, 'dump-maps')
-      ? maps.map((m, i) => ({ index: i, name: m.name, type: m.typeName, entries: dumpMap(m) }))
-      : [];
+    const dumps = r.dumps;
     if (flag(p, 'json')) {
       io.out(
         json({
@@ -162,9 +300,10 @@ export const runCommand: Command = {
           data_out: toHex(r.dataOut),
           ...(r.ctxOut ? { ctx_out: toHex(r.ctxOut) } : {}),
           insns_executed: r.insns,
-          type: prep.type,
-          verified,
-          ...(trace.length ? { trace } : {}),
+          type: r.type,
+          ...(r.prog ? { prog: r.prog } : {}),
+          verified: r.verified,
+          ...(r.trace.length ? { trace: r.trace } : {}),
           ...(dumps.length ? { maps: dumps } : {}),
         }),
       );
@@ -174,7 +313,7 @@ export const runCommand: Command = {
     if (r.dataOut.length) lines.push(`data_out: ${toHex(r.dataOut)}`);
     if (r.ctxOut) lines.push(`ctx_out: ${toHex(r.ctxOut)}`);
     lines.push(`insns_executed: ${r.insns}`);
-    for (const t of trace) lines.push(`trace: ${t}`);
+    for (const t of r.trace) lines.push(`trace: ${t}`);
     for (const d of dumps) for (const e of d.entries) lines.push(`map${d.index}[${e.key}]: ${e.value}`);
     io.out(lines.join('\n'));
     return 0;
