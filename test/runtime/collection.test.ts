@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
-import type { ExternSpec, MapSpec } from '../../src/elf/spec.ts';
+import { copyCollectionSpec, type ExternSpec, type MapSpec } from '../../src/elf/spec.ts';
 import { InputError, UsageError } from '../../src/errors.ts';
 import { type CollectionOptions, newCollection } from '../../src/runtime/collection.ts';
 import { DEFAULT_KERNEL_VERSION, encodeGlobal, kconfigData } from '../../src/runtime/globals.ts';
@@ -83,13 +83,19 @@ test('kconfig: values laid out at their extern offsets; strong externs must be g
 });
 
 test('load errors name the helper, the program and the instruction', () => {
+  // xdp_firewall with its first helper call turned into bpf_get_stackid (27), which tsbpf lacks.
+  const fw = 'examples/xdp-firewall/xdp_firewall.bpf.o';
+  const spec = copyCollectionSpec(loadCollectionSpec(readFileSync(fw), { file: fw }));
+  const prog = spec.programs[0]!;
+  const at = prog.insns.findIndex((i) => i.code === 0x85 && i.src === 0);
+  prog.insns[at]!.imm = 27;
   assert.throws(
-    () => open('core/core'),
+    () => newCollection(spec, { verify: false }),
     (e: unknown) =>
       e instanceof InputError &&
-      /helper bpf_get_current_task \(id 35\) is not supported/.test(e.message) &&
-      e.where.prog !== undefined &&
-      e.where.insnIdx !== undefined,
+      /helper bpf_get_stackid \(id 27\) is not supported/.test(e.message) &&
+      e.where.prog === 'xdp_firewall' &&
+      e.where.insnIdx === at,
   );
   assert.throws(() => open('globals/globals', { engine: 'wasm' as never }), /unknown engine "wasm"/);
   assert.throws(() => open('globals/globals', { programs: ['nope'] }), /no program "nope"/);
@@ -106,4 +112,54 @@ test('programs option, program()/map() lookups, close()', () => {
   c.close();
   assert.equal(out.closed, true);
   c.close(); // twice is fine
+});
+
+test('core_rawtp reads a task the host lays out (bpf_get_current_task + probe reads)', () => {
+  const file = 'examples/core/core.bpf.o';
+  const spec = loadCollectionSpec(readFileSync(file), { file });
+  const btf = spec.btf!;
+  // Without a CO-RE target the object's own (preserve_access_index) layouts apply, so the host
+  // lays the structs out as the object's BTF says.
+  const task = btf.typeByName('task_struct', 'struct').id;
+  const mm = btf.typeByName('mm_struct', 'struct').id;
+  const off = (id: number, f: string) => btf.memberOffset(id, f).bitOffset / 8;
+  const base = 0xffff888000100000n;
+  const taskAddr = base;
+  const parentAddr = base + 0x1000n;
+  const mmAddr = base + 0x2000n;
+  const mem = new Uint8Array(0x3000);
+  const dv = new DataView(mem.buffer);
+  const putTask = (at: number, pid: number, comm: string, parent: bigint, mmPtr: bigint) => {
+    dv.setInt32(at + off(task, 'pid'), pid, true);
+    dv.setInt32(at + off(task, 'tgid'), pid, true);
+    mem.set(new TextEncoder().encode(comm), at + off(task, 'comm'));
+    dv.setBigUint64(at + off(task, 'real_parent'), parent, true);
+    dv.setBigUint64(at + off(task, 'mm'), mmPtr, true);
+  };
+  putTask(0, 4242, 'worker', parentAddr, mmAddr);
+  putTask(0x1000, 1, 'init', 0n, 0n);
+  dv.setBigUint64(0x2000 + off(mm, 'total_vm'), 12345n, true);
+  const c = newCollection(spec, {
+    verify: false,
+    programs: ['core_rawtp', 'core_kprobe'],
+    host: { currentTask: taskAddr, memory: [{ space: 'kernel', addr: base, bytes: mem }] },
+  });
+  assert.equal(c.program('core_rawtp').run().retval, 0);
+  const [ev] = (c.map('core_events') as unknown as { consume(): Uint8Array[] }).consume();
+  assert.ok(ev);
+  const e = new DataView(ev.buffer, ev.byteOffset);
+  // struct core_event {kind, pid, tgid, parent_tgid (u32); total_vm (u64); comm[16]}
+  assert.deepEqual(
+    [0, 4, 8, 12].map((o) => e.getUint32(o, true)),
+    [2, 4242, 4242, 1],
+  );
+  assert.equal(e.getBigUint64(16, true), 12345n);
+  assert.equal(new TextDecoder().decode(ev.subarray(24, 30)), 'worker');
+  const r = c.map('core.bss').lookup(new Uint8Array(4)) as Uint8Array;
+  const rv = new DataView(r.buffer, r.byteOffset);
+  // has_pid, pid_size 4, comm_size 16, rawtp_runs 1, last_comm
+  assert.deepEqual([rv.getUint32(0, true), rv.getUint32(16, true), rv.getUint32(20, true)], [1, 4, 16]);
+  assert.equal(rv.getBigUint64(24, true), 1n);
+  assert.equal(new TextDecoder().decode(r.subarray(32, 38)), 'worker');
+  c.close();
 });

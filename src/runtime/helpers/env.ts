@@ -13,6 +13,11 @@ export interface HostInfo {
   gid?: number;
   /** bpf_get_current_comm (at most 15 bytes are used). */
   comm?: string;
+  /**
+   * What bpf_get_current_task returns: the kernel address of a task_struct the host lays out
+   * in `memory` (default 0, which probe reads fault on).
+   */
+  currentTask?: bigint;
   /** Memory readable by bpf_probe_read_kernel/_user(_str), at 64-bit host addresses. */
   memory?: readonly HostMemory[];
 }

@@ -9,6 +9,7 @@ export const BPF_FUNC_probe_read = 4;
 export const BPF_FUNC_get_current_pid_tgid = 14;
 export const BPF_FUNC_get_current_uid_gid = 15;
 export const BPF_FUNC_get_current_comm = 16;
+export const BPF_FUNC_get_current_task = 35;
 export const BPF_FUNC_probe_read_str = 45;
 export const BPF_FUNC_probe_read_user = 112;
 export const BPF_FUNC_probe_read_kernel = 113;
@@ -43,6 +44,12 @@ export function registerTaskHelpers(t: HelperTable, env: RuntimeEnv): void {
     name: 'bpf_get_current_uid_gid',
     proto: taskProtos.noArgs,
     impl: () => (BigInt((h.gid ?? 0) >>> 0) << 32n) | BigInt((h.uid ?? 0) >>> 0),
+  });
+  t.register({
+    id: BPF_FUNC_get_current_task,
+    name: 'bpf_get_current_task',
+    proto: taskProtos.noArgs,
+    impl: () => BigInt.asUintN(64, h.currentTask ?? 0n),
   });
   // kernel: strscpy_pad(buf, task->comm, size)
   t.register({
