@@ -30,7 +30,9 @@ const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 export const SC_REGS = 0;
 export const SC_COUNT = 88;
 export const SC_BUDGET = 96;
-export const SCRATCH_SIZE = 104;
+/** Checked mode: the accessible window [start, end) of the region the `chk` import accepted. */
+export const SC_WINDOW = 104;
+export const SCRATCH_SIZE = 120;
 
 /** Fault kinds the `fault` import receives. */
 export const FAULT_FELL_OFF = 0;
@@ -221,11 +223,13 @@ class FnEmitter {
   private readonly pc: number;
   private readonly tmp: Temps;
   private readonly ctl: Ctl[] = [];
+  /** Checked mode: cached read and write windows (start, end as i64 locals). */
+  private readonly win: { rS: number; rE: number; wS: number; wE: number } | undefined;
 
   constructor(
     private readonly prog: LoadedProgram,
     private readonly layout: FuncLayout,
-    private readonly opts: CompileOptions,
+    opts: CompileOptions,
     private readonly imports: Map<ImportName, number>,
     private readonly fnIndex: Map<number, number>,
   ) {
@@ -234,6 +238,69 @@ class FnEmitter {
     this.mg = this.f.local(W.I32);
     this.pc = this.f.local(W.I32);
     this.tmp = { a: this.f.local(W.I32), t: this.f.local(W.I64) };
+    if (opts.checked) {
+      const l = () => this.f.local(W.I64);
+      this.win = { rS: l(), rE: l(), wS: l(), wE: l() };
+    }
+  }
+
+  /** Forgets the cached windows: helpers may move, free or allocate regions. */
+  private invalidateWindows(): void {
+    if (!this.win) return;
+    const f = this.f;
+    for (const [s, e] of [
+      [this.win.rS, this.win.rE],
+      [this.win.wS, this.win.wE],
+    ] as const) {
+      // start = 2^64-1, end = 0: no address passes start <= a && a + size <= end
+      f.i64(-1, -1);
+      f.set(s);
+      f.i64(0, 0);
+      f.set(e);
+    }
+  }
+
+  /**
+   * Checked mode: a = base + off must satisfy start <= a && a + size <= end for the last window
+   * the `chk` import accepted (reads and writes separately); otherwise `chk` checks the access
+   * like the interpreter (faulting, or returning the new window through the scratch block).
+   * The comparisons are on wrapped u64s: an address that wraps past 2^64 and slips through
+   * still lies beyond the 2 GiB memory and traps.
+   */
+  private regionCheck(base: number, off: number, size: number, write: boolean, slot: number): void {
+    const f = this.f;
+    const w = this.win!;
+    const [s, e] = write ? [w.wS, w.wE] : [w.rS, w.rE];
+    const t = this.tmp.t;
+    f.get(base);
+    f.i64(off, off >> 31);
+    f.op(W.I64_ADD);
+    f.tee(t);
+    f.get(s);
+    f.op(W.I64_LT_U);
+    f.get(t);
+    f.i64(size, 0);
+    f.op(W.I64_ADD);
+    f.get(e);
+    f.op(W.I64_GT_U);
+    f.op(W.I32_OR);
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    f.get(base);
+    f.op(W.I32_WRAP_I64);
+    f.get(base);
+    f.i64(32, 0);
+    f.op(W.I64_SHR_U);
+    f.op(W.I32_WRAP_I64);
+    f.i32(slot);
+    this.callImport('chk');
+    this.scratch();
+    f.mem(W.I64_LOAD, SC_WINDOW);
+    f.set(s);
+    this.scratch();
+    f.mem(W.I64_LOAD, SC_WINDOW + 8);
+    f.set(e);
+    f.op(W.END);
   }
 
   private scratch(): void {
@@ -255,6 +322,7 @@ class FnEmitter {
     f.set(this.budget);
     f.i32(BPF_MAX_LOOPS);
     f.set(this.mg);
+    this.invalidateWindows();
     if (this.layout.scopes) this.emitStructured(this.layout.scopes);
     else this.emitDispatch();
     f.op(W.UNREACHABLE);
@@ -425,16 +493,8 @@ class FnEmitter {
       if (lowerAlu(f, this.tmp, xop, d, s, imm)) continue;
       const ma = memAccess(xop, d, s);
       if (ma) {
-        if (this.opts.checked && !(ma.base === 10 && off >= -MAX_BPF_STACK && off + ma.size <= 0)) {
-          f.get(ma.base);
-          f.op(W.I32_WRAP_I64);
-          f.get(ma.base);
-          f.i64(32, 0);
-          f.op(W.I64_SHR_U);
-          f.op(W.I32_WRAP_I64);
-          f.i32(i);
-          this.callImport('chk');
-        }
+        if (this.win && !(ma.base === 10 && off >= -MAX_BPF_STACK && off + ma.size <= 0))
+          this.regionCheck(ma.base, off, ma.size, ma.write, i);
         if (!lowerMem(f, this.tmp, xop, d, s, off, imm))
           throw new Error(`jit: memory op 0x${xop.toString(16)}`);
         continue;
@@ -539,6 +599,7 @@ class FnEmitter {
     f.i32(i);
     f.get(DEPTH);
     this.callImport(kind);
+    this.invalidateWindows();
     this.scratch();
     f.mem(W.I64_LOAD, SC_REGS);
     f.set(0);
@@ -583,6 +644,7 @@ class FnEmitter {
     f.i32(1);
     f.op(W.I32_ADD);
     f.call(this.fnIndex.get(target)!);
+    this.invalidateWindows();
     for (let r = 5; r >= 0; r--) f.set(r);
     this.scratch();
     f.mem(W.I64_LOAD, SC_COUNT);

@@ -2,7 +2,7 @@
 // VmOptions.engine. Registers go in and out through a small scratch block of the arena;
 // helpers, region checks and faults are imported JS functions bound to a per-instance state.
 import { RuntimeFault } from '../errors.ts';
-import type { Arena } from '../vm/arena.ts';
+import { type Arena, GRANULE, REGION_STRIDE } from '../vm/arena.ts';
 import { interpret } from '../vm/interp.ts';
 import {
   budgetFault,
@@ -24,6 +24,7 @@ import {
   SC_BUDGET,
   SC_COUNT,
   SC_REGS,
+  SC_WINDOW,
   SCRATCH_SIZE,
 } from './compile.ts';
 
@@ -70,6 +71,8 @@ interface Linked {
 const REGS_W = SC_REGS / 4;
 const COUNT_W = SC_COUNT / 4;
 const BUDGET_W = SC_BUDGET / 4;
+const WINDOW_W = SC_WINDOW / 4;
+const GRANULE_SHIFT = Math.log2(GRANULE);
 
 /** Thrown by the ldabs import when an out-of-bounds LD_ABS/LD_IND in a subprogram ends the run. */
 class ProgramExit {}
@@ -390,8 +393,15 @@ function instantiate(
       const size = info & 15;
       const write = info >= 16;
       const a = (lo! >>> 0) + st.prog.code[slot! * SLOT_WORDS + 1]!;
-      if (hi !== 0 || !st.m.arena.check(a, size, write))
-        throw memFault(st.m, st.prog, slot!, a, hi!, size, write);
+      const arena = st.m.arena;
+      if (hi !== 0 || !arena.check(a, size, write)) throw memFault(st.m, st.prog, slot!, a, hi!, size, write);
+      // Hand the region's window back, so the next accesses to it skip this call.
+      const k = arena.gran[a >>> GRANULE_SHIFT]! * REGION_STRIDE;
+      const i32 = views();
+      i32[base + WINDOW_W] = arena.regTable[k]!;
+      i32[base + WINDOW_W + 1] = 0;
+      i32[base + WINDOW_W + 2] = arena.regTable[k + 1]!;
+      i32[base + WINDOW_W + 3] = 0;
       return undefined;
     };
   const instance = new WebAssembly.Instance(compiled.module, {
