@@ -6,6 +6,16 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 
+// Rejects after ms milliseconds: a capture that never completes fails the test
+// instead of hanging it.
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 // Listens on an ephemeral loopback port; onData sees every byte a client
 // sends on one connection and may answer.  Returns the port and a closer.
 async function recorder(
@@ -56,7 +66,7 @@ export async function captureHttpRequests(specs: HttpRequestSpec[]): Promise<Uin
         sock.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n');
       });
     });
-    await new Promise<void>((resolve, reject) => {
+    const exchange = new Promise<void>((resolve, reject) => {
       const req = http.request(
         {
           host: '127.0.0.1',
@@ -74,7 +84,7 @@ export async function captureHttpRequests(specs: HttpRequestSpec[]): Promise<Uin
       req.on('error', reject);
       req.end(spec.body);
     });
-    await rec.close();
+    await within(exchange, 10_000, `http ${spec.method} ${spec.path}`).finally(() => rec.close());
     out.push(got);
   }
   return out;
@@ -95,7 +105,11 @@ export async function captureHttpResponses(codes: number[]): Promise<Uint8Array[
     const chunks: Buffer[] = [];
     sock.on('data', (d) => chunks.push(d));
     sock.write(`GET /${code} HTTP/1.1\r\nHost: capture\r\nConnection: close\r\n\r\n`);
-    await once(sock, 'close');
+    await within(once(sock, 'close'), 10_000, `http response ${code}`).catch((e) => {
+      sock.destroy();
+      server.close();
+      throw e;
+    });
     out.push(new Uint8Array(Buffer.concat(chunks)));
   }
   server.close();
@@ -141,9 +155,10 @@ export async function captureClientHellos(specs: TlsHelloSpec[]): Promise<Uint8A
       rejectUnauthorized: false,
     });
     client.on('error', () => {}); // the cut connection
-    await complete;
-    client.destroy();
-    await rec.close();
+    await within(complete, 10_000, `ClientHello for ${spec.servername ?? 'no SNI'}`).finally(async () => {
+      client.destroy();
+      await rec.close();
+    });
     if (!hello) throw new Error('no ClientHello captured');
     out.push(hello);
   }
