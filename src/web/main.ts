@@ -343,6 +343,7 @@ if (loadJit)
 engineSel.addEventListener('change', async () => {
   try {
     currentEngine = engineSel.value === 'jit' && loadJit ? new (await loadJit()).JitEngine().run : undefined;
+    engineSel.dataset.loaded = currentEngine ? 'jit' : 'interp';
     if (app.ws && !app.ws.spec) {
       app.runner = new Runner(app.ws, currentEngine);
     } else if (currentEngine) out('engine: objects run on the interpreter until the runtime wires the JIT');

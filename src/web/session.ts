@@ -207,7 +207,8 @@ export class Runner {
         const vm = new Vm({
           printk: (l) => this.printk.push(l),
           budget: 10_000_000,
-          ...(this.engine ? { engine: this.engine } : {}),
+          // The JIT has no per-instruction hook: step traces always come from the interpreter.
+          ...(this.engine && limit === 0 ? { engine: this.engine } : {}),
         });
         machine = vm;
         if (limit > 0) machine.onInsn = hook(vm);

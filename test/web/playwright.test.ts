@@ -166,8 +166,32 @@ test('an object: xdp-parse passes a UDP packet and counts it in its map', { skip
   await page.selectOption('#packets', 'udp-dns');
   await page.click('#run');
   assert.match((await page.textContent('#run-result')) ?? '', /retval: 2 \(XDP_PASS\)/);
-  // proto_count gained a non-zero element.
-  assert.ok((await page.locator('#maps input[data-key]').count()) >= 1);
+  // examples/xdp-parse bumps proto_count[1] (IPv4) and [4] (UDP) once per IPv4 UDP packet.
+  const ipv4 = page.locator('#maps input[data-map="proto_count"][data-key="01 00 00 00"]');
+  assert.equal(await ipv4.inputValue(), '01 00 00 00 00 00 00 00');
+  // Edit the counter in the maps panel; the next run adds one to what we wrote.
+  await ipv4.fill('05 00 00 00 00 00 00 00');
+  await ipv4.press('Enter');
+  await page.click('#run');
+  assert.equal(await ipv4.inputValue(), '06 00 00 00 00 00 00 00');
+  assert.equal(
+    await page.locator('#maps input[data-map="proto_count"][data-key="04 00 00 00"]').inputValue(),
+    '02 00 00 00 00 00 00 00',
+  );
+});
+
+test('the WebAssembly JIT engine, when src/jit is there, gives the same result', { skip }, async (t) => {
+  if ((await page.locator('#engine option[value="jit"]').count()) === 0) {
+    t.skip('src/jit is not in this build');
+    return;
+  }
+  await pick('asm:sum-loop');
+  assert.equal(await verdict(), 'accepted');
+  await page.selectOption('#engine', 'jit');
+  await page.waitForFunction(() => document.getElementById('engine')!.dataset.loaded === 'jit');
+  await page.click('#run');
+  assert.match((await page.textContent('#run-result')) ?? '', /retval: 55\b/);
+  await page.selectOption('#engine', 'interp');
 });
 
 test('the URL hash reproduces program and packet', { skip }, async () => {
