@@ -163,3 +163,25 @@ test('core_rawtp reads a task the host lays out (bpf_get_current_task + probe re
   assert.equal(new TextDecoder().decode(r.subarray(32, 38)), 'worker');
   c.close();
 });
+
+test('the verifier gate: a program reading an uninitialised register is refused unless verify is off', () => {
+  const file = 'examples/xdp-parse/xdp_parse.bpf.o';
+  const spec = copyCollectionSpec(loadCollectionSpec(readFileSync(file), { file }));
+  const p = spec.programs[0]!;
+  // r0 = r2; exit — r2 is not set at entry.
+  p.insns = [
+    { code: 0xbf, dst: 0, src: 2, off: 0, imm: 0 },
+    { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
+  ];
+  p.relocs = [];
+  p.funcInfo = [];
+  p.lineInfo = [];
+  p.coreRelos = [];
+  assert.throws(
+    () => newCollection(spec),
+    (e: unknown) => e instanceof InputError && e.code === 'VERIFY' && /R2 !read_ok/.test(e.message),
+  );
+  const c = newCollection(spec, { verify: false });
+  assert.equal(c.program('xdp_parse').run({ data: new Uint8Array(64) }).retval, 0);
+  c.close();
+});
