@@ -139,8 +139,18 @@ function aluOpName(a: number): string {
 }
 
 function lddw(dst: number, r: Rng): Insn[] {
-  const lo = imm32(r);
-  const hi = imm32(r);
+  // Now and then the 64-bit edge cases: LLONG_MIN (for sdiv/smod by -1), -1, LLONG_MAX.
+  const edge =
+    r() < 0.25
+      ? pick(r, [
+          [0, -0x80000000],
+          [-1, -1],
+          [-1, 0x7fffffff],
+          [0, 1],
+        ] as const)
+      : undefined;
+  const lo = edge ? edge[0] : imm32(r);
+  const hi = edge ? edge[1] : imm32(r);
   return [{ code: op.OP_LDDW, dst, src: 0, off: 0, imm: lo, imm64Hi: hi }, ins(0, 0, 0, 0, hi)];
 }
 
@@ -424,7 +434,9 @@ export function generateProgram(r: Rng, name: string): GenProgram {
   for (let s = 8; s <= c.stackSize; s += 8)
     pro.push(ins(op.CLASS_ST | op.MODE_MEM | op.SIZE_DW, op.REG_FP, 0, -s, imm32(r)));
   for (const reg of pool) {
-    if (r() < 0.25) pro.push(...lddw(reg, r));
+    // Zeros make register division and modulo by zero (result 0 / dividend kept) show up.
+    if (r() < 0.1) pro.push(ins(op.CLASS_ALU64 | op.ALU_MOV, reg, 0, 0, 0));
+    else if (r() < 0.25) pro.push(...lddw(reg, r));
     else pro.push(ins(op.CLASS_ALU64 | op.ALU_MOV, reg, 0, 0, imm32(r)));
   }
   pro.push(ins(op.CLASS_ALU64 | op.ALU_MOV, 9, 0, 0, 0));
