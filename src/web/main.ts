@@ -3,7 +3,6 @@
 import './node-shim.ts';
 import { disassemble } from '../isa/disasm.ts';
 import { RingbufMap } from '../maps/ringbuf.ts';
-import type { Engine } from '../vm/vm.ts';
 import { OBJECTS } from './gallery.ts';
 import { PACKETS, parseHex, toHex } from './packets.ts';
 import { SNIPPETS } from './snippets.ts';
@@ -328,28 +327,18 @@ listing.addEventListener('click', (e) => {
 
 // ---- run ----
 
-let currentEngine: Engine | undefined;
-interface JitModule {
-  JitEngine: new () => { run: Engine };
-}
-// src/jit is optional: when it is there, the engine menu offers it (in its own chunk).
-const jitLoaders = import.meta.glob<JitModule>('../jit/index.ts');
-const loadJit = Object.values(jitLoaders)[0] as (() => Promise<JitModule>) | undefined;
-if (loadJit)
-  engineSel.insertAdjacentHTML(
-    'beforeend',
-    '<option value="jit">WebAssembly JIT (assembly programs)</option>',
-  );
-engineSel.addEventListener('change', async () => {
-  try {
-    currentEngine = engineSel.value === 'jit' && loadJit ? new (await loadJit()).JitEngine().run : undefined;
-    engineSel.dataset.loaded = currentEngine ? 'jit' : 'interp';
-    if (app.ws && !app.ws.spec) {
-      app.runner = new Runner(app.ws, currentEngine);
-    } else if (currentEngine) out('engine: objects run on the interpreter until the runtime wires the JIT');
-  } catch (e) {
-    showError(e);
-  }
+let currentEngine: 'interp' | 'jit' = 'interp';
+engineSel.insertAdjacentHTML('beforeend', '<option value="jit">WebAssembly JIT</option>');
+engineSel.addEventListener('change', () => {
+  currentEngine = engineSel.value === 'jit' ? 'jit' : 'interp';
+  engineSel.dataset.loaded = currentEngine;
+  if (!app.ws) return;
+  // A new collection for objects: its maps start again from the object's initial values.
+  app.runner?.close();
+  app.runner = new Runner(app.ws, currentEngine);
+  if (app.ws.spec) out(`engine: ${currentEngine}; maps reset to the object's initial values`);
+  setupLife();
+  refreshMaps();
 });
 
 const packetSel = $<HTMLSelectElement>('packets');
@@ -398,6 +387,7 @@ function runNow(record: boolean): void {
     app.trace = r;
     app.step = 0;
     if (r.truncated) out(`step trace: first ${TRACE_LIMIT} instructions recorded`);
+    if (r.note) out(`step trace: ${r.note}`);
   }
   renderStepView();
 }
@@ -471,6 +461,8 @@ $('output-clear').addEventListener('click', () => {
 // ---- life ----
 
 function setupLife(): void {
+  app.life?.halt();
+  app.life = undefined;
   const coll = app.runner?.coll;
   const pane = $('life-pane');
   pane.hidden = !isLife(coll);

@@ -5,6 +5,7 @@ import { loadCollectionSpec } from '../elf/collection-spec.ts';
 import { linkProgram } from '../elf/link.ts';
 import type { CollectionSpec } from '../elf/spec.ts';
 import { UsageError } from '../errors.ts';
+import { JitEngine } from '../jit/engine.ts';
 import { assembleAuto } from '../isa/asm/index.ts';
 import { decodeProgram } from '../isa/decode.ts';
 import type { BpfMap } from '../maps/map.ts';
@@ -13,7 +14,6 @@ import { type TestRunProgType, testRun } from '../runtime/test-run.ts';
 import type { MapInfo } from '../verifier/index.ts';
 import type { ProgramView } from './verification.ts';
 import type { Machine } from '../vm/machine.ts';
-import type { Engine } from '../vm/vm.ts';
 import { Vm } from '../vm/vm.ts';
 
 export type { ProgramView, Verification } from './verification.ts';
@@ -116,6 +116,8 @@ export interface RunOutput {
   steps: Step[];
   /** The trace stopped recording before the run ended. */
   truncated: boolean;
+  /** Why there is no trace, when one was asked for. */
+  note?: string;
   printk: string[];
   ms: number;
 }
@@ -148,11 +150,11 @@ export class Runner {
 
   constructor(
     readonly ws: Workspace,
-    readonly engine: Engine | undefined = undefined,
+    readonly engine: 'interp' | 'jit' = 'interp',
   ) {
     if (ws.spec) {
       try {
-        this.coll = newCollection(ws.spec, { verify: false, onTrace: (l) => this.printk.push(l) });
+        this.coll = newCollection(ws.spec, { verify: false, engine, onTrace: (l) => this.printk.push(l) });
       } catch (e) {
         this.loadError = e instanceof Error ? e.message : String(e);
       }
@@ -195,6 +197,7 @@ export class Runner {
       if (this.ws.spec) {
         if (!this.coll) throw new UsageError(`cannot run: ${this.loadError ?? 'the object did not load'}`);
         const prog = this.coll.program(p.name);
+        if (limit > 0 && this.engine === 'jit') out.note = 'step traces need the interpreter engine';
         machine = this.coll.vm;
         if (limit > 0) machine.onInsn = hook(machine);
         const r = prog.run({ data: input.data, ctx: input.ctx });
@@ -208,7 +211,7 @@ export class Runner {
           printk: (l) => this.printk.push(l),
           budget: 10_000_000,
           // The JIT has no per-instruction hook: step traces always come from the interpreter.
-          ...(this.engine && limit === 0 ? { engine: this.engine } : {}),
+          ...(this.engine === 'jit' && limit === 0 ? { engine: new JitEngine().run } : {}),
         });
         machine = vm;
         if (limit > 0) machine.onInsn = hook(vm);
