@@ -16,7 +16,8 @@
 //    an update takes a free element *before* it checks the flags (prealloc_lru_pop), so it can
 //    evict even when it then fails. Program lookups and replacements set the reference bit;
 //    host lookups do not (htab_lru_map_lookup_elem_sys).
-// Deviation: BPF_F_NO_COMMON_LRU (per-CPU LRU lists) uses the common LRU too.
+//  - BPF_F_NO_COMMON_LRU gives each CPU its own list (the CPU of the program; host calls act
+//    as CPU 0), max_entries rounded up to a multiple of the CPUs.
 import type { Arena } from '../vm/arena.ts';
 import { E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, ENOTSUPP, MapError } from './errno.ts';
 import {
@@ -37,7 +38,7 @@ import {
 } from './flags.ts';
 import { BpfMap, roundUp8 } from './map.ts';
 import { jhash, jhash2 } from './jhash.ts';
-import { KernelLru } from './lru.ts';
+import { KernelLru, PercpuLru } from './lru.ts';
 import { SlotPool } from './slots.ts';
 import type { CreateMapOptions, NormalizedSpec } from './spec.ts';
 import { MAX_MAP_BYTES } from './array.ts';
@@ -103,6 +104,8 @@ export class HashMap extends BpfMap {
   readonly targetFree: number;
   /** LRU maps: the kernel's LRU lists over slot numbers, and which element holds each slot. */
   private readonly kernelLru?: KernelLru;
+  /** LRU maps with BPF_F_NO_COMMON_LRU: one list per CPU. */
+  private readonly percpuLru?: PercpuLru;
   private readonly entryBySlot: (Entry | undefined)[] = [];
 
   constructor(arena: Arena, spec: NormalizedSpec, opts: CreateMapOptions = {}) {
@@ -113,7 +116,10 @@ export class HashMap extends BpfMap {
     const slotSize = this.elemSize * (this.percpu ? this.nrCpus : 1);
     const withSpare = !this.percpu && !this.lru;
     const prealloc = (spec.flags & BPF_F_NO_PREALLOC) === 0;
-    const capacity = spec.maxEntries + (withSpare ? 1 : 0);
+    const ownLists = this.lru && (spec.flags & BPF_F_NO_COMMON_LRU) !== 0;
+    // kernel: htab_map_alloc() rounds a per-CPU-list LRU up to a multiple of the CPUs.
+    const entries = ownLists ? Math.ceil(spec.maxEntries / this.nrCpus) * this.nrCpus : spec.maxEntries;
+    const capacity = entries + (withSpare ? 1 : 0);
     if (prealloc && slotSize * capacity > MAX_MAP_BYTES) {
       this.close();
       throw new MapError(ENOMEM, `map ${spec.name}: ${slotSize * capacity} bytes of preallocated values`);
@@ -123,8 +129,10 @@ export class HashMap extends BpfMap {
     );
     if (withSpare) this.spare = this.pool.take();
     this.targetFree = Math.min(128, Math.max(1, Math.floor(spec.maxEntries / this.nrCpus / 2)));
-    if (this.lru) this.kernelLru = new KernelLru(capacity, this.targetFree, (slot) => this.evictSlot(slot));
-    this.nBuckets = 2 ** Math.ceil(Math.log2(spec.maxEntries));
+    const evict = (slot: number) => this.evictSlot(slot);
+    if (ownLists) this.percpuLru = new PercpuLru(capacity, this.nrCpus, evict);
+    else if (this.lru) this.kernelLru = new KernelLru(capacity, this.targetFree, evict);
+    this.nBuckets = 2 ** Math.ceil(Math.log2(entries));
     this.hashSeed =
       spec.flags & BPF_F_ZERO_SEED ? 0 : (opts.hashSeed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
   }
@@ -210,6 +218,7 @@ export class HashMap extends BpfMap {
   /** Marks e referenced (kernel: bpf_lru_node_set_ref), which protects it from the next eviction. */
   private touch(e: Entry): void {
     this.kernelLru?.setRef(e.slot);
+    this.percpuLru?.setRef(e.slot);
   }
 
   /** kernel: htab_lru_map_delete_node() — the LRU evicts the element in `slot`. */
@@ -224,8 +233,9 @@ export class HashMap extends BpfMap {
   }
 
   /** A free slot (LRU maps: from the kernel's LRU, evicting if needed), or -1. */
-  private takeSlot(): number {
+  private takeSlot(cpu: number): number {
     if (this.kernelLru) return this.kernelLru.pop();
+    if (this.percpuLru) return this.percpuLru.pop(cpu);
     try {
       return this.pool.take();
     } catch {
@@ -235,6 +245,7 @@ export class HashMap extends BpfMap {
 
   private freeSlot(slot: number): void {
     if (this.kernelLru) this.kernelLru.push(slot);
+    else if (this.percpuLru) this.percpuLru.push(slot);
     else this.pool.give(slot);
   }
 
@@ -259,7 +270,7 @@ export class HashMap extends BpfMap {
   updateOnCpu(keyAddr: number, valueAddr: number, flags: bigint, cpu: number): number {
     const f = Number(flags > 0xffffn ? 0x10000n : flags);
     if (this.percpu && cpu >= this.nrCpus) return -EINVAL;
-    return this.put(keyAddr, f, (dst, fresh) => {
+    return this.put(keyAddr, f, cpu, (dst, fresh) => {
       const u8 = this.arena.u8;
       if (fresh && this.percpu) u8.fill(0, dst, dst + this.elemSize * this.nrCpus);
       this.copyValue(dst + (this.percpu ? cpu * this.elemSize : 0), valueAddr);
@@ -270,7 +281,7 @@ export class HashMap extends BpfMap {
    * The update path shared by programs and the host: flag checks in the kernel's order, then
    * `write(valueSlotAddr, isNewElement)` fills the value.
    */
-  private put(keyAddr: number, f: number, write: (dst: number, fresh: boolean) => void): number {
+  private put(keyAddr: number, f: number, cpu: number, write: (dst: number, fresh: boolean) => void): number {
     const lock = (f & BPF_F_LOCK) !== 0;
     const mode = f & ~BPF_F_LOCK;
     if ((this.lru || this.percpu ? f : mode) > BPF_EXIST) return -EINVAL;
@@ -279,7 +290,7 @@ export class HashMap extends BpfMap {
     // kernel: htab_lru_map_update_elem() pops a free element before looking at the flags.
     let fresh = -1;
     if (this.lru && !(this.percpu && mode === BPF_EXIST)) {
-      fresh = this.takeSlot();
+      fresh = this.takeSlot(cpu);
       if (fresh < 0) return -ENOMEM;
       // kernel: the value is copied into the new element before the flags are checked, so a
       // failed update still overwrites a free element (visible through stale pointers).
@@ -316,7 +327,7 @@ export class HashMap extends BpfMap {
     }
     if (fresh < 0) {
       if (this.byKey.size >= this.maxEntries) return -E2BIG;
-      fresh = this.takeSlot();
+      fresh = this.takeSlot(cpu);
       if (fresh < 0) return this.byKey.size >= this.maxEntries ? -E2BIG : -ENOMEM;
     }
     write(this.pool.addr(fresh), true);
@@ -402,7 +413,7 @@ export class HashMap extends BpfMap {
     }
     this.checkHostWrite(key, value, 'update');
     const keyAddr = this.stageKey(key);
-    const r = this.put(keyAddr, flags, (dst) => {
+    const r = this.put(keyAddr, flags, 0, (dst) => {
       for (let c = 0; c < this.nrCpus; c++)
         this.arena.write(dst + c * this.elemSize, value.subarray(c * this.elemSize, (c + 1) * this.elemSize));
     });

@@ -12,7 +12,10 @@ const LOCAL_FREE = 3;
 const LOCAL_PENDING = 4;
 const NR_LISTS = 5;
 /** kernel: LOCAL_NR_SCANS (= LOCAL_FREE_TARGET) */
-const NR_SCANS = 128;
+const LOCAL_NR_SCANS = 128;
+/** kernel: PERCPU_FREE_TARGET, PERCPU_NR_SCANS — for BPF_F_NO_COMMON_LRU lists. */
+const PERCPU_FREE_TARGET = 4;
+const PERCPU_NR_SCANS = 4;
 
 export class KernelLru {
   private readonly next: Int32Array;
@@ -28,6 +31,9 @@ export class KernelLru {
     private readonly targetFree: number,
     /** kernel: lru->del_from_htab — true when the node's element was removed from the table. */
     private readonly evict: (node: number) => boolean,
+    /** Nodes this list starts with (default: all); a per-CPU list gets its share. */
+    initial?: readonly number[],
+    private readonly nrScans = LOCAL_NR_SCANS,
   ) {
     const n = nodes + NR_LISTS;
     this.next = new Int32Array(n);
@@ -36,7 +42,7 @@ export class KernelLru {
     this.ref = new Uint8Array(nodes);
     for (let l = 0; l < NR_LISTS; l++) this.next[this.head(l)] = this.prev[this.head(l)] = this.head(l);
     // kernel: bpf_common_lru_populate() adds every node to the free list's head in order.
-    for (let i = 0; i < nodes; i++) {
+    for (const i of initial ?? Array.from({ length: nodes }, (_, k) => k)) {
       this.type[i] = FREE;
       this.add(i, FREE);
     }
@@ -120,7 +126,7 @@ export class KernelLru {
     for (let node = this.prev[h]!; node !== h; ) {
       const p = this.prev[node]!;
       this.move(node, this.ref[node] ? ACTIVE : INACTIVE);
-      if (++i === NR_SCANS || node === firstNode) break;
+      if (++i === this.nrScans || node === firstNode) break;
       node = p;
     }
   }
@@ -134,7 +140,7 @@ export class KernelLru {
     let cur = this.nextInactiveRotation;
     let next = h;
     let i = 0;
-    while (i < NR_SCANS) {
+    while (i < this.nrScans) {
       if (cur === h) {
         cur = this.prev[cur]!;
         continue;
@@ -148,8 +154,8 @@ export class KernelLru {
     this.nextInactiveRotation = next;
   }
 
-  // kernel: __bpf_lru_list_shrink() — into the local free list.
-  private shrink(want: number): number {
+  // kernel: __bpf_lru_list_shrink() — into the local free list (per-CPU lists: the free list).
+  private shrink(want: number, into = LOCAL_FREE): number {
     const h = this.head(INACTIVE);
     let shrunk = 0;
     let i = 0;
@@ -157,10 +163,10 @@ export class KernelLru {
       const p = this.prev[node]!;
       if (this.ref[node]) this.move(node, ACTIVE);
       else if (this.evict(node)) {
-        this.moveToFree(node, LOCAL_FREE);
+        this.moveToFree(node, into);
         if (++shrunk === want) break;
       }
-      if (++i === NR_SCANS) break;
+      if (++i === this.nrScans) break;
       node = p;
     }
     if (shrunk) return shrunk;
@@ -169,7 +175,7 @@ export class KernelLru {
     const lh = this.head(list);
     for (let node = this.prev[lh]!; node !== lh; node = this.prev[node]!) {
       if (this.evict(node)) {
-        this.moveToFree(node, LOCAL_FREE);
+        this.moveToFree(node, into);
         return 1;
       }
     }
@@ -219,6 +225,23 @@ export class KernelLru {
     return -1;
   }
 
+  /** kernel: bpf_percpu_lru_pop_free() */
+  popPercpu(): number {
+    if (this.counts[INACTIVE]! < this.counts[ACTIVE]!) this.rotateActive();
+    this.rotateInactive();
+    if (this.first(FREE) < 0) this.shrink(PERCPU_FREE_TARGET, FREE);
+    const node = this.first(FREE);
+    if (node < 0) return -1;
+    this.ref[node] = 0;
+    this.move(node, INACTIVE);
+    return node;
+  }
+
+  /** kernel: bpf_percpu_lru_push_free() */
+  pushPercpu(node: number): void {
+    this.move(node, FREE);
+  }
+
   /** kernel: bpf_common_lru_push_free() — a node whose element was deleted or never added. */
   push(node: number): void {
     if (this.type[node] === LOCAL_PENDING) {
@@ -229,5 +252,42 @@ export class KernelLru {
     }
     if (this.isLocal(this.type[node]!)) return;
     this.move(node, FREE);
+  }
+}
+
+/**
+ * BPF_F_NO_COMMON_LRU: one LRU list per CPU, each with max_entries / nr_cpus nodes handed out
+ * round-robin at creation (bpf_percpu_lru_populate()). A CPU takes free nodes only from its own
+ * list, shrinking it by PERCPU_FREE_TARGET when empty; new nodes go straight to its inactive
+ * list (bpf_percpu_lru_pop_free()).
+ */
+export class PercpuLru {
+  private readonly lists: KernelLru[] = [];
+  private readonly owner: Int32Array;
+
+  constructor(nodes: number, nrCpus: number, evict: (node: number) => boolean) {
+    this.owner = new Int32Array(nodes);
+    const per = Math.floor(nodes / nrCpus);
+    for (let c = 0; c < nrCpus; c++) {
+      const mine: number[] = [];
+      for (let i = c * per; i < (c === nrCpus - 1 ? nodes : (c + 1) * per); i++) {
+        mine.push(i);
+        this.owner[i] = c;
+      }
+      this.lists.push(new KernelLru(nodes, PERCPU_FREE_TARGET, evict, mine, PERCPU_NR_SCANS));
+    }
+  }
+
+  setRef(node: number): void {
+    this.lists[this.owner[node]!]!.setRef(node);
+  }
+
+  pop(cpu: number): number {
+    const l = this.lists[cpu];
+    return l ? l.popPercpu() : -1;
+  }
+
+  push(node: number): void {
+    this.lists[this.owner[node]!]!.pushPercpu(node);
   }
 }

@@ -354,3 +354,33 @@ test('helpers fault on a register that is not a map pointer', () => {
     (e: unknown) => e instanceof RuntimeFault && /not a reserved ring buffer record/.test(e.message),
   );
 });
+
+test('LRU with BPF_F_NO_COMMON_LRU: each CPU evicts only from its own share', () => {
+  // 4 elements over 2 CPUs: 2 each. The host acts as CPU 0, the program runs on CPU 1.
+  const { maps, run } = setup(
+    [{ type: 'lru_hash', keySize: 4, valueSize: 4, maxEntries: 4, flags: 2 }],
+    { cpu: 1 },
+    2,
+  );
+  const m = maps[0] as HashMap;
+  m.update(u32(100), u32(1));
+  m.update(u32(101), u32(1));
+  const insert = (k: number) =>
+    run(`*(u32 *)(r10 - 4) = ${k}
+      *(u32 *)(r10 - 8) = 7
+      r1 = map_fd(0) ll
+      r2 = r10
+      r2 += -4
+      r3 = r10
+      r3 += -8
+      r4 = 0
+      call bpf_map_update_elem
+      exit`);
+  for (const k of [1, 2, 3]) assert.equal(insert(k), 0n);
+  // CPU 1's list had 2 nodes: the third insert shrinks it (kernel: up to PERCPU_FREE_TARGET
+  // unreferenced nodes), evicting both earlier program keys; CPU 0's keys are untouched.
+  assert.deepEqual(
+    [...m.keys()].map((k) => new DataView(k.buffer).getUint32(0, true)).sort((a, b) => a - b),
+    [3, 100, 101],
+  );
+});

@@ -91,6 +91,19 @@ const SHAPES: Record<string, Shape> = {
     value: val(4),
     extra: ['next'],
   },
+  lru_own_lists_zero_seed: {
+    // BPF_F_NO_COMMON_LRU: the host (CPU 0) only gets CPU 0's share of the elements.
+    create: 'create 9 4 4 8 66 0 -1',
+    key: (r) => u32(r(12)),
+    value: val(4),
+    extra: ['next'],
+  },
+  lru_percpu_own_lists: {
+    create: 'create 10 4 4 6 66 0 -1',
+    key: (r) => u32(r(9)),
+    value: val(8 * CPUS),
+    extra: ['next'],
+  },
   percpu_hash_zero_seed: {
     create: 'create 5 4 4 6 64 0 -1',
     key: (r) => u32(r(9)),
