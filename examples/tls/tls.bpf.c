@@ -121,14 +121,6 @@ struct {
   __uint(max_entries, 256 * 1024);
 } tls_events SEC(".maps");
 
-// Open-coded iterator kfuncs (Linux 6.4+); libbpf 1.1's headers lack bpf_for.
-struct bpf_iter_num {
-  __u64 __opaque[1];
-} __attribute__((aligned(8)));
-extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __weak __ksym;
-extern int *bpf_iter_num_next(struct bpf_iter_num *it) __weak __ksym;
-extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
-
 // x & mask, done where the verifier sees it (clang drops a mask it can prove
 // useless, but its proof may rest on a register copy the verifier lost).
 #define BOUNDED(x, mask)                                         \
@@ -330,14 +322,15 @@ static __u32 parse_client_hello(struct tls_scratch *s, __u32 end) {
   ja3_field_end(s);
   bpf_loop(s->groups_n, group_step, NULL, 0);
   ja3_field_end(s);
-  // Point formats with an open-coded iterator: like bpf_loop, the verifier
-  // checks the body until its states repeat, not once per iteration.
-  struct bpf_iter_num it;
-  int *k;
+  // Point formats with a bounded loop kept as a loop (a backward jump): the
+  // verifier walks its at most 16 steps one by one; the exit test forks, but
+  // the branch that leaves ends at once, so the cost grows linearly.
   __u32 pf = s->pf_n;
-  bpf_iter_num_new(&it, 0, pf < MAX_POINT_FORMATS ? pf : MAX_POINT_FORMATS);
-  while ((k = bpf_iter_num_next(&it))) ja3_item(s, u8at(s, s->pf_pos + *k));
-  bpf_iter_num_destroy(&it);
+#pragma clang loop unroll(disable)
+  for (__u32 k = 0; k < MAX_POINT_FORMATS; k++) {
+    if (k >= pf) break;
+    ja3_item(s, u8at(s, s->pf_pos + k));
+  }
   return STAT_PARSED;
 }
 

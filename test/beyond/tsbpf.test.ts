@@ -74,8 +74,6 @@ test('tsbpf verifier accepts the HTTP example', () => {
   tsbpfVerifies(HTTP);
 });
 
-test('tsbpf verifier accepts the TLS example', {
-  todo: 'src/verifier does not take kfunc calls (bpf_iter_num_*) yet',
-}, () => {
+test('tsbpf verifier accepts the TLS example', () => {
   tsbpfVerifies(TLS);
 });

@@ -78,7 +78,7 @@ export const about: Record<string, string> = {
   l4lb: 'XDP L4 load balancer: conntrack in an LRU hash, DNAT with incremental checksums, MSS clamp, DNS affinity',
   life: "Conway's Game of Life (the reference demo): board in an array map, bpf_loop, bpf_timer, ring buffer",
   http: 'XDP HTTP/1.x parsing: bpf_loop state machine over the payload, per method/host/path-prefix/status counters, LPM path rules',
-  tls: 'XDP TLS ClientHello parsing: SNI, ALPN, JA3-style FNV-1a fingerprint to a ring buffer, SNI deny map, open-coded iterator',
+  tls: 'XDP TLS ClientHello parsing: SNI, ALPN, JA3-style FNV-1a fingerprint to a ring buffer, SNI deny map, bounded loop',
 };
 
 function tool(cmd: string, args: string[]): string | undefined {
