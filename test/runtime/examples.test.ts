@@ -261,3 +261,58 @@ both('life on the real clock: five generations 1 ms apart, then the timer stops'
   assert.ok(times[0]! >= BigInt(Math.floor(t0)));
   c.close();
 });
+
+// Expected values below are those test/examples/kernel-run.test.ts checks in the kernel.
+
+both('maps: the self-test leaves the contents its comments promise', () => {
+  const c = open('maps/maps', { nrCpus: 4 });
+  assert.equal(c.program('maps_selftest').run({ data: new Uint8Array(64) }).retval, XDP_PASS);
+  const keys: number[] = [];
+  for (let k = c.map('hash_map').nextKey(); k; k = c.map('hash_map').nextKey(k))
+    keys.push(new DataView(k.buffer, k.byteOffset).getUint32(0, true));
+  assert.deepEqual(keys.sort(), [1, 3]);
+  const u64at = (m: string, k: Uint8Array) => u64(value(c, m, k), 0);
+  assert.equal(u64at('hash_map', key32(1)), 10n);
+  assert.equal(u64at('hash_map', key32(3)), 35n);
+  const lruKey = new Uint8Array(new BigUint64Array([0x1122334455667788n]).buffer);
+  assert.equal(new DataView(value(c, 'lru_map', lruKey).buffer).getUint32(0, true), 7);
+  for (let i = 0; i < 8; i++) {
+    const v = new DataView(value(c, 'array_map', key32(i)).buffer);
+    assert.deepEqual([v.getUint32(0, true), v.getUint32(4, true)], [i, i * i]);
+  }
+  // Per-CPU maps: summed over the CPUs, as the kernel test sums kobj's per-CPU dump.
+  type PerCpu = { lookupPerCpu(k: Uint8Array): Uint8Array[] | undefined };
+  const sum = (m: string, k: Uint8Array) =>
+    ((c.map(m) as unknown as PerCpu).lookupPerCpu(k) ?? []).reduce((a, v) => a + u64(v, 0), 0n);
+  assert.equal(sum('percpu_hash_map', key32(9)), 99n);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => sum('percpu_array_map', key32(i))),
+    [0n, 3n, 0n, 0n],
+  );
+  const events = (c.map('ringbuf') as unknown as { consume(): Uint8Array[] }).consume().map((e) => {
+    const d = new DataView(e.buffer, e.byteOffset);
+    return [d.getUint32(0, true), d.getUint32(4, true), d.getBigUint64(8, true)];
+  });
+  assert.deepEqual(events, [
+    [1, 132, 1n],
+    [2, 3, 35n],
+  ]);
+  c.close();
+});
+
+both('map-in-map: the inner map is chosen by length parity; the spin-locked pair counts', () => {
+  for (const len of [64, 65]) {
+    const c = open('map-in-map/map_in_map');
+    assert.equal(c.program('mim_xdp').run({ data: new Uint8Array(len) }).retval, XDP_PASS);
+    const slots = (m: string) => [0, 1, 2, 3].map((i) => u64(value(c, m, key32(i)), 0));
+    const [hit, miss] = len % 2 ? ['inner_odd', 'inner_even'] : ['inner_even', 'inner_odd'];
+    assert.deepEqual(slots(hit!), [1n, BigInt(len), 0n, 0n]);
+    assert.deepEqual(slots(miss!), [0n, 0n, 0n, 0n]);
+    const byQuarter = [0n, 0n, 0n, 0n];
+    byQuarter[len & 3] = 1n;
+    assert.deepEqual(slots('inner_h'), byQuarter);
+    const locked = value(c, 'locked', key32(1));
+    assert.deepEqual([u64(locked, 8), u64(locked, 16)], [1n, BigInt(len)]);
+    c.close();
+  }
+});
