@@ -22,6 +22,7 @@ const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 export interface TsbpfRunOptions extends BpktOptions {
   verify?: boolean; // run tsbpf's verifier first (default false: it is tested on its own)
+  engine?: 'interp' | 'jit';
 }
 
 export function runTsbpf(
@@ -35,6 +36,7 @@ export function runTsbpf(
   for (const [sym, h] of Object.entries(o.rodata ?? {})) rodata[sym] = unhex(h);
   const c = newCollection(loadCollectionSpec(readFileSync(path), { file: object }), {
     verify: o.verify ?? false,
+    engine: o.engine ?? 'interp',
     programs: [prog],
     rodata,
   });

@@ -65,6 +65,17 @@ test('tsbpf and the kernel agree on both examples', { skip: kernelSkip }, () => 
   );
 });
 
+test('tsbpf JIT (WebAssembly) and interpreter agree on both examples', () => {
+  for (const [object, prog, frames, maps] of [
+    [HTTP, 'http_parse', http.frames, ruleMaps()],
+    [TLS, 'tls_parse', tls.frames, denyMaps()],
+  ] as const) {
+    const jit = runTsbpf(object, prog, frames, { maps, engine: 'jit' });
+    assert.deepEqual(jit, runTsbpf(object, prog, frames, { maps }), prog);
+    assert.ok(jit.retvals.includes(1), `${prog}: some drops`);
+  }
+});
+
 function tsbpfVerifies(object: string): void {
   const spec = loadCollectionSpec(readFileSync(join(repoRoot, object)), { file: object });
   newCollection(spec, { verify: true }).close(); // throws InputError('VERIFY') on a reject
