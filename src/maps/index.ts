@@ -20,7 +20,7 @@ export {
 export * as mapFlags from './flags.ts';
 export { HashMap } from './hash.ts';
 export { LpmTrieMap } from './lpm-trie.ts';
-export { type BatchResult, BpfMap, mapById, pinnedMap } from './map.ts';
+export { type BatchResult, BpfMap, type MapInfo, mapById, pinnedMap } from './map.ts';
 export { MapInMap } from './map-in-map.ts';
 export { QueueStackMap } from './queue-stack.ts';
 export { RingbufMap } from './ringbuf.ts';

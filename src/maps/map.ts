@@ -35,6 +35,23 @@ export function flagsNum(flags: bigint | number): number {
 
 export const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
 
+/** What BPF_OBJ_GET_INFO_BY_FD reports for a map (kernel: struct bpf_map_info). */
+export interface MapInfo {
+  type: number;
+  typeName: string;
+  id: number;
+  name: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  mapFlags: number;
+  mapExtra: bigint;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  frozen: boolean;
+  pinned?: string;
+}
+
 /** Result of one batch lookup (kernel: BPF_MAP_LOOKUP_BATCH). */
 export interface BatchResult {
   keys: Uint8Array[];
@@ -365,6 +382,25 @@ export abstract class BpfMap implements VmMap {
       throw new MapError(EOPNOTSUPP, `map ${this.name}: ${this.typeName} maps have no batch operations`);
     if (!Number.isInteger(count) || count < 0)
       throw new MapError(EINVAL, `map ${this.name}: bad batch count ${count}`);
+  }
+
+  /** kernel: bpf_map_get_info_by_fd() — the map's description. */
+  info(): MapInfo {
+    return {
+      type: this.type,
+      typeName: this.typeName,
+      id: this.id,
+      name: this.name,
+      keySize: this.keySize,
+      valueSize: this.valueSize,
+      maxEntries: this.maxEntries,
+      mapFlags: this.flags,
+      mapExtra: this.mapExtra,
+      btfKeyTypeId: this.keyTypeId,
+      btfValueTypeId: this.valueTypeId,
+      frozen: this.frozen,
+      pinned: this.pinnedAs,
+    };
   }
 
   /** kernel: BPF_MAP_FREEZE — the host can no longer write; programs still can (unless RDONLY_PROG). */

@@ -91,6 +91,24 @@ test('pin, pinnedMap, unpin; close frees the arena memory and unregisters the ma
   const other = createMap(arena, { type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
   assert.throws(() => other.pin('test/pinme'), errno(17));
   assert.equal(mapById(m.id), m);
+  assert.deepEqual(
+    { ...m.info(), id: 0 },
+    {
+      type: 1,
+      typeName: 'hash',
+      id: 0,
+      name: 'pinme',
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 8,
+      mapFlags: 0,
+      mapExtra: 0n,
+      btfKeyTypeId: 0,
+      btfValueTypeId: 0,
+      frozen: false,
+      pinned: 'test/pinme',
+    },
+  );
   const ptr = m.ptr;
   assert.ok(arena.regionAt(ptr));
   m.close();
