@@ -2,9 +2,12 @@
 // check_cfg()): subprogram boundaries, jumps inside their function and program, no fall-through
 // off a function's end, every instruction reachable, no jump into the middle of an lddw.
 import type { Insn } from '../isa/index.ts';
-import { opcode as op } from '../isa/index.ts';
+import { opcode as opNs } from '../isa/index.ts';
 import type { InsnAux, Subprog } from './env.ts';
 import { reject } from './env.ts';
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const op = { ...opNs };
 
 /** Helpers that call a callback synchronously (kernel: is_sync_callback_calling_function()). */
 export const CALLBACK_HELPERS: ReadonlySet<number> = new Set([181]);

@@ -1,8 +1,11 @@
 // tsbpf's own words about a rejection: which safety principle the program broke and what a
 // programmer usually changes. The kernel's message stays as is; this is an extra line.
 import type { Insn } from '../isa/index.ts';
-import { opcode as op } from '../isa/index.ts';
+import { opcode as opNs } from '../isa/index.ts';
 import type { ProgTypeName } from './env.ts';
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const op = { ...opNs };
 
 export type Principle =
   | 'reads only where permitted'

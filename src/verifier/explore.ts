@@ -1,6 +1,6 @@
 // Path-by-path abstract interpretation (kernel: do_check(), do_check_insn(), push_stack(),
 // pop_stack(), is_state_visited(), update_branch_counts(), process_bpf_exit).
-import { formatKernelInsn, opcode as op } from '../isa/index.ts';
+import { formatKernelInsn, opcode as opNs } from '../isa/index.ts';
 import { checkAluOp } from './check/alu.ts';
 import { checkFuncCall, checkHelperCall, checkRetval, prepareFuncExit } from './check/call.ts';
 import { checkCondJmpOp } from './check/jmp.ts';
@@ -12,12 +12,17 @@ import { reject } from './env.ts';
 import { frameStateStr } from './log.ts';
 import { markAllScalarsImprecise, markRegPrecise, propagatePrecision } from './precision.ts';
 import { statesEqual, statesMaybeLooping } from './prune.ts';
-import { scalar } from './domain/index.ts';
+import { scalar as scalarNs } from './domain/index.ts';
 import type { RegState } from './reg.ts';
 import { pointer, regTypeStr, unknownScalar } from './reg.ts';
-import { isSpilledReg } from './stack.ts';
+import * as stackNs from './stack.ts';
 import type { Checkpoint, VerifierState } from './state.ts';
 import { copyState, curFrame, newFrame } from './state.ts';
+const { isSpilledReg } = stackNs;
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const op = { ...opNs };
+const scalar = { ...scalarNs };
 
 /** kernel: BPF_COMPLEXITY_LIMIT_JMP_SEQ */
 const BPF_COMPLEXITY_LIMIT_JMP_SEQ = 8192;
@@ -118,7 +123,12 @@ class Explorer {
             return true;
           }
         } else if (statesMaybeLooping(sl.state, cur) && statesEqual(env, sl.state, cur, idx, 'EXACT')) {
-          reject(`infinite loop detected at insn ${idx}`);
+          const f = cur.frames.length - 1;
+          reject(
+            `infinite loop detected at insn ${idx}`,
+            `cur state:${frameStateStr(cur, cur.frames[f]!, this.log, env.maps, true)}`,
+            `old state:${frameStateStr(sl.state, sl.state.frames[f]!, this.log, env.maps, true)}`,
+          );
         }
         if (
           !env.aux[idx]!.forceCheckpoint &&
@@ -147,7 +157,8 @@ class Explorer {
       const n = env.aux[idx]!.forceCheckpoint && sl.branches > 0 ? 64 : 3;
       return sl.missCnt <= sl.hitCnt * n + n;
     });
-    env.curStates -= list.length - kept.length;
+    // evicted states stay counted until their paths are done (kernel: free_list)
+    for (const sl of list) if (!kept.includes(sl) && sl.branches === 0) env.curStates--;
     if (env.maxStatesPerInsn < statesCnt) env.maxStatesPerInsn = statesCnt;
     if (!addNewState) {
       if (kept.length !== list.length) env.explored.set(idx, kept);

@@ -1,8 +1,11 @@
 // Registers live before each instruction (kernel: compute_live_registers()): a backward
 // data-flow over each function's control flow. Pruning ignores registers that are dead.
 import type { Insn } from '../isa/index.ts';
-import { opcode as op } from '../isa/index.ts';
+import { opcode as opNs } from '../isa/index.ts';
 import { successors } from './cfg.ts';
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const op = { ...opNs };
 
 const R0_R5 = 0x3f;
 const R1_R5 = 0x3e;

@@ -2,12 +2,18 @@
 // `0: R1=ctx() R10=fp0`, `1: (b7) r0 = 0                        ; R0=0`. Level 1 keeps only the
 // path that failed (a finished branch's lines are dropped when the next one is popped), level 2
 // keeps every path. Lines are kept as an array; the instruction line stays open for the state.
-import { print, tnum, u64 } from './domain/index.ts';
+import { print as printNs, tnum as tnumNs, u64 as u64Ns } from './domain/index.ts';
 import type { RegState } from './reg.ts';
 import { regTypeStr } from './reg.ts';
 import type { MapInfo } from './env.ts';
-import { BPF_REG_SIZE, SLOT_TYPE_CHAR, STACK_INVALID, STACK_SPILL } from './stack.ts';
+import * as stackNs from './stack.ts';
 import type { FuncState, VerifierState } from './state.ts';
+const { BPF_REG_SIZE, SLOT_TYPE_CHAR, STACK_INVALID, STACK_SPILL } = stackNs;
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const print = { ...printNs };
+const tnum = { ...tnumNs };
+const u64 = { ...u64Ns };
 
 export class VerifierLog {
   readonly level: number;

@@ -3,12 +3,16 @@
 // sizes, decided branches), that scalar and every value it came from are marked precise in the
 // checkpoints of the current path; pruning then compares only precise scalars.
 import type { Insn } from '../isa/index.ts';
-import { opcode as op } from '../isa/index.ts';
+import { opcode as opNs } from '../isa/index.ts';
 import { CALLBACK_HELPERS } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
 import type { RegState } from './reg.ts';
-import { BPF_REG_SIZE, STACK_SPILL } from './stack.ts';
+import * as stackNs from './stack.ts';
 import type { Checkpoint, FuncState, HistEntry, VerifierState } from './state.ts';
+const { BPF_REG_SIZE, STACK_SPILL } = stackNs;
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const op = { ...opNs };
 
 // kernel: struct backtrack_state
 class Backtrack {
@@ -159,14 +163,12 @@ export function markChainPrecision(
   for (const [f, r] of regs) {
     const reg = state.frames[f]?.regs[r];
     if (!reg || reg.type !== 'SCALAR_VALUE') continue;
-    reg.precise = true;
     bt.set(r, f);
   }
   for (const [f, spi] of slots) {
     const slot = state.frames[f]?.stack[spi];
     if (!slot || slot.slotType[BPF_REG_SIZE - 1] !== STACK_SPILL || slot.spilled.type !== 'SCALAR_VALUE')
       continue;
-    slot.spilled.precise = true;
     bt.slots[f]!.add(spi);
   }
   if (bt.empty()) return;

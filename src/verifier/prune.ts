@@ -1,20 +1,18 @@
 // State equivalence for pruning (kernel: states_equal(), func_states_equal(), regsafe(),
 // stacksafe(), refsafe(), check_ids()). A scalar is
 // compared by range_within + tnum_in only when precise (see precision.ts).
-import { scalar, tnum } from './domain/index.ts';
+import { scalar as scalarNs, tnum as tnumNs } from './domain/index.ts';
 import type { VerifierEnv } from './env.ts';
 import type { RegState } from './reg.ts';
 import { unknownScalar } from './reg.ts';
 import type { StackSlot } from './stack.ts';
-import {
-  BPF_REG_SIZE,
-  isSpilledScalarReg64,
-  STACK_INVALID,
-  STACK_MISC,
-  STACK_SPILL,
-  STACK_ZERO,
-} from './stack.ts';
+import * as stackNs from './stack.ts';
 import type { FuncState, VerifierState } from './state.ts';
+const { BPF_REG_SIZE, isSpilledScalarReg64, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } = stackNs;
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const scalar = { ...scalarNs };
+const tnum = { ...tnumNs };
 
 export type Exactness = 'NOT_EXACT' | 'RANGE_WITHIN' | 'EXACT';
 

@@ -1,8 +1,14 @@
 // Register states as the kernel's struct bpf_reg_state keeps them (include/linux/bpf_verifier.h):
 // a type, a fixed offset, the numeric part (a tnum plus eight bounds; for pointers the variable
 // offset), ids for null-check and scalar linking, a reference id, a packet range.
-import { scalar, tnum, u64 } from './domain/index.ts';
+import type { U64 } from './domain/index.ts';
+import { scalar as scalarNs, tnum as tnumNs, u64 as u64Ns } from './domain/index.ts';
 import type { Scalar } from './domain/index.ts';
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const scalar = { ...scalarNs };
+const tnum = { ...tnumNs };
+const u64 = { ...u64Ns };
 
 // kernel: enum bpf_reg_type (the base types tsbpf tracks)
 export type RegType =
@@ -77,7 +83,7 @@ export const notInit = (): RegState => base('NOT_INIT', scalar.unknown());
 /** kernel: __mark_reg_unknown() */
 export const unknownScalar = (): RegState => base('SCALAR_VALUE', scalar.unknown());
 /** kernel: __mark_reg_known() */
-export const knownScalar = (v: u64.U64): RegState => base('SCALAR_VALUE', scalar.known(v));
+export const knownScalar = (v: U64): RegState => base('SCALAR_VALUE', scalar.known(v));
 export const scalarOf = (s: Scalar): RegState => base('SCALAR_VALUE', s);
 
 /** A pointer of `type` with a zero variable offset. */
@@ -86,7 +92,33 @@ export function pointer(type: RegType, fields: Partial<RegState> = {}): RegState
 }
 
 export function copyReg(r: RegState): RegState {
-  return { ...r, s: { ...r.s } };
+  const s = r.s;
+  return {
+    type: r.type,
+    maybeNull: r.maybeNull,
+    rdonly: r.rdonly,
+    ringbuf: r.ringbuf,
+    off: r.off,
+    s: {
+      varOff: s.varOff,
+      smin: s.smin,
+      smax: s.smax,
+      umin: s.umin,
+      umax: s.umax,
+      s32min: s.s32min,
+      s32max: s.s32max,
+      u32min: s.u32min,
+      u32max: s.u32max,
+    },
+    id: r.id,
+    refObjId: r.refObjId,
+    range: r.range,
+    mapIndex: r.mapIndex,
+    memSize: r.memSize,
+    frameno: r.frameno,
+    subprogno: r.subprogno,
+    precise: r.precise,
+  };
 }
 
 export const isScalar = (r: RegState): boolean => r.type === 'SCALAR_VALUE';

@@ -3,7 +3,8 @@
 import type { RegState } from './reg.ts';
 import { copyReg, notInit, pointer } from './reg.ts';
 import type { StackSlot } from './stack.ts';
-import { copySlot } from './stack.ts';
+import * as stackNs from './stack.ts';
+const { copySlot } = stackNs;
 
 export const MAX_BPF_REG = 11;
 export const BPF_REG_FP = 10;

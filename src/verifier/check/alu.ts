@@ -1,7 +1,13 @@
 // ALU instructions (kernel: check_alu_op(), adjust_reg_min_max_vals(), adjust_ptr_min_max_vals()).
 import type { Insn } from '../../isa/index.ts';
-import { opcode as op } from '../../isa/index.ts';
-import { alu, coerce, scalar, tnum, u64 } from '../domain/index.ts';
+import { opcode as opNs } from '../../isa/index.ts';
+import {
+  alu as aluNs,
+  coerce as coerceNs,
+  scalar as scalarNs,
+  tnum as tnumNs,
+  u64 as u64Ns,
+} from '../domain/index.ts';
 import type { Scalar } from '../domain/index.ts';
 import type { VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
@@ -10,6 +16,14 @@ import { copyReg, isPktPointer, knownScalar, regTypeStr, scalarOf, unknownScalar
 import type { FuncState } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
 import { checkRegArg } from './regs.ts';
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const op = { ...opNs };
+const alu = { ...aluNs };
+const coerce = { ...coerceNs };
+const scalar = { ...scalarNs };
+const tnum = { ...tnumNs };
+const u64 = { ...u64Ns };
 
 // kernel: bpf_alu_string[]
 const ALU_STRING = [

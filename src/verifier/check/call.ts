@@ -5,21 +5,27 @@ import { MAP_TYPES } from '../../elf/index.ts';
 import type { Insn } from '../../isa/index.ts';
 import { HELPER_NAMES } from '../../isa/index.ts';
 import type { ArgSpec } from '../../vm/helpers.ts';
-import { tnum, u64 } from '../domain/index.ts';
+import { tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
 import type { MapInfo, VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
+import { frameStateStr } from '../log.ts';
 import { markChainPrecision, markRegPrecise } from '../precision.ts';
 import { getHelperProto, isAcquireHelper, isReleaseHelper } from '../protos.ts';
 import type { HelperProto } from '../protos.ts';
 import type { RegState } from '../reg.ts';
 import { isKnownZero, isPktPointer, pointer, regTypeStr, unknownScalar } from '../reg.ts';
-import { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } from '../stack.ts';
+import * as stackNs from '../stack.ts';
 import type { FuncState, VerifierState } from '../state.ts';
 import { copyState, curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
 import { mayWritePacket } from './ctx.ts';
 import { forEachReg } from './jmp.ts';
 import { checkMemRegionAccess, checkPacketAccess, checkStackAccessWithinBounds } from './mem.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
+const { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } = stackNs;
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const tnum = { ...tnumNs };
+const u64 = { ...u64Ns };
 
 /** kernel: BPF_MAX_VAR_SIZ */
 const BPF_MAX_VAR_SIZ = 1 << 29;
@@ -502,6 +508,12 @@ export function checkFuncCall(env: VerifierEnv, state: VerifierState, insn: Insn
     markRegNotInit(caller, r);
   }
   state.frames.push(callee);
+  if (env.log.enabled) {
+    env.log.add('caller:');
+    env.log.add(frameStateStr(state, caller, env.log, env.maps, true));
+    env.log.add('callee:');
+    env.log.add(frameStateStr(state, callee, env.log, env.maps, true));
+  }
   env.log.scratchAll();
   return target;
 }
@@ -543,9 +555,14 @@ export function prepareFuncExit(env: VerifierEnv, state: VerifierState): number 
     }
   }
   state.frames.pop();
-  env.log.scratchAll();
   // a callback returns to its call, which then schedules the next iteration
-  if (callee.inCallbackFn) return callee.callsite;
-  curFrame(state).regs[0] = r0;
-  return callee.callsite + 1;
+  const next = callee.inCallbackFn ? callee.callsite : callee.callsite + 1;
+  if (!callee.inCallbackFn) curFrame(state).regs[0] = r0;
+  if (env.log.enabled) {
+    env.log.add('returning from callee:');
+    env.log.add(frameStateStr(state, callee, env.log, env.maps, true));
+    env.log.add(`to caller at ${next}:`);
+    env.log.add(frameStateStr(state, curFrame(state), env.log, env.maps, true));
+  }
+  return next;
 }

@@ -1,8 +1,9 @@
 // Conditional jumps (kernel: check_cond_jmp_op(), is_branch_taken(), reg_set_min_max(),
 // try_match_pkt_pointers(), find_good_pkt_pointers(), mark_ptr_or_null_regs()).
+import type { BranchTaken } from '../domain/branch.ts';
 import type { Insn } from '../../isa/index.ts';
-import { opcode as op } from '../../isa/index.ts';
-import { branch, scalar, u64 } from '../domain/index.ts';
+import { opcode as opNs } from '../../isa/index.ts';
+import { branch as branchNs, scalar as scalarNs, u64 as u64Ns } from '../domain/index.ts';
 import type { VerifierEnv } from '../env.ts';
 import { reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
@@ -11,6 +12,12 @@ import type { VerifierState } from '../state.ts';
 import { copyState, curFrame } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
 import { checkRegArg } from './regs.ts';
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const op = { ...opNs };
+const branch = { ...branchNs };
+const scalar = { ...scalarNs };
+const u64 = { ...u64Ns };
 
 /** kernel: MAX_PACKET_OFF */
 const MAX_PACKET_OFF = 0xffff;
@@ -40,7 +47,7 @@ function regNotNull(r: RegState): boolean {
 }
 
 // kernel: is_pkt_ptr_branch_taken()
-function isPktPtrBranchTaken(dst: RegState, src: RegState, opc: number): branch.BranchTaken {
+function isPktPtrBranchTaken(dst: RegState, src: RegState, opc: number): BranchTaken {
   let pkt: RegState;
   if (src.type === 'PTR_TO_PACKET_END') pkt = dst;
   else if (dst.type === 'PTR_TO_PACKET_END') {
@@ -65,7 +72,7 @@ const isPktAny = (r: RegState): boolean => isPktPointer(r) || r.type === 'PTR_TO
 const isPtr = (r: RegState): boolean => r.type !== 'SCALAR_VALUE';
 
 // kernel: is_branch_taken()
-export function isBranchTaken(a: RegState, b: RegState, opc: number, is32: boolean): branch.BranchTaken {
+export function isBranchTaken(a: RegState, b: RegState, opc: number, is32: boolean): BranchTaken {
   if (isPktAny(a) && isPktAny(b) && !is32) return isPktPtrBranchTaken(a, b, opc);
   if (isPtr(a) || isPtr(b)) {
     const isConst = (r: RegState): boolean => r.type === 'SCALAR_VALUE' && scalar.isRegConst(r.s, is32);

@@ -2,8 +2,8 @@
 // check_store_reg(), the BPF_ST case of do_check_insn(), check_atomic(), check_ld_abs(),
 // check_ld_imm()).
 import type { Insn } from '../../isa/index.ts';
-import { opcode as op } from '../../isa/index.ts';
-import { u64 } from '../domain/index.ts';
+import { opcode as opNs } from '../../isa/index.ts';
+import { u64 as u64Ns } from '../domain/index.ts';
 import type { VerifierEnv } from '../env.ts';
 import { reject } from '../env.ts';
 import { knownScalar, pointer, regTypeStr, unknownScalar } from '../reg.ts';
@@ -11,6 +11,10 @@ import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
 import { checkMemAccess } from './mem.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const op = { ...opNs };
+const u64 = { ...u64Ns };
 
 // kernel: check_load_mem()
 export function checkLoadMem(env: VerifierEnv, state: VerifierState, insn: Insn): void {
@@ -151,6 +155,7 @@ export function checkLdImm(env: VerifierEnv, state: VerifierState, insn: Insn): 
       frame.regs[insn.dst] = knownScalar(u64.make(insn.imm >>> 0, (insn.imm64Hi ?? 0) >>> 0));
       return;
     case op.PSEUDO_FUNC: {
+      if (!env.hasFuncInfo) reject('missing btf func_info');
       const target = env.insnIdx + insn.imm + 1;
       const subprogno = env.subprogs.findIndex((s) => s.start === target);
       frame.regs[insn.dst] = pointer('PTR_TO_FUNC', { subprogno });

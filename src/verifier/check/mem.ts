@@ -1,7 +1,8 @@
 // Loads and stores (kernel: check_mem_access() and the per-region checks it calls:
 // check_stack_{read,write}_{fixed,var}_off(), check_ctx_access(), check_packet_access(),
 // check_mem_region_access() for map values, map keys and ringbuf memory).
-import { coerce, scalar, tnum, u64 } from '../domain/index.ts';
+import type { U64 } from '../domain/index.ts';
+import { coerce as coerceNs, scalar as scalarNs, tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
 import type { VerifierEnv } from '../env.ts';
 import { reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
@@ -17,17 +18,17 @@ import {
 import type { FuncState, VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
 import type { SlotType } from '../stack.ts';
-import {
-  BPF_REG_SIZE,
-  emptySlot,
-  MAX_BPF_STACK,
-  STACK_INVALID,
-  STACK_MISC,
-  STACK_SPILL,
-  STACK_ZERO,
-} from '../stack.ts';
+import * as stackNs from '../stack.ts';
 import { noteStackAccess } from '../precision.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
+const { BPF_REG_SIZE, emptySlot, MAX_BPF_STACK, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } =
+  stackNs;
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const coerce = { ...coerceNs };
+const scalar = { ...scalarNs };
+const tnum = { ...tnumNs };
+const u64 = { ...u64Ns };
 
 export type AccessType = 'read' | 'write';
 
@@ -301,7 +302,7 @@ function checkCtxReg(regno: number, reg: RegState): void {
 }
 
 /** Reads a little-endian value from frozen map data (kernel: bpf_map_direct_read()). */
-function directRead(data: Uint8Array, off: number, size: number, ldsx: boolean): u64.U64 {
+function directRead(data: Uint8Array, off: number, size: number, ldsx: boolean): U64 {
   let lo = 0;
   let hi = 0;
   for (let i = 0; i < size; i++) {
