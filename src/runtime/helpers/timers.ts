@@ -150,7 +150,7 @@ export class TimerTable {
       (t.map as { closed?: boolean }).closed === true ||
       a.dv.getUint32(t.addr, true) !== t.id ||
       a.dv.getUint32(t.addr + 4, true) !== TIMER_MAGIC ||
-      this.keyOf(t.map, t.valueAddr) === undefined
+      t.map.lookup(t.keyAddr) !== t.valueAddr
     ) {
       this.free(t);
       return;
