@@ -36,7 +36,12 @@ interface Entry extends ScheduledEvent {
   fn: () => void;
 }
 
-const hrStart = process.hrtime.bigint();
+// Node's process.hrtime where there is one; browsers (the playground) have performance.now().
+const monoNs: () => bigint =
+  typeof process !== 'undefined' && typeof process.hrtime?.bigint === 'function'
+    ? () => process.hrtime.bigint()
+    : () => BigInt(Math.round(performance.now() * 1e6));
+const hrStart = monoNs();
 
 export class EventLoop {
   readonly mode: ClockMode;
@@ -65,7 +70,7 @@ export class EventLoop {
   /** Current time in nanoseconds (monotonic). */
   now(): number {
     if (this.mode === 'virtual') return this.virtualNs;
-    return Number(process.hrtime.bigint() - hrStart) + 1e9;
+    return Number(monoNs() - hrStart) + 1e9;
   }
 
   /** A clock function for the VM (bpf_ktime_get_*). */

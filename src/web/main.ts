@@ -1,6 +1,5 @@
 // The playground's wiring: gallery and file loading, the editor, and the verify / run / step /
 // maps / output / Life panels. State that can be shared lives in the URL hash (share.ts).
-import './node-shim.ts';
 import { disassemble } from '../isa/disasm.ts';
 import { RingbufMap } from '../maps/ringbuf.ts';
 import { OBJECTS } from './gallery.ts';
