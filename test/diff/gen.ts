@@ -12,7 +12,7 @@ import type { Insn } from '../../src/isa/insn.ts';
 import * as op from '../../src/isa/opcode.ts';
 
 export type Rng = () => number;
-export type DiffProgType = 'socket_filter' | 'xdp';
+export type DiffProgType = 'socket_filter' | 'xdp' | 'sched_cls';
 
 export interface GenProgram {
   name: string;
@@ -40,8 +40,9 @@ interface Ctx {
   pool: number[];
   /** Stack bytes [fp - stackSize, fp) are initialised. */
   stackSize: number;
-  /** Packet bytes [0, pktLen) are proven in bounds (xdp main only). */
+  /** Packet bytes [pktReg, pktReg + pktLen) are proven in bounds (xdp and sched_cls main). */
   pktLen: number;
+  pktReg: number;
   inSub: boolean;
   ldAbsAllowed: boolean;
 }
@@ -194,7 +195,7 @@ function atomicItem(c: Ctx): Insn[] {
   return [ins(op.CLASS_STX | op.MODE_ATOMIC | sz, op.REG_FP, pick(r, pool), off, imm)];
 }
 
-/** xdp: loads and stores inside the proven packet prefix (r6 = data), at any alignment. */
+/** xdp/sched_cls: loads and stores inside the proven packet prefix, at any alignment. */
 function packetItem(c: Ctx): Insn[] {
   const { r, pool, features: f } = c;
   let sz = pick(r, SIZES);
@@ -204,23 +205,25 @@ function packetItem(c: Ctx): Insn[] {
   const k = r();
   if (k < 0.35) {
     f.add('pkt-stx');
-    return [ins(op.CLASS_STX | op.MODE_MEM | sz, 6, pick(r, pool), off)];
+    return [ins(op.CLASS_STX | op.MODE_MEM | sz, c.pktReg, pick(r, pool), off)];
   }
   if (k < 0.45) {
     f.add('pkt-st');
-    return [ins(op.CLASS_ST | op.MODE_MEM | sz, 6, 0, off, imm32(r))];
+    return [ins(op.CLASS_ST | op.MODE_MEM | sz, c.pktReg, 0, off, imm32(r))];
   }
   if (k < 0.55 && sz !== op.SIZE_DW) {
     f.add('pkt-ldsx');
-    return [ins(op.CLASS_LDX | op.MODE_MEMSX | sz, pick(r, pool), 6, off)];
+    return [ins(op.CLASS_LDX | op.MODE_MEMSX | sz, pick(r, pool), c.pktReg, off)];
   }
   f.add('pkt-ldx');
-  return [ins(op.CLASS_LDX | op.MODE_MEM | sz, pick(r, pool), 6, off)];
+  return [ins(op.CLASS_LDX | op.MODE_MEM | sz, pick(r, pool), c.pktReg, off)];
 }
 
 // __sk_buff fields a socket filter may read as u32 (kernel: sk_filter_is_valid_access()).
 const SKB_READ = [0, 4, 8, 12, 16, 32, 40, 48, 52, 56, 60, 64];
 const SKB_CB = [48, 52, 56, 60, 64];
+// kernel: tc_cls_act_is_valid_access() also lets sched_cls write mark and priority.
+const SKB_TC_WRITE = [...SKB_CB, 8, 32];
 
 /** socket_filter: ld_abs/ld_ind (r6 = skb), skb field reads and cb[] writes. */
 function skbItem(c: Ctx, pktAfterEth: number): Insn[] {
@@ -254,7 +257,14 @@ function skbItem(c: Ctx, pktAfterEth: number): Insn[] {
     return [ins(op.CLASS_LDX | op.MODE_MEM | op.SIZE_W, pick(r, pool), 6, pick(r, SKB_READ))];
   }
   f.add('skb-cb-write');
-  return [ins(op.CLASS_STX | op.MODE_MEM | op.SIZE_W, 6, pick(r, pool), pick(r, SKB_CB))];
+  return [
+    ins(
+      op.CLASS_STX | op.MODE_MEM | op.SIZE_W,
+      6,
+      pick(r, pool),
+      pick(r, c.type === 'sched_cls' ? SKB_TC_WRITE : SKB_CB),
+    ),
+  ];
 }
 
 const COND = [
@@ -345,7 +355,8 @@ function body(c: Ctx, n: number, subs: number, pktAfterEth: number): Item[] {
     else if (k < 0.63) items.push({ kind: 'code', insns: atomicItem(c) });
     else if (k < 0.76) {
       if (c.inSub) items.push({ kind: 'code', insns: [aluInsn(c)] });
-      else if (c.type === 'xdp') items.push({ kind: 'code', insns: packetItem(c) });
+      else if (c.type === 'xdp' || (c.type === 'sched_cls' && r() < 0.5))
+        items.push({ kind: 'code', insns: packetItem(c) });
       else items.push({ kind: 'code', insns: skbItem(c, pktAfterEth) });
     } else if (k < 0.9) {
       const j = jumpItem(c);
@@ -411,25 +422,54 @@ function randomPacket(r: Rng, len: number): Uint8Array {
 }
 
 export function generateProgram(r: Rng, name: string): GenProgram {
-  const type: DiffProgType = r() < 0.5 ? 'xdp' : 'socket_filter';
+  const t = r();
+  const type: DiffProgType = t < 0.4 ? 'xdp' : t < 0.7 ? 'socket_filter' : 'sched_cls';
+  const direct = type !== 'socket_filter';
   const features = new Set<string>([type]);
   const nSubs = r() < 0.3 ? int(r, 1, 2) : 0;
   const len = int(r, 60, 160);
   const data = randomPacket(r, len);
-  const pktLen = type === 'xdp' ? (r() < 0.85 ? int(r, 1, Math.min(64, len)) : int(r, len + 1, len + 16)) : 0;
-  const pool = type === 'xdp' ? [0, 1, 2, 3, 4, 5, 8] : [0, 1, 2, 3, 4, 5, 7, 8];
-  const c: Ctx = { r, features, type, pool, stackSize: 64, pktLen, inSub: false, ldAbsAllowed: nSubs === 0 };
+  const pktLen = direct ? (r() < 0.85 ? int(r, 1, Math.min(64, len)) : int(r, len + 1, len + 16)) : 0;
+  // Reserved: xdp r6 = data, r7 = data_end; socket_filter r6 = skb; sched_cls r6 = skb,
+  // r7 = data, r8 = data_end. r9 is the loop counter.
+  const pool =
+    type === 'xdp'
+      ? [0, 1, 2, 3, 4, 5, 8]
+      : type === 'socket_filter'
+        ? [0, 1, 2, 3, 4, 5, 7, 8]
+        : [0, 1, 2, 3, 4, 5];
+  const pktReg = type === 'sched_cls' ? 7 : 6;
+  const c: Ctx = {
+    r,
+    features,
+    type,
+    pool,
+    stackSize: 64,
+    pktLen,
+    pktReg,
+    inSub: false,
+    ldAbsAllowed: nSubs === 0 && type !== 'xdp',
+  };
 
   const pro: Insn[] = [];
+  let boundsCheck = -1;
   if (type === 'xdp') {
     // r6 = data, r7 = data_end; one bounds check proves [data, data + pktLen).
     pro.push(ins(op.CLASS_LDX | op.MODE_MEM | op.SIZE_W, 6, 1, 0));
     pro.push(ins(op.CLASS_LDX | op.MODE_MEM | op.SIZE_W, 7, 1, 4));
     pro.push(ins(op.CLASS_ALU64 | op.ALU_MOV | op.SRC_X, 8, 6));
     pro.push(ins(op.CLASS_ALU64 | op.ALU_ADD, 8, 0, 0, pktLen));
-    pro.push(ins(op.CLASS_JMP | op.JMP_JGT | op.SRC_X, 8, 7, 0)); // offset patched below
+    boundsCheck = pro.push(ins(op.CLASS_JMP | op.JMP_JGT | op.SRC_X, 8, 7, 0)) - 1;
   } else {
     pro.push(ins(op.CLASS_ALU64 | op.ALU_MOV | op.SRC_X, 6, 1));
+  }
+  if (type === 'sched_cls') {
+    // r7 = skb->data, r8 = skb->data_end, checked through r0 (initialised again below).
+    pro.push(ins(op.CLASS_LDX | op.MODE_MEM | op.SIZE_W, 7, 6, 76));
+    pro.push(ins(op.CLASS_LDX | op.MODE_MEM | op.SIZE_W, 8, 6, 80));
+    pro.push(ins(op.CLASS_ALU64 | op.ALU_MOV | op.SRC_X, 0, 7));
+    pro.push(ins(op.CLASS_ALU64 | op.ALU_ADD, 0, 0, 0, pktLen));
+    boundsCheck = pro.push(ins(op.CLASS_JMP | op.JMP_JGT | op.SRC_X, 0, 8, 0)) - 1;
   }
   for (let s = 8; s <= c.stackSize; s += 8)
     pro.push(ins(op.CLASS_ST | op.MODE_MEM | op.SIZE_DW, op.REG_FP, 0, -s, imm32(r)));
@@ -456,8 +496,7 @@ export function generateProgram(r: Rng, name: string): GenProgram {
   resolveJumps(main, main.length - 1);
   // Where a failed bounds check goes (xdp only: socket filters have no check, and the kernel
   // refuses unreachable code).
-  const bail =
-    type === 'xdp' ? [ins(op.CLASS_ALU64 | op.ALU_MOV, 0, 0, 0, int(r, 0, 3)), ins(op.OP_EXIT)] : [];
+  const bail = direct ? [ins(op.CLASS_ALU64 | op.ALU_MOV, 0, 0, 0, int(r, 0, 3)), ins(op.OP_EXIT)] : [];
 
   const subs: Item[][] = [];
   for (let s = 0; s < nSubs; s++) {
@@ -484,7 +523,7 @@ export function generateProgram(r: Rng, name: string): GenProgram {
   // Jumps inside a function may go to its last item (the exit), never past it.
   const subStart = subAt.map((a) => a[0]!);
   const insns: Insn[] = [...pro];
-  if (type === 'xdp') insns[4]!.off = bailAt - 5;
+  if (boundsCheck >= 0) insns[boundsCheck]!.off = bailAt - boundsCheck - 1;
   emit(main, mainAt, subStart, insns);
   insns.push(...bail);
   subs.forEach((s, i) => {

@@ -1,5 +1,5 @@
 // Differential execution against the running kernel: seeded random programs the verifier
-// accepts (socket_filter and xdp, with packets), run by BPF_PROG_TEST_RUN through kbpf and by
+// accepts (socket_filter, sched_cls and xdp, with packets), run by BPF_PROG_TEST_RUN through kbpf and by
 // tsbpf's testRun; retval and data_out must be identical. Programs the kernel rejects are
 // replaced by new ones and counted. DIFF_N sets the count, DIFF_SEED replays a run.
 // Without bpf() (not root, no gcc) the kernel's answers for the default seed come from
@@ -168,7 +168,7 @@ test(`kernel differential: ${N} random accepted programs (seed ${SEED})`, {
       continue;
     }
     retvals.add(k.retval ?? -1);
-    if (p.type === 'xdp' && k.dataOut !== Buffer.from(p.data).toString('hex')) packetsChanged++;
+    if (p.type !== 'socket_filter' && k.dataOut !== Buffer.from(p.data).toString('hex')) packetsChanged++;
     if (ours.retval !== k.retval || ours.dataOut !== k.dataOut)
       mismatches.push(
         `${describe(p)}\nkernel retval ${k.retval} data ${k.dataOut}\ntsbpf  retval ${ours.retval} data ${ours.dataOut}`,
@@ -184,7 +184,9 @@ test(`kernel differential: ${N} random accepted programs (seed ${SEED})`, {
     const j = JSON.parse(res.out) as { retval: number; data_out: string };
     assert.deepEqual([j.retval, j.data_out], [k.retval, k.dataOut], `tsbpf run ${p.name}`);
   }
-  t.diagnostic(`${retvals.size} distinct retvals; ${packetsChanged} xdp programs changed their packet`);
+  t.diagnostic(
+    `${retvals.size} distinct retvals; ${packetsChanged} xdp/sched_cls programs changed their packet`,
+  );
   t.diagnostic(`features covered: ${[...features].sort().join(' ')}`);
   if (mismatches.length) writeFileSync(join(tmp.dir, 'mismatches.txt'), mismatches.join('\n\n'));
   assert.equal(mismatches.length, 0, `${mismatches.length} of ${N} differ; first:\n${mismatches[0]}`);
@@ -196,6 +198,8 @@ test(`kernel differential: ${N} random accepted programs (seed ${SEED})`, {
   for (const f of [
     'xdp',
     'socket_filter',
+    'sched_cls',
+    'skb-cb-write',
     'sdiv64',
     'smod32',
     'movsx',
