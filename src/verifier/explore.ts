@@ -298,11 +298,27 @@ class Explorer {
   private printLineInfo(idx: number): void {
     const li = this.env.lineInfo;
     if (!li.length) return;
+    // kernel: find_linfo() (binary search for the last entry at or before idx)
+    let lo = 0;
+    let hi = li.length - 1;
     let k = -1;
-    for (let i = 0; i < li.length && li[i]!.insnIdx <= idx; i++) k = i;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (li[mid]!.insnIdx <= idx) {
+        k = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
     if (k < 0 || k === this.log.prevLineIdx) return;
+    const cur = li[k]!;
+    const prev = li[this.log.prevLineIdx];
     this.log.prevLineIdx = k;
-    this.log.add(`; ${li[k]!.lineText.trimStart()} @ ${li[k]!.fileName.split('/').pop()}:${li[k]!.line}`);
+    // entries that differ only in the column print once (kernel: verbose_linfo())
+    if (prev && prev.line === cur.line && prev.fileName === cur.fileName && prev.lineText === cur.lineText)
+      return;
+    this.log.add(`; ${cur.lineText.trimStart()} @ ${cur.fileName.split('/').pop()}:${cur.line}`);
   }
 
   /** Executes one instruction on the current state; false when exploration is over. */

@@ -113,7 +113,8 @@ export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapI
   if (t === 'CONST_PTR_TO_MAP' || t === 'PTR_TO_MAP_VALUE' || t === 'PTR_TO_MAP_KEY') {
     const m = maps[reg.mapIndex];
     if (m) {
-      if (m.name) a.push(`map=${m.name}`);
+      // the kernel keeps BPF_OBJ_NAME_LEN - 1 characters of a map's name
+      if (m.name) a.push(`map=${m.name.slice(0, 15)}`);
       a.push(`ks=${m.keySize},vs=${m.valueSize}`);
     }
   }
