@@ -121,3 +121,19 @@ test('bpf_timer return values in every state agree with the kernel (fixture time
     c.close();
   }
 });
+
+test('kernel vs tsbpf: cgroup_skb sees the packet from its network header', { skip }, () => {
+  const ev = 'test/runtime/fixtures/events.bpf.o';
+  const c = newCollection(loadCollectionSpec(readFileSync(ev), { file: ev }), { verify: false });
+  for (const n of [0, 1, 2, 7]) {
+    const pkt = udp4Packet(7, new Uint8Array(n));
+    const f = join(tmp, `cg${n}.bin`);
+    writeFileSync(f, pkt);
+    const k = runKobj(['--run', 'even_only', '--data', f, ev]);
+    assert.equal(k.runError, undefined, k.stdout);
+    // IPv4 total length 28 + n: even n is allowed (1).
+    assert.equal(k.retval, n % 2 === 0 ? 1 : 0);
+    assert.equal(c.program('even_only').run({ data: pkt }).retval, k.retval);
+  }
+  c.close();
+});
