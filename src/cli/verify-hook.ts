@@ -1,6 +1,6 @@
 // Where `tsbpf run` asks the verifier before running a program, as BPF_PROG_LOAD would.
 import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
-import { TsbpfError } from '../errors.ts';
+import { TsbpfError, type TsbpfErrorJSON } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
 import { verify } from '../verifier/index.ts';
 import { type CliMapSpec, mapInfo } from './map-spec.ts';
@@ -30,6 +30,11 @@ export class VerifierRejection extends TsbpfError {
     readonly log: string[],
   ) {
     super('VERIFY', message, { where });
+  }
+
+  /** `run --json` errors carry the kernel-format verifier log. */
+  override toJSON(): TsbpfErrorJSON & { log: string[] } {
+    return { ...super.toJSON(), log: this.log };
   }
 }
 

@@ -240,6 +240,10 @@ test('run: the verifier refuses what the kernel would, unless --no-verify', asyn
   assertOneLineError(r.err, 'uninit.s', 'insn 0', 'R5 !read_ok');
   const j = JSON.parse((await cli('run', s, '--json')).out);
   assert.equal(j.error.code, 'VERIFY');
+  assert.ok(
+    j.error.log.some((l: string) => l.includes('R5 !read_ok')),
+    JSON.stringify(j.error.log),
+  );
   const forced = await cli('run', s, '--no-verify');
   assert.equal(forced.code, 0, forced.err);
   assert.match(forced.out, /^retval: 0$/m);

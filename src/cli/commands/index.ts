@@ -3,6 +3,7 @@ import { asmCommand } from './asm.ts';
 import { btfDumpCommand } from './btf.ts';
 import { disasmCommand } from './disasm.ts';
 import { objLinkCommand, objShowCommand } from './obj.ts';
+import { lifeCommand } from './life.ts';
 import { runCommand } from './run.ts';
 
 /** Every CLI command, in the order `tsbpf --help` lists them. */
@@ -13,4 +14,5 @@ export const commands: Command[] = [
   objShowCommand,
   objLinkCommand,
   btfDumpCommand,
+  lifeCommand,
 ];
