@@ -15,6 +15,7 @@ import type { BpfMap } from '../maps/map.ts';
 import { ProgArrayMap } from '../maps/fd-array.ts';
 import type { LddwResolver, LoadedProgram } from '../vm/program.ts';
 import { Vm, type VmOptions } from '../vm/vm.ts';
+import { specialFieldOffset } from './btf-fields.ts';
 import { EventLoop } from './event-loop.ts';
 import { applyGlobals, type GlobalValue, kconfigData } from './globals.ts';
 import type { HostInfo, RuntimeEnv } from './helpers/env.ts';
@@ -182,18 +183,6 @@ function resolveKfuncCalls(spec: CollectionSpec): CollectionSpec {
   return copy;
 }
 
-/** kernel: the offset of a struct bpf_spin_lock member in a map value, if it has one. */
-function spinLockOff(btf: Btf | undefined, valueTypeId: number): number | undefined {
-  if (!btf || valueTypeId === 0) return undefined;
-  const t = btf.skipModifiers(valueTypeId);
-  if (t.kind !== 'struct') return undefined;
-  for (const m of t.members) {
-    const mt = btf.skipModifiers(m.type);
-    if (mt.kind === 'struct' && mt.name === 'bpf_spin_lock') return m.bitOffset / 8;
-  }
-  return undefined;
-}
-
 function createMaps(coll: Collection, spec: CollectionSpec, opts: CollectionOptions): void {
   const specs = applyGlobals(spec.btf, spec.maps, opts.rodata ?? {}, spec.file);
   for (const ms of specs) {
@@ -201,7 +190,7 @@ function createMaps(coll: Collection, spec: CollectionSpec, opts: CollectionOpti
       ms.origin === 'kconfig' ? kconfigData(ms, spec.externs, opts.kconfig ?? {}, spec.file) : ms.data;
     const m = createMap(
       coll.vm.arena,
-      { ...ms, data, spinLockOff: spinLockOff(spec.btf, ms.valueTypeId) },
+      { ...ms, data, spinLockOff: specialFieldOffset(spec.btf, ms.valueTypeId, 'bpf_spin_lock') },
       { nrCpus: opts.nrCpus ?? 1, ...(spec.btf ? { btf: spec.btf } : {}) },
     );
     coll.maps.set(ms.name, m);
@@ -248,7 +237,7 @@ function loadPrograms(coll: Collection, spec: CollectionSpec, opts: CollectionOp
     });
     const where = { file: spec.file, section: ps.section, prog: ps.name };
     checkHelpers(coll, linked.insns, where);
-    if (opts.verify ?? true) verifyBeforeLoad(linked, spec.maps, maps, where);
+    if (opts.verify ?? true) verifyBeforeLoad(linked, spec, maps, where);
     const slot = coll.env.funcs.reserve();
     const resolve: LddwResolver = (i, insnIdx, hiImm) => {
       const w = { ...where, insnIdx };

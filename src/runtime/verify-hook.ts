@@ -1,20 +1,21 @@
 // The verifier gate before a program is loaded into a collection (skippable with verify: false).
 import type { LinkedProgram } from '../elf/link.ts';
-import type { MapSpec } from '../elf/spec.ts';
+import type { CollectionSpec } from '../elf/spec.ts';
 import { InputError, type Where } from '../errors.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { type MapInfo, verify } from '../verifier/index.ts';
+import { specialFieldOffset } from './btf-fields.ts';
 
 const ZERO_KEY = new Uint8Array(4);
 
 /** Throws InputError('VERIFY') with the kernel-style message when the verifier refuses. */
 export function verifyBeforeLoad(
   linked: LinkedProgram,
-  specs: readonly MapSpec[],
+  spec: CollectionSpec,
   maps: readonly BpfMap[],
   where: Where,
 ): void {
-  const infos: MapInfo[] = specs.map((s, i) => {
+  const infos: MapInfo[] = spec.maps.map((s, i) => {
     const info: MapInfo = {
       type: s.typeName,
       keySize: s.keySize,
@@ -23,6 +24,10 @@ export function verifyBeforeLoad(
       flags: s.flags,
       name: s.name,
     };
+    const timerOff = specialFieldOffset(spec.btf, s.valueTypeId, 'bpf_timer');
+    const spinLockOff = specialFieldOffset(spec.btf, s.valueTypeId, 'bpf_spin_lock');
+    if (timerOff !== undefined) info.timerOff = timerOff;
+    if (spinLockOff !== undefined) info.spinLockOff = spinLockOff;
     const live = maps[i];
     if (s.frozen && live && s.keySize === 4) {
       const v = live.lookup(ZERO_KEY);

@@ -185,3 +185,12 @@ test('the verifier gate: a program reading an uninitialised register is refused 
   assert.equal(c.program('xdp_parse').run({ data: new Uint8Array(64) }).retval, 0);
   c.close();
 });
+
+test('the verifier sees bpf_timer and bpf_spin_lock offsets from BTF (timer, life and maps load verified)', () => {
+  for (const ex of ['timer/timer', 'life/life', 'tc-classifier/tc_classifier']) {
+    const file = `examples/${ex}.bpf.o`;
+    const c = newCollection(loadCollectionSpec(readFileSync(file), { file }));
+    assert.ok(c.programs.size > 0);
+    c.close();
+  }
+});
