@@ -23,7 +23,7 @@ function both(name: string, fn: () => void | Promise<void>): void {
     });
 }
 
-// src/verifier is tested on its own and does not accept every example yet (timer, Life);
+// src/verifier is tested on its own and does not accept every example yet (map-in-map, core);
 // these tests are about running them.
 function open(example: string, opts: CollectionOptions = {}) {
   const file = `examples/${example}.bpf.o`;
