@@ -56,6 +56,8 @@ interface Linked {
   /** i32-argument wrappers (see compile.ts argsEntry). */
   argEntries: Map<number, ArgsEntry>;
   mainArgs: ArgsEntry;
+  /** The same with only r1 (r2..r5 zero): one context pointer, the common case. */
+  mainArg1: ArgsEntry;
   /** What the scratch block holds, shared by every instance in one arena. */
   scratch: { budget: number };
   /** Exported wrapper per function entry slot; `main` is slot 0's. */
@@ -146,8 +148,7 @@ export class JitEngine {
     )
       return this.runGeneral(m, prog, lo, hi, entry, linked);
     this.setBudget(linked, m.budget, i32);
-    m.regLo = lo;
-    m.regHi = hi;
+    // m.regLo/regHi are set by the helper imports, before each helper call.
     st.active = 1;
     st.m = m;
     st.prog = prog;
@@ -155,19 +156,22 @@ export class JitEngine {
     st.hi = hi;
     st.tailTarget = undefined;
     try {
-      linked.mainArgs(
-        lo[1]!,
-        hi[1]!,
-        lo[2]!,
-        hi[2]!,
-        lo[3]!,
-        hi[3]!,
-        lo[4]!,
-        hi[4]!,
-        lo[5]!,
-        hi[5]!,
-        lo[10]!,
-      );
+      if ((lo[2]! | hi[2]! | lo[3]! | hi[3]! | lo[4]! | hi[4]! | lo[5]! | hi[5]!) === 0)
+        linked.mainArg1(lo[1]!, hi[1]!, lo[10]!);
+      else
+        linked.mainArgs(
+          lo[1]!,
+          hi[1]!,
+          lo[2]!,
+          hi[2]!,
+          lo[3]!,
+          hi[3]!,
+          lo[4]!,
+          hi[4]!,
+          lo[5]!,
+          hi[5]!,
+          lo[10]!,
+        );
     } catch (e) {
       st.active = 0;
       return this.caught(e, linked, prog, lo, hi);
@@ -421,6 +425,7 @@ function instantiate(
     main: entries.get(0)!,
     argEntries,
     mainArgs: argEntries.get(0)!,
+    mainArg1: fns.b0 as unknown as ArgsEntry,
     scratch,
     sc,
     st,

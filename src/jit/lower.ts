@@ -1,7 +1,9 @@
 // Lowering of straight-line eBPF instructions to Wasm: R0-R10 are i64 locals 0..10, 32-bit ops
 // work on wrapped halves and zero-extend. Control transfers (jumps, calls, exit) are compile.ts's.
 import type { FuncBody } from './wasm/module.ts';
-import * as W from './wasm/opcodes.ts';
+import { W as OPCODES } from './wasm/opcodes.ts';
+
+const W = OPCODES;
 
 /** Locals every compiled function declares after its 12 parameters (r0..r10, depth). */
 export interface Temps {

@@ -2,7 +2,9 @@
 // functions), functions with typed locals, exports. Imports must be declared before the first
 // function is added, since defined functions are numbered after them.
 import { ByteWriter } from './encoder.ts';
-import * as W from './opcodes.ts';
+import { W as OPCODES } from './opcodes.ts';
+
+const W = OPCODES;
 
 export type ValType = typeof W.I32 | typeof W.I64;
 

@@ -1,119 +1,122 @@
 // WebAssembly opcodes and type codes the JIT emits (core spec, MVP + multi-value).
+// One object rather than one export per opcode: users alias it to a module constant, so an
+// opcode costs a property load even where a loader turns imported bindings into getters.
+export const W = {
+  I32: 0x7f,
+  I64: 0x7e,
+  FUNC_TYPE: 0x60,
+  BLOCK_VOID: 0x40,
 
-export const I32 = 0x7f;
-export const I64 = 0x7e;
-export const FUNC_TYPE = 0x60;
-export const BLOCK_VOID = 0x40;
+  SEC_TYPE: 1,
+  SEC_IMPORT: 2,
+  SEC_FUNCTION: 3,
+  SEC_EXPORT: 7,
+  SEC_CODE: 10,
 
-export const SEC_TYPE = 1;
-export const SEC_IMPORT = 2;
-export const SEC_FUNCTION = 3;
-export const SEC_EXPORT = 7;
-export const SEC_CODE = 10;
+  EXT_FUNC: 0,
+  EXT_MEMORY: 2,
+  EXT_GLOBAL: 3,
 
-export const EXT_FUNC = 0;
-export const EXT_MEMORY = 2;
-export const EXT_GLOBAL = 3;
+  UNREACHABLE: 0x00,
+  BLOCK: 0x02,
+  LOOP: 0x03,
+  IF: 0x04,
+  ELSE: 0x05,
+  END: 0x0b,
+  BR: 0x0c,
+  BR_IF: 0x0d,
+  BR_TABLE: 0x0e,
+  RETURN: 0x0f,
+  CALL: 0x10,
+  DROP: 0x1a,
+  SELECT: 0x1b,
 
-export const UNREACHABLE = 0x00;
-export const BLOCK = 0x02;
-export const LOOP = 0x03;
-export const IF = 0x04;
-export const ELSE = 0x05;
-export const END = 0x0b;
-export const BR = 0x0c;
-export const BR_IF = 0x0d;
-export const BR_TABLE = 0x0e;
-export const RETURN = 0x0f;
-export const CALL = 0x10;
-export const DROP = 0x1a;
-export const SELECT = 0x1b;
+  LOCAL_GET: 0x20,
+  LOCAL_SET: 0x21,
+  LOCAL_TEE: 0x22,
+  GLOBAL_GET: 0x23,
 
-export const LOCAL_GET = 0x20;
-export const LOCAL_SET = 0x21;
-export const LOCAL_TEE = 0x22;
-export const GLOBAL_GET = 0x23;
+  I32_LOAD: 0x28,
+  I64_LOAD: 0x29,
+  I32_LOAD8_U: 0x2d,
+  I32_LOAD16_U: 0x2f,
+  I64_LOAD8_S: 0x30,
+  I64_LOAD8_U: 0x31,
+  I64_LOAD16_S: 0x32,
+  I64_LOAD16_U: 0x33,
+  I64_LOAD32_S: 0x34,
+  I64_LOAD32_U: 0x35,
+  I32_STORE: 0x36,
+  I64_STORE: 0x37,
+  I32_STORE8: 0x3a,
+  I32_STORE16: 0x3b,
+  I64_STORE8: 0x3c,
+  I64_STORE16: 0x3d,
+  I64_STORE32: 0x3e,
 
-export const I32_LOAD = 0x28;
-export const I64_LOAD = 0x29;
-export const I32_LOAD8_U = 0x2d;
-export const I32_LOAD16_U = 0x2f;
-export const I64_LOAD8_S = 0x30;
-export const I64_LOAD8_U = 0x31;
-export const I64_LOAD16_S = 0x32;
-export const I64_LOAD16_U = 0x33;
-export const I64_LOAD32_S = 0x34;
-export const I64_LOAD32_U = 0x35;
-export const I32_STORE = 0x36;
-export const I64_STORE = 0x37;
-export const I32_STORE8 = 0x3a;
-export const I32_STORE16 = 0x3b;
-export const I64_STORE8 = 0x3c;
-export const I64_STORE16 = 0x3d;
-export const I64_STORE32 = 0x3e;
+  I32_CONST: 0x41,
+  I64_CONST: 0x42,
 
-export const I32_CONST = 0x41;
-export const I64_CONST = 0x42;
+  I32_EQZ: 0x45,
+  I32_EQ: 0x46,
+  I32_NE: 0x47,
+  I32_LT_S: 0x48,
+  I32_LT_U: 0x49,
+  I32_GT_S: 0x4a,
+  I32_GT_U: 0x4b,
+  I32_LE_S: 0x4c,
+  I32_LE_U: 0x4d,
+  I32_GE_S: 0x4e,
+  I32_GE_U: 0x4f,
+  I64_EQZ: 0x50,
+  I64_EQ: 0x51,
+  I64_NE: 0x52,
+  I64_LT_S: 0x53,
+  I64_LT_U: 0x54,
+  I64_GT_S: 0x55,
+  I64_GT_U: 0x56,
+  I64_LE_S: 0x57,
+  I64_LE_U: 0x58,
+  I64_GE_S: 0x59,
+  I64_GE_U: 0x5a,
 
-export const I32_EQZ = 0x45;
-export const I32_EQ = 0x46;
-export const I32_NE = 0x47;
-export const I32_LT_S = 0x48;
-export const I32_LT_U = 0x49;
-export const I32_GT_S = 0x4a;
-export const I32_GT_U = 0x4b;
-export const I32_LE_S = 0x4c;
-export const I32_LE_U = 0x4d;
-export const I32_GE_S = 0x4e;
-export const I32_GE_U = 0x4f;
-export const I64_EQZ = 0x50;
-export const I64_EQ = 0x51;
-export const I64_NE = 0x52;
-export const I64_LT_S = 0x53;
-export const I64_LT_U = 0x54;
-export const I64_GT_S = 0x55;
-export const I64_GT_U = 0x56;
-export const I64_LE_S = 0x57;
-export const I64_LE_U = 0x58;
-export const I64_GE_S = 0x59;
-export const I64_GE_U = 0x5a;
+  I32_ADD: 0x6a,
+  I32_SUB: 0x6b,
+  I32_MUL: 0x6c,
+  I32_DIV_S: 0x6d,
+  I32_DIV_U: 0x6e,
+  I32_REM_S: 0x6f,
+  I32_REM_U: 0x70,
+  I32_AND: 0x71,
+  I32_OR: 0x72,
+  I32_XOR: 0x73,
+  I32_SHL: 0x74,
+  I32_SHR_S: 0x75,
+  I32_SHR_U: 0x76,
+  I32_ROTL: 0x77,
+  I32_ROTR: 0x78,
+  I64_ADD: 0x7c,
+  I64_SUB: 0x7d,
+  I64_MUL: 0x7e,
+  I64_DIV_S: 0x7f,
+  I64_DIV_U: 0x80,
+  I64_REM_S: 0x81,
+  I64_REM_U: 0x82,
+  I64_AND: 0x83,
+  I64_OR: 0x84,
+  I64_XOR: 0x85,
+  I64_SHL: 0x86,
+  I64_SHR_S: 0x87,
+  I64_SHR_U: 0x88,
+  I64_ROTL: 0x89,
+  I64_ROTR: 0x8a,
 
-export const I32_ADD = 0x6a;
-export const I32_SUB = 0x6b;
-export const I32_MUL = 0x6c;
-export const I32_DIV_S = 0x6d;
-export const I32_DIV_U = 0x6e;
-export const I32_REM_S = 0x6f;
-export const I32_REM_U = 0x70;
-export const I32_AND = 0x71;
-export const I32_OR = 0x72;
-export const I32_XOR = 0x73;
-export const I32_SHL = 0x74;
-export const I32_SHR_S = 0x75;
-export const I32_SHR_U = 0x76;
-export const I32_ROTL = 0x77;
-export const I32_ROTR = 0x78;
-export const I64_ADD = 0x7c;
-export const I64_SUB = 0x7d;
-export const I64_MUL = 0x7e;
-export const I64_DIV_S = 0x7f;
-export const I64_DIV_U = 0x80;
-export const I64_REM_S = 0x81;
-export const I64_REM_U = 0x82;
-export const I64_AND = 0x83;
-export const I64_OR = 0x84;
-export const I64_XOR = 0x85;
-export const I64_SHL = 0x86;
-export const I64_SHR_S = 0x87;
-export const I64_SHR_U = 0x88;
-export const I64_ROTL = 0x89;
-export const I64_ROTR = 0x8a;
-
-export const I32_WRAP_I64 = 0xa7;
-export const I64_EXTEND_I32_S = 0xac;
-export const I64_EXTEND_I32_U = 0xad;
-export const I32_EXTEND8_S = 0xc0;
-export const I32_EXTEND16_S = 0xc1;
-export const I64_EXTEND8_S = 0xc2;
-export const I64_EXTEND16_S = 0xc3;
-export const I64_EXTEND32_S = 0xc4;
+  I32_WRAP_I64: 0xa7,
+  I64_EXTEND_I32_S: 0xac,
+  I64_EXTEND_I32_U: 0xad,
+  I32_EXTEND8_S: 0xc0,
+  I32_EXTEND16_S: 0xc1,
+  I64_EXTEND8_S: 0xc2,
+  I64_EXTEND16_S: 0xc3,
+  I64_EXTEND32_S: 0xc4,
+} as const;
