@@ -9,7 +9,11 @@ import { MapError } from '../../src/maps/errno.ts';
 import type { BpfMap } from '../../src/maps/map.ts';
 import { MapInMap } from '../../src/maps/map-in-map.ts';
 import type { MapCreateSpec } from '../../src/maps/spec.ts';
+import { InputError } from '../../src/errors.ts';
+import { decodeSlots } from '../../src/isa/decode.ts';
+import { testRun } from '../../src/runtime/test-run.ts';
 import { Arena } from '../../src/vm/arena.ts';
+import { Vm } from '../../src/vm/vm.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'node_modules/.cache/kmapops');
@@ -42,8 +46,12 @@ export function possibleCpus(): number {
 }
 
 export function runKernelScript(script: string): string[] {
-  const r = spawnSync(bin, [], { input: `${script.trim()}\n`, encoding: 'utf8' });
-  return (r.stdout ?? '').trim().split('\n');
+  const r = spawnSync(bin, [], { input: `${script.trim()}\n`, encoding: 'utf8', maxBuffer: 1 << 26 });
+  // A verifier refusal carries its errno; tsbpf (no verifier here) reports only "reject".
+  return (r.stdout ?? '')
+    .trim()
+    .split('\n')
+    .map((l) => (l.startsWith('reject') ? 'reject' : l));
 }
 
 const unhex = (s: string): Uint8Array =>
@@ -111,6 +119,18 @@ export function runTsbpfScript(script: string, nrCpus: number): string[] {
         case 'walk':
           out.push(['ok', ...[...m.keys()].map(hex)].join(' '));
           break;
+        case 'run': {
+          const insns = decodeSlots(unhex(a[1]!));
+          const vm = new Vm({ arena, seed: 1 });
+          try {
+            const r = testRun(insns, { type: 'socket_filter', data: new Uint8Array(64), vm, maps });
+            out.push(`ok ${r.retval}`);
+          } catch (e) {
+            if (!(e instanceof InputError)) throw e;
+            out.push('reject');
+          }
+          break;
+        }
         case 'freeze':
           m.freeze();
           out.push('ok');

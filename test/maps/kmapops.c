@@ -11,6 +11,9 @@
 //   next M KEY                                   -> "ok KEY" | "err ERRNO"
 //   walk M                                       -> "ok KEY KEY ..." (get_next_key from NULL)
 //   freeze M                                     -> "ok" | "err ERRNO"
+//   run PROG                                     -> "ok RETVAL" | "reject" | "err ERRNO"
+//       PROG: hex of 8-byte instructions; lddw src=1/2 imm=i refers to map i. Loaded as a
+//       socket filter and run once (BPF_PROG_TEST_RUN) over 64 zero bytes.
 // KEY/VALUE are hex; "-" is a NULL pointer (or an empty key). Values are sized as bpf() wants
 // them: per-CPU maps take round_up(value_size, 8) bytes per possible CPU.
 #define _GNU_SOURCE
@@ -67,7 +70,7 @@ static void result(long r) {
 }
 
 int main(void) {
-  char line[8192], a[8][2048];
+  static char line[1 << 20], a[8][1 << 19];
   static unsigned char kb[4096], vb[1 << 20], nb[4096];
   ncpus = possible_cpus();
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -78,7 +81,7 @@ int main(void) {
   CPU_SET(0, &one);
   sched_setaffinity(0, sizeof one, &one);
   while (fgets(line, sizeof line, stdin)) {
-    int n = sscanf(line, "%2047s %2047s %2047s %2047s %2047s %2047s %2047s %2047s", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+    int n = sscanf(line, "%524287s %524287s %524287s %524287s %524287s %524287s %524287s %524287s", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
     if (n <= 0) continue;
     union bpf_attr at;
     memset(&at, 0, sizeof at);
@@ -95,6 +98,38 @@ int main(void) {
       if (fd < 0) { printf("err %d\n", errno); continue; }
       maps[nmaps++] = (struct map){fd, at.map_type, at.key_size, at.value_size};
       printf("ok\n");
+      continue;
+    }
+    if (!strcmp(a[0], "run")) {
+      static unsigned char code[1 << 18];
+      size_t len = strlen(a[1]) / 2;
+      unhex(a[1], code);
+      struct bpf_insn *insns = (struct bpf_insn *)code;
+      unsigned cnt = len / 8;
+      for (unsigned i = 0; i + 1 < cnt; i++) {
+        if (insns[i].code != (BPF_LD | BPF_DW | BPF_IMM)) continue;
+        if (insns[i].src_reg == BPF_PSEUDO_MAP_FD || insns[i].src_reg == BPF_PSEUDO_MAP_VALUE)
+          insns[i].imm = maps[insns[i].imm].fd;
+        i++;
+      }
+      at.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+      at.insns = (uintptr_t)insns;
+      at.insn_cnt = cnt;
+      at.license = (uintptr_t) "GPL";
+      int fd = bpf(BPF_PROG_LOAD, &at);
+      if (fd < 0) { printf("reject %d\n", errno); continue; }
+      unsigned char din[64] = {0}, dout[4096];
+      union bpf_attr t;
+      memset(&t, 0, sizeof t);
+      t.test.prog_fd = fd;
+      t.test.repeat = 1;
+      t.test.data_in = (uintptr_t)din;
+      t.test.data_size_in = sizeof din;
+      t.test.data_out = (uintptr_t)dout;
+      t.test.data_size_out = sizeof dout;
+      if (bpf(BPF_PROG_TEST_RUN, &t) < 0) printf("err %d\n", errno);
+      else printf("ok %u\n", t.test.retval);
+      close(fd);
       continue;
     }
     struct map *m = &maps[atoi(a[1])];

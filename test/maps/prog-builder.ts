@@ -30,8 +30,10 @@ export class MapProg {
     return this.emit(`r1 = map_value(0, ${off}) ll`).emit(`*(u64 *)(r1 + 0) = ${reg}`);
   }
 
-  private keyValue(key: number, value?: number): void {
-    this.emit(`*(u32 *)(r10 - 8) = ${key}`);
+  /** A number key is a u32 at r10-8; a bigint key fills the 8 bytes at r10-8 (LPM keys). */
+  private keyValue(key: number | bigint, value?: number): void {
+    if (typeof key === 'bigint') this.emit(`r1 = ${key} ll`).emit('*(u64 *)(r10 - 8) = r1');
+    else this.emit(`*(u32 *)(r10 - 8) = ${key}`);
     if (value !== undefined) this.emit(`*(u64 *)(r10 - 16) = ${value}`);
   }
 
@@ -40,18 +42,71 @@ export class MapProg {
     if (withValue) this.emit('r3 = r10').emit('r3 += -16');
   }
 
-  update(map: number, key: number, value: number, flags = 0): this {
+  update(map: number, key: number | bigint, value: number, flags = 0): this {
     this.keyValue(key, value);
     this.mapArgs(map, true);
     return this.emit(`r4 = ${flags}`).emit('call bpf_map_update_elem').record('r0');
   }
 
   /** Records the u64 at the value, or NULL_MARK. */
-  lookup(map: number, key: number): this {
+  lookup(map: number, key: number | bigint): this {
     this.keyValue(key);
     this.mapArgs(map, false);
     const l = this.label();
     return this.emit('call bpf_map_lookup_elem')
+      .emit(`r6 = ${NULL_MARK} ll`)
+      .emit(`if r0 == 0 goto ${l}`)
+      .emit('r6 = *(u64 *)(r0 + 0)')
+      .emit(`${l}:`)
+      .record('r6');
+  }
+
+  /** bpf_map_push_elem of a u64; records r0. */
+  push(map: number, value: number, flags = 0): this {
+    return this.emit(`*(u64 *)(r10 - 16) = ${value}`)
+      .emit(`r1 = map_fd(${map}) ll`)
+      .emit('r2 = r10')
+      .emit('r2 += -16')
+      .emit(`r3 = ${flags}`)
+      .emit('call bpf_map_push_elem')
+      .record('r0');
+  }
+
+  /** bpf_map_pop_elem / peek_elem into r10-16; records r0, then the u64 read back. */
+  take(map: number, fn: 'pop' | 'peek'): this {
+    return this.emit('*(u64 *)(r10 - 16) = 0')
+      .emit(`r1 = map_fd(${map}) ll`)
+      .emit('r2 = r10')
+      .emit('r2 += -16')
+      .emit(`call bpf_map_${fn}_elem`)
+      .record('r0')
+      .emit('r6 = *(u64 *)(r10 - 16)')
+      .record('r6');
+  }
+
+  /** bpf_map_peek_elem on a bloom filter: is `value` (maybe) present? Records r0. */
+  bloomPeek(map: number, value: number): this {
+    return this.emit(`*(u64 *)(r10 - 16) = ${value}`)
+      .emit(`r1 = map_fd(${map}) ll`)
+      .emit('r2 = r10')
+      .emit('r2 += -16')
+      .emit('call bpf_map_peek_elem')
+      .record('r0');
+  }
+
+  /** Looks `key` up in the map-in-map `outer`, then `innerKey` in the inner map found. */
+  lookupInner(outer: number, key: number, innerKey: number): this {
+    const l = this.label();
+    this.keyValue(key);
+    this.mapArgs(outer, false);
+    return this.emit('call bpf_map_lookup_elem')
+      .emit(`r6 = ${NULL_MARK} ll`)
+      .emit(`if r0 == 0 goto ${l}`)
+      .emit('r1 = r0')
+      .emit(`*(u32 *)(r10 - 8) = ${innerKey}`)
+      .emit('r2 = r10')
+      .emit('r2 += -8')
+      .emit('call bpf_map_lookup_elem')
       .emit(`r6 = ${NULL_MARK} ll`)
       .emit(`if r0 == 0 goto ${l}`)
       .emit('r6 = *(u64 *)(r0 + 0)')
@@ -86,7 +141,7 @@ export class MapProg {
       .emit(`${l}:`);
   }
 
-  delete(map: number, key: number): this {
+  delete(map: number, key: number | bigint): this {
     this.keyValue(key);
     this.mapArgs(map, false);
     return this.emit('call bpf_map_delete_elem').record('r0');
