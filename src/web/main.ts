@@ -266,6 +266,8 @@ function onVerified(e: MessageEvent<VerifyReply>): void {
   }
   app.verification = e.data.result;
   renderVerification(app.verification);
+  if (performance.getEntriesByName('tsbpf-first-verdict').length === 0)
+    performance.mark('tsbpf-first-verdict');
   const err = app.verification.error;
   selectInsn(err ? err.insnIdx : 0);
 }
