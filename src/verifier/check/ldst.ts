@@ -95,18 +95,11 @@ function checkAtomic(env: VerifierEnv, state: VerifierState, insn: Insn): void {
     loadReg = insn.imm === op.ATOMIC_CMPXCHG ? 0 : insn.src;
     checkRegArg(env, frame, loadReg, 'DST_OP');
   }
-  checkMemAccess(env, state, { regno: insn.dst, off: insn.off, size, t: 'read', valueRegno: -1 });
-  let loaded = null;
-  if (loadReg >= 0) {
-    loaded = checkMemAccess(env, state, {
-      regno: insn.dst,
-      off: insn.off,
-      size,
-      t: 'read',
-      valueRegno: loadReg,
-    });
-  }
-  checkMemAccess(env, state, { regno: insn.dst, off: insn.off, size, t: 'write', valueRegno: -1 });
+  // atomics check alignment on every pointer type (kernel: strict_alignment_once)
+  const at = { regno: insn.dst, off: insn.off, size, strictAlignment: true };
+  checkMemAccess(env, state, { ...at, t: 'read', valueRegno: -1 });
+  const loaded = loadReg >= 0 ? checkMemAccess(env, state, { ...at, t: 'read', valueRegno: loadReg }) : null;
+  checkMemAccess(env, state, { ...at, t: 'write', valueRegno: -1 });
   // the old value, as a load of that size would give it
   if (loadReg >= 0) curFrame(state).regs[loadReg] = loaded ?? unknownScalar();
 }

@@ -48,6 +48,40 @@ export interface MemAccess {
   isLdsx?: boolean;
   /** BPF_ST: the immediate stored. */
   stImm?: number;
+  /** Atomics check alignment on every pointer type (kernel: strict_alignment_once). */
+  strictAlignment?: boolean;
+}
+
+const ALIGN_DESC: Partial<Record<RegState['type'], string>> = {
+  PTR_TO_STACK: 'stack ',
+  PTR_TO_MAP_VALUE: 'value ',
+  PTR_TO_MAP_KEY: 'key ',
+  PTR_TO_CTX: 'context ',
+};
+
+/**
+ * kernel: check_ptr_alignment(). Without BPF_F_STRICT_ALIGNMENT (and on x86, where unaligned
+ * loads are cheap) only the stack is checked, since spill tracking relies on aligned slots;
+ * atomics check every pointer.
+ */
+function checkPtrAlignment(reg: RegState, off: number, size: number, strictOnce: boolean): void {
+  if (reg.type === 'SCALAR_VALUE' || reg.type === 'NOT_INIT') return;
+  if (reg.type === 'PTR_TO_PACKET' || reg.type === 'PTR_TO_PACKET_META') {
+    if (!strictOnce || size === 1) return;
+    const pktOff = tnum.add(reg.s.varOff, tnum.constant(u64.fromS32(reg.off + off)));
+    if (!tnum.isAligned(pktOff, u64.fromU32(size))) {
+      reject(`misaligned packet access off 0+${tnum.strn(reg.s.varOff)}+${reg.off}+${off} size ${size}`);
+    }
+    return;
+  }
+  if (reg.type !== 'PTR_TO_STACK' && !strictOnce) return;
+  const regOff = tnum.add(reg.s.varOff, tnum.constant(u64.fromS32(reg.off + off)));
+  if (!tnum.isAligned(regOff, u64.fromU32(size))) {
+    const varOff = tnum.isConst(reg.s.varOff)
+      ? u64.toDecS(tnum.value(reg.s.varOff))
+      : tnum.strn(reg.s.varOff);
+    reject(`misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${varOff}+${reg.off}+${off} size ${size}`);
+  }
 }
 
 // kernel: __check_mem_access()
@@ -323,6 +357,7 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
   const cur = curFrame(state);
   const reg = cur.regs[a.regno]!;
   const { size, t } = a;
+  checkPtrAlignment(reg, a.off, size, a.strictAlignment === true);
   const off = a.off + reg.off;
   let value: RegState | null = null;
   const valueWanted = t === 'read' && a.valueRegno >= 0;
