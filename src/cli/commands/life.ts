@@ -1,7 +1,14 @@
 // tsbpf life: Conway's Game of Life computed by examples/life/life.bpf.o on a bpf_timer, drawn
 // in the terminal (or printed as JSON / plain frames when there is no terminal to animate).
 import { UsageError } from '../../errors.ts';
-import { type Board, boardLines, liveCount, patternBoard, randomBoard, readBoardFile } from '../../life/board.ts';
+import {
+  type Board,
+  boardLines,
+  liveCount,
+  patternBoard,
+  randomBoard,
+  readBoardFile,
+} from '../../life/board.ts';
 import { type GenerationEvent, LifeHost, type LifeOptions } from '../../life/host.ts';
 import { ESC, frame } from '../../life/render.ts';
 import type { Engine } from '../../runtime/index.ts';
@@ -40,15 +47,19 @@ function setup(argv: string[]): Setup & { json: boolean } {
   const sources = ['pattern', 'board', 'seed'].filter((k) => p.values[k] !== undefined);
   if (sources.length > 1) throw new UsageError(`--${sources.join(', --')}: give only one of them`);
   const edges = str(p, 'edges') ?? 'torus';
-  if (edges !== 'torus' && edges !== 'bounded') throw new UsageError(`--edges: torus or bounded, got '${edges}'`);
+  if (edges !== 'torus' && edges !== 'bounded')
+    throw new UsageError(`--edges: torus or bounded, got '${edges}'`);
   const engine = str(p, 'engine') ?? 'jit';
-  if (engine !== 'jit' && engine !== 'interp') throw new UsageError(`--engine: jit or interp, got '${engine}'`);
+  if (engine !== 'jit' && engine !== 'interp')
+    throw new UsageError(`--engine: jit or interp, got '${engine}'`);
   const boardFile = str(p, 'board');
   const fromFile = boardFile !== undefined ? readBoardFile(boardFile) : undefined;
   let width = int(p, 'width', fromFile?.width ?? 64, 256);
   let height = int(p, 'height', fromFile?.height ?? 40, 256);
   if (fromFile && (width !== fromFile.width || height !== fromFile.height))
-    throw new UsageError(`--board ${boardFile} is ${fromFile.width}×${fromFile.height}; drop --width/--height`);
+    throw new UsageError(
+      `--board ${boardFile} is ${fromFile.width}×${fromFile.height}; drop --width/--height`,
+    );
   if (width < 1 || height < 1) throw new UsageError('--width and --height must be at least 1');
   width = Math.floor(width);
   height = Math.floor(height);
@@ -72,7 +83,13 @@ function setup(argv: string[]): Setup & { json: boolean } {
     generations,
     periodMs,
     note,
-    opts: { width, height, torus: edges === 'torus', engine: engine as Engine, verify: !flag(p, 'no-verify') },
+    opts: {
+      width,
+      height,
+      torus: edges === 'torus',
+      engine: engine as Engine,
+      verify: !flag(p, 'no-verify'),
+    },
   };
 }
 
@@ -88,7 +105,13 @@ function runJson(s: Setup, io: Io): number {
     }
     const b = host.board();
     io.out(
-      json({ generation: host.generation, width: b.width, height: b.height, live: liveCount(b), board: boardLines(b) }),
+      json({
+        generation: host.generation,
+        width: b.width,
+        height: b.height,
+        live: liveCount(b),
+        board: boardLines(b),
+      }),
     );
     return 0;
   } finally {
@@ -130,7 +153,7 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
   host.setBoard(s.board);
   const out = process.stdout;
   const stdin = process.stdin;
-  const recent: number[] = []; // wall-clock ms of the generations of the last second
+  const recent: number[] = []; // ms (bpf_ktime_get_ns) at which recent generations were computed
   let live = liveCount(s.board);
   let generation = 0;
   let dirty = true;
@@ -164,7 +187,7 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
     const onEvent = (e: GenerationEvent) => {
       generation = e.generation;
       live = e.live;
-      recent.push(performance.now());
+      recent.push(e.timeNs / 1e6);
       dirty = true;
     };
     const draw = () => {
@@ -175,18 +198,19 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
         return;
       }
       for (const e of host.drain()) onEvent(e);
-      const now = performance.now();
-      while (recent.length && recent[0]! < now - 1000) recent.shift();
+      const now = host.coll.loop.now() / 1e6;
+      while (recent.length && recent[0]! < now - 2000) recent.shift();
       const ended = s.generations !== undefined && generation >= s.generations;
       if (!dirty && !ended) return;
       dirty = false;
-      const span = recent.length > 1 ? (now - recent[0]!) / 1000 : 1;
+      // Intervals between the generations of the last two seconds.
+      const span = recent.length > 1 ? (recent[recent.length - 1]! - recent[0]!) / 1000 : 0;
       const note = ended ? `${s.note}  done` : s.note;
       out.write(
         frame(host.board(), {
           generation,
           live,
-          gensPerSec: recent.length / Math.max(span, 1e-3),
+          gensPerSec: span > 0 ? (recent.length - 1) / span : 0,
           engine: host.engine,
           edges: host.torus ? 'torus' : 'bounded',
           note,
