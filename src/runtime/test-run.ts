@@ -4,6 +4,7 @@
 import { InputError, RuntimeFault, UsageError } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
 import * as op from '../isa/opcode.ts';
+import { sharedJitEngine } from '../jit/engine.ts';
 import { ArrayMap, type ArrayMapSpec } from '../vm/array-map.ts';
 import {
   ETH_HLEN,
@@ -41,6 +42,8 @@ export interface TestRunOptions {
   /** Run in this VM (default: a new checked VM built from vmOptions). */
   vm?: Vm;
   vmOptions?: VmOptions;
+  /** 'jit' compiles the program to WebAssembly (src/jit, one shared cache); default 'interp'. */
+  engine?: 'interp' | 'jit';
   /** Resolves pseudo lddw sources other than maps (PSEUDO_FUNC, BTF ids). */
   resolveLddw?: LddwResolver;
   name?: string;
@@ -81,7 +84,10 @@ const einval = (msg: string): never => {
 };
 
 export function testRun(insns: readonly Insn[] | LoadedProgram, opts: TestRunOptions): TestRunResult {
-  const vm = opts.vm ?? new Vm(opts.vmOptions);
+  if (opts.vm && opts.engine) throw new UsageError('test run: give the engine to the Vm passed as `vm`');
+  const vm =
+    opts.vm ??
+    new Vm(opts.engine === 'jit' ? { ...opts.vmOptions, engine: sharedJitEngine().run } : opts.vmOptions);
   const maps = (opts.maps ?? []).map((m) => {
     const map = 'ptr' in m ? m : new ArrayMap(vm.arena, m);
     vm.registerMap(map);

@@ -2,7 +2,7 @@
 // run over a packet stream (a pcap file's packets or any generator), one test run per packet,
 // with per-action counters and the packets that went on (passed, transmitted, redirected,
 // accepted) kept for an output pcap.
-import { UsageError } from '../../errors.ts';
+import { RuntimeFault, UsageError } from '../../errors.ts';
 import type { Program } from '../collection.ts';
 import type { RedirectAction } from '../helpers/env.ts';
 import { ETH_HLEN } from '../../vm/ctx-layout.ts';
@@ -48,7 +48,10 @@ export interface PacketStreamOptions {
 }
 
 export interface PacketStreamReport {
+  /** Packets the program ran on. */
   packets: number;
+  /** Packets a test run refuses (e.g. shorter than an Ethernet header), skipped. */
+  rejected: number;
   /** Packets per action. */
   actions: Map<PacketAction, number>;
   /** Packets that went on (when keepOutput). */
@@ -106,10 +109,22 @@ export function runPacketStream(
   const actions = new Map<PacketAction, number>();
   const output: { data: Uint8Array; timeNs?: bigint }[] = [];
   let n = 0;
+  let rejected = 0;
   for (const p of packets) {
     if (opts.limit !== undefined && n >= opts.limit) break;
     const data = p instanceof Uint8Array ? p : p.data;
-    const r = prog.run({ data });
+    let r: ReturnType<Program['run']>;
+    try {
+      r = prog.run({ data });
+    } catch (e) {
+      if (e instanceof UsageError) {
+        rejected++;
+        continue;
+      }
+      // A fault (possible only in unverified programs) names the packet it happened on.
+      if (e instanceof RuntimeFault) e.message = `packet ${n + rejected}: ${e.message}`;
+      throw e;
+    }
     const { action, forwarded } = packetAction(prog.type, r.retval);
     actions.set(action, (actions.get(action) ?? 0) + 1);
     // Socket filters and cgroup_skb programs see the packet from its network header; a
@@ -129,5 +144,5 @@ export function runPacketStream(
     });
     n++;
   }
-  return { packets: n, actions, output, outputPcap: () => writePcap(output) };
+  return { packets: n, rejected, actions, output, outputPcap: () => writePcap(output) };
 }
