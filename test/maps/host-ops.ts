@@ -8,6 +8,7 @@ import { createMap } from '../../src/maps/create.ts';
 import { MapError } from '../../src/maps/errno.ts';
 import type { BpfMap } from '../../src/maps/map.ts';
 import { MapInMap } from '../../src/maps/map-in-map.ts';
+import { RingbufMap } from '../../src/maps/ringbuf.ts';
 import type { MapCreateSpec } from '../../src/maps/spec.ts';
 import { InputError } from '../../src/errors.ts';
 import { decodeSlots } from '../../src/isa/decode.ts';
@@ -129,6 +130,28 @@ export function runTsbpfScript(script: string, nrCpus: number): string[] {
             if (!(e instanceof InputError)) throw e;
             out.push('reject');
           }
+          break;
+        }
+        case 'ringdump': {
+          if (!(m instanceof RingbufMap)) throw new Error('ringdump needs a ring buffer');
+          // The ring as user space sees it through mmap: positions, then each record header.
+          const u8 = arena.u8;
+          const at = (pos: number) => m.data + (pos & m.mask);
+          const u32le = (pos: number) => arena.dv.getUint32(at(pos), true);
+          const parts = [`ok ${m.consumerPos} ${m.producerPos}`];
+          for (let c = m.consumerPos; c < m.producerPos; ) {
+            const len = u32le(c);
+            let part = `${len.toString(16)}/${u32le(c + 4)}/`;
+            if (len & 0x80000000) {
+              parts.push(part);
+              break;
+            }
+            const sz = len & ~0x40000000;
+            for (let i = 0; i < sz; i++) part += u8[at(c + 8 + i)]!.toString(16).padStart(2, '0');
+            parts.push(part);
+            c += Math.ceil((sz + 8) / 8) * 8;
+          }
+          out.push(parts.join(' '));
           break;
         }
         case 'freeze':

@@ -11,6 +11,7 @@
 //   next M KEY                                   -> "ok KEY" | "err ERRNO"
 //   walk M                                       -> "ok KEY KEY ..." (get_next_key from NULL)
 //   freeze M                                     -> "ok" | "err ERRNO"
+//   ringdump M                                   -> "ok CONS PROD LEN/PGOFF/DATA ..." (mmap'd ring)
 //   run PROG                                     -> "ok RETVAL" | "reject" | "err ERRNO"
 //       PROG: hex of 8-byte instructions; lddw src=1/2 imm=i refers to map i. Loaded as a
 //       socket filter and run once (BPF_PROG_TEST_RUN) over 64 zero bytes.
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static long bpf(int cmd, union bpf_attr *attr) { return syscall(__NR_bpf, cmd, attr, sizeof(*attr)); }
@@ -174,6 +176,38 @@ int main(void) {
         at.key = (uintptr_t)kb;
       }
       printf("\n");
+    } else if (!strcmp(a[0], "ringdump")) {
+      // The consumer page, then the producer page followed by the data mapped twice.
+      long pg = sysconf(_SC_PAGESIZE);
+      unsigned max = 0;
+      struct bpf_map_info info;
+      memset(&info, 0, sizeof info);
+      union bpf_attr ia;
+      memset(&ia, 0, sizeof ia);
+      ia.info.bpf_fd = m->fd;
+      ia.info.info_len = sizeof info;
+      ia.info.info = (uintptr_t)&info;
+      if (bpf(BPF_OBJ_GET_INFO_BY_FD, &ia) < 0) { printf("err %d\n", errno); continue; }
+      max = info.max_entries;
+      unsigned long *cons = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+      unsigned char *prodp = mmap(NULL, pg + 2 * (size_t)max, PROT_READ, MAP_SHARED, m->fd, pg);
+      if (cons == MAP_FAILED || prodp == MAP_FAILED) { printf("err %d\n", errno); continue; }
+      unsigned long c = *cons, p = *(unsigned long *)prodp;
+      unsigned char *data = prodp + pg;
+      printf("ok %lu %lu", c, p);
+      while (c < p) {
+        uint32_t len, off;
+        memcpy(&len, data + (c & (max - 1)), 4);
+        memcpy(&off, data + (c & (max - 1)) + 4, 4);
+        printf(" %x/%u/", len, off);
+        if (len & BPF_RINGBUF_BUSY_BIT) break;
+        uint32_t sz = len & ~BPF_RINGBUF_DISCARD_BIT;
+        hex(data + ((c + 8) & (max - 1)), sz);
+        c += (sz + 8 + 7) / 8 * 8;
+      }
+      printf("\n");
+      munmap(cons, pg);
+      munmap(prodp, pg + 2 * (size_t)max);
     } else if (!strcmp(a[0], "freeze")) {
       result(bpf(BPF_MAP_FREEZE, &at));
     } else {

@@ -172,4 +172,19 @@ describe('map helpers from programs: tsbpf vs kernel (kmapops run)', { skip: pro
       same(p, [`create ${type} 4 8 16 64 0 -1`], [], ['walk 1']);
     }
   });
+
+  test('ring buffer as user space maps it: positions, record headers (len, pg_off), samples', () => {
+    for (const seed of [1, 2, 3]) {
+      const r = rng(seed + 50);
+      const p = new MapProg();
+      for (let i = 0; i < 30; i++) {
+        const op = r(3);
+        if (op === 0) p.reserve(1, [8, 16, 100, 700][r(4)]!, 0, r(3) ? 'submit' : 'discard');
+        else if (op === 1) p.output(1, 1 + r(40));
+        else p.query(1, r(4));
+      }
+      const res = same(p, ['create 27 0 0 8192 0 0 -1'], [], ['ringdump 1']);
+      assert.ok(res.length > 0);
+    }
+  });
 });
