@@ -269,6 +269,7 @@ function onVerified(e: MessageEvent<VerifyReply>): void {
   if (performance.getEntriesByName('tsbpf-first-verdict').length === 0)
     performance.mark('tsbpf-first-verdict');
   const err = app.verification.error;
+  markInsn(listing, err?.insnIdx, 'bad');
   selectInsn(err ? err.insnIdx : 0);
 }
 
@@ -409,6 +410,10 @@ function renderStepView(): void {
   const steps = t?.steps ?? [];
   $<HTMLButtonElement>('step-prev').disabled = app.step <= 0;
   $<HTMLButtonElement>('step-next').disabled = app.step >= steps.length - 1;
+  const slider = $<HTMLInputElement>('step-slider');
+  slider.max = String(Math.max(0, steps.length - 1));
+  slider.value = String(app.step);
+  slider.disabled = steps.length < 2;
   $('step-pos').textContent = steps.length
     ? `step ${app.step + 1} / ${steps.length}${t?.truncated ? '+' : ''}`
     : '';
@@ -419,6 +424,10 @@ $('run').addEventListener('click', () => runNow(false));
 $('record').addEventListener('click', () => runNow(true));
 $('step-prev').addEventListener('click', () => {
   app.step = Math.max(0, app.step - 1);
+  renderStepView();
+});
+$('step-slider').addEventListener('input', (e) => {
+  app.step = Number((e.target as HTMLInputElement).value);
   renderStepView();
 });
 $('step-next').addEventListener('click', () => {

@@ -202,6 +202,23 @@ test('the WebAssembly JIT engine gives the same results as the interpreter', { s
   await page.selectOption('#engine', 'interp');
 });
 
+test('the file picker opens raw bytecode and objects', { skip }, async () => {
+  // r0 = 7; exit — two 8-byte slots, little-endian imm.
+  const raw = Buffer.from('b700000007000000' + '9500000000000000', 'hex');
+  await page.setInputFiles('#file', { name: 'seven.bin', mimeType: 'application/octet-stream', buffer: raw });
+  assert.equal(await verdict(), 'accepted');
+  assert.equal(await page.locator('#listing [data-insn]').count(), 2);
+  await page.click('#run');
+  assert.match((await page.textContent('#run-result')) ?? '', /retval: 7\b/);
+  const obj = join(import.meta.dirname, '../../examples/socket-filter/socket_filter.bpf.o');
+  await page.setInputFiles('#file', obj);
+  await page.waitForFunction(
+    () => document.getElementById('src-name')!.textContent === 'socket_filter.bpf.o',
+  );
+  const progs = await page.locator('#prog option').allTextContents();
+  assert.deepEqual(progs.sort(), ['udp_port_filter', 'udp_port_legacy']);
+});
+
 test('the URL hash reproduces program and packet', { skip }, async () => {
   await pick('asm:sum-loop');
   await verdict();
