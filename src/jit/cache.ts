@@ -3,6 +3,9 @@
 import type { LoadedProgram } from '../vm/program.ts';
 import { type CompiledProgram, type CompileOptions, compile } from './compile.ts';
 
+/** Distinct program contents remembered for reuse by later loads of the same bytes. */
+const MAX_KEYS = 1024;
+
 interface Entry {
   code: Int32Array;
   helperIds: string;
@@ -36,6 +39,8 @@ export class JitCache {
         return e.compiled;
       }
     const compiled = compile(prog, this.opts);
+    // Bounded: programs that are still loaded keep their module through byProg anyway.
+    if (this.byKey.size >= MAX_KEYS) this.byKey.delete(this.byKey.keys().next().value!);
     this.stats.compiles++;
     this.stats.compileMs += compiled.compileMs;
     list.push({ code: prog.code, helperIds, compiled });

@@ -93,7 +93,7 @@ export class JitEngine {
   private readonly caches: { checked: JitCache; unchecked: JitCache };
   private readonly scratchOf = new WeakMap<Arena, number>();
   private readonly scratchState = new WeakMap<Arena, { budget: number }>();
-  private readonly linkedOf = new WeakMap<Arena, Map<CompiledProgram, Linked>>();
+  private readonly linkedOf = new WeakMap<Arena, WeakMap<CompiledProgram, Linked>>();
   private interpreted = 0;
   // One-entry memo for the common case of running the same program again.
   private lastProg: LoadedProgram | undefined;
@@ -292,7 +292,7 @@ export class JitEngine {
     const compiled = this.compile(prog, checked);
     let byArena = this.linkedOf.get(arena);
     if (!byArena) {
-      byArena = new Map();
+      byArena = new WeakMap();
       this.linkedOf.set(arena, byArena);
       const sc = arena.alloc(SCRATCH_SIZE, 8, { kind: 'scratch', writable: false, name: 'jit scratch' });
       // An empty window: checked programs can never reach the scratch block.
@@ -311,6 +311,14 @@ export class JitEngine {
     this.lastLinked = linked;
     return linked;
   }
+}
+
+let shared: JitEngine | undefined;
+
+/** One engine per process, so VMs share compiled modules (testRun, collections, the CLI). */
+export function sharedJitEngine(): JitEngine {
+  shared ??= new JitEngine();
+  return shared;
 }
 
 function readCount(arena: Arena, sc: number): number {
