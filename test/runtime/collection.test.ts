@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
 import { copyCollectionSpec, type ExternSpec, type MapSpec } from '../../src/elf/spec.ts';
-import { InputError, UsageError } from '../../src/errors.ts';
+import { InputError, RuntimeFault, UsageError } from '../../src/errors.ts';
 import { type CollectionOptions, newCollection } from '../../src/runtime/collection.ts';
 import { DEFAULT_KERNEL_VERSION, encodeGlobal, kconfigData } from '../../src/runtime/globals.ts';
 import { udp4Packet } from '../examples/packets.ts';
@@ -193,4 +193,34 @@ test('the verifier sees bpf_timer and bpf_spin_lock offsets from BTF (timer, lif
     assert.ok(c.programs.size > 0);
     c.close();
   }
+});
+
+test('helper misuse by an unverified program stops it with a RuntimeFault at the call', () => {
+  const file = 'examples/xdp-parse/xdp_parse.bpf.o';
+  const base = loadCollectionSpec(readFileSync(file), { file });
+  const withInsns = (insns: { code: number; dst: number; src: number; off: number; imm: number }[]) => {
+    const spec = copyCollectionSpec(base);
+    const p = spec.programs[0]!;
+    Object.assign(p, { insns, relocs: [], funcInfo: [], lineInfo: [], coreRelos: [] });
+    return newCollection(spec, { verify: false });
+  };
+  const mov = (dst: number, imm: number) => ({ code: 0xb7, dst, src: 0, off: 0, imm });
+  const call = (imm: number) => ({ code: 0x85, dst: 0, src: 0, off: 0, imm });
+  const exit = { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 };
+  // bpf_loop(1, NULL, NULL, 0): r2 is not a function address.
+  const a = withInsns([mov(1, 1), mov(2, 0), mov(3, 0), mov(4, 0), call(181), exit]);
+  assert.throws(
+    () => a.program('xdp_parse').run({ data: new Uint8Array(64) }),
+    (e: unknown) =>
+      e instanceof RuntimeFault && /not a function address/.test(e.message) && e.where.insnIdx === 4,
+  );
+  a.close();
+  // bpf_tail_call(ctx, 0, 0): r2 is not a map.
+  const b = withInsns([mov(2, 0), mov(3, 0), call(12), exit]);
+  assert.throws(() => b.program('xdp_parse').run({ data: new Uint8Array(64) }), /not a map pointer/);
+  b.close();
+  // bpf_spin_lock(NULL)
+  const c = withInsns([mov(1, 0), call(93), exit]);
+  assert.throws(() => c.program('xdp_parse').run({ data: new Uint8Array(64) }), RuntimeFault);
+  c.close();
 });
