@@ -224,3 +224,28 @@ test('perf buffer reader: samples per CPU in order, lost samples counted', async
   assert.equal(reader.lostByCpu.get(0), 1);
   m.close();
 });
+
+test('ring buffer reader in follow mode: records arrive as the real-clock timer produces them', async () => {
+  const c = newCollection(
+    loadCollectionSpec(readFileSync('examples/life/life.bpf.o'), { file: 'life.bpf.o' }),
+    {
+      verify,
+      clock: 'real',
+      rodata: { period_ns: 1_000_000, max_generations: 3 },
+    },
+  );
+  c.program('start').run();
+  const ac = new AbortController();
+  const gens: bigint[] = [];
+  for await (const rec of new RingbufReader(c.map('generations') as never, {
+    follow: true,
+    pollMs: 1,
+    signal: ac.signal,
+  })) {
+    gens.push(new DataView(rec.buffer, rec.byteOffset).getBigUint64(0, true));
+    if (gens.length === 3) ac.abort();
+  }
+  assert.deepEqual(gens, [1n, 2n, 3n]);
+  await c.loop.idle();
+  c.close();
+});
