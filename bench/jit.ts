@@ -199,7 +199,7 @@ function compileTime(): void {
   // the first one, then the best of several warm ones.
   for (const [k, prog] of progs.entries()) {
     const first = compile(prog, { checked: false, dispatch });
-    const reps = k === 2 ? 4 : 20;
+    const reps = k === 2 ? 8 : 20;
     let best = first;
     for (let rep = 0; rep < reps; rep++) {
       const c = compile(prog, { checked: false, dispatch });
