@@ -41,6 +41,24 @@ exit
 `,
   },
   {
+    id: 'printk',
+    title: 'bpf_trace_printk to the output panel (accepted)',
+    type: 'socket_filter',
+    text: `; bpf_trace_printk("hello %d", 42): the line shows in the output panel
+r1 = 0x006425206f6c6c65 ll   ; "ello %d\\0", little-endian
+*(u64 *)(r10 - 8) = r1
+r1 = 0x68                    ; "h"
+*(u8 *)(r10 - 9) = r1
+r1 = r10
+r1 += -9                     ; fmt
+r2 = 9                       ; its size, NUL included
+r3 = 42
+call bpf_trace_printk
+r0 = 0
+exit
+`,
+  },
+  {
     id: 'xdp-no-check',
     title: 'XDP: packet read without a bounds check (rejected)',
     type: 'xdp',

@@ -143,6 +143,15 @@ test('run: sum of 1..10 returns 55', { skip }, async () => {
   assert.match((await page.textContent('#run-result')) ?? '', /retval: 55\b/);
 });
 
+test('bpf_trace_printk lines reach the output panel', { skip }, async () => {
+  await pick('asm:printk');
+  assert.equal(await verdict(), 'accepted');
+  await page.click('#output-clear');
+  await page.click('#run');
+  assert.equal((await page.textContent('#output'))?.trim(), 'trace: hello 42');
+  await pick('asm:sum-loop');
+});
+
 test('step through 12 instructions: the register view follows the loop', { skip }, async () => {
   await page.click('#record');
   await page.waitForSelector('#regs tr[data-reg="r0"]');
