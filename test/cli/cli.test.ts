@@ -165,6 +165,11 @@ test('run: xdp reads and writes the packet; data_out shows the write', async () 
   want[1] = 8;
   assert.equal(j.data_out, Buffer.from(want).toString('hex'));
   assert.equal(typeof j.duration_ns, 'number');
+  // The JIT engine gives the same answer.
+  const jit = JSON.parse(
+    (await cli('run', '--engine', 'jit', '--type', 'xdp', '--data', d, s, '--json')).out,
+  );
+  assert.deepEqual([jit.retval, jit.data_out], [j.retval, j.data_out]);
   // Default data: 64 zero bytes, as kbpf; the program returns byte 0 and writes 1 at byte 1.
   const z = JSON.parse((await cli('run', '--type', 'xdp', s, '--json', '--repeat', '3')).out);
   assert.equal(z.retval, 0);
@@ -219,9 +224,16 @@ test('run: faults, budgets and engines', async () => {
   assertOneLineError(l.err, 'budget');
   const s = write('ok.s', 'r0 = 5\nexit\n');
   const jit = await cli('run', '--engine', 'jit', s);
-  assert.equal(jit.code, 2);
-  assertOneLineError(jit.err, 'not implemented');
+  assert.equal(jit.code, 0, jit.err);
+  assert.match(jit.out, /^retval: 5$/m);
   assert.equal((await cli('run', '--engine', 'interp', s)).code, 0);
+  const wasm = await cli('run', '--engine', 'wasm', s);
+  assert.equal(wasm.code, 2);
+  assertOneLineError(wasm.err, 'interp or jit');
+  // A fault inside JIT-compiled code is reported like the interpreter's.
+  const jf = await cli('run', '--engine', 'jit', fs, '--no-verify');
+  assert.equal(jf.code, 1);
+  assertOneLineError(jf.err, 'insn 1');
   const kp = await cli('run', '--type', 'kprobe', s);
   assert.equal(kp.code, 2);
   const sys = JSON.parse((await cli('run', '--type', 'syscall', s, '--json')).out);

@@ -1,6 +1,6 @@
 // Differential execution against the running kernel: seeded random programs the verifier
 // accepts (socket_filter, sched_cls and xdp, with packets), run by BPF_PROG_TEST_RUN through kbpf and by
-// tsbpf's testRun; retval and data_out must be identical. Programs the kernel rejects are
+// tsbpf's testRun (interpreter and JIT); retval and data_out must be identical. Programs the kernel rejects are
 // replaced by new ones and counted. DIFF_N sets the count, DIFF_SEED replays a run.
 // Without bpf() (not root, no gcc) the kernel's answers for the default seed come from
 // recorded/kernel-diff.json instead (DIFF_REPLAY=1 forces that); DIFF_RECORD=1 on a machine
@@ -15,6 +15,7 @@ import { disassemble } from '../../src/isa/disasm.ts';
 import { encodeProgram } from '../../src/isa/encode.ts';
 import { testRun } from '../../src/runtime/test-run.ts';
 import { verify } from '../../src/verifier/index.ts';
+import { JitEngine } from '../../src/jit/engine.ts';
 import { cli, prng, scratch } from '../cli/helpers.ts';
 import { type GenProgram, generateProgram } from './gen.ts';
 import { type KbpfResult, kbpfProblem, pool, runKbpf } from './kbpf.ts';
@@ -146,6 +147,7 @@ test(`kernel differential: ${N} random accepted programs (seed ${SEED})`, {
   const mismatches: string[] = [];
   const verifierRefused: string[] = [];
   const retvals = new Set<number>();
+  const jit = new JitEngine();
   let packetsChanged = 0;
   for (const { p, k } of accepted.slice(0, N)) {
     for (const f of p.features) features.add(f);
@@ -173,6 +175,22 @@ test(`kernel differential: ${N} random accepted programs (seed ${SEED})`, {
       mismatches.push(
         `${describe(p)}\nkernel retval ${k.retval} data ${k.dataOut}\ntsbpf  retval ${ours.retval} data ${ours.dataOut}`,
       );
+    // The WebAssembly JIT must give the kernel's answer too.
+    try {
+      const res = testRun(p.insns, {
+        type: p.type,
+        data: p.data,
+        name: p.name,
+        vmOptions: { engine: jit.run },
+      });
+      const dataOut = Buffer.from(res.dataOut).toString('hex');
+      if (res.retval !== k.retval || dataOut !== k.dataOut)
+        mismatches.push(
+          `${describe(p)}\nkernel retval ${k.retval} data ${k.dataOut}\njit    retval ${res.retval} data ${dataOut}`,
+        );
+    } catch (e) {
+      mismatches.push(`${describe(p)}\njit: ${e instanceof TsbpfError ? e.format() : String(e)}`);
+    }
   }
   // The CLI takes the same files and options as kbpf and must print the same results.
   for (const { p, k } of accepted.slice(0, 20)) {

@@ -2,6 +2,7 @@
 // Raw programs (.bin/.s) get the maps of --map and run through testRun; objects load as a live
 // collection (maps with their initial data, helpers, timers, callbacks) and run one program.
 import { UsageError } from '../../errors.ts';
+import { JitEngine } from '../../jit/engine.ts';
 import type { CollectionSpec } from '../../elf/spec.ts';
 import type { Insn } from '../../isa/insn.ts';
 import * as op from '../../isa/opcode.ts';
@@ -80,6 +81,7 @@ interface Common {
   verify: boolean;
   verifyLimit: number;
   dumpMaps: boolean;
+  engine: 'interp' | 'jit';
 }
 
 /** kbpf refuses an lddw naming a map that no --map created before it loads anything. */
@@ -107,7 +109,12 @@ function runRaw(c: Common, bytes: Uint8Array, kind: 'asm' | 'raw', p: Parsed): O
   const insns = programFromBytes(c.path, bytes, kind);
   checkMapRefs(insns, specs.length, c.path);
   const trace: string[] = [];
-  const vm = new Vm({ budget: c.budget, printk: (line) => trace.push(line) });
+  const vm = new Vm({
+    budget: c.budget,
+    printk: (line) => trace.push(line),
+    // The WebAssembly JIT compiles on first run and falls back to the interpreter where it must.
+    ...(c.engine === 'jit' ? { engine: new JitEngine().run } : {}),
+  });
   // Maps first, then the verifier: the order of BPF_MAP_CREATE and BPF_PROG_LOAD.
   const maps = specs.map((m, i) => createMap(vm.arena, m, i));
   if (c.verify) {
@@ -197,6 +204,7 @@ function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
     verify: false,
     rodata: parseGlobals(p),
     vm: { budget: c.budget },
+    engine: c.engine,
     onTrace: (line) => trace.push(line),
   });
   try {
@@ -241,7 +249,7 @@ export const runCommand: Command = {
   --ctx FILE        ctx_in (__sk_buff, xdp_md, or the syscall argument block)
   --repeat N        run N times; duration_ns is the mean per run
   --dump-maps       print every map element after the run
-  --engine E        interp (default) | jit
+  --engine E        interp (default) | jit (eBPF compiled to WebAssembly)
   --max-insns N     stop a run after N instructions (default ${DEFAULT_BUDGET})
   --verify-limit N  instructions the verifier may process (default 1000000, the kernel's)
   --no-verify       run without the verifier (by default a program it rejects
@@ -266,10 +274,8 @@ export const runCommand: Command = {
       json: { type: 'boolean' },
     });
     const engine = str(p, 'engine') ?? 'interp';
-    // TODO(jit): hand the program to src/jit once it exports a loader.
-    if (engine === 'jit')
-      throw new UsageError('--engine jit: the JIT is not implemented yet; use --engine interp');
-    if (engine !== 'interp') throw new UsageError(`--engine ${engine}: expected interp or jit`);
+    if (engine !== 'interp' && engine !== 'jit')
+      throw new UsageError(`--engine ${engine}: expected interp or jit`);
     const path = onePositional(p, 'run', 'FILE');
     const budget = int(p, 'max-insns', DEFAULT_BUDGET);
     if (budget === 0) throw new UsageError('--max-insns must be at least 1');
@@ -282,6 +288,7 @@ export const runCommand: Command = {
       verify: !flag(p, 'no-verify'),
       verifyLimit: int(p, 'verify-limit', 1_000_000),
       dumpMaps: flag(p, 'dump-maps'),
+      engine,
       ...(dataPath ? { data: readInput(dataPath) } : {}),
       ...(ctxPath ? { ctx: readInput(ctxPath) } : {}),
     };
