@@ -152,6 +152,20 @@ test('bpf_trace_printk lines reach the output panel', { skip }, async () => {
   await pick('asm:sum-loop');
 });
 
+test('ring buffer records reach the output panel (examples/maps)', { skip }, async () => {
+  await pick('maps');
+  await page.waitForFunction(() => document.getElementById('src-name')!.textContent === 'maps.bpf.o');
+  await page.selectOption('#prog', 'maps_selftest');
+  await page.click('#output-clear');
+  await page.click('#run');
+  // maps_selftest writes one struct event by reserve/submit (kind 1), one by output (kind 2).
+  const lines = ((await page.textContent('#output')) ?? '').trim().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^ringbuf ringbuf: 01 00 00 00/);
+  assert.match(lines[1]!, /^ringbuf ringbuf: 02 00 00 00/);
+  await pick('asm:sum-loop');
+});
+
 test('step through 12 instructions: the register view follows the loop', { skip }, async () => {
   await page.click('#record');
   await page.waitForSelector('#regs tr[data-reg="r0"]');
