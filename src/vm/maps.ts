@@ -103,7 +103,6 @@ export function ringbufOfRecord(arena: Arena, sampleAddr: number): RingbufRecord
 }
 
 // ---- errno values helpers return ----
-const ENOENT = 2;
 const E2BIG = 7;
 const EINVAL = 22;
 const EOPNOTSUPP = 95;
@@ -282,6 +281,3 @@ export function registerMapHelpers(t: HelperTable, mapAt: (ptr: number) => VmMap
     },
   );
 }
-
-/** Errno values map operations return (negated), exported for the maps module. */
-export const mapErrno = { ENOENT, E2BIG, EINVAL, EOPNOTSUPP } as const;
