@@ -669,6 +669,9 @@ class FnEmitter {
 
   private emitLdAbs(i: number, xop: number, s: number, imm: number, unrun: number): void {
     const f = this.f;
+    // In a subprogram an out-of-bounds load ends the run from inside the import: the count
+    // must already be in the scratch block.
+    this.storeCount(unrun);
     const size = (xop & 0x18) === 0 ? 4 : (xop & 0x18) === 0x08 ? 2 : 1;
     if ((xop & 0xe0) === 0x20) f.i32(imm);
     else {

@@ -37,7 +37,7 @@ function runOn(vm: Vm, insns: Insn[], input: Uint8Array, packet: boolean): Outco
         args: [buf, BUF_SIZE],
         packet: packet ? { start: buf, len: BUF_SIZE } : undefined,
       });
-      r0 = r.value.toString(16);
+      r0 = `${r.value.toString(16)} after ${r.insns} insns`;
     } catch (e) {
       if (!(e instanceof RuntimeFault)) throw e;
       fault = `${e.kind}@${e.where.insnIdx}`;
