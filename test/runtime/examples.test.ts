@@ -131,8 +131,15 @@ both('timer: a one-shot deletes its own element; cancel semantics', () => {
   assert.equal(c.loop.runUntil(c.loop.now() + 99_999), 0, 'not before 100 us');
   assert.equal(c.loop.runUntil(c.loop.now() + 1), 1);
   assert.equal(c.map('oneshots').nextKey(), undefined, 'element deleted by its callback');
+  assert.equal(c.timers.size, 0, 'and its timer freed with it');
+  // Many one-shots in a row leave nothing behind.
+  for (let i = 0; i < 100; i++) {
+    assert.equal(c.program('timer_oneshot').run().retval, 0);
+    c.loop.runUntilIdle();
+  }
+  assert.equal(c.timers.size, 0);
   const bss = value(c, 'timer.bss', key32(0));
-  assert.deepEqual([u64(bss, 0), u64(bss, 8)], [1n, 1n]);
+  assert.deepEqual([u64(bss, 0), u64(bss, 8)], [101n, 101n]);
   // bpf_timer_cancel on a timer never initialised: -EINVAL as u32.
   assert.equal(c.program('timer_stop').run().retval, 2 ** 32 - 22);
   // Armed (first tick due now): cancel returns 1, and nothing fires afterwards.

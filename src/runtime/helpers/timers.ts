@@ -57,6 +57,7 @@ export class TimerTable {
   private nextId = 1;
   /** Callback runs so far. */
   fired = 0;
+  private sweepAt = 64;
 
   constructor(private readonly env: RuntimeEnv) {}
 
@@ -90,6 +91,7 @@ export class TimerTable {
     )
       return -EINVAL;
     if (this.at(ctx, addr)) return -EBUSY;
+    this.sweep();
     const valueAddr = this.valueOf(map, addr);
     if (valueAddr === undefined)
       return ctx.fault('helper', `bpf_timer_init: timer is not inside a value of map ${map.name}`);
@@ -143,15 +145,9 @@ export class TimerTable {
   private fire(t: TimerState): void {
     t.event = undefined;
     const vm = this.env.vm;
-    const a = vm.arena;
     // Dropped with its map (the kernel cancels a map's timers when its last user goes) or
     // with its element?
-    if (
-      (t.map as { closed?: boolean }).closed === true ||
-      a.dv.getUint32(t.addr, true) !== t.id ||
-      a.dv.getUint32(t.addr + 4, true) !== TIMER_MAGIC ||
-      t.map.lookup(t.keyAddr) !== t.valueAddr
-    ) {
+    if (!this.alive(t)) {
       this.free(t);
       return;
     }
@@ -162,7 +158,27 @@ export class TimerTable {
       vm.callFunction(cb.prog, cb.pc, t.map.ptr, t.keyAddr, t.valueAddr);
     } finally {
       t.running = false;
+      // A callback that deleted its own element (a one-shot) leaves nothing to keep.
+      if (!t.event && !this.alive(t)) this.free(t);
     }
+  }
+
+  /** The timer's bytes still carry its id and its element is still in the map. */
+  private alive(t: TimerState): boolean {
+    const dv = this.env.vm.arena.dv;
+    return (
+      (t.map as { closed?: boolean }).closed !== true &&
+      dv.getUint32(t.addr, true) === t.id &&
+      dv.getUint32(t.addr + 4, true) === TIMER_MAGIC &&
+      t.map.lookup(t.keyAddr) === t.valueAddr
+    );
+  }
+
+  /** Frees idle timers whose element went away (amortised: when the table has doubled). */
+  private sweep(): void {
+    if (this.byId.size < this.sweepAt) return;
+    for (const t of [...this.byId.values()]) if (!t.event && !t.running && !this.alive(t)) this.free(t);
+    this.sweepAt = Math.max(64, this.byId.size * 2);
   }
 
   private free(t: TimerState): void {
