@@ -1,0 +1,51 @@
+// Memory stays flat while the timer re-arms itself generation after generation (the full
+// million: test/life/long-run.ts; here a CI-sized run), and the verifier gate of the host.
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { test } from 'node:test';
+import { LifeHost } from '../../src/life/host.ts';
+import { longRun } from './long-run.ts';
+
+// A gc() for exact heap numbers without --expose-gc on the command line.
+setFlagsFromString('--expose-gc');
+(globalThis as { gc?: () => void }).gc ??= runInNewContext('gc') as () => void;
+
+test('30,000 generations in virtual time: one pending event, one timer, flat arena and heap', () => {
+  const n = 30_000;
+  const r = longRun(n, 'jit', 8, 8);
+  assert.equal(r.generations, n);
+  assert.equal(r.records, n, 'every generation published one ring-buffer record, all consumed');
+  assert.equal(r.maxPending, 1, 'a re-armed timer keeps exactly one event pending');
+  assert.equal(r.timers, 1);
+  assert.equal(r.arenaAfter, r.arenaBefore, 'no arena growth');
+  // 27,000 generations after the warm-up: anything kept per generation (a 40-byte record,
+  // an event object) would add well over 1 MiB.
+  assert.ok(r.heapAfter - r.heapBefore < 1 << 20, `heap grew ${r.heapAfter - r.heapBefore} bytes`);
+});
+
+test('the host verifies start and stop with tsbpf verifier, with the timer and .rodata facts', () => {
+  const host = new LifeHost({ width: 12, height: 8 });
+  try {
+    assert.deepEqual(
+      host.verdicts.map((v) => [v.name, v.result.verdict]),
+      [
+        ['start', 'accept'],
+        ['stop', 'accept'],
+      ],
+    );
+    const start = host.verdicts[0]!;
+    // start calls the timer callback's subprograms: life_step, next_row, copy_row... each a frame.
+    assert.ok(start.functions.length > 3, start.functions.map((f) => f.name).join(' '));
+    assert.equal(start.result.stats.stackDepth.length, start.functions.length);
+    // The column loop runs width times per row callback: more columns, more processed insns.
+    const wide = new LifeHost({ width: 24, height: 8 });
+    try {
+      assert.ok(wide.verdicts[0]!.result.insnsProcessed > start.result.insnsProcessed);
+    } finally {
+      wide.close();
+    }
+  } finally {
+    host.close();
+  }
+});
