@@ -381,6 +381,8 @@ function runNow(record: boolean): void {
       );
   }
   lines.push(`time: ${r.ms.toFixed(2)} ms`);
+  if (app.verification?.verdict === 'reject')
+    lines.push('note: the verifier rejected this program; the kernel would not load it (run here anyway)');
   $('run-result').textContent = lines.join('\n');
   for (const l of r.printk) out(`trace: ${l}`);
   drainRingbufs();

@@ -78,8 +78,13 @@ export function renderVerification(v: Verification): void {
 
 export function renderStates(v: Verification | undefined, idx: number): void {
   $('state-insn').textContent = String(idx);
-  const list = v?.states.get(idx);
-  $('states').innerHTML = list?.length
+  let list = v?.states.get(idx) ?? [];
+  // The log prints an instruction's effect after it: what the previous one left is what this
+  // one saw, when the path fell through (the kernel prints only registers that changed).
+  const prev = (v?.states.get(idx - 1) ?? []).filter((s) => s.startsWith('after:'));
+  if (prev.length)
+    list = [...list, ...prev.map((s) => s.replace(/^after:/, `after ${idx - 1} (falls through):`))];
+  $('states').innerHTML = list.length
     ? list.map((s) => `<div>${escapeHtml(s)}</div>`).join('')
     : '<div>no state recorded here (not reached, or pruned)</div>';
 }
