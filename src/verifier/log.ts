@@ -4,7 +4,8 @@
 // keeps every path. Lines are kept as an array; the instruction line stays open for the state.
 import { print as printNs, tnum as tnumNs, u64 as u64Ns } from './domain/index.ts';
 import type { RegState } from './reg.ts';
-import { regTypeStr } from './reg.ts';
+import type { PrintOpts } from './domain/print.ts';
+import { baseId, hasAddConst, regTypeStr } from './reg.ts';
 import type { MapInfo } from './env.ts';
 import * as stackNs from './stack.ts';
 import type { FuncState, VerifierState } from './state.ts';
@@ -99,7 +100,11 @@ const pd = (n: number): string => (n < 0 ? `${n}` : `+${n}`);
 // kernel: print_reg_state()
 export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapInfo[]): string {
   const t = reg.type;
-  if (t === 'SCALAR_VALUE') return print.scalarState(reg.s, { precise: reg.precise, id: reg.id });
+  if (t === 'SCALAR_VALUE') {
+    const opts: PrintOpts = { precise: reg.precise, id: baseId(reg.id) };
+    if (hasAddConst(reg.id)) opts.addConstOff = reg.off;
+    return print.scalarState(reg.s, opts);
+  }
   let out = regTypeStr(reg);
   if (t === 'PTR_TO_STACK') {
     if (frame.frameno !== reg.frameno) out += `[${reg.frameno}]`;

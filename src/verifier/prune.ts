@@ -4,7 +4,7 @@
 import { scalar as scalarNs, tnum as tnumNs } from './domain/index.ts';
 import type { VerifierEnv } from './env.ts';
 import type { RegState } from './reg.ts';
-import { unknownScalar } from './reg.ts';
+import { hasAddConst, unknownScalar } from './reg.ts';
 import type { StackSlot } from './stack.ts';
 import * as stackNs from './stack.ts';
 import type { FuncState, VerifierState } from './state.ts';
@@ -82,6 +82,9 @@ function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness)
     case 'SCALAR_VALUE':
       // an imprecise old scalar: nothing after this point relied on its value
       if (!rold.precise && exact === 'NOT_EXACT') return true;
+      // a linked "id + off" scalar must be linked the same way
+      if (hasAddConst(rold.id) !== hasAddConst(rcur.id)) return false;
+      if (hasAddConst(rold.id) && rold.off !== rcur.off) return false;
       return within(rold, rcur) && idmap.checkScalar(rold.id, rcur.id);
     case 'PTR_TO_MAP_KEY':
     case 'PTR_TO_MAP_VALUE':

@@ -55,6 +55,14 @@ export interface RegState {
   precise: boolean;
 }
 
+/**
+ * Flag on a scalar id: this register is the linked value plus `off` (kernel: BPF_ADD_CONST).
+ * Ids stay unsigned 32-bit numbers.
+ */
+export const BPF_ADD_CONST = 0x80000000;
+export const baseId = (id: number): number => id & 0x7fffffff;
+export const hasAddConst = (id: number): boolean => id >= BPF_ADD_CONST;
+
 /** Packet range markers (kernel: AT_PKT_END, BEYOND_PKT_END). */
 export const AT_PKT_END = -1;
 export const BEYOND_PKT_END = -2;

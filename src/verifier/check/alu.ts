@@ -12,7 +12,16 @@ import type { Scalar } from '../domain/index.ts';
 import type { VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
-import { copyReg, isPktPointer, knownScalar, regTypeStr, scalarOf, unknownScalar } from '../reg.ts';
+import {
+  BPF_ADD_CONST,
+  copyReg,
+  hasAddConst,
+  isPktPointer,
+  knownScalar,
+  regTypeStr,
+  scalarOf,
+  unknownScalar,
+} from '../reg.ts';
 import type { FuncState } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
 import { checkRegArg } from './regs.ts';
@@ -119,7 +128,7 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
           const isU32 = u64.ule(src.s.umax, u64.U32_MAX);
           if (isU32) assignScalarIdBeforeMov(env, src);
           r = scalarOf(coerce.mov32(src.s));
-          r.id = isU32 ? src.id : 0;
+          r.id = isU32 && !hasAddConst(src.id) ? src.id : 0;
         } else {
           const noSext = coerce.movSxKeepsId(src.s, insn.off);
           if (noSext) assignScalarIdBeforeMov(env, src);
@@ -213,9 +222,21 @@ function adjustRegMinMaxVals(
   }
   const srcS = src === dst ? copyReg(src).s : src.s;
   alu.adjustScalarMinMaxVals(opc, r.s, srcS, !is64);
-  // linked scalars (BPF_ADD_CONST) are not tracked: any arithmetic breaks the link
-  r.id = 0;
   r.precise = false;
+  // kernel: linked register tracking; `r += K` keeps the link to r's copies as "id + K"
+  const constSrc = scalar.isRegConst(src.s, false) ? scalar.regConstValue(src.s, false) : null;
+  if (opc === op.ALU_ADD && is64 && r.id && constSrc) {
+    if (hasAddConst(r.id) || u64.ugt(constSrc, u64.fromU32(0x7fffffff))) {
+      r.id = 0;
+      r.off = 0;
+    } else {
+      r.id = (r.id | BPF_ADD_CONST) >>> 0;
+      r.off = constSrc.lo;
+    }
+  } else {
+    r.id = 0;
+    r.off = 0;
+  }
   regs[insn.dst] = r;
   return fork;
 }

@@ -3,11 +3,25 @@
 import type { BranchTaken } from '../domain/branch.ts';
 import type { Insn } from '../../isa/index.ts';
 import { opcode as opNs } from '../../isa/index.ts';
-import { branch as branchNs, scalar as scalarNs, u64 as u64Ns } from '../domain/index.ts';
+import {
+  alu as aluNs,
+  branch as branchNs,
+  scalar as scalarNs,
+  tnum as tnumNs,
+  u64 as u64Ns,
+} from '../domain/index.ts';
 import type { VerifierEnv } from '../env.ts';
 import { reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
-import { AT_PKT_END, BEYOND_PKT_END, isPktPointer, knownScalar } from '../reg.ts';
+import {
+  AT_PKT_END,
+  BEYOND_PKT_END,
+  baseId,
+  copyReg,
+  hasAddConst,
+  isPktPointer,
+  knownScalar,
+} from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { copyState, curFrame } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
@@ -15,7 +29,9 @@ import { checkRegArg } from './regs.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
+const alu = { ...aluNs };
 const branch = { ...branchNs };
+const tnum = { ...tnumNs };
 const scalar = { ...scalarNs };
 const u64 = { ...u64Ns };
 
@@ -270,16 +286,16 @@ export function checkCondJmpOp(
 /** Registers and spilled scalars sharing an id with a compared scalar: [frame, regno or -1-spi]. */
 function collectLinkedRegs(vstate: VerifierState, dst: RegState, src: RegState | null): [number, number][] {
   const ids = new Set<number>();
-  if (dst.type === 'SCALAR_VALUE' && dst.id) ids.add(dst.id);
-  if (src && src.type === 'SCALAR_VALUE' && src.id) ids.add(src.id);
+  if (dst.type === 'SCALAR_VALUE' && dst.id) ids.add(baseId(dst.id));
+  if (src && src.type === 'SCALAR_VALUE' && src.id) ids.add(baseId(src.id));
   const out: [number, number][] = [];
   if (!ids.size) return out;
   vstate.frames.forEach((f, k) => {
     f.regs.forEach((r, i) => {
-      if (r.type === 'SCALAR_VALUE' && ids.has(r.id)) out.push([k, i]);
+      if (r.type === 'SCALAR_VALUE' && ids.has(baseId(r.id))) out.push([k, i]);
     });
     f.stack.forEach((slot, spi) => {
-      if (slot.slotType[7] === 1 && slot.spilled.type === 'SCALAR_VALUE' && ids.has(slot.spilled.id))
+      if (slot.slotType[7] === 1 && slot.spilled.type === 'SCALAR_VALUE' && ids.has(baseId(slot.spilled.id)))
         out.push([k, -1 - spi]);
     });
   });
@@ -288,9 +304,25 @@ function collectLinkedRegs(vstate: VerifierState, dst: RegState, src: RegState |
 
 // kernel: sync_linked_regs() without BPF_ADD_CONST offsets
 function syncLinkedRegs(vstate: VerifierState, known: RegState): void {
-  const { id } = known;
+  const id = baseId(known.id);
   forEachReg(vstate, (r, set) => {
-    if (r === known || r.type !== 'SCALAR_VALUE' || r.id !== id) return;
-    set({ ...r, s: { ...known.s } });
+    if (r === known || r.type !== 'SCALAR_VALUE' || baseId(r.id) !== id) return;
+    const rc = hasAddConst(r.id);
+    const kc = hasAddConst(known.id);
+    if ((!rc && !kc) || r.off === known.off) {
+      set({ ...r, s: { ...known.s } });
+      return;
+    }
+    // r = known + (r.off - known.off)
+    const n = copyReg(known);
+    n.id = r.id;
+    n.off = r.off;
+    n.precise = r.precise;
+    const delta = scalar.known(u64.fromS32(((rc ? r.off : 0) - (kc ? known.off : 0)) | 0));
+    alu.scalar32MinMaxAdd(n.s, delta);
+    alu.scalarMinMaxAdd(n.s, delta);
+    n.s.varOff = tnum.add(n.s.varOff, delta.varOff);
+    scalar.regBoundsSync(n.s);
+    set(n);
   });
 }

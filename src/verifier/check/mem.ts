@@ -225,7 +225,10 @@ function checkStackWriteFixedOff(
     const fits = regWidth(reg) <= 8 * size;
     if (fits && !reg.id && !tnum.isConst(reg.s.varOff)) reg.id = ++env.idGen;
     saveRegisterState(frame, spi, reg, size);
-    if (!fits) st.spilled.id = 0;
+    if (!fits) {
+      st.spilled.id = 0;
+      st.spilled.off = 0;
+    }
     noteStackAccess(env, frame.frameno, spi);
   } else if (!reg && off % BPF_REG_SIZE === 0 && stImm !== undefined) {
     saveRegisterState(frame, spi, knownScalar(u64.fromS32(stImm)), size);
@@ -303,7 +306,10 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
           reg.id = ++env.idGen;
         }
         const r = copyReg(reg);
-        if (!(size === 4 && spillSize === 4)) r.id = 0;
+        if (!(size === 4 && spillSize === 4)) {
+          r.id = 0;
+          r.off = 0;
+        }
         noteStackAccess(env, frame.frameno, spi);
         return r;
       }
