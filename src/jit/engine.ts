@@ -1,6 +1,14 @@
 // The JIT as an engine with the interpreter's signature: pass `new JitEngine().run` as
 // VmOptions.engine. Registers go in and out through a small scratch block of the arena;
 // helpers, region checks and faults are imported JS functions bound to a per-instance state.
+//
+// Safety follows the VM's mode, as in the interpreter. Checked (the default, and what runs
+// without the verifier should use): every access that is not a constant r10 offset is checked
+// against the region table, and the instruction budget stops loops (tested on back edges and
+// calls). Unchecked: Wasm's bounds check against the arena still keeps the host safe, but an
+// unverified program may then scribble anywhere in the arena, the JIT's scratch block included.
+// Programs the JIT cannot compile (e.g. a function past V8's body size limit) and entries it has
+// no function for run on the interpreter instead (counted in stats.interpreted).
 import { RuntimeFault } from '../errors.ts';
 import { type Arena, GRANULE, REGION_STRIDE } from '../vm/arena.ts';
 import { interpret } from '../vm/interp.ts';
@@ -134,7 +142,11 @@ export class JitEngine {
     const linked =
       prog === this.lastProg && arena === this.lastArena && checked === this.lastChecked
         ? this.lastLinked!
-        : this.link(arena, prog, checked);
+        : this.tryLink(arena, prog, checked);
+    if (linked === undefined) {
+      this.interpreted++;
+      return interpret(m, prog, lo, hi, entry);
+    }
     const st = linked.st;
     const i32 = arena.i32;
     // The fast path: entry 0, not nested, and r0, r6..r9 zero (as in every Vm run), so the
@@ -260,7 +272,20 @@ export class JitEngine {
       if (fn === undefined) {
         // kernel: bpf_tail_call() — the target starts over in the same frame, registers kept
         // (they are in the scratch block, as is the instruction count).
-        linked = this.link(arena, prog, checked);
+        const next = this.tryLink(arena, prog, checked);
+        if (next === undefined) {
+          // Continue on the interpreter from the registers and count in the scratch block.
+          const j = arena.i32;
+          const base = linked.sc >> 2;
+          for (let r = 0; r <= 10; r++) {
+            lo[r] = j[base + REGS_W + 2 * r]!;
+            hi[r] = j[base + REGS_W + 2 * r + 1]!;
+          }
+          const n = readCount(arena, linked.sc);
+          this.interpreted++;
+          return n + interpret(m, prog, lo, hi, 0);
+        }
+        linked = next;
         fn = linked.main;
         this.setBudget(linked, m.budget, arena.i32);
       }
@@ -286,6 +311,20 @@ export class JitEngine {
       fn = undefined;
     }
     return this.finish(linked.sc, arena, lo, hi);
+  }
+
+  private readonly uncompilable = new WeakSet<LoadedProgram>();
+
+  /** link(), or undefined when the program cannot be compiled (it then runs interpreted). */
+  private tryLink(arena: Arena, prog: LoadedProgram, checked: boolean): Linked | undefined {
+    if (this.uncompilable.has(prog)) return undefined;
+    try {
+      return this.link(arena, prog, checked);
+    } catch (e) {
+      if (!(e instanceof WebAssembly.CompileError)) throw e;
+      this.uncompilable.add(prog);
+      return undefined;
+    }
   }
 
   private link(arena: Arena, prog: LoadedProgram, checked: boolean): Linked {
