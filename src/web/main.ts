@@ -2,6 +2,7 @@
 // maps / output / Life panels. State that can be shared lives in the URL hash (share.ts).
 import { disassemble } from '../isa/disasm.ts';
 import { RingbufMap } from '../maps/ringbuf.ts';
+import { errorText } from './session.ts';
 import { OBJECTS } from './gallery.ts';
 import { PACKETS, parseHex, toHex } from './packets.ts';
 import { SNIPPETS } from './snippets.ts';
@@ -70,7 +71,7 @@ function status(text: string): void {
 function showError(e: unknown): void {
   const el = $('load-error');
   el.hidden = e === undefined;
-  el.textContent = e === undefined ? '' : e instanceof Error ? e.message : String(e);
+  el.textContent = e === undefined ? '' : errorText(e);
 }
 
 function out(line: string): void {
@@ -125,6 +126,7 @@ function load(src: Source, opts: { prog?: string; type?: string } = {}): void {
     app.ws = undefined;
     if (src.kind === 'asm') setEditor(src.text, false);
     showError(e);
+    clearVerification();
     return;
   }
   const ws = app.ws;
@@ -150,7 +152,7 @@ function selectProgram(): void {
   } catch (e) {
     app.view = undefined;
     showError(e);
-    listing.innerHTML = '';
+    clearVerification();
     return;
   }
   const v = app.view;
@@ -295,6 +297,15 @@ function verifyNow(): void {
   }, 1000);
   const req: VerifyRequest = { id, view: app.view };
   worker.postMessage(req);
+}
+
+/** Nothing to verify (the input did not load): no stale verdict, listing or trace. */
+function clearVerification(): void {
+  if (verifying) stopVerify();
+  app.verification = undefined;
+  for (const id of ['verdict', 'explain', 'stats', 'log', 'listing', 'states', 'insn-count'])
+    $(id).innerHTML = '';
+  renderStepView();
 }
 
 function stopVerify(): void {
@@ -487,7 +498,7 @@ const lifeAction = (f: (l: LifeView) => void) => () => {
     if (app.life) f(app.life);
     refreshMaps();
   } catch (e) {
-    out(`life: ${e instanceof Error ? e.message : String(e)}`);
+    out(`life: ${errorText(e)}`);
   }
 };
 $('life-seed').addEventListener(

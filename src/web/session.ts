@@ -4,7 +4,7 @@
 import { loadCollectionSpec } from '../elf/collection-spec.ts';
 import { linkProgram } from '../elf/link.ts';
 import type { CollectionSpec } from '../elf/spec.ts';
-import { UsageError } from '../errors.ts';
+import { TsbpfError, UsageError } from '../errors.ts';
 import { JitEngine } from '../jit/engine.ts';
 import { assembleAuto } from '../isa/asm/index.ts';
 import { decodeProgram } from '../isa/decode.ts';
@@ -29,6 +29,12 @@ export interface Workspace {
   spec?: CollectionSpec;
   /** Programs to choose from (one, named after the file, for assembly and raw bytecode). */
   programs: string[];
+}
+
+/** An error as one line, with its location (file, insn, line) for tsbpf's own errors. */
+export function errorText(e: unknown): string {
+  if (e instanceof TsbpfError) return e.format();
+  return e instanceof Error ? e.message : String(e);
 }
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
@@ -156,7 +162,7 @@ export class Runner {
       try {
         this.coll = newCollection(ws.spec, { verify: false, engine, onTrace: (l) => this.printk.push(l) });
       } catch (e) {
-        this.loadError = e instanceof Error ? e.message : String(e);
+        this.loadError = errorText(e);
       }
     }
   }
@@ -225,7 +231,7 @@ export class Runner {
         Object.assign(out, { retval: r.retval, r0: r.r0, insns: r.insns, dataOut: r.dataOut });
       }
     } catch (e) {
-      out.error = e instanceof Error ? e.message : String(e);
+      out.error = errorText(e);
     } finally {
       if (machine) machine.onInsn = undefined;
     }

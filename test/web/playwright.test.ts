@@ -242,6 +242,25 @@ test('the file picker opens raw bytecode and objects', { skip }, async () => {
   assert.deepEqual(progs.sort(), ['udp_port_filter', 'udp_port_legacy']);
 });
 
+test('bad input is reported where it is, and clears the old verdict', { skip }, async () => {
+  await pick('asm:sum-loop');
+  assert.equal(await verdict(), 'accepted');
+  await page.fill('#editor', 'r0 = 1\nr0 = frobnicate\nexit\n');
+  await page.waitForSelector('#load-error:not([hidden])');
+  assert.match((await page.textContent('#load-error')) ?? '', /line 2/);
+  assert.equal(await page.textContent('#verdict'), '');
+  // Not ELF, not a whole number of 8-byte slots.
+  await page.setInputFiles('#file', {
+    name: 'odd.bin',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.alloc(12),
+  });
+  await page.waitForFunction(() => /8|slot/.test(document.getElementById('load-error')!.textContent!));
+  await pick('asm:sum-loop');
+  assert.equal(await verdict(), 'accepted');
+  assert.equal(await page.isHidden('#load-error'), true);
+});
+
 test('the URL hash reproduces program and packet', { skip }, async () => {
   await pick('asm:sum-loop');
   await verdict();
