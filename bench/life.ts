@@ -10,8 +10,8 @@ import type { Engine } from '../src/runtime/index.ts';
 const quick = process.argv.includes('--quick');
 const budgetMs = quick ? 300 : 2000;
 
-function bench(engine: Engine, width: number, height: number): void {
-  const host = new LifeHost({ width, height, engine, periodNs: 0, verify: false });
+function bench(engine: Engine, width: number, height: number, checked = true): void {
+  const host = new LifeHost({ width, height, engine, periodNs: 0, verify: false, checked });
   try {
     host.setBoard(randomBoard(2024, width, height));
     host.start();
@@ -27,7 +27,7 @@ function bench(engine: Engine, width: number, height: number): void {
       if (ms < budgetMs / 4) chunk *= 2;
     }
     const rate = (gens / ms) * 1000;
-    const label = `${engine.padEnd(6)} ${width}×${height}`.padEnd(22);
+    const label = `${engine.padEnd(6)} ${width}×${height}${checked ? '' : ' unchecked'}`.padEnd(26);
     console.log(
       `${label}  ${rate.toFixed(1)} gen/s  (${gens} generations in ${ms.toFixed(0)} ms, ${((ms * 1000) / gens).toFixed(0)} us each)`,
     );
@@ -43,3 +43,9 @@ for (const engine of ['jit', 'interp'] as const)
     [256, 256],
   ] as const)
     bench(engine, w, h);
+// Without run-time memory checks (the verifier has proved the accesses safe, as in the kernel).
+for (const [w, h] of [
+  [64, 40],
+  [256, 256],
+] as const)
+  bench('jit', w, h, false);

@@ -36,6 +36,11 @@ export interface LifeOptions {
   clock?: 'virtual' | 'real';
   /** Run tsbpf's verifier over the programs before running them (default true). */
   verify?: boolean;
+  /**
+   * Check every memory access at run time (default true). Verified programs are memory-safe by
+   * the verifier's proof, as in the kernel, so false trades a safety net for speed.
+   */
+  checked?: boolean;
 }
 
 /** One ring-buffer record: struct life_event of life.bpf.c. */
@@ -98,6 +103,7 @@ export class LifeHost {
       // Verified below with the timer's BTF offset, which the runtime's own gate does not pass.
       verify: false,
       programs: HOST_PROGRAMS,
+      vm: { checked: opts.checked ?? true },
       rodata: {
         width: this.width,
         height: this.height,
