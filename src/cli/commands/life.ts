@@ -143,7 +143,10 @@ function runPlain(s: Setup, io: Io): number {
 
 /** The animation: real-time timer, one write per frame, q or Ctrl-C restores the terminal. */
 function runAnimation(s: Setup, io: Io): Promise<number> {
-  io.err(`tsbpf life: verifying start and stop with tsbpf's verifier (${s.opts.width}×${s.opts.height})...`);
+  if (s.opts.verify !== false)
+    io.err(
+      `tsbpf life: verifying start and stop with tsbpf's verifier (${s.opts.width}×${s.opts.height})...`,
+    );
   const host = new LifeHost({
     ...s.opts,
     clock: 'real',
@@ -168,6 +171,7 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.off('exit', restore);
+      out.off('resize', onResize);
       if (stdin.isTTY) stdin.setRawMode(false);
       stdin.pause();
       try {
@@ -184,6 +188,10 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
       if (k.includes('q') || k.includes('Q') || k.includes('\x03')) finish(0);
     };
     const onSignal = () => finish(130);
+    const onResize = () => {
+      out.write(ESC.clear);
+      dirty = true;
+    };
     const onEvent = (e: GenerationEvent) => {
       generation = e.generation;
       live = e.live;
@@ -205,7 +213,9 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
       dirty = false;
       // Intervals between the generations of the last two seconds.
       const span = recent.length > 1 ? (recent[recent.length - 1]! - recent[0]!) / 1000 : 0;
-      const note = ended ? `${s.note}  done` : s.note;
+      const fits =
+        !out.columns || (out.columns >= host.width + 2 && out.rows >= Math.ceil(host.height / 2) + 3);
+      const note = `${s.note}${ended ? '  done' : ''}${fits ? '' : '  (terminal too small)'}`;
       out.write(
         frame(host.board(), {
           generation,
@@ -218,6 +228,7 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
       );
     };
     process.on('exit', restore);
+    out.on('resize', onResize);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     if (stdin.isTTY) stdin.setRawMode(true);
