@@ -4,7 +4,7 @@
 import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { InternalError } from '../errors.ts';
 import type { Insn } from '../isa/index.ts';
-import { opcode as opNs, VALID_OPCODES } from '../isa/index.ts';
+import { formatKernelInsn, opcode as opNs, VALID_OPCODES } from '../isa/index.ts';
 import { checkCfg, checkSubprogs } from './cfg.ts';
 import type { MapInfo, ProgTypeName, VerifierEnv, VerifierOptions } from './env.ts';
 import { reject, VerifierReject } from './env.ts';
@@ -190,6 +190,14 @@ export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyR
     for (let i = 0; i < insns.length; i++) env.aux[i]!.liveRegsBefore = live[i]!;
     if (logLevel >= 2) {
       for (let i = 0; i < env.subprogs.length; i++) log.add(`func#${i} @${env.subprogs[i]!.start}`);
+      // kernel: print_insn_live_regs() after compute_live_registers()
+      log.add('Live regs before insn:');
+      for (let i = 0; i < insns.length; i++) {
+        let regs = '';
+        for (let r = 0; r < 10; r++) regs += live[i]! & (1 << r) ? String(r) : '.';
+        log.add(`${String(i).padStart(7)}: ${regs} ${formatKernelInsn(insns, i)}`);
+        if (insns[i]!.code === op.OP_LDDW) i++;
+      }
     }
     doCheck(env);
     // kernel: on success at level 1 only the statistics remain
