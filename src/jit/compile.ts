@@ -2,6 +2,7 @@
 // bpf-to-bpf call targets, callback entries), an exported wrapper `f<slot>` per function that
 // moves registers in and out through a scratch block of the arena, and helpers, checks and
 // faults as imported JS functions (declared only when the program needs them).
+import { InternalError } from '../errors.ts';
 import { MAX_BPF_STACK } from '../isa/opcode.ts';
 import { MAX_CALL_FRAMES } from '../vm/machine.ts';
 import type { LoadedProgram } from '../vm/program.ts';
@@ -352,7 +353,7 @@ class FnEmitter {
         this.ctl.pop();
         this.f.op(W.END);
       }
-      if (open.some((s) => s.to === p)) throw new Error('jit: scopes do not nest');
+      if (open.some((s) => s.to === p)) throw new InternalError('jit: scopes do not nest');
       while (k < sorted.length && sorted[k]!.from === p) {
         const s = sorted[k++]!;
         open.push(s);
@@ -362,7 +363,7 @@ class FnEmitter {
       }
       if (p < order.length) this.emitBlock(p);
     }
-    if (open.length > 0) throw new Error('jit: unclosed scopes');
+    if (open.length > 0) throw new InternalError('jit: unclosed scopes');
   }
 
   private emitDispatch(): void {
@@ -408,7 +409,7 @@ class FnEmitter {
         return;
       }
     }
-    throw new Error(`jit: no label for a branch from position ${from} to ${t}`);
+    throw new InternalError(`jit: no label for a branch from position ${from} to ${t}`);
   }
 
   /** Jumps to block position t; on back edges first checks the instruction budget. */
@@ -425,7 +426,7 @@ class FnEmitter {
       // Forward conditional: a plain br_if.
       let want = this.ctl.length - 1;
       while (want >= 0 && !(this.ctl[want]!.kind === 'block' && this.ctl[want]!.target === t)) want--;
-      if (want < 0) throw new Error(`jit: no label for a branch from position ${from} to ${t}`);
+      if (want < 0) throw new InternalError(`jit: no label for a branch from position ${from} to ${t}`);
       f.br(W.BR_IF, this.ctl.length - 1 - want);
       return;
     }
@@ -508,7 +509,7 @@ class FnEmitter {
         if (this.win && !(ma.base === 10 && off >= -MAX_BPF_STACK && off + ma.size <= 0))
           this.regionCheck(ma.base, off, ma.size, ma.write, i);
         if (!lowerMem(f, this.tmp, xop, d, s, off, imm))
-          throw new Error(`jit: memory op 0x${xop.toString(16)}`);
+          throw new InternalError(`jit: memory op 0x${xop.toString(16)}`);
         continue;
       }
       if (xop === OP_LDDW) {
@@ -544,7 +545,7 @@ class FnEmitter {
           this.emitLdAbs(i, xop, s, imm, unrun);
           break;
         default:
-          throw new Error(`jit: cannot compile opcode 0x${xop.toString(16)} at insn ${i}`);
+          throw new InternalError(`jit: cannot compile opcode 0x${xop.toString(16)} at insn ${i}`);
       }
     }
     // Fall through into the next block (leader after a non-jump instruction).

@@ -1,5 +1,6 @@
 // Lowering of straight-line eBPF instructions to Wasm: R0-R10 are i64 locals 0..10, 32-bit ops
 // work on wrapped halves and zero-extend. Control transfers (jumps, calls, exit) are compile.ts's.
+import { InternalError } from '../errors.ts';
 import type { FuncBody } from './wasm/module.ts';
 import { W as OPCODES } from './wasm/opcodes.ts';
 
@@ -148,7 +149,7 @@ function alu64(f: FuncBody, aop: number, x: boolean, d: number, s: number, imm: 
       f.op(div ? W.I64_DIV_U : W.I64_REM_U);
       f.op(W.END);
     }
-  } else throw new Error(`jit: ALU64 op 0x${aop.toString(16)}`);
+  } else throw new InternalError(`jit: ALU64 op 0x${aop.toString(16)}`);
   f.set(d);
 }
 
@@ -189,7 +190,7 @@ function alu32(f: FuncBody, tmp: Temps, aop: number, x: boolean, d: number, s: n
       f.op(div ? W.I32_DIV_U : W.I32_REM_U);
       f.op(W.END);
     }
-  } else throw new Error(`jit: ALU op 0x${aop.toString(16)}`);
+  } else throw new InternalError(`jit: ALU op 0x${aop.toString(16)}`);
   f.op(W.I64_EXTEND_I32_U);
   f.set(d);
 }

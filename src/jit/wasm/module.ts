@@ -1,6 +1,7 @@
 // A small WebAssembly module builder: deduplicated function types, imports (memory, globals,
 // functions), functions with typed locals, exports. Imports must be declared before the first
 // function is added, since defined functions are numbered after them.
+import { InternalError } from '../../errors.ts';
 import { ByteWriter } from './encoder.ts';
 import { W as OPCODES } from './opcodes.ts';
 
@@ -104,7 +105,7 @@ export class ModuleBuilder {
   }
 
   private importHead(module: string, name: string, kind: number): void {
-    if (this.funcs.length > 0) throw new Error('wasm builder: import after the first function');
+    if (this.funcs.length > 0) throw new InternalError('wasm builder: import after the first function');
     this.imports.name(module);
     this.imports.name(name);
     this.imports.u8(kind);
