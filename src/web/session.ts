@@ -129,6 +129,8 @@ export interface RunOutput {
 }
 
 const STACK = 512;
+/** Instructions per run (the VM's default is 1e9, seconds of a frozen page). */
+export const RUN_BUDGET = 50_000_000;
 const TEST_RUN_TYPES: readonly string[] = [
   'socket_filter',
   'sched_cls',
@@ -160,7 +162,13 @@ export class Runner {
   ) {
     if (ws.spec) {
       try {
-        this.coll = newCollection(ws.spec, { verify: false, engine, onTrace: (l) => this.printk.push(l) });
+        this.coll = newCollection(ws.spec, {
+          verify: false,
+          engine,
+          // Runs happen on the page's thread: stop a runaway loop within a fraction of a second.
+          vm: { budget: RUN_BUDGET },
+          onTrace: (l) => this.printk.push(l),
+        });
       } catch (e) {
         this.loadError = errorText(e);
       }
@@ -215,7 +223,7 @@ export class Runner {
         const packet = type !== 'syscall' && type !== 'raw_tracepoint';
         const vm = new Vm({
           printk: (l) => this.printk.push(l),
-          budget: 10_000_000,
+          budget: RUN_BUDGET,
           // The JIT has no per-instruction hook: step traces always come from the interpreter.
           ...(this.engine === 'jit' && limit === 0 ? { engine: new JitEngine().run } : {}),
         });

@@ -87,3 +87,10 @@ test('hex and highlighting', () => {
   assert.match(html, /<span class="tk-r">r0<\/span>/);
   assert.match(html, /&lt;b&gt;/);
 });
+
+test('a runaway loop stops at the run budget with a fault, not a frozen page', () => {
+  const ws = openWorkspace({ kind: 'asm', name: 'spin.s', text: 'r0 = 0\nloop:\nr0 += 1\ngoto loop\n' });
+  const r = new Runner(ws).run(programView(ws, 'spin.s', 'socket_filter'), { type: 'socket_filter' });
+  assert.equal(r.retval, undefined);
+  assert.match(r.error ?? '', /budget|instructions/i);
+});
