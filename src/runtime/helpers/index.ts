@@ -6,6 +6,7 @@ import { registerNetHelpers } from './net.ts';
 import { registerStringHelpers } from './strings.ts';
 import { registerTaskHelpers } from './task.ts';
 import { registerTimerHelpers, type TimerTable } from './timers.ts';
+import { registerSeqHelpers } from '../iter/seq-helpers.ts';
 
 export function registerRuntimeHelpers(t: HelperTable, env: RuntimeEnv, timers: TimerTable): void {
   registerCallbackHelpers(t, env);
@@ -13,6 +14,7 @@ export function registerRuntimeHelpers(t: HelperTable, env: RuntimeEnv, timers: 
   registerNetHelpers(t, env);
   registerTaskHelpers(t, env);
   registerStringHelpers(t);
+  registerSeqHelpers(t, env); // bpf_seq_printf/write for iterators (src/runtime/iter)
 }
 
 export type { HostInfo, HostMemory, RedirectAction, RuntimeEnv } from './env.ts';
