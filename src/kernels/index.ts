@@ -1,0 +1,37 @@
+export {
+  CAPABILITIES,
+  type Capability,
+  type CtxField,
+  compareVersions,
+  type FeatureSince,
+  HELPERS,
+  type HelperFeature,
+  hasFeature,
+  KERNEL_VERSIONS,
+  type KernelVersion,
+  LIMITS,
+  MAP_FLAGS_SINCE,
+  MAP_TYPES_SINCE,
+  PROG_TYPES_SINCE,
+  type ProfiledVersion,
+  SK_BUFF_FIELDS,
+  XDP_MD_FIELDS,
+} from './features.ts';
+export {
+  ctxFieldAt,
+  helperFeature,
+  type InsnFeature,
+  insnFeature,
+  type KernelProfile,
+  kernelProfile,
+} from './profile.ts';
+export {
+  firstBackEdge,
+  mapRequirements,
+  programRequirements,
+  type Requirement,
+  type ScanResult,
+  scanObject,
+  type VersionVerdict,
+  verdictsFor,
+} from './scan.ts';
