@@ -439,6 +439,15 @@ $('step-prev').addEventListener('click', () => {
   app.step = Math.max(0, app.step - 1);
   renderStepView();
 });
+// ← / → step through a recorded trace, unless the keys are for a text field.
+document.addEventListener('keydown', (e) => {
+  if (!app.trace || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight')) return;
+  const t = e.target as HTMLElement;
+  if (t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && (t as HTMLInputElement).type !== 'range')) return;
+  e.preventDefault();
+  app.step = Math.max(0, Math.min(app.trace.steps.length - 1, app.step + (e.key === 'ArrowRight' ? 1 : -1)));
+  renderStepView();
+});
 $('step-slider').addEventListener('input', (e) => {
   app.step = Number((e.target as HTMLInputElement).value);
   renderStepView();

@@ -178,6 +178,10 @@ test('step through 12 instructions: the register view follows the loop', { skip 
     if ((await page.locator('#regs tr.changed').count()) > 0) changedSteps++;
   }
   assert.match((await page.textContent('#step-pos')) ?? '', /^step 13 \//);
+  // The arrow keys move through the same trace.
+  await page.locator('#regs').click();
+  await page.keyboard.press('ArrowLeft');
+  assert.match((await page.textContent('#step-pos')) ?? '', /^step 12 \//);
   // Before insn 0, r0 = 0 and r1 = the context pointer; after `r0 = 0; r1 = 1; r0 += r1;
   // r1 += 1`, r0 = 1 and r1 = 2; one more round through the loop: r0 = 3, r1 = 3.
   assert.match(seen[0]!, /^0,[1-9]/);
