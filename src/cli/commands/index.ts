@@ -5,6 +5,7 @@ import { disasmCommand } from './disasm.ts';
 import { objLinkCommand, objShowCommand } from './obj.ts';
 import { lifeCommand } from './life.ts';
 import { runCommand } from './run.ts';
+import { iterCommand } from './iter.ts';
 
 /** Every CLI command, in the order `tsbpf --help` lists them. */
 export const commands: Command[] = [
@@ -15,4 +16,5 @@ export const commands: Command[] = [
   objLinkCommand,
   btfDumpCommand,
   lifeCommand,
+  iterCommand,
 ];

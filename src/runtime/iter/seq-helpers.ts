@@ -37,8 +37,8 @@ const open = new WeakMap<RuntimeEnv, Map<number, SeqBuf>>();
 
 /** Makes `seq` the target of bpf_seq_* calls that pass `addr`; returns the undo. */
 export function bindSeqFile(env: RuntimeEnv, addr: number, seq: SeqBuf): () => void {
-  let m = open.get(env);
-  if (!m) open.set(env, (m = new Map()));
+  const m = open.get(env) ?? new Map<number, SeqBuf>();
+  open.set(env, m);
   m.set(addr, seq);
   return () => m.delete(addr);
 }
