@@ -76,6 +76,7 @@ test(`interpreter and JIT agree on ${PROGRAMS} random programs`, () => {
   // Every tenth program also through the br_table dispatcher layout.
   const dispatcher = new JitEngine({ dispatch: true });
   let faults = 0;
+  let dispatched = 0;
   let withLoops = 0;
   for (let seed = 1; seed <= PROGRAMS; seed++) {
     const rnd = prng(seed * 7919);
@@ -90,6 +91,9 @@ test(`interpreter and JIT agree on ${PROGRAMS} random programs`, () => {
     const want = runOn(a, insns, input, ldAbs);
     const got = runOn(b, insns, input, ldAbs);
     if (want.fault) faults++;
+    // Irreducible flow (from the generator's tangled segments) must reach the dispatcher.
+    if (seed % 10 === 5 && jit.compile(a.load(insns), checked).funcs.some((f) => !f.structured))
+      dispatched += 10;
     if (insns.some((i, k) => (i.code & 7) >= 5 && (i.code & 7) <= 6 && i.off < 0 && k >= 0)) withLoops++;
     assert.deepEqual(got, want, `seed ${seed} (${checked ? 'checked' : 'unchecked'}):\n${listing(insns)}`);
     if (checked && seed % 10 === 1) {
@@ -103,11 +107,12 @@ test(`interpreter and JIT agree on ${PROGRAMS} random programs`, () => {
     }
   }
   assert.equal(jit.stats.interpreted, 0);
+  assert.ok(dispatched > PROGRAMS / 100, `only ${dispatched} programs needed the dispatcher`);
   // The generator must exercise both outcomes and loops, or the comparison proves little.
   assert.ok(faults > PROGRAMS / 100, `only ${faults} runs faulted`);
   assert.ok(faults < PROGRAMS / 2, `${faults} runs faulted`);
   assert.ok(withLoops > PROGRAMS / 5, `only ${withLoops} programs loop`);
   console.log(
-    `fuzz: ${PROGRAMS} programs, ${faults} faulted, ${withLoops} with loops, ${jit.stats.compileMs.toFixed(0)} ms compiling`,
+    `fuzz: ${PROGRAMS} programs, ${faults} faulted, ${withLoops} with loops, ~${dispatched} needing the dispatcher, ${jit.stats.compileMs.toFixed(0)} ms compiling`,
   );
 });

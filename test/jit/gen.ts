@@ -86,7 +86,9 @@ export class ProgramGen {
       const later = funcLabels.slice(f + 1);
       const segments = 1 + this.int(4);
       for (let s = 0; s < segments; s++) {
-        if (this.chance(0.35)) this.loop(later);
+        const k = this.int(100);
+        if (k < 30) this.loop(later);
+        else if (k < 45) this.tangled();
         else this.straight(4 + this.int(12), later);
       }
       if (f === 0)
@@ -112,6 +114,32 @@ export class ProgramGen {
       this.emit(0x17, 8, 0, 0, 1);
       this.emit(0x25, 8, 0, 0, 0, head); // jgt r8, 0
     }
+  }
+
+  /**
+   * Blocks jumping anywhere in the segment, backwards too (so loops may have several entries:
+   * irreducible flow). Every backward jump first spends one unit of r8, so the segment ends.
+   */
+  private tangled(): void {
+    const m = 2 + this.int(6);
+    const blocks = Array.from({ length: m + 1 }, () => this.label());
+    this.emit(0xb7, 8, 0, 0, 1 + this.int(12)); // r8 = backward-jump allowance
+    for (let b = 0; b < m; b++) {
+      this.place(blocks[b]!);
+      for (let n = 1 + this.int(4); n > 0; n--) {
+        const k = this.int(10);
+        if (k < 6) this.alu();
+        else if (k < 9) this.mem();
+        else this.helper();
+      }
+      const t = this.int(m + 1);
+      if (t > b) this.jump(blocks[t]!);
+      else {
+        this.emit(0x07, 8, 0, 0, -1); // r8 -= 1
+        this.emit(0x65, 8, 0, 0, 0, blocks[t]); // if r8 s> 0 goto back
+      }
+    }
+    this.place(blocks[m]!);
   }
 
   /** n random instructions with forward jumps that stay inside the segment. */
