@@ -41,6 +41,8 @@ export interface LifeOptions {
    * the verifier's proof, as in the kernel, so false trades a safety net for speed.
    */
   checked?: boolean;
+  /** The verifier's processed-instruction limit (default the kernel's 1,000,000). */
+  verifyLimit?: number;
 }
 
 /** One ring-buffer record: struct life_event of life.bpf.c. */
@@ -114,7 +116,7 @@ export class LifeHost {
       },
     });
     try {
-      if (opts.verify ?? true) this.verifyAll(spec);
+      if (opts.verify ?? true) this.verifyAll(spec, opts.verifyLimit);
       const ring = this.coll.map('generations');
       if (!(ring instanceof RingbufMap))
         throw new UsageError(`${LIFE_OBJECT}: map generations is not a ring buffer`);
@@ -125,9 +127,9 @@ export class LifeHost {
     }
   }
 
-  private verifyAll(spec: CollectionSpec): void {
+  private verifyAll(spec: CollectionSpec, insnLimit: number | undefined): void {
     for (const name of HOST_PROGRAMS) {
-      const v = verifyLifeProgram(spec, this.coll, name);
+      const v = verifyLifeProgram(spec, this.coll, name, insnLimit === undefined ? {} : { insnLimit });
       this.verdicts.push(v);
       if (v.result.verdict === 'accept') continue;
       const e = v.result.error;

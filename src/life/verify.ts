@@ -58,7 +58,7 @@ export function verifyLifeProgram(
   spec: CollectionSpec,
   coll: Collection,
   name: string,
-  logLevel = 0,
+  opts: { logLevel?: number; insnLimit?: number } = {},
 ): ProgramVerdict {
   const linked = linkProgram(spec, name, { mapIndex: 'object' });
   const t0 = performance.now();
@@ -70,7 +70,7 @@ export function verifyLifeProgram(
       lineInfo: linked.lineInfo,
       funcInfo: linked.funcInfo,
     },
-    { logLevel },
+    { logLevel: opts.logLevel ?? 0, ...(opts.insnLimit !== undefined ? { insnLimit: opts.insnLimit } : {}) },
   );
   return {
     name,

@@ -170,3 +170,14 @@ test('parseBoardText: comments, CRLF, O as alive', () => {
   const b = parseBoardText('! a comment\r\n.O\r\n#.\r\n');
   assert.deepEqual([b.width, b.height, [...b.cells]], [2, 2, [0, 1, 1, 0]]);
 });
+
+test('a verifier rejection is reported with program, insn and source line, exit 1', async () => {
+  // start processes ~40,000 instructions at 64 columns (docs/LIFE.md); a 20,000 limit fails it
+  // inside the per-cell column loop of next_row.
+  const r = await cli('life', '--verify-limit', '20000', '--json', '--generations', '1');
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /prog start: insn \d+: verifier rejected start at .*life\.bpf\.c:\d+ /);
+  assert.match(r.err, /BPF program is too large\. Processed 20001 insn/);
+  const j = JSON.parse(r.out) as { error: { code: string } };
+  assert.equal(j.error.code, 'VERIFY');
+});

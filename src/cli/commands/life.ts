@@ -28,6 +28,7 @@ const OPTIONS = {
   generations: { type: 'string' },
   json: { type: 'boolean' },
   'no-verify': { type: 'boolean' },
+  'verify-limit': { type: 'string' },
 } as const;
 
 /** Frames printed when stdout is not a terminal and --generations is not given. */
@@ -89,6 +90,7 @@ function setup(argv: string[]): Setup & { json: boolean } {
       torus: edges === 'torus',
       engine: engine as Engine,
       verify: !flag(p, 'no-verify'),
+      ...(p.values['verify-limit'] !== undefined ? { verifyLimit: int(p, 'verify-limit', 1_000_000) } : {}),
     },
   };
 }
@@ -250,7 +252,7 @@ export const lifeCommand: Command = {
   summary: "Conway's Game of Life in eBPF on a bpf_timer (examples/life), animated in the terminal",
   usage:
     'life [--width W --height H] [--edges torus|bounded] [--period MS] [--pattern NAME | --board FILE | --seed N]\n' +
-    '            [--engine jit|interp] [--generations N] [--json] [--no-verify]',
+    '            [--engine jit|interp] [--generations N] [--json] [--no-verify] [--verify-limit INSNS]',
   run(argv, io) {
     const s = setup(argv);
     if (s.json) return runJson(s, io);
