@@ -246,7 +246,11 @@ export function programRequirements(prog: LinkedProgram): Requirement[] {
     );
   out.push(...ctxAccesses(prog));
   const seen = new Set<string>();
-  return out.filter((r) => (seen.has(r.feature) ? false : (seen.add(r.feature), true)));
+  return out.filter((r) => {
+    if (seen.has(r.feature)) return false;
+    seen.add(r.feature);
+    return true;
+  });
 }
 
 /** Verdicts for one set of requirements. */
