@@ -5,10 +5,16 @@ import { newCollection } from '../../runtime/index.ts';
 import { iterate } from '../../runtime/iter/index.ts';
 import { flag, int, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { json } from '../io.ts';
+import { json, processIo, toHex } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 
 const HEX = /^(?:[0-9a-f]{2})+$/i;
+
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
 
 function hexBytes(s: string, what: string): Uint8Array {
   const h = s.startsWith('0x') ? s.slice(2) : s;
@@ -44,7 +50,7 @@ export const iterCommand: Command = {
   --set NAME=VAL     set a global (const volatile) variable before loading
   --read-size N      bytes per read(), which decides where the output is cut into the kernel's
                      32 KiB buffer fills (default 131072, as cat)
-  --json             {program, map, reads, bytes, error, output}
+  --json             {program, map, reads, bytes, error, output (UTF-8), output_hex}
   The output goes to stdout as the program wrote it; exit 1 if the stream ended with an error
   (EAGAIN: the program returned 1; E2BIG: one element's output did not fit 32 KiB).
   Iterator programs are loaded without tsbpf's verifier, which does not model their BTF context
@@ -97,7 +103,6 @@ export const iterCommand: Command = {
       const readSize = int(p, 'read-size', 131072, 1 << 30);
       if (readSize === 0) throw new UsageError('--read-size: must be at least 1');
       const r = iterate(coll.program(ps.name), { map, readSize });
-      const output = new TextDecoder().decode(r.bytes);
       if (flag(p, 'json')) {
         io.out(
           json({
@@ -106,11 +111,15 @@ export const iterCommand: Command = {
             reads: r.reads,
             bytes: r.bytes.length,
             error: r.error?.name ?? null,
-            output,
+            output: new TextDecoder().decode(r.bytes),
+            output_hex: toHex(r.bytes),
           }),
         );
       } else {
-        if (output) io.out(output);
+        // Seq output is bytes (bpf_seq_write): the terminal gets them unchanged, a captured Io
+        // gets one char per byte.
+        if (io === processIo) process.stdout.write(r.bytes);
+        else if (r.bytes.length) io.out(latin1(r.bytes));
         if (r.error) io.err(`tsbpf iter: read: ${r.error.name} (after ${r.bytes.length} bytes)`);
       }
       return r.error ? 1 : 0;
