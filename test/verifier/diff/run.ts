@@ -92,7 +92,7 @@ export async function runDiff(o: DiffOptions): Promise<DiffRun> {
       if (o.kernel === 'live') throw new Error('bpf() is unavailable (needs root and gcc)');
     } else {
       const ks = await kernelVerdicts(bin, missing);
-      missing.forEach((c, i) => verdicts.set(c.hash, ks[i]!));
+      for (let i = 0; i < missing.length; i++) verdicts.set(missing[i]!.hash, ks[i]!);
       live = missing.length;
     }
   }

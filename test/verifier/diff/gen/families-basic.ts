@@ -147,7 +147,11 @@ export function ctxAccess(a: Asm): void {
   a.emit('r0 = r7', 'exit');
 }
 
-export function loop(a: Asm): void {
+/**
+ * Loops the verifier settles quickly: constant bounds, loops it proves infinite, and unknown
+ * bounds masked small. `heavy` adds loops that run the verifier into its 1M-insn limit.
+ */
+export function loop(a: Asm, heavy = false): void {
   const r = a.r;
   a.type = r.pick(ALL_TYPES);
   const l = a.label();
@@ -157,10 +161,12 @@ export function loop(a: Asm): void {
     a.tag('loop-const');
     const bound = r.pick([1, 2, 3, 5, 10, 16, 50, 100, 1000]);
     const w = r.chance(0.3) ? 'w' : 'r';
-    a.emit(`r0 = 0`, `${l}:`, `r0 += ${r.pick([1, 1, 1, 2, 3])}`);
+    const step = r.pick([1, 1, 1, 2, 3]);
+    a.emit(`r0 = 0`, `${l}:`, `r0 += ${step}`);
     if (r.chance(0.3))
       a.emit('r2 = r0', 'r2 &= 7', 'r3 = r10', 'r3 += -8', 'r3 += r2', '*(u8 *)(r3 + 0) = 1');
-    a.emit(`if ${w}0 ${r.pick(['<', '<', '!=', '<=', 's<'])} ${bound} goto ${l}`);
+    const cmp = step === 1 || heavy ? r.pick(['<', '<', '!=', '<=', 's<']) : r.pick(['<', '<=', 's<']);
+    a.emit(`if ${w}0 ${cmp} ${bound} goto ${l}`);
   } else if (k < 0.65) {
     a.tag('loop-infinite');
     a.emit(
@@ -170,10 +176,15 @@ export function loop(a: Asm): void {
       `if r0 ${r.pick(['!=', '<', '=='])} 5 goto ${l}`,
     );
   } else if (k < 0.85) {
-    a.tag('loop-unknown-bound');
+    a.tag(heavy ? 'loop-unknown-bound' : 'loop-masked-bound');
     unknownScalar(a, 'r7');
-    if (r.chance(0.6)) a.emit(`r7 &= ${r.pick([3, 15, 255])}`);
-    a.emit('r0 = 0', `${l}:`, 'r0 += 1', `if r0 ${r.pick(['<', '!=', '<='])} r7 goto ${l}`);
+    if (!heavy || r.chance(0.5)) a.emit(`r7 &= ${r.pick([3, 15, 255])}`);
+    a.emit(
+      'r0 = 0',
+      `${l}:`,
+      'r0 += 1',
+      `if r0 ${heavy ? r.pick(['<', '!=', '<=']) : r.pick(['<', '<='])} r7 goto ${l}`,
+    );
   } else {
     a.tag('loop-down');
     a.emit(`r7 = ${r.pick([3, 10, 64])}`, 'r0 = 0', `${l}:`, 'r0 += r7', 'r7 -= 1');

@@ -55,6 +55,9 @@ export function generate(seed: number, index: number, opts: GenOptions = {}): Ge
   if (opts.heavy && r.chance(0.002)) {
     family = 'loop-limit';
     heavyLoop(a);
+  } else if (opts.heavy && r.chance(0.004)) {
+    family = 'loop-heavy';
+    loop(a, true);
   } else {
     let x = r.next() * TOTAL;
     let f = FAMILIES[0]!;
