@@ -150,7 +150,30 @@ const sort: Case = {
   },
 };
 
-const cases = [xorshift, memsum, sort];
+const N4 = Math.round(1_000_000 * SCALE);
+const calls: Case = {
+  name: 'bpf-to-bpf call per iteration',
+  asm: `
+    mov %r6, ${N4}
+    mov %r7, 0
+  loop:
+    mov %r1, %r6
+    call local f
+    add %r7, %r0
+    sub %r6, 1
+    jne %r6, 0, loop
+    mov %r0, %r7
+    exit
+  f:
+    mov %r0, %r1
+    mul %r0, 3
+    add %r0, 1
+    exit`,
+  // sum over k = 1..N of 3k + 1
+  expect: () => (3n * BigInt(N4) * BigInt(N4 + 1)) / 2n + BigInt(N4),
+};
+
+const cases = [xorshift, memsum, sort, calls];
 
 function cpuMs(): number {
   const u = process.cpuUsage();
