@@ -16,6 +16,8 @@ export interface FeatureSince {
 }
 
 const BCC = 'bcc docs/kernel-versions.md';
+/** Second source: cilium/ebpf's feature probes (@5ba0b3b27a92), which name the first release of each. */
+const CILIUM = 'cilium/ebpf';
 
 /** kernel: enum bpf_func_id, as [id, name without bpf_, since, commit, gplOnly?, note?]. */
 type HelperRow = readonly [number, string, KernelVersion, string, boolean?, string?];
@@ -293,13 +295,9 @@ export const PROG_TYPES_SINCE: Readonly<Record<string, FeatureSince>> = {
   // bcc's program-type table says 5.15, but its helper table dates the same commit (bpf_sys_bpf) at 5.14.
   syscall: {
     since: '5.14',
-    source: `${BCC}; commit 79a7f8bdb159 ("bpf: Introduce bpf_sys_bpf() helper and program type"); 5.14 vs bcc's 5.15 unverified`,
+    source: `${CILIUM} features/prog.go; ${BCC} (helper sys_bpf; its program-type table says 5.15); commit 79a7f8bdb159`,
   },
-  netfilter: {
-    since: '6.4',
-    source:
-      'commit fd9c663b9ad6 ("bpf: minimal support for programs hooked into netfilter framework"); unverified',
-  },
+  netfilter: { since: '6.4', source: `${CILIUM} features/prog.go; commit fd9c663b9ad6` },
 };
 
 /** kernel: enum bpf_map_type, by the lower-case names of src/elf/map-types.ts MAP_TYPES. */
@@ -336,8 +334,14 @@ export const MAP_TYPES_SINCE: Readonly<Record<string, FeatureSince>> = {
   bloom_filter: { since: '5.16', source: `${BCC}; commit 9330986c0300` },
   user_ringbuf: { since: '6.1', source: `${BCC}; commit 583c1f420173` },
   // Same commit as the bpf_cgrp_storage_get/delete helpers, which bcc dates 6.2.
-  cgrp_storage: { since: '6.2', source: `${BCC} (helpers cgrp_storage_get/delete); commit c4bcfb38a95e` },
-  arena: { since: '6.9', source: 'commit 317460317a02 ("bpf: Introduce bpf_arena."); unverified' },
+  cgrp_storage: {
+    since: '6.2',
+    source: `${CILIUM} features/map.go; ${BCC} (helpers cgrp_storage_get/delete); commit c4bcfb38a95e`,
+  },
+  arena: {
+    since: '6.9',
+    source: `${CILIUM} features/map.go; commit 317460317a02 ("bpf: Introduce bpf_arena.")`,
+  },
 };
 
 /** Map creation flags (kernel: BPF_F_* for BPF_MAP_CREATE), by bit. */
@@ -346,7 +350,7 @@ export const MAP_FLAGS_SINCE: readonly (FeatureSince & { bit: number; name: stri
     bit: 1 << 0,
     name: 'BPF_F_NO_PREALLOC',
     since: '4.6',
-    source: `${BCC} (pre-alloc by default); commit 6c9059817432`,
+    source: `${CILIUM} features/map.go; ${BCC} (pre-alloc by default); commit 6c9059817432`,
   },
   {
     bit: 1 << 1,
@@ -365,8 +369,18 @@ export const MAP_FLAGS_SINCE: readonly (FeatureSince & { bit: number; name: stri
       'commit 615755a77b24 ("bpf: extend stackmap to save binary_build_id+offset instead of address"); unverified',
   },
   { bit: 1 << 6, name: 'BPF_F_ZERO_SEED', since: '5.0', source: `${BCC}; commit 96b3b6c9091d` },
-  { bit: 1 << 7, name: 'BPF_F_RDONLY_PROG', since: '5.2', source: `${BCC}; commit 591fe9888d78` },
-  { bit: 1 << 8, name: 'BPF_F_WRONLY_PROG', since: '5.2', source: `${BCC}; commit 591fe9888d78` },
+  {
+    bit: 1 << 7,
+    name: 'BPF_F_RDONLY_PROG',
+    since: '5.2',
+    source: `${CILIUM} features/map.go; ${BCC}; commit 591fe9888d78`,
+  },
+  {
+    bit: 1 << 8,
+    name: 'BPF_F_WRONLY_PROG',
+    since: '5.2',
+    source: `${CILIUM} features/map.go; ${BCC}; commit 591fe9888d78`,
+  },
   {
     bit: 1 << 9,
     name: 'BPF_F_CLONE',
@@ -377,7 +391,7 @@ export const MAP_FLAGS_SINCE: readonly (FeatureSince & { bit: number; name: stri
     bit: 1 << 10,
     name: 'BPF_F_MMAPABLE',
     since: '5.5',
-    source: `${BCC} (mmap() for array maps); commit fc9702273e2e`,
+    source: `${CILIUM} features/map.go; ${BCC} (mmap() for array maps); commit fc9702273e2e`,
   },
   {
     bit: 1 << 11,
@@ -389,8 +403,7 @@ export const MAP_FLAGS_SINCE: readonly (FeatureSince & { bit: number; name: stri
     bit: 1 << 12,
     name: 'BPF_F_INNER_MAP',
     since: '5.10',
-    source:
-      'commit 4a8f87e60f6d ("bpf: Allow for map-in-map with dynamic inner array map entries"); unverified',
+    source: `${CILIUM} features/map.go; commit 4a8f87e60f6d`,
   },
   {
     bit: 1 << 13,
@@ -409,9 +422,12 @@ export const MAP_FLAGS_SINCE: readonly (FeatureSince & { bit: number; name: stri
 export const CAPABILITIES = {
   jmpExtended: {
     since: '4.14',
-    source: 'commit 92b31a9af73b ("bpf: add BPF_J{LT,LE,SLT,SLE} instructions"); clang -mcpu=v2',
+    source: `${CILIUM} features/misc.go (v2 ISA); commit 92b31a9af73b ("bpf: add BPF_J{LT,LE,SLT,SLE} instructions")`,
   },
-  bpfToBpfCalls: { since: '4.16', source: `${BCC} (bpf2bpf function calls); commit cc8b0b92a169` },
+  bpfToBpfCalls: {
+    since: '4.16',
+    source: `${CILIUM} syscalls.go; ${BCC} (bpf2bpf function calls); commit cc8b0b92a169`,
+  },
   btf: { since: '4.18', source: `${BCC}; commit 69b693f0aefa` },
   vmlinuxBtf: {
     since: '5.4',
@@ -420,7 +436,7 @@ export const CAPABILITIES = {
   },
   jmp32: {
     since: '5.1',
-    source: 'commit 092ed0968bb6 ("bpf: verifier support JMP32"); clang -mcpu=v3; unverified',
+    source: `${CILIUM} features/misc.go (v3 ISA); commit 092ed0968bb6 ("bpf: verifier support JMP32")`,
   },
   spinLock: { since: '5.1', source: `${BCC} (helper spin_lock); commit d83525ca62cf` },
   globalData: {
@@ -428,8 +444,11 @@ export const CAPABILITIES = {
     source:
       'commit d8eca5bbb2be ("bpf: implement lookup-free direct value access for maps"); BPF_PSEUDO_MAP_VALUE',
   },
-  largeInsnLimit: { since: '5.2', source: `${BCC} (BPF 1M insn limit); commit c04c0d2b968a` },
-  boundedLoops: { since: '5.3', source: `${BCC}; commit 2589726d12a1` },
+  largeInsnLimit: {
+    since: '5.2',
+    source: `${CILIUM} features/misc.go (>4096 instructions); ${BCC}; commit c04c0d2b968a`,
+  },
+  boundedLoops: { since: '5.3', source: `${CILIUM} features/misc.go; ${BCC}; commit 2589726d12a1` },
   globalFunctions: {
     since: '5.6',
     source: 'commit 51c39bb1d5d1 ("bpf: Introduce function-by-function verification")',
@@ -469,8 +488,7 @@ export const CAPABILITIES = {
   },
   cpuV4: {
     since: '6.6',
-    source:
-      'series "bpf: Support new insns from cpu v4": sign-extension load/mov, bswap, sdiv/smod, gotol (e.g. commit 1f9a1ea821ff); unverified',
+    source: `${CILIUM} features/misc.go (v4 ISA: sign-extending load/mov, bswap, sdiv/smod, gotol)`,
   },
   mayGoto: {
     since: '6.9',
