@@ -36,7 +36,7 @@ const jit = new JitEngine();
 const interp = new Vm({ seed: 1 });
 const jitVms = [new Vm({ seed: 1, engine: jit.run }), new Vm({ seed: 1, engine: jit.run, checked: false })];
 
-type Outcome = { r0: string; mem: string } | { fault: string };
+type Outcome = { r0: string; insns: number; mem: string } | { fault: string };
 
 function runOn(vm: Vm, insns: Insn[], mem: Uint8Array, name: string): Outcome {
   const prog = vm.load(insns, { name });
@@ -45,7 +45,11 @@ function runOn(vm: Vm, insns: Insn[], mem: Uint8Array, name: string): Outcome {
   try {
     if (len > 0) vm.arena.write(buf, mem);
     const r = vm.run(prog, { args: [buf, len] });
-    return { r0: `0x${r.value.toString(16)}`, mem: Buffer.from(vm.arena.read(buf, len)).toString('hex') };
+    return {
+      r0: `0x${r.value.toString(16)}`,
+      insns: r.insns,
+      mem: Buffer.from(vm.arena.read(buf, len)).toString('hex'),
+    };
   } catch (e) {
     return { fault: e instanceof Error ? `${e.constructor.name}` : String(e) };
   } finally {
