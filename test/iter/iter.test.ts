@@ -90,7 +90,9 @@ test('kernel: the pinned iterator prints the same bytes', (t) => {
     [0, 50],
     [7, 4096],
   ] as const) {
-    const k = runKiter(OBJ, 'dump_stats', 'stats', stats, { stopAt, readSize });
+    const elems = stats.map((s) => ({ key: encodeKey(s.key), value: encodeValue(s) }));
+    const rodata = stopAt ? { stop_at: encodeKey(stopAt) } : {};
+    const k = runKiter(OBJ, 'dump_stats', 'stats', elems, { readSize, rodata });
     if (k.skip) {
       t.skip(k.skip);
       return;

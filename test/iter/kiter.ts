@@ -5,7 +5,6 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { toHex } from '../../src/cli/io.ts';
 import { prepareKobj, repoRoot } from '../examples/kobj.ts';
-import { encodeKey, encodeValue, type Stat } from './stats-model.ts';
 
 const source = join(repoRoot, 'test/iter/kiter.c');
 const binary = join(repoRoot, 'node_modules/.cache/kiter');
@@ -28,18 +27,25 @@ export interface KiterResult {
   readError: string;
 }
 
+export interface KiterElem {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** Loads `obj` (with `.rodata` variables set to the given bytes), fills `map`, reads `prog`. */
 export function runKiter(
   obj: string,
   prog: string,
   map: string,
-  stats: readonly Stat[],
-  opts: { stopAt: number; readSize: number },
+  elems: readonly KiterElem[],
+  opts: { readSize: number; rodata?: Readonly<Record<string, Uint8Array>> },
 ): KiterResult {
   const skip = build();
   if (skip) return { skip, stdout: new Uint8Array(), readError: '' };
   const args = [obj, prog, map, '--read-size', String(opts.readSize)];
-  if (opts.stopAt) args.push('--rodata', `stop_at=${toHex(encodeKey(opts.stopAt))}`);
-  for (const s of stats) args.push(`${toHex(encodeKey(s.key))}=${toHex(encodeValue(s))}`);
+  for (const [name, bytes] of Object.entries(opts.rodata ?? {}))
+    args.push('--rodata', `${name}=${toHex(bytes)}`);
+  for (const e of elems) args.push(`${toHex(e.key)}=${toHex(e.value)}`);
   const r = spawnSync(binary, args, { maxBuffer: 16 << 20 });
   if (r.status !== 0)
     return { skip: `kiter failed: ${r.stderr?.toString()}`, stdout: new Uint8Array(), readError: '' };
