@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { toHex } from '../../src/cli/io.ts';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
 import { newCollection } from '../../src/runtime/index.ts';
-import { iterate, SEQ_BUF_SIZE } from '../../src/runtime/iter/index.ts';
+import { iterate } from '../../src/runtime/iter/index.ts';
 import { root } from '../cli/helpers.ts';
 import { type KiterElem, runKiter } from './kiter.ts';
 

@@ -91,7 +91,7 @@ test('kernel: the pinned iterator prints the same bytes', (t) => {
     [7, 4096],
   ] as const) {
     const elems = stats.map((s) => ({ key: encodeKey(s.key), value: encodeValue(s) }));
-    const rodata = stopAt ? { stop_at: encodeKey(stopAt) } : {};
+    const rodata: Record<string, Uint8Array> = stopAt ? { stop_at: encodeKey(stopAt) } : {};
     const k = runKiter(OBJ, 'dump_stats', 'stats', elems, { readSize, rodata });
     if (k.skip) {
       t.skip(k.skip);
