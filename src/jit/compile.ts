@@ -1,7 +1,9 @@
 // Compiles a loaded eBPF program to one Wasm module: one function per eBPF function (slot 0,
-// bpf-to-bpf call targets, callback entries), an exported wrapper `f<slot>` per function that
-// moves registers in and out through a scratch block of the arena, and helpers, checks and
-// faults as imported JS functions (declared only when the program needs them).
+// bpf-to-bpf call targets, callback entries; R0-R10 are i64 locals), exported wrappers per
+// function (`f<slot>` moves registers through a scratch block of the arena, `a<slot>`/`b0` take
+// r1..r5 / r1 as i32 arguments), and helpers, region checks and faults as imported JS functions
+// (declared only when the program needs them). The module imports the arena's memory, so
+// pointers are arena offsets and memory.grow between runs needs nothing from the code.
 import { InternalError } from '../errors.ts';
 import { MAX_BPF_STACK } from '../isa/opcode.ts';
 import { MAX_CALL_FRAMES } from '../vm/machine.ts';
@@ -43,7 +45,10 @@ export const FAULT_BUDGET = 1;
 export const FAULT_CALL_DEPTH = 2;
 
 export interface CompileOptions {
-  /** Check every non-stack memory access against the arena's regions (through an import). */
+  /**
+   * Check every access that is not a constant r10 offset against the arena's regions: inline
+   * against the last accepted window, else through the `chk` import.
+   */
   checked: boolean;
   /** Use the br_table dispatcher for every function (for tests and measurements). */
   dispatch?: boolean;
