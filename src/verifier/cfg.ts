@@ -115,6 +115,13 @@ export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], a
       } else if (o === op.JMP_JA) {
         const t = jmpTarget(insns, i);
         if (t >= 0 && t < n) aux[t]!.prunePoint = true;
+      } else if (code === op.OP_MAY_GOTO) {
+        // kernel: a may_goto is a loop head like a callback call (mark_force_checkpoint)
+        aux[i]!.prunePoint = true;
+        aux[i]!.forceCheckpoint = true;
+        aux[i]!.mayGoto = true;
+        const t = jmpTarget(insns, i);
+        if (t >= 0 && t < n) aux[t]!.prunePoint = true;
       } else if (o !== op.JMP_EXIT) {
         // kernel: the jump itself, and push_insn() marks the branch target
         aux[i]!.prunePoint = true;

@@ -50,6 +50,8 @@ export interface InsnAux {
   forceCheckpoint: boolean;
   /** A helper call that runs a callback (bpf_loop): a loop head (kernel: calls_callback). */
   callsCallback: boolean;
+  /** A may_goto instruction (kernel: is_may_goto_insn()). */
+  mayGoto: boolean;
   /** Registers live before this instruction, bit i = Ri (kernel: live_regs_before). */
   liveRegsBefore: number;
   seen: boolean;

@@ -45,6 +45,12 @@ function updateBranchCounts(st: VerifierState): void {
   }
 }
 
+/** `cp` is `from` or one of its ancestors. */
+function isAncestor(cp: Checkpoint, from: Checkpoint): boolean {
+  for (let c: Checkpoint | null = from; c; c = c.state.parent) if (c === cp) return true;
+  return false;
+}
+
 function initialState(): VerifierState {
   const frame = newFrame(-1, 0, 0);
   frame.regs[1] = pointer('PTR_TO_CTX');
@@ -53,6 +59,7 @@ function initialState(): VerifierState {
     refs: [],
     parent: null,
     callbackUnrollDepth: 0,
+    mayGotoDepth: 0,
     history: [],
     firstInsnIdx: 0,
     lastInsnIdx: -1,
@@ -113,8 +120,18 @@ class Explorer {
     for (const sl of list) {
       statesCnt++;
       if (sl.branches > 0) {
-        // a callback loop head converges when an iteration adds nothing new (kernel: calls_callback())
-        if (env.aux[idx]!.callsCallback) {
+        // a may_goto loop converges when an iteration adds nothing new (kernel: is_may_goto_insn_at())
+        if (env.aux[idx]!.mayGoto) {
+          if (
+            sl.state.mayGotoDepth !== cur.mayGotoDepth &&
+            statesEqual(env, sl.state, cur, idx, 'RANGE_WITHIN')
+          ) {
+            sl.hitCnt++;
+            for (let cp = cur.parent; cp && cp !== sl; cp = cp.state.parent) cp.loopEntry ??= sl;
+            propagatePrecision(env, sl.state, cur);
+            return true;
+          }
+        } else if (env.aux[idx]!.callsCallback) {
           if (statesEqual(env, sl.state, cur, idx, 'RANGE_WITHIN')) {
             sl.hitCnt++;
             // checkpoints between the loop head and here lack the marks the head still gets
@@ -214,21 +231,31 @@ class Explorer {
   }
 
   /**
-   * After a callback iteration, scalars that changed since the loop head became unknown, so the
-   * iterations converge (kernel: widen_imprecise_scalars(); tsbpf has no precision marks and
-   * widens every scalar that differs, which may lose facts the kernel keeps but never unsound).
+   * After a callback iteration, imprecise scalars that changed since the loop head become
+   * unknown, so the iterations converge (kernel: widen_imprecise_scalars()).
    */
   private widenAtCallsite(callsite: number): void {
-    const cur = this.state;
-    const prev = (this.env.explored.get(callsite) ?? []).find(
+    this.widenAgainst(callsite, this.state, this.state.parent);
+  }
+
+  /** kernel: find_prev_entry() (a loop-head checkpoint at or above `below`) + widen_imprecise_scalars(). */
+  private widenAgainst(idx: number, cur: VerifierState, below: Checkpoint | null): void {
+    const prev = (this.env.explored.get(idx) ?? []).find(
       (sl) =>
         sl.branches > 0 &&
+        below !== null &&
+        isAncestor(sl, below) &&
         sl.state.frames.length === cur.frames.length &&
         sl.state.frames.every((f, k) => f.callsite === cur.frames[k]!.callsite),
     );
     if (!prev) return;
+    // precise scalars stay exact (kernel: maybe_widen_reg())
     const widen = (o: RegState, c: RegState): RegState =>
-      o.type === 'SCALAR_VALUE' && c.type === 'SCALAR_VALUE' && !(o.id === c.id && scalar.equals(o.s, c.s))
+      o.type === 'SCALAR_VALUE' &&
+      c.type === 'SCALAR_VALUE' &&
+      !o.precise &&
+      !c.precise &&
+      !(o.id === c.id && o.off === c.off && scalar.equals(o.s, c.s))
         ? unknownScalar()
         : c;
     prev.state.frames.forEach((fo, k) => {
@@ -360,6 +387,16 @@ class Explorer {
           // bpf_tail_call: the program may end here, as after an exit of the callee
           this.idx = idx + 1;
         }
+      } else if (insn.code === op.OP_MAY_GOTO) {
+        // kernel: check_cond_jmp_op() for BPF_JCOND: the next iteration is queued, the exit is taken now
+        if (insn.src !== 0 || insn.dst !== 0 || insn.imm !== 0) reject(`invalid may_goto imm ${insn.imm}`);
+        const queued = copyState(st);
+        queued.mayGotoDepth++;
+        // against an earlier iteration: a checkpoint above the one just made here (kernel: dfs_depth <)
+        this.widenAgainst(idx, queued, st.parent?.state.parent ?? null);
+        this.pushStack(queued, idx + 1, idx);
+        if (this.log.enabled) this.log.insnState(idx, this.printState(false));
+        this.idx = idx + insn.off + 1;
       } else if (o === op.JMP_JA) {
         if (op.srcBit(insn.code) !== op.SRC_K || insn.dst !== 0 || insn.src !== 0) {
           reject('BPF_JA uses reserved fields');

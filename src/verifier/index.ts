@@ -152,6 +152,7 @@ export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyR
       prunePoint: false,
       forceCheckpoint: false,
       callsCallback: false,
+      mayGoto: false,
       liveRegsBefore: 0x7ff,
       seen: false,
     })),

@@ -56,6 +56,8 @@ export interface VerifierState {
   parent: Checkpoint | null;
   /** Callback iteration bookkeeping: instruction where a callback's caller resumes. */
   callbackUnrollDepth: number;
+  /** may_goto iterations taken on this path (kernel: may_goto_depth). */
+  mayGotoDepth: number;
   /** The path since the parent checkpoint (kernel: jmp_history, first_insn_idx, last_insn_idx). */
   history: HistEntry[];
   firstInsnIdx: number;
@@ -106,6 +108,7 @@ export function copyState(s: VerifierState): VerifierState {
     refs: s.refs.map((r) => ({ ...r })),
     parent: s.parent,
     callbackUnrollDepth: s.callbackUnrollDepth,
+    mayGotoDepth: s.mayGotoDepth,
     history: s.history.slice(),
     firstInsnIdx: s.firstInsnIdx,
     lastInsnIdx: s.lastInsnIdx,

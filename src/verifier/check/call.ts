@@ -311,6 +311,7 @@ function pushAsyncCb(
     refs: [],
     parent: null,
     callbackUnrollDepth: 0,
+    mayGotoDepth: 0,
     history: [],
     firstInsnIdx: sp.start,
     lastInsnIdx: -1,

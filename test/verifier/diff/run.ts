@@ -65,6 +65,8 @@ export interface DiffSummary {
   sameMessage: number;
   agreement: number;
   soundness: { ran: number; skipped: number; faults: number };
+  /** Per family: programs, kernel accepts, disagreements. */
+  families: Record<string, { n: number; kernelAccepts: number; disagree: number }>;
   /** Disagreements by family and kernel message class, most frequent first. */
   top: { key: string; count: number; example: string }[];
 }
@@ -110,6 +112,7 @@ export async function runDiff(o: DiffOptions): Promise<DiffRun> {
   let unknown = 0;
   let kernelRejects = 0;
   let sameMessage = 0;
+  const families: DiffSummary['families'] = {};
   cases.forEach((c, i) => {
     if (i % 500 === 0) o.onProgress?.(i, cases.length);
     const k = verdicts.get(c.hash);
@@ -120,6 +123,11 @@ export async function runDiff(o: DiffOptions): Promise<DiffRun> {
     if (k.verdict === 'reject') kernelRejects++;
     const res = classify(c, k);
     counts[res.outcome]++;
+    const fam = families[c.family] ?? { n: 0, kernelAccepts: 0, disagree: 0 };
+    families[c.family] = fam;
+    fam.n++;
+    if (k.verdict === 'accept') fam.kernelAccepts++;
+    if (!res.outcome.startsWith('agree')) fam.disagree++;
     if (res.sameMessage) sameMessage++;
     if (res.outcome === 'unsound' || res.outcome === 'overstrict' || res.outcome === 'crash')
       disagreements.push({ case: c, kernel: k, result: res });
@@ -155,6 +163,7 @@ export async function runDiff(o: DiffOptions): Promise<DiffRun> {
       sameMessage,
       agreement: total ? (counts['agree-accept'] + counts['agree-reject']) / total : 0,
       soundness,
+      families,
       top,
     },
     disagreements,

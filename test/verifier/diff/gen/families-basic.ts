@@ -11,7 +11,7 @@ export function scalarAlu(a: Asm): void {
   const r = a.r;
   a.type = r.pick(ALL_TYPES);
   const regs = ['r0', 'r2', 'r3', 'r4', 'r5', 'r7', 'r8', 'r9'];
-  const inited = regs.filter(() => r.chance(0.9));
+  const inited = regs.filter(() => r.chance(0.97));
   for (const g of inited) a.emit(`${g} = ${r.pick(IMMS)}`);
   if (inited.length < regs.length) a.tag('maybe-uninit');
   const n = r.int(2, 10);
@@ -128,7 +128,8 @@ export function ctxAccess(a: Asm): void {
   a.emit('r7 = 0');
   for (let i = 0; i < n; i++) {
     const sz = r.chance(0.6) ? 'u32' : r.pick(SIZES);
-    const off = r.pick(CTX_OFFS[a.type]!);
+    const readable = a.type === 'xdp' ? [0, 4, 8, 12, 16, 20] : [0, 4, 8, 12, 16, 20, 24, 48, 52, 56, 68];
+    const off = r.chance(0.4) && a.type !== 'syscall' ? r.pick(readable) : r.pick(CTX_OFFS[a.type]!);
     const k = r.next();
     const at = `*(${sz} *)(r1 ${off < 0 ? '-' : '+'} ${Math.abs(off)})`;
     if (k < 0.65) a.emit(`r7 = ${at}`);

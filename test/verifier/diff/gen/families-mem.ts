@@ -85,26 +85,27 @@ export function mapValue(a: Asm): void {
 
 export function packet(a: Asm): void {
   const r = a.r;
-  a.type = r.pick(PKT_TYPES);
+  // socket filters may not read data/data_end at all: a few of them, the rest xdp and tc
+  a.type = r.chance(0.15) ? 'socket_filter' : r.pick(['xdp', 'sched_cls']);
   a.emit('r6 = r1');
   loadPkt(a);
   const out = a.label();
   const N = r.pick([1, 2, 4, 8, 14, 20, 34, 54]);
   a.emit('r4 = r2', `r4 += ${N}`);
   const ck = r.next();
-  if (ck < 0.5) a.emit(`if r4 > r3 goto ${out}`);
-  else if (ck < 0.6) {
+  if (ck < 0.65) a.emit(`if r4 > r3 goto ${out}`);
+  else if (ck < 0.7) {
     a.tag('pkt-check-ge');
     a.emit(`if r4 >= r3 goto ${out}`);
-  } else if (ck < 0.7) {
+  } else if (ck < 0.76) {
     a.tag('pkt-check-reverse');
     a.emit(`if r3 < r4 goto ${out}`);
-  } else if (ck < 0.78) {
+  } else if (ck < 0.82) {
     a.tag('pkt-check-wrong-way');
     a.emit(`if r4 < r3 goto ${out}`);
-  } else if (ck < 0.86) {
+  } else if (ck < 0.88) {
     a.tag('pkt-no-check');
-  } else if (ck < 0.93) {
+  } else if (ck < 0.94) {
     a.tag('pkt-check-jmp32');
     a.emit(`if w4 > w3 goto ${out}`);
   } else {
@@ -147,7 +148,7 @@ export function packet(a: Asm): void {
 export function calls(a: Asm): void {
   const r = a.r;
   a.type = r.pick(ALL_TYPES);
-  const depth = r.pick([1, 2, 3, 7, 8, 9, 10]);
+  const depth = r.pick([1, 1, 2, 2, 3, 4, 7, 8, 9, 10]);
   a.tag(`calls-depth-${depth > 8 ? 'over' : 'ok'}`);
   const stacks = Array.from({ length: depth + 1 }, () => r.pick([0, 0, 8, 64, 128, 256, 320, 504]));
   const pass = r.chance(0.3);

@@ -28,17 +28,17 @@ export interface GenCase {
 
 const FAMILIES: [string, (a: Asm) => void, number][] = [
   ['scalar', scalarAlu, 8],
-  ['stack', stack, 10],
+  ['stack', stack, 12],
   ['ctx', ctxAccess, 10],
-  ['loop', loop, 6],
-  ['return', returns, 2],
-  ['structural', structural, 6],
+  ['loop', loop, 12],
+  ['return', returns, 1],
+  ['structural', structural, 4],
   ['map', mapValue, 16],
   ['packet', packet, 16],
-  ['calls', calls, 6],
+  ['calls', calls, 5],
   ['helpers', helpers, 8],
   ['ringbuf', ringbuf, 6],
-  ['ptr-arith', ptrArith, 10],
+  ['ptr-arith', ptrArith, 7],
   ['jmp32', jmp32Bounds, 6],
 ];
 const TOTAL = FAMILIES.reduce((s, f) => s + f[2], 0);
