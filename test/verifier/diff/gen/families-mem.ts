@@ -1,7 +1,7 @@
 // Families around memory the verifier types: map values, packets, ringbuf records, bpf-to-bpf
 // frames, helper arguments, pointer arithmetic and jmp32 refinements. Offsets cluster around
 // each bound (off-by-one on either side), so roughly half of the programs should be rejected.
-import { ALL_TYPES, type Asm, loadPkt, PKT_TYPES, SIZES, sizeBytes, unknownScalar } from './asm.ts';
+import { ALL_TYPES, type Asm, loadPkt, SIZES, sizeBytes, unknownScalar } from './asm.ts';
 
 const retOk = (a: Asm): string => (a.type === 'xdp' ? 'r0 = 2' : 'r0 = 0');
 
