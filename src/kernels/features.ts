@@ -18,6 +18,10 @@ export interface FeatureSince {
 const BCC = 'bcc docs/kernel-versions.md';
 /** Second source: cilium/ebpf's feature probes (@5ba0b3b27a92), which name the first release of each. */
 const CILIUM = 'cilium/ebpf';
+/** Third source: isovalent/ebpf-docs (docs.ebpf.io, @18ec5e9), which tags each item with its release and commit. */
+const MAP_CREATE_DOC = 'ebpf-docs BPF_MAP_CREATE.md';
+const SK_DOC = 'ebpf-docs __sk_buff.md';
+const XDP_DOC = 'ebpf-docs BPF_PROG_TYPE_XDP.md';
 
 /** kernel: enum bpf_func_id, as [id, name without bpf_, since, commit, gplOnly?, note?]. */
 type HelperRow = readonly [number, string, KernelVersion, string, boolean?, string?];
@@ -226,7 +230,7 @@ const HELPER_ROWS: readonly HelperRow[] = [
     '5.19',
     '3bc253c2e652',
     false,
-    'not in bcc kernel-versions.md; commit "bpf: add bpf_skc_to_mptcp_sock_proto"; version unverified',
+    'ebpf-docs timeline (not in bcc kernel-versions.md); commit 3bc253c2e652',
   ],
   [197, 'dynptr_from_mem', '5.19', '263ae152e962'],
   [198, 'ringbuf_reserve_dynptr', '5.19', 'bc34dee65a65'],
@@ -252,15 +256,43 @@ export interface HelperFeature extends FeatureSince {
   gplOnly: boolean;
 }
 
+// Where bcc and isovalent/ebpf-docs' timeline (docs/linux/timeline/index.md @18ec5e9, docs.ebpf.io)
+// disagree, the timeline's later release is taken: helper ids are handed out in merge order, and with
+// bcc's dates ids 110-135 would go back a release (e.g. seq_printf before BPF iterators, which bcc
+// itself dates 5.8). For ids 1, 2 and 7 the timeline's 3.18/4.17 are not used: the 3.18 uapi only
+// declared them, and 4.17 is a later change to get_prandom_u32, which 4.1 already had.
+const TIMELINE = 'ebpf-docs docs/linux/timeline';
+const TIMELINE_DIFFERS = new Set([1, 2, 7]);
+const HELPER_FIXES: Readonly<Record<number, readonly [KernelVersion, string]>> = {
+  110: ['5.4', '70d66244317e'],
+  116: ['5.6', '206057fe020a'],
+  117: ['5.6', '8482941f0906'],
+  118: ['5.6', '5576b991e9c1'],
+  119: ['5.7', 'fff7b64355ea'],
+  121: ['5.7', 'd831ee84bfc9'],
+  123: ['5.7', '0f09abd105da'],
+  124: ['5.7', 'cf7fbe660f2d'],
+  126: ['5.8', '492e639f0c22'],
+  127: ['5.8', '492e639f0c22'],
+  128: ['5.8', 'f307fa2cb4c9'],
+  129: ['5.8', 'f307fa2cb4c9'],
+  135: ['5.8', '7cdec54f9713'],
+};
+
+function helperFrom([id, name, since, commit, gpl, note]: HelperRow): HelperFeature {
+  const fix = HELPER_FIXES[id];
+  const source = fix
+    ? `${TIMELINE} ${fix[0]} (bcc says ${since}); commit ${fix[1]}`
+    : (note ?? `${BCC}; ${TIMELINE_DIFFERS.has(id) ? '' : `${TIMELINE} agrees; `}commit ${commit}`);
+  return { id, name: `bpf_${name}`, since: fix ? fix[0] : since, gplOnly: gpl === true, source };
+}
+
 /** Helpers by id (kernel: enum bpf_func_id); ids are assigned in order of introduction. */
 export const HELPERS: ReadonlyMap<number, HelperFeature> = new Map(
-  HELPER_ROWS.map(([id, name, since, commit, gpl, note]) => [
-    id,
-    { id, name: `bpf_${name}`, since, gplOnly: gpl === true, source: note ?? `${BCC}; commit ${commit}` },
-  ]),
+  HELPER_ROWS.map((r) => [r[0], helperFrom(r)]),
 );
 
-/** kernel: enum bpf_prog_type, by the lower-case names of src/elf/sections.ts PROG_TYPES. */
+/** kernel: enum bpf_prog_type, by the lower-case names of src/elf/sections.ts PROG_TYPES. Every release here agrees with ebpf-docs' timeline. */
 export const PROG_TYPES_SINCE: Readonly<Record<string, FeatureSince>> = {
   socket_filter: { since: '3.19', source: `${BCC}; commit ddd872bc3098` },
   kprobe: { since: '4.1', source: `${BCC}; commit 2541517c32be` },
@@ -297,10 +329,10 @@ export const PROG_TYPES_SINCE: Readonly<Record<string, FeatureSince>> = {
     since: '5.14',
     source: `${CILIUM} features/prog.go; ${BCC} (helper sys_bpf; its program-type table says 5.15); commit 79a7f8bdb159`,
   },
-  netfilter: { since: '6.4', source: `${CILIUM} features/prog.go; commit fd9c663b9ad6` },
+  netfilter: { since: '6.4', source: `${CILIUM} features/prog.go; commit 84601d6ee68a` },
 };
 
-/** kernel: enum bpf_map_type, by the lower-case names of src/elf/map-types.ts MAP_TYPES. */
+/** kernel: enum bpf_map_type, by the lower-case names of src/elf/map-types.ts MAP_TYPES. Every release here agrees with ebpf-docs' timeline. */
 export const MAP_TYPES_SINCE: Readonly<Record<string, FeatureSince>> = {
   hash: { since: '3.19', source: `${BCC}; commit 0f8e4bd8a1fc` },
   array: { since: '3.19', source: `${BCC}; commit 28fbcfa08d8e` },
@@ -344,78 +376,81 @@ export const MAP_TYPES_SINCE: Readonly<Record<string, FeatureSince>> = {
   },
 };
 
-/** Map creation flags (kernel: BPF_F_* for BPF_MAP_CREATE), by bit. */
+/** Map creation flags (kernel: BPF_F_* for BPF_MAP_CREATE), by bit; bit 14 (BPF_F_PATH_FD) is for BPF_OBJ_PIN. */
 export const MAP_FLAGS_SINCE: readonly (FeatureSince & { bit: number; name: string })[] = [
   {
     bit: 1 << 0,
     name: 'BPF_F_NO_PREALLOC',
     since: '4.6',
-    source: `${CILIUM} features/map.go; ${BCC} (pre-alloc by default); commit 6c9059817432`,
+    source: `${CILIUM} features/map.go; ${MAP_CREATE_DOC}; commit 6c9059817432`,
   },
   {
     bit: 1 << 1,
     name: 'BPF_F_NO_COMMON_LRU',
     since: '4.10',
-    source: `${BCC} (LRU hash); commit 29ba732acbee`,
+    source: `${MAP_CREATE_DOC}; commit 29ba732acbee`,
   },
-  { bit: 1 << 2, name: 'BPF_F_NUMA_NODE', since: '4.14', source: `${BCC}; commit 96eabe7a40aa` },
-  { bit: 1 << 3, name: 'BPF_F_RDONLY', since: '4.15', source: `${BCC}; commit 6e71b04a8224` },
-  { bit: 1 << 4, name: 'BPF_F_WRONLY', since: '4.15', source: `${BCC}; commit 6e71b04a8224` },
+  { bit: 1 << 2, name: 'BPF_F_NUMA_NODE', since: '4.14', source: `${MAP_CREATE_DOC}; commit 96eabe7a40aa` },
+  { bit: 1 << 3, name: 'BPF_F_RDONLY', since: '4.15', source: `${MAP_CREATE_DOC}; commit 6e71b04a8224` },
+  { bit: 1 << 4, name: 'BPF_F_WRONLY', since: '4.15', source: `${MAP_CREATE_DOC}; commit 6e71b04a8224` },
   {
     bit: 1 << 5,
     name: 'BPF_F_STACK_BUILD_ID',
     since: '4.17',
-    source:
-      'commit 615755a77b24 ("bpf: extend stackmap to save binary_build_id+offset instead of address"); unverified',
+    source: `${MAP_CREATE_DOC}; commit 615755a77b24`,
   },
-  { bit: 1 << 6, name: 'BPF_F_ZERO_SEED', since: '5.0', source: `${BCC}; commit 96b3b6c9091d` },
+  { bit: 1 << 6, name: 'BPF_F_ZERO_SEED', since: '5.0', source: `${MAP_CREATE_DOC}; commit 96b3b6c9091d` },
   {
     bit: 1 << 7,
     name: 'BPF_F_RDONLY_PROG',
     since: '5.2',
-    source: `${CILIUM} features/map.go; ${BCC}; commit 591fe9888d78`,
+    source: `${CILIUM} features/map.go; ${MAP_CREATE_DOC}; commit 591fe9888d78`,
   },
   {
     bit: 1 << 8,
     name: 'BPF_F_WRONLY_PROG',
     since: '5.2',
-    source: `${CILIUM} features/map.go; ${BCC}; commit 591fe9888d78`,
+    source: `${CILIUM} features/map.go; ${MAP_CREATE_DOC}; commit 591fe9888d78`,
   },
-  {
-    bit: 1 << 9,
-    name: 'BPF_F_CLONE',
-    since: '5.4',
-    source: 'commit 8f51dfc73bf1 ("bpf: support cloning sk storage on accept()"); unverified',
-  },
+  { bit: 1 << 9, name: 'BPF_F_CLONE', since: '5.4', source: `${MAP_CREATE_DOC}; commit 8f51dfc73bf1` },
   {
     bit: 1 << 10,
     name: 'BPF_F_MMAPABLE',
     since: '5.5',
-    source: `${CILIUM} features/map.go; ${BCC} (mmap() for array maps); commit fc9702273e2e`,
+    source: `${CILIUM} features/map.go; ${MAP_CREATE_DOC}; commit fc9702273e2e`,
   },
   {
     bit: 1 << 11,
     name: 'BPF_F_PRESERVE_ELEMS',
     since: '5.10',
-    source: 'commit 792caccc4526 ("bpf: Introduce BPF_F_PRESERVE_ELEMS for perf event array"); unverified',
+    source: `${MAP_CREATE_DOC}; commit 792caccc4526`,
   },
   {
     bit: 1 << 12,
     name: 'BPF_F_INNER_MAP',
     since: '5.10',
-    source: `${CILIUM} features/map.go; commit 4a8f87e60f6d`,
+    source: `${CILIUM} features/map.go; ${MAP_CREATE_DOC}; commit 4a8f87e60f6d`,
+  },
+  { bit: 1 << 13, name: 'BPF_F_LINK', since: '6.4', source: `${MAP_CREATE_DOC}; commit 68b04864ca42` },
+  {
+    bit: 1 << 15,
+    name: 'BPF_F_VTYPE_BTF_OBJ_FD',
+    since: '6.9',
+    source: `${MAP_CREATE_DOC}; commit fcc2c1fb0651`,
+  },
+  { bit: 1 << 16, name: 'BPF_F_TOKEN_FD', since: '6.9', source: `${MAP_CREATE_DOC}; commit a177fc2bf6fd` },
+  {
+    bit: 1 << 17,
+    name: 'BPF_F_SEGV_ON_FAULT',
+    since: '6.9',
+    source: `${MAP_CREATE_DOC}; commit 317460317a02`,
   },
   {
-    bit: 1 << 13,
-    name: 'BPF_F_LINK',
-    since: '6.4',
-    source: 'struct_ops links, commit 68b04864ca42; unverified',
+    bit: 1 << 18,
+    name: 'BPF_F_NO_USER_CONV',
+    since: '6.9',
+    source: `${MAP_CREATE_DOC}; commit 317460317a02`,
   },
-  { bit: 1 << 14, name: 'BPF_F_PATH_FD', since: '6.5', source: 'unverified' },
-  { bit: 1 << 15, name: 'BPF_F_VTYPE_BTF_OBJ_FD', since: '6.9', source: 'unverified' },
-  { bit: 1 << 16, name: 'BPF_F_TOKEN_FD', since: '6.9', source: 'BPF token series; unverified' },
-  { bit: 1 << 17, name: 'BPF_F_SEGV_ON_FAULT', since: '6.9', source: 'bpf_arena series; unverified' },
-  { bit: 1 << 18, name: 'BPF_F_NO_USER_CONV', since: '6.9', source: 'bpf_arena series; unverified' },
 ];
 
 /** Instruction-set and verifier capabilities (what the scan detects in instructions or program layout). */
@@ -533,123 +568,43 @@ export interface CtxField extends FeatureSince {
 
 // Offsets are from the current uapi struct (checked with offsetof against linux/bpf.h of 6.x);
 // fields only ever get appended, so an older kernel rejects any offset at or past its struct end.
-/** kernel: struct __sk_buff, fields added after 4.19 (earlier ones are all present in 4.19). */
+/** kernel: struct __sk_buff. Releases and commits from ebpf-docs docs/linux/program-context/__sk_buff.md. */
 export const SK_BUFF_FIELDS: readonly CtxField[] = [
   {
-    name: 'len .. napi_id',
+    name: 'len .. data_end',
     off: 0,
-    size: 88,
-    since: '4.12',
-    source: 'napi_id: commit b1d9fc41aab1 ("bpf: add napi_id read access to __sk_buff"); unverified',
+    size: 84,
+    since: '4.7',
+    source: `${BCC} (direct packet access 4.7; ${SK_DOC} tags data/data_end 4.4); commit 969bf05eb3ce; other fields 4.1-4.4 per ${SK_DOC}`,
   },
+  { name: 'napi_id', off: 84, size: 4, since: '4.12', source: `${SK_DOC}; commit b1d9fc41aab1` },
   {
     name: 'family .. local_port',
     off: 88,
     size: 52,
     since: '4.14',
-    source: `${BCC} (sk_skb); commit b005fd189cec`,
+    source: `${SK_DOC}; commit 8a31db561566`,
   },
-  {
-    name: 'data_meta',
-    off: 140,
-    size: 4,
-    since: '4.15',
-    source: 'commit de8f3a83b0a0 ("bpf: add meta pointer for direct access"); unverified',
-  },
-  {
-    name: 'flow_keys',
-    off: 144,
-    size: 8,
-    since: '4.20',
-    source: `${BCC} (flow dissector); commit d58e468b1112`,
-  },
-  {
-    name: 'tstamp',
-    off: 152,
-    size: 8,
-    since: '5.0',
-    source:
-      'commit f11216b24219 ("bpf: add skb->tstamp r/w access from tc clsact and cg skb progs"); unverified',
-  },
-  {
-    name: 'wire_len',
-    off: 160,
-    size: 4,
-    since: '5.0',
-    source: 'commit e3da08d05780 ("bpf: allow BPF read access to qdisc pkt_len"); unverified',
-  },
-  {
-    name: 'gso_segs',
-    off: 164,
-    size: 4,
-    since: '5.1',
-    source:
-      'commit d9ff286a0f59 ("bpf: allow BPF programs access skb_shared_info->gso_segs field"); unverified',
-  },
-  {
-    name: 'sk',
-    off: 168,
-    size: 8,
-    since: '5.1',
-    source:
-      'commit 46f8bc92758c ("bpf: Add a bpf_sock pointer to __sk_buff and a bpf_sk_fullsock helper"); unverified',
-  },
-  {
-    name: 'gso_size',
-    off: 176,
-    size: 4,
-    since: '5.7',
-    source: 'commit cf62089b0edd ("bpf: Add gso_size to __sk_buff"); unverified',
-  },
-  {
-    name: 'tstamp_type',
-    off: 180,
-    size: 1,
-    since: '5.18',
-    source:
-      'commit 8d21ec0e46ed ("bpf: Add __sk_buff->delivery_time_type and bpf_skb_set_skb_delivery_time()"), renamed tstamp_type; unverified',
-  },
-  {
-    name: 'hwtstamp',
-    off: 184,
-    size: 8,
-    since: '5.16',
-    source: 'hardware timestamp for tc programs; commit not identified, version unverified',
-  },
+  { name: 'data_meta', off: 140, size: 4, since: '4.15', source: `${SK_DOC}; commit de8f3a83b0a0` },
+  { name: 'flow_keys', off: 144, size: 8, since: '4.20', source: `${SK_DOC}; commit d58e468b1112` },
+  { name: 'tstamp', off: 152, size: 8, since: '5.0', source: `${SK_DOC}; commit f11216b24219` },
+  { name: 'wire_len', off: 160, size: 4, since: '5.0', source: `${SK_DOC}; commit e3da08d05700` },
+  { name: 'gso_segs', off: 164, size: 4, since: '5.1', source: `${SK_DOC}; commit d9ff286a0f59` },
+  { name: 'sk', off: 168, size: 8, since: '5.1', source: `${SK_DOC}; commit 46f8bc92758c` },
+  { name: 'gso_size', off: 176, size: 4, since: '5.7', source: `${SK_DOC}; commit cf62089b0edd` },
+  { name: 'tstamp_type', off: 180, size: 1, since: '5.18', source: `${SK_DOC}; commit 9bb984f28d5b` },
+  { name: 'hwtstamp', off: 184, size: 8, since: '5.16', source: `${SK_DOC}; commit f64c4acea51f` },
 ];
 
-/** kernel: struct xdp_md. */
+/** kernel: struct xdp_md. Releases and commits from ebpf-docs docs/linux/program-type/BPF_PROG_TYPE_XDP.md. */
 export const XDP_MD_FIELDS: readonly CtxField[] = [
-  { name: 'data', off: 0, size: 4, since: '4.8', source: `${BCC} (XDP core); commit 6a773a15a1e8` },
-  { name: 'data_end', off: 4, size: 4, since: '4.8', source: `${BCC} (XDP core); commit 6a773a15a1e8` },
-  {
-    name: 'data_meta',
-    off: 8,
-    size: 4,
-    since: '4.15',
-    source: 'commit de8f3a83b0a0 ("bpf: add meta pointer for direct access"); unverified',
-  },
-  {
-    name: 'ingress_ifindex',
-    off: 12,
-    size: 4,
-    since: '4.16',
-    source: 'commit 02dd3291b2f0 ("bpf: finally expose xdp_rxq_info to XDP bpf-programs"); unverified',
-  },
-  {
-    name: 'rx_queue_index',
-    off: 16,
-    size: 4,
-    since: '4.16',
-    source: 'commit 02dd3291b2f0 ("bpf: finally expose xdp_rxq_info to XDP bpf-programs"); unverified',
-  },
-  {
-    name: 'egress_ifindex',
-    off: 20,
-    size: 4,
-    since: '5.8',
-    source: 'commit 64b59025c15b ("xdp: Add xdp_txq_info to xdp_buff"); unverified',
-  },
+  { name: 'data', off: 0, size: 4, since: '4.8', source: `${XDP_DOC}; commit 6a773a15a1e8` },
+  { name: 'data_end', off: 4, size: 4, since: '4.8', source: `${XDP_DOC}; commit 6a773a15a1e8` },
+  { name: 'data_meta', off: 8, size: 4, since: '4.15', source: `${XDP_DOC}; commit de8f3a83b0a0` },
+  // xdp-project/xdp-tutorial#97: on 4.15, ctx->ingress_ifindex fails with "invalid bpf_context access off=12".
+  { name: 'ingress_ifindex', off: 12, size: 4, since: '4.16', source: `${XDP_DOC}; commit 02dd3291b2f0` },
+  { name: 'rx_queue_index', off: 16, size: 4, since: '4.16', source: `${XDP_DOC}; commit 02dd3291b2f0` },
+  { name: 'egress_ifindex', off: 20, size: 4, since: '5.8', source: `${XDP_DOC}; commit 64b59025c15b` },
 ];
 
 /** Program types whose context is struct __sk_buff (kernel: *_is_valid_access() on __sk_buff). */
