@@ -144,3 +144,23 @@ test('kernel: overflow reruns and E2BIG match', (t) => {
     if (huge !== 0xffffffff) assert.equal(r.error?.name, 'E2BIG', what);
   }
 });
+
+test('iter/bpf_map: one line per map of the collection, as struct bpf_map through BTF', (t) => {
+  const spec = loadCollectionSpec(readFileSync(OBJ), { file: 'iter_cases.bpf.o' });
+  const coll = newCollection(spec, { verify: false });
+  const r = iterate(coll.program('list_maps'), {});
+  // expected lines from the host map API
+  const want = [...coll.maps.values()]
+    .sort((x, y) => x.id - y.id)
+    .map(
+      (m) =>
+        `map ${m.name} type ${m.type} key ${m.keySize} value ${m.valueSize} max ${m.maxEntries} flags ${m.flags.toString(16)}`,
+    );
+  coll.close();
+  assert.equal(r.text, `${want.join('\n')}\nlast seq_num ${want.length - 1}\n`);
+  // The kernel lists every map of the system: ours must be among its lines, word for word.
+  const k = runKiter(OBJ, 'list_maps', '-', [], { readSize: 4096 });
+  if (k.skip) return t.skip(k.skip);
+  const kernelLines = new Set(String.fromCharCode(...k.stdout).split('\n'));
+  for (const line of want) assert.ok(kernelLines.has(line), `kernel printed no "${line}"`);
+});

@@ -1,7 +1,7 @@
 // Kernel oracle for tsbpf's iterator runtime: loads an object with libbpf, fills a hash or
 // array map, attaches an iter/bpf_map_elem program to it and reads the iterator fd to the end
 // (what `cat` on a pinned iterator does, without touching /sys/fs/bpf).
-// Usage: kiter OBJ.o PROG MAP [--rodata NAME=HEX]... [--read-size N] [KEYHEX=VALUEHEX]...
+// Usage: kiter OBJ.o PROG MAP|- [--rodata NAME=HEX]... [--read-size N] [KEYHEX=VALUEHEX]...
 // Output: the iterator's bytes on stdout; "read-error: <errno>" on stderr if read() failed.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	}
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, argv[3]);
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj, argv[2]);
-	if (!map || !prog) {
+	if ((!map && strcmp(argv[3], "-")) || !prog) {
 		fprintf(stderr, "no map %s or program %s\n", argv[3], argv[2]);
 		return 2;
 	}
@@ -108,9 +108,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	union bpf_iter_link_info linfo = { .map.map_fd = bpf_map__fd(map) };
+	union bpf_iter_link_info linfo = { .map.map_fd = map ? bpf_map__fd(map) : 0 };
 	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo, .link_info_len = sizeof(linfo));
-	struct bpf_link *link = bpf_program__attach_iter(prog, &opts);
+	struct bpf_link *link = bpf_program__attach_iter(prog, map ? &opts : NULL);
 	if (!link) {
 		fprintf(stderr, "attach_iter: %s\n", strerror(errno));
 		return 1;

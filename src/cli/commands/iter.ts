@@ -41,10 +41,11 @@ function parseGlobals(list: string[]): Record<string, GlobalValue> {
 export const iterCommand: Command = {
   name: 'iter',
   summary:
-    'Run an iter/bpf_map_elem program over a map and print what it writes (like cat on a pinned iterator)',
+    'Run an iterator program (iter/bpf_map_elem over a map, iter/bpf_map) and print what it writes (like cat on a pinned iterator)',
   usage: `iter FILE.o [--prog NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--read-size N] [--json]
   --prog NAME        the iterator program (default: the only one)
-  --map NAME         the map it walks (default: the object's only map that is not global data)
+  --map NAME         the map iter/bpf_map_elem walks (default: the object's only map that is
+                     not global data); iter/bpf_map walks every map of the object
   --fill KEY=VALUE   put an element in the map first; key and value in hex, little-endian
                      as in memory (e.g. --fill 01000000=0a00000000000000...); repeatable
   --set NAME=VAL     set a global (const volatile) variable before loading
@@ -73,8 +74,9 @@ export const iterCommand: Command = {
     const ps = pickProgram(spec, str(p, 'prog'));
     if (!/^iter(\.s)?\//.test(ps.section))
       throw new UsageError(`${path}: program ${ps.name} (SEC("${ps.section}")) is not an iterator`);
+    const target = ps.section.slice(ps.section.indexOf('/') + 1);
     let mapName = str(p, 'map');
-    if (mapName === undefined) {
+    if (mapName === undefined && target === 'bpf_map_elem') {
       const user = spec.maps.filter((m) => m.origin === 'btf' || m.origin === 'legacy');
       if (user.length !== 1)
         throw new UsageError(
@@ -88,8 +90,10 @@ export const iterCommand: Command = {
       rodata: parseGlobals(strs(p, 'set')),
     });
     try {
-      const map = coll.map(mapName);
+      const map = mapName === undefined ? undefined : coll.map(mapName);
+      if (!map && strs(p, 'fill').length) throw new UsageError('--fill needs --map');
       for (const f of strs(p, 'fill')) {
+        if (!map) break;
         const eq = f.indexOf('=');
         if (eq <= 0) throw new UsageError(`--fill ${f}: expected KEY=VALUE in hex`);
         const key = hexBytes(f.slice(0, eq), f);
@@ -102,12 +106,12 @@ export const iterCommand: Command = {
       }
       const readSize = int(p, 'read-size', 131072, 1 << 30);
       if (readSize === 0) throw new UsageError('--read-size: must be at least 1');
-      const r = iterate(coll.program(ps.name), { map, readSize });
+      const r = iterate(coll.program(ps.name), { ...(map ? { map } : {}), readSize });
       if (flag(p, 'json')) {
         io.out(
           json({
             program: ps.name,
-            map: map.name,
+            map: map?.name ?? null,
             reads: r.reads,
             bytes: r.bytes.length,
             error: r.error?.name ?? null,

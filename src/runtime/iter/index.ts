@@ -5,15 +5,21 @@
 import { UsageError } from '../../errors.ts';
 import type { BpfMap } from '../../maps/map.ts';
 import type { Program } from '../collection.ts';
+import type { Btf } from '../../btf/btf.ts';
+import { openBpfMapIter } from './bpf-map.ts';
 import { openMapElemIter } from './map-elem.ts';
+import type { SeqSession } from './seq-file.ts';
 
 export { bprintf, MAX_BPRINTF_VARARGS } from './bprintf.ts';
+export { type FieldValue, layoutBtfObject } from './btf-object.ts';
 export { BPF_FUNC_seq_printf, BPF_FUNC_seq_write, registerSeqHelpers, seqProtos } from './seq-helpers.ts';
 export { MAX_ITER_OBJECTS, SEQ_BUF_SIZE, type SeqOps, SeqSession } from './seq-file.ts';
 
 export interface IterateOptions {
   /** The map an iter/bpf_map_elem program walks (the kernel's link_info.map.map_fd). */
-  map: BpfMap;
+  map?: BpfMap;
+  /** BTF that lays out host objects such as struct bpf_map (default: the object's own). */
+  btf?: Btf;
   /** Bytes asked for per read() (default 131072, what coreutils `cat` asks for). */
   readSize?: number;
 }
@@ -32,12 +38,9 @@ const ERRNO_NAMES: Record<number, string> = { 7: 'E2BIG', 11: 'EAGAIN', 75: 'EOV
 
 /** Each read()'s bytes in turn; ends at end of file, or throws nothing and yields an errno. */
 export function* iterChunks(prog: Program, opts: IterateOptions): Generator<Uint8Array | number> {
-  const attach = iterTarget(prog);
-  if (attach !== 'bpf_map_elem')
-    throw new UsageError(`program ${prog.name}: iter/${attach} is not supported (iter/bpf_map_elem is)`);
   const size = opts.readSize ?? 131072;
   if (!Number.isInteger(size) || size <= 0) throw new UsageError(`iterate: bad read size ${size}`);
-  const it = openMapElemIter(prog, opts.map);
+  const it = openIter(prog, opts);
   try {
     for (;;) {
       const r = it.session.read(size);
@@ -68,6 +71,17 @@ export function iterate(prog: Program, opts: IterateOptions): IterateResult {
   let text = '';
   for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
   return { bytes, text, reads, ...(error ? { error } : {}) };
+}
+
+function openIter(prog: Program, opts: IterateOptions): { session: SeqSession<unknown>; close(): void } {
+  const target = iterTarget(prog);
+  if (target === 'bpf_map_elem') {
+    if (!opts.map) throw new UsageError(`program ${prog.name}: iter/bpf_map_elem needs a map to walk`);
+    return openMapElemIter(prog, opts.map);
+  }
+  if (opts.map) throw new UsageError(`program ${prog.name}: iter/${target} takes no map`);
+  if (target === 'bpf_map') return openBpfMapIter(prog, opts.btf);
+  throw new UsageError(`program ${prog.name}: iter/${target} is not supported (bpf_map_elem, bpf_map are)`);
 }
 
 /** "bpf_map_elem" for SEC("iter/bpf_map_elem"); throws for programs that are not iterators. */

@@ -6,8 +6,8 @@ import type { BpfMap } from '../../maps/map.ts';
 import * as mt from '../../maps/flags.ts';
 import type { VmMap } from '../../vm/maps.ts';
 import type { Program } from '../collection.ts';
-import { bindSeqFile } from './seq-helpers.ts';
-import { EAGAIN, type SeqOps, SeqSession } from './seq-file.ts';
+import { openIterFrame } from './frame.ts';
+import { type SeqOps, SeqSession } from './seq-file.ts';
 
 /** Map types the kernel's bpf_map_elem target accepts (kernel: bpf_iter_attach_map()). */
 const ITERABLE = new Set([
@@ -23,14 +23,6 @@ const PERCPU = new Set([
   mt.BPF_MAP_TYPE_LRU_PERCPU_HASH,
   mt.BPF_MAP_TYPE_PERCPU_ARRAY,
 ]);
-
-// struct bpf_iter__bpf_map_elem { meta; map; key; value; } then struct bpf_iter_meta
-// { seq; session_id; seq_num; } right after it in the same read-only block.
-const CTX_SIZE = 32;
-const META_OFF = 32;
-const BLOCK_SIZE = CTX_SIZE + 24;
-
-let lastSessionId = 0n;
 
 interface Elem {
   key: Uint8Array;
@@ -56,8 +48,6 @@ export function openMapElemIter(prog: Program, map: BpfMap): { session: SeqSessi
     elems.push({ key: a.read(keyAddr, map.keySize), valueAddr });
     return 0;
   });
-  const block = a.alloc(BLOCK_SIZE, 8, { kind: 'ctx', writable: false, name: 'bpf_iter__bpf_map_elem' });
-  const seqFile = a.alloc(8, 8, { kind: 'scratch', writable: false, name: 'seq_file' });
   const keyBuf = a.alloc(Math.max(map.keySize, 1), 8, {
     kind: 'map_value',
     writable: false,
@@ -68,22 +58,6 @@ export function openMapElemIter(prog: Program, map: BpfMap): { session: SeqSessi
   const pcpuBuf = percpu
     ? a.alloc(pcpuSize, 8, { kind: 'map_value', writable: true, name: 'iter percpu value' })
     : 0;
-  const meta = block + META_OFF;
-  lastSessionId++;
-  const dv = () => a.dv;
-  dv().setBigUint64(block, BigInt(meta), true);
-  dv().setBigUint64(block + 8, BigInt(map.ptr), true);
-  dv().setBigUint64(meta, BigInt(seqFile), true);
-  dv().setBigUint64(meta + 8, lastSessionId, true);
-  const run = (key: number, value: number, seqNum: number): number => {
-    dv().setBigUint64(meta + 16, BigInt(seqNum), true);
-    dv().setBigUint64(block + 16, BigInt(key), true);
-    dv().setBigUint64(block + 24, BigInt(value), true);
-    coll.env.progType = prog.type;
-    const r = coll.vm.run(prog.loaded, { args: [block] });
-    // kernel: bpf_iter_run_prog() — 0 goes on, anything else means "retry this object".
-    return r.value === 0n ? 0 : -EAGAIN;
-  };
   const ops: SeqOps<Elem> = {
     start: (i) => elems[i] ?? null,
     show: (e, seqNum) => {
@@ -95,19 +69,20 @@ export function openMapElemIter(prog: Program, map: BpfMap): { session: SeqSessi
         a.write(pcpuBuf, v.subarray(0, pcpuSize));
         value = pcpuBuf;
       }
-      return run(keyBuf, value, seqNum);
+      return frame.run(seqNum, [map.ptr, keyBuf, value]);
     },
     stop: (seqNum) => {
-      run(0, 0, seqNum);
+      frame.run(seqNum, [map.ptr, 0, 0]);
     },
   };
   const session = new SeqSession(ops);
-  const unbind = bindSeqFile(coll.env, seqFile, session.buffer);
+  // struct bpf_iter__bpf_map_elem { meta; map; key; value; }
+  const frame = openIterFrame(prog, 3, session.buffer);
   return {
     session,
     close() {
-      unbind();
-      for (const b of [block, seqFile, keyBuf, pcpuBuf]) if (b) a.freeBlock(b);
+      frame.close();
+      for (const b of [keyBuf, pcpuBuf]) if (b) a.freeBlock(b);
     },
   };
 }
