@@ -69,6 +69,8 @@ export interface DiffSummary {
   families: Record<string, { n: number; kernelAccepts: number; disagree: number }>;
   /** Disagreements by family and kernel message class, most frequent first. */
   top: { key: string; count: number; example: string }[];
+  /** Both reject, different messages: kernel class <> tsbpf class, most frequent first. */
+  messageMismatches: { key: string; count: number; example: string }[];
 }
 
 export interface DiffRun {
@@ -113,6 +115,7 @@ export async function runDiff(o: DiffOptions): Promise<DiffRun> {
   let kernelRejects = 0;
   let sameMessage = 0;
   const families: DiffSummary['families'] = {};
+  const mismatches = new Map<string, { count: number; example: string }>();
   cases.forEach((c, i) => {
     if (i % 500 === 0) o.onProgress?.(i, cases.length);
     const k = verdicts.get(c.hash);
@@ -129,6 +132,12 @@ export async function runDiff(o: DiffOptions): Promise<DiffRun> {
     if (k.verdict === 'accept') fam.kernelAccepts++;
     if (!res.outcome.startsWith('agree')) fam.disagree++;
     if (res.sameMessage) sameMessage++;
+    else if (res.outcome === 'agree-reject') {
+      const key = `${c.family}: ${messageClass(k.msg.at(-1) ?? '')} <> ${messageClass(res.tsbpf)}`;
+      const g = mismatches.get(key) ?? { count: 0, example: c.id };
+      g.count++;
+      mismatches.set(key, g);
+    }
     if (res.outcome === 'unsound' || res.outcome === 'overstrict' || res.outcome === 'crash')
       disagreements.push({ case: c, kernel: k, result: res });
     if ((res.outcome === 'agree-accept' || res.outcome === 'unsound') && soundness.ran < o.soundnessSample) {
@@ -165,6 +174,10 @@ export async function runDiff(o: DiffOptions): Promise<DiffRun> {
       soundness,
       families,
       top,
+      messageMismatches: [...mismatches]
+        .map(([key, g]) => ({ key, ...g }))
+        .sort((a, b) => b.count - a.count)
+        .slice(0, 30),
     },
     disagreements,
     faults,
