@@ -6,7 +6,7 @@ import { assembleAuto } from '../../../src/isa/asm/index.ts';
 import { classify, messageClass } from './classify.ts';
 import { type GenCase, generate } from './gen/index.ts';
 import { mulberry32 } from './gen/rng.ts';
-import { messageLines } from './kernel.ts';
+import { type KernelVerdict, messageLines } from './kernel.ts';
 import { runChecked } from './soundness.ts';
 
 const handCase = (asm: string, type: GenCase['type'] = 'xdp'): GenCase => ({
@@ -32,8 +32,13 @@ test('generation is deterministic per (seed, index) and varies across indices', 
 test('classifier: accept/reject pairs map to the five outcomes', () => {
   const ok = handCase('r0 = 2\nexit');
   const bad = handCase('exit'); // R0 !read_ok
-  const acc = { verdict: 'accept', errno: 0, processed: 2, msg: [] } as const;
-  const rej = { verdict: 'reject', errno: 13, processed: 1, msg: ['0: (95) exit', 'R0 !read_ok'] } as const;
+  const acc: KernelVerdict = { verdict: 'accept', errno: 0, processed: 2, msg: [] };
+  const rej: KernelVerdict = {
+    verdict: 'reject',
+    errno: 13,
+    processed: 1,
+    msg: ['0: (95) exit', 'R0 !read_ok'],
+  };
   assert.equal(classify(ok, acc).outcome, 'agree-accept');
   assert.equal(classify(ok, rej).outcome, 'unsound');
   assert.equal(classify(bad, acc).outcome, 'overstrict');
