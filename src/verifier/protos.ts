@@ -37,9 +37,11 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [10, int('tc', CTX, ANY, ANY, ANY, ANY)],
   [11, int('tc', CTX, ANY, ANY, ANY, ANY)],
   [12, { ret: 'RET_VOID', args: [CTX, MAP, ANY], avail: 'base' }],
-  [14, int('tracing')],
+  [14, int('base')],
   [15, int('tracing')],
   [16, int('tracing', UNINIT_MEM, SIZE)],
+  [34, int('tc', CTX)],
+  [39, int('tc', CTX, ANY)],
   [23, int('tc_xdp', ANY, ANY)],
   [25, int('perf_out', CTX, MAP, ANY, RO_MEM, SIZE0)],
   [26, int('skb', CTX, ANY, UNINIT_MEM, SIZE)],
@@ -82,6 +84,15 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [172, int('base', a('ARG_PTR_TO_TIMER'))],
   [181, int('base', ANY, a('ARG_PTR_TO_FUNC'), a('ARG_PTR_TO_STACK', 'PTR_MAYBE_NULL'), ANY)],
 ]);
+
+/**
+ * Helpers that may move or resize the packet (kernel: bpf_helper_changes_pkt_data()): packet
+ * pointers are invalid after them.
+ */
+const CHANGES_PKT_DATA = new Set([
+  9, 10, 11, 13, 18, 19, 31, 38, 39, 43, 44, 50, 54, 63, 65, 73, 74, 75, 76, 90, 91,
+]);
+export const helperChangesPktData = (id: number): boolean => CHANGES_PKT_DATA.has(id);
 
 /** Helpers whose result is a reference the program must release (kernel: is_acquire_function()). */
 export const isAcquireHelper = (id: number): boolean => id === 131;

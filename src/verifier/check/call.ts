@@ -10,7 +10,7 @@ import type { MapInfo, VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
 import { frameStateStr } from '../log.ts';
 import { markChainPrecision, markRegPrecise } from '../precision.ts';
-import { getHelperProto, isAcquireHelper, isReleaseHelper } from '../protos.ts';
+import { getHelperProto, helperChangesPktData, isAcquireHelper, isReleaseHelper } from '../protos.ts';
 import type { HelperProto } from '../protos.ts';
 import type { RegState } from '../reg.ts';
 import { isKnownZero, isPktPointer, pointer, regTypeStr, unknownScalar } from '../reg.ts';
@@ -430,6 +430,14 @@ export function checkHelperCall(
   for (let r = 0; r <= 5; r++) {
     markRegNotInit(frame, r);
     env.log.scratchReg(r);
+  }
+  // kernel: clear_all_pkt_pointers(): the packet may have moved, every packet pointer is stale
+  if (helperChangesPktData(funcId)) {
+    forEachReg(state, (r, set) => {
+      if (r.type === 'PTR_TO_PACKET' || r.type === 'PTR_TO_PACKET_META' || r.type === 'PTR_TO_PACKET_END') {
+        set(unknownScalar());
+      }
+    });
   }
   switch (fn.ret) {
     case 'RET_INTEGER':
