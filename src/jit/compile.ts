@@ -52,6 +52,12 @@ export interface CompileOptions {
   checked: boolean;
   /** Use the br_table dispatcher for every function (for tests and measurements). */
   dispatch?: boolean;
+  /**
+   * Test the instruction budget after every taken jump, as the interpreter does, so a run that
+   * exhausts it stops at the same instruction. Default: on back edges and calls only, which
+   * bounds every loop and costs little (forward-only stretches are at most the program long).
+   */
+  exactBudget?: boolean;
 }
 
 export interface FuncInfo {
@@ -241,6 +247,7 @@ class FnEmitter {
   private readonly pc: number;
   private readonly tmp: Temps;
   private readonly ctl: Ctl[] = [];
+  private readonly exactBudget: boolean;
   /** Checked mode: cached read and write windows (start, end as i64 locals). */
   private readonly win: { rS: number; rE: number; wS: number; wE: number } | undefined;
 
@@ -256,6 +263,7 @@ class FnEmitter {
     this.mg = this.f.local(W.I32);
     this.pc = this.f.local(W.I32);
     this.tmp = { a: this.f.local(W.I32), t: this.f.local(W.I64) };
+    this.exactBudget = opts.exactBudget === true;
     if (opts.checked) {
       const l = () => this.f.local(W.I64);
       this.win = { rS: l(), rE: l(), wS: l(), wE: l() };
@@ -418,17 +426,21 @@ class FnEmitter {
   }
 
   /** Jumps to block position t; on back edges first checks the instruction budget. */
-  private jump(from: number, t: number, cond: boolean, targetSlot: number): void {
+  /**
+   * Jumps to block position t. A taken eBPF jump (`taken`) first checks the instruction budget
+   * when it goes backwards, or always with exactBudget; a fall-through edge never does.
+   */
+  private jump(from: number, t: number, cond: boolean, targetSlot: number, taken: boolean): void {
     const f = this.f;
-    const back = t <= from;
+    taken &&= this.exactBudget || t <= from;
     if (!cond) {
+      if (taken) this.budgetCheck(targetSlot);
       if (t === from + 1) return;
-      if (back) this.budgetCheck(targetSlot);
       this.branch(from, t, 0);
       return;
     }
-    if (!back && this.layout.scopes) {
-      // Forward conditional: a plain br_if.
+    if (!taken && t > from && this.layout.scopes) {
+      // Forward conditional without a check: a plain br_if.
       let want = this.ctl.length - 1;
       while (want >= 0 && !(this.ctl[want]!.kind === 'block' && this.ctl[want]!.target === t)) want--;
       if (want < 0) throw new InternalError(`jit: no label for a branch from position ${from} to ${t}`);
@@ -437,7 +449,7 @@ class FnEmitter {
     }
     f.op(W.IF);
     f.op(W.BLOCK_VOID);
-    if (back) this.budgetCheck(targetSlot);
+    if (taken) this.budgetCheck(targetSlot);
     this.branch(from, t, 1);
     f.op(W.END);
   }
@@ -554,7 +566,8 @@ class FnEmitter {
       }
     }
     // Fall through into the next block (leader after a non-jump instruction).
-    if (!isJump(lastXop) && b.fallTo >= 0) this.jump(p, this.layout.pos.get(b.fallTo)!, false, b.fallTo);
+    if (!isJump(lastXop) && b.fallTo >= 0)
+      this.jump(p, this.layout.pos.get(b.fallTo)!, false, b.fallTo, false);
   }
 
   private emitJump(p: number, xop: number, d: number, s: number, imm: number, jumpTo: number): void {
@@ -563,7 +576,7 @@ class FnEmitter {
     const pos = this.layout.pos;
     const tJump = pos.get(jumpTo)!;
     if (isUncondJump(xop)) {
-      this.jump(p, tJump, false, jumpTo);
+      this.jump(p, tJump, false, jumpTo, true);
       return;
     }
     const tFall = pos.get(b.fallTo)!;
@@ -577,25 +590,27 @@ class FnEmitter {
       f.op(W.I32_EQZ);
       f.op(W.I32_SUB);
       f.set(this.mg);
-    } else if (tJump === tFall) {
-      // Both edges go to the same place: nothing to test.
-      this.jump(p, tFall, false, b.fallTo);
-      return;
     } else lowerCond(f, xop, d, s, imm);
     if (tJump === tFall) {
-      // may_goto +0: the count-down above is all it does.
-      f.op(W.DROP);
-      this.jump(p, tFall, false, b.fallTo);
+      // Both edges go to the same place (a jump by +0): only the budget check depends on it.
+      if (this.exactBudget) {
+        f.op(W.IF);
+        f.op(W.BLOCK_VOID);
+        this.budgetCheck(jumpTo);
+        f.op(W.END);
+      } else f.op(W.DROP);
+      this.jump(p, tFall, false, b.fallTo, false);
       return;
     }
     if (tJump === p + 1) {
       // The taken edge is the next block: branch on the inverted condition instead.
       f.op(W.I32_EQZ);
-      this.jump(p, tFall, true, b.fallTo);
+      this.jump(p, tFall, true, b.fallTo, false);
+      if (this.exactBudget) this.budgetCheck(jumpTo);
       return;
     }
-    this.jump(p, tJump, true, jumpTo);
-    this.jump(p, tFall, false, b.fallTo);
+    this.jump(p, tJump, true, jumpTo, true);
+    this.jump(p, tFall, false, b.fallTo, false);
   }
 
   private emitHelperCall(i: number, kind: 'helper' | 'callx', k: number, d: number, unrun: number): void {
@@ -645,8 +660,10 @@ class FnEmitter {
     f.op(W.END);
     // The interpreter checks the budget after jumping into the callee, counting the call.
     f.get(this.n);
-    f.i64(-unrun, -1);
-    f.op(W.I64_ADD);
+    if (unrun !== 0) {
+      f.i64(-unrun, -1);
+      f.op(W.I64_ADD);
+    }
     f.get(this.budget);
     f.op(W.I64_GT_S);
     f.op(W.IF);

@@ -39,6 +39,8 @@ import {
 export interface JitOptions {
   /** Compile every function as a br_table dispatcher (tests, measurements). */
   dispatch?: boolean;
+  /** Stop at exactly the interpreter's instruction when the budget runs out (compile.ts). */
+  exactBudget?: boolean;
 }
 
 export interface JitStats extends CacheStats {
@@ -111,8 +113,8 @@ export class JitEngine {
 
   constructor(opts: JitOptions = {}) {
     this.caches = {
-      checked: new JitCache({ checked: true, dispatch: opts.dispatch }),
-      unchecked: new JitCache({ checked: false, dispatch: opts.dispatch }),
+      checked: new JitCache({ checked: true, dispatch: opts.dispatch, exactBudget: opts.exactBudget }),
+      unchecked: new JitCache({ checked: false, dispatch: opts.dispatch, exactBudget: opts.exactBudget }),
     };
   }
 

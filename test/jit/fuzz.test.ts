@@ -20,8 +20,8 @@ interface Outcome {
   stack: string;
 }
 
-function makeVm(checked: boolean, engine?: JitEngine): Vm {
-  return new Vm({ checked, seed: 42, clock: () => 1_000_000, engine: engine?.run });
+function makeVm(checked: boolean, engine?: JitEngine, budget?: number): Vm {
+  return new Vm({ checked, seed: 42, clock: () => 1_000_000, engine: engine?.run, budget });
 }
 
 function runOn(vm: Vm, insns: Insn[], input: Uint8Array, packet: boolean): Outcome {
@@ -75,8 +75,11 @@ test(`interpreter and JIT agree on ${PROGRAMS} random programs`, () => {
   };
   // Every tenth program also through the br_table dispatcher layout.
   const dispatcher = new JitEngine({ dispatch: true });
+  // Small budgets: the engine that tests the budget after every taken jump, as the interpreter.
+  const exact = new JitEngine({ exactBudget: true });
   let faults = 0;
   let dispatched = 0;
+  let budgetFaults = 0;
   let withLoops = 0;
   for (let seed = 1; seed <= PROGRAMS; seed++) {
     const rnd = prng(seed * 7919);
@@ -96,6 +99,14 @@ test(`interpreter and JIT agree on ${PROGRAMS} random programs`, () => {
       dispatched += 10;
     if (insns.some((i, k) => (i.code & 7) >= 5 && (i.code & 7) <= 6 && i.off < 0 && k >= 0)) withLoops++;
     assert.deepEqual(got, want, `seed ${seed} (${checked ? 'checked' : 'unchecked'}):\n${listing(insns)}`);
+    if (seed % 7 === 3) {
+      // A small instruction budget: both engines must stop at the same jump (or both finish).
+      const budget = 10 + (rnd() % 300);
+      const ref = runOn(makeVm(checked, undefined, budget), insns, input, ldAbs);
+      const got = runOn(makeVm(checked, exact, budget), insns, input, ldAbs);
+      assert.deepEqual(got, ref, `seed ${seed} (budget ${budget})`);
+      if (ref.fault?.startsWith('budget')) budgetFaults++;
+    }
     if (checked && seed % 10 === 1) {
       // Fresh VMs on both sides: helpers such as bpf_get_prandom_u32 carry state.
       const ref = runOn(makeVm(true), insns, input, ldAbs);
@@ -107,6 +118,7 @@ test(`interpreter and JIT agree on ${PROGRAMS} random programs`, () => {
     }
   }
   assert.equal(jit.stats.interpreted, 0);
+  assert.ok(budgetFaults > PROGRAMS / 100, `only ${budgetFaults} runs ran out of budget`);
   assert.ok(dispatched > PROGRAMS / 100, `only ${dispatched} programs needed the dispatcher`);
   // The generator must exercise both outcomes and loops, or the comparison proves little.
   assert.ok(faults > PROGRAMS / 100, `only ${faults} runs faulted`);
