@@ -164,3 +164,20 @@ test('iter/bpf_map: one line per map of the collection, as struct bpf_map throug
   const kernelLines = new Set(String.fromCharCode(...k.stdout).split('\n'));
   for (const line of want) assert.ok(kernelLines.has(line), `kernel printed no "${line}"`);
 });
+
+test('the JIT engine prints the same bytes as the interpreter', () => {
+  const spec = loadCollectionSpec(readFileSync(OBJ), { file: 'iter_cases.bpf.o' });
+  const out = (['interp', 'jit'] as const).map((engine) => {
+    const coll = newCollection(spec, { verify: false, engine });
+    const m = coll.map('samples');
+    for (const e of SAMPLES) m.update(e.key, e.value);
+    const texts = ['formats', 'big_lines'].map(
+      (p) => iterate(coll.program(p), { map: m, readSize: 4096 }).text,
+    );
+    texts.push(iterate(coll.program('list_maps'), {}).text);
+    coll.close();
+    return texts;
+  });
+  assert.ok(out[0]![0]!.includes('192.168.1.7'));
+  assert.deepEqual(out[1], out[0]);
+});
