@@ -20,6 +20,7 @@ export {
 export {
   ctxFieldAt,
   helperFeature,
+  helperForProgType,
   type InsnFeature,
   insnFeature,
   type KernelProfile,
@@ -35,3 +36,4 @@ export {
   type VersionVerdict,
   verdictsFor,
 } from './scan.ts';
+export { PROG_HELPERS, PROG_HELPERS_SOURCE, type ProgHelperEntry } from './prog-helpers.ts';

@@ -7,7 +7,7 @@
 //   - switches: p.boundedLoops (false → check_cfg() rejects any back-edge), p.bpfToBpfCalls,
 //     p.tailCallsInSubprogs, p.globalFunctions, p.pseudoFunc, p.kfuncCalls, p.sleepable.
 //   - per-item questions, each answering `null` (available) or the FeatureSince it is missing:
-//     helperMissing(id, progType), mapTypeMissing(typeName), mapFlagsMissing(flags),
+//     helperMissing(id, progType) (release and the type's helper set), mapTypeMissing(typeName), mapFlagsMissing(flags),
 //     progTypeMissing(progType), insnMissing(insn), ctxFieldMissing(progType, off, size).
 //   All answers are pure functions of (version, arguments): cheap, cacheable, no I/O.
 // The verifier owner turns a non-null answer into the kernel's message at the point where the
@@ -30,6 +30,7 @@ import {
   SK_BUFF_PROG_TYPES,
   XDP_MD_FIELDS,
 } from './features.ts';
+import { PROG_HELPERS, PROG_HELPERS_SOURCE } from './prog-helpers.ts';
 
 /** A feature an instruction needs, with a short name for messages ("cpu v4 sdiv"). */
 export interface InsnFeature extends FeatureSince {
@@ -125,6 +126,37 @@ export function helperFeature(id: number): FeatureSince & { name: string } {
   return h ?? { ...UNKNOWN, name: `helper#${id}` };
 }
 
+// Program types that take their helper set from the program they attach to (ext, struct_ops) or
+// whose page lists none: no per-type restriction is applied.
+const INHERITS_HELPERS = new Set(['ext', 'struct_ops']);
+
+/**
+ * When helper `id` became callable from `progType`: the helper's own release, or the later release
+ * in which the helper reached that type; `99.0` when a current kernel does not offer it to that type.
+ * Lists are those of a current kernel for a privileged loader; a helper a type lost is not modelled.
+ */
+export function helperForProgType(id: number, progType?: string): FeatureSince & { name: string } {
+  const h = helperFeature(id);
+  const list = progType !== undefined && !INHERITS_HELPERS.has(progType) ? PROG_HELPERS[progType] : undefined;
+  if (!list || list.length === 0 || !HELPERS.has(id)) return h;
+  const entry = list.find((e) => (typeof e === 'number' ? e : e[0]) === id);
+  if (entry === undefined) {
+    return {
+      name: h.name,
+      since: '99.0',
+      source: `${PROG_HELPERS_SOURCE}: not offered to ${progType} programs`,
+    };
+  }
+  if (typeof entry !== 'number' && hasFeature(entry[1], h.since) && entry[1] !== h.since) {
+    return {
+      name: h.name,
+      since: entry[1],
+      source: `${PROG_HELPERS_SOURCE}: reached ${progType} in ${entry[1]}; commit ${entry[2]}`,
+    };
+  }
+  return h;
+}
+
 /** The context struct a program type reads through r1, when we track its fields. */
 function ctxFields(progType: string): { struct: string; fields: readonly CtxField[] } | null {
   if (progType === 'xdp') return { struct: 'xdp_md', fields: XDP_MD_FIELDS };
@@ -153,9 +185,8 @@ export function kernelProfile(version: string): KernelProfile {
     tailCallsInSubprogs: has('tailCallsInSubprogs'),
     globalFunctions: has('globalFunctions'),
     has,
-    // Per-program-type helper sets (kernel: *_func_proto()) are the verifier's own tables; here
-    // only the release matters. progType is accepted so callers need not change when it does.
-    helperMissing: (id) => missing(helperFeature(id)),
+    // kernel: the prog type's get_func_proto() (e.g. xdp_func_proto()) as listed by ebpf-docs.
+    helperMissing: (id, progType) => missing(helperForProgType(id, progType)),
     helperAvailable: (id, progType) => profile.helperMissing(id, progType) === null,
     mapTypeMissing: (name) => missing(MAP_TYPES_SINCE[name] ?? UNKNOWN),
     mapTypeAvailable: (name) => profile.mapTypeMissing(name) === null,

@@ -18,7 +18,7 @@ import {
   MAP_TYPES_SINCE,
   PROG_TYPES_SINCE,
 } from './features.ts';
-import { ctxFieldAt, helperFeature, insnFeature } from './profile.ts';
+import { ctxFieldAt, helperForProgType, insnFeature } from './profile.ts';
 
 /** One thing the object needs from the kernel. */
 export interface Requirement {
@@ -218,8 +218,12 @@ export function programRequirements(prog: LinkedProgram): Requirement[] {
     const f = insnFeature(insn);
     if (f) out.push(req(f.feature, f, f.feature, at(i)));
     if (insn.code === op.OP_CALL && insn.src === op.PSEUDO_CALL_HELPER) {
-      const h = helperFeature(insn.imm);
-      out.push(req(`${h.name} (helper ${insn.imm})`, h, `${h.name} (helper ${insn.imm})`, at(i)));
+      const h = helperForProgType(insn.imm, prog.progType);
+      const what =
+        h.since === '99.0'
+          ? `${h.name} (helper ${insn.imm}) in a ${prog.progType} program`
+          : `${h.name} (helper ${insn.imm})`;
+      out.push(req(`${h.name} (helper ${insn.imm})`, h, what, at(i)));
       if (insn.imm === BPF_TAIL_CALL) callsTail = true;
     }
     if (insn.code === op.OP_LDDW) i++;

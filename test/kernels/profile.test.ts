@@ -11,6 +11,7 @@ import {
   compareVersions,
   firstBackEdge,
   HELPERS,
+  helperForProgType,
   KERNEL_VERSIONS,
   kernelProfile,
   MAP_FLAGS_SINCE,
@@ -170,4 +171,19 @@ test('the profiled releases are in ascending order', () => {
   for (let i = 1; i < KERNEL_VERSIONS.length; i++) {
     assert.ok(compareVersions(KERNEL_VERSIONS[i]!, KERNEL_VERSIONS[i - 1]!) > 0);
   }
+});
+
+test('helpers per program type (ebpf-docs lists): XDP got bpf_get_current_pid_tgid only in 6.10', () => {
+  // ids: 14 get_current_pid_tgid, 44 xdp_adjust_head, 9 skb_store_bytes (kernel enum bpf_func_id).
+  assert.equal(helperForProgType(14, 'xdp').since, '6.10');
+  assert.equal(kernelProfile('6.6').helperAvailable(14, 'xdp'), false);
+  assert.equal(kernelProfile('6.12').helperAvailable(14, 'xdp'), true);
+  assert.equal(kernelProfile('4.19').helperAvailable(14, 'kprobe'), true, 'tracing programs had it from 4.2');
+  assert.equal(kernelProfile('6.18').helperAvailable(44, 'sched_cls'), false, 'XDP-only helper');
+  assert.equal(kernelProfile('6.18').helperAvailable(44, 'xdp'), true);
+  assert.equal(kernelProfile('6.18').helperAvailable(9, 'xdp'), false, 'skb-only helper');
+  assert.equal(kernelProfile('6.18').helperAvailable(9, 'sched_cls'), true);
+  // Without a program type, or for types that inherit their target's helpers, only the release counts.
+  assert.equal(kernelProfile('6.18').helperAvailable(44), true);
+  assert.equal(kernelProfile('6.18').helperAvailable(44, 'ext'), true);
 });
