@@ -2,7 +2,7 @@
 // assembly and random argument vectors. Every case must end in exit code 0, 1 or 2 — never 70
 // (an internal error) or an exception escaping main(). FUZZ_N scales the count, FUZZ_SEED replays.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { cli, prng, root, scratch } from './helpers.ts';
@@ -182,6 +182,7 @@ function garbageAsm(r: () => number): string {
 // Small limits keep every run and every verification short.
 const RUN_SAFE = ['--max-insns', '20000', '--verify-limit', '20000'];
 
+/** Random argument vectors ('-' is left out: in-process it would wait for stdin). */
 function randomArgv(r: () => number, file: string): string[] {
   const pool = [
     'asm',
@@ -221,7 +222,6 @@ function randomArgv(r: () => number, file: string): string[] {
     '--linked',
     '--dump-maps',
     '--',
-    '-',
     '--help',
     '--version',
     '--max-insns',
@@ -270,6 +270,9 @@ function* cases(r: () => number): Generator<Case> {
         '--map',
         'array:4:8:1',
         ...RUN_SAFE,
+        // Unverified programs reach both engines' fault paths.
+        ...(r() < 0.4 ? ['--engine', 'jit'] : []),
+        ...(r() < 0.4 ? ['--no-verify'] : []),
       ],
     };
 
@@ -291,6 +294,8 @@ test(`CLI fuzz: ${N * 6} inputs end in exit code 0, 1 or 2 (seed ${SEED})`, asyn
     count++;
     let res: Awaited<ReturnType<typeof cli>>;
     const t0 = performance.now();
+    if (process.env.FUZZ_TRACE)
+      appendFileSync(process.env.FUZZ_TRACE, `${c.what} ${JSON.stringify(c.argv)}\n`);
     try {
       res = await cli(...c.argv);
       const ms = performance.now() - t0;
