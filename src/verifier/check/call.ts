@@ -58,7 +58,7 @@ function getConstantMapKey(env: VerifierEnv, state: VerifierState, key: RegState
   let zero = 0;
   for (let i = off; i >= 0 && st.slotType[i] === STACK_ZERO; i--) zero++;
   if (zero >= keySize) return 0;
-  if (st.slotType[0] !== STACK_SPILL || st.spilled.type !== 'SCALAR_VALUE') return -1;
+  if (st.slotType[BPF_REG_SIZE - 1] !== STACK_SPILL || st.spilled.type !== 'SCALAR_VALUE') return -1;
   let spill = 0;
   for (let i = off; i >= 0 && st.slotType[i] === STACK_SPILL; i--) spill++;
   if (spill !== keySize || !tnum.isConst(st.spilled.s.varOff)) return -1;
