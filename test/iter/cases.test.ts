@@ -181,3 +181,23 @@ test('the JIT engine prints the same bytes as the interpreter', () => {
   assert.ok(out[0]![0]!.includes('192.168.1.7'));
   assert.deepEqual(out[1], out[0]);
 });
+
+test('iter/task: host-provided tasks laid out as task_struct', (t) => {
+  const spec = loadCollectionSpec(readFileSync(OBJ), { file: 'iter_cases.bpf.o' });
+  const coll = newCollection(spec, { verify: false });
+  const tasks = [
+    { pid: 1, tgid: 1, comm: 'init' },
+    { pid: 4242, tgid: 4240, comm: 'a-very-long-command-name' }, // comm keeps 15 bytes
+    { pid: -5, tgid: 7, comm: '' },
+  ];
+  const r = iterate(coll.program('list_tasks'), { objects: tasks });
+  assert.equal(r.text, '1 1 init\n4240 4242 a-very-long-com\n7 -5 \ntasks: 3\n');
+  assert.throws(() => iterate(coll.program('list_tasks'), {}), /needs the host's objects/);
+  coll.close();
+  // The kernel runs the same program over the system's tasks: kiter itself is one of them.
+  const k = runKiter(OBJ, 'list_tasks', '-', [], { readSize: 4096 });
+  if (k.skip) return t.skip(k.skip);
+  const text = String.fromCharCode(...k.stdout);
+  assert.ok(text.includes(`\n${k.pid} ${k.pid} kiter\n`), 'kiter is listed');
+  assert.match(text, /\ntasks: \d+\n$/);
+});

@@ -25,6 +25,8 @@ export interface KiterResult {
   stdout: Uint8Array;
   /** "read-error: <errno>" when read() failed, else ''. */
   readError: string;
+  /** The kiter process id (iter/task sees it among the system's tasks). */
+  pid?: number;
 }
 
 export interface KiterElem {
@@ -50,5 +52,9 @@ export function runKiter(
   if (r.status !== 0)
     return { skip: `kiter failed: ${r.stderr?.toString()}`, stdout: new Uint8Array(), readError: '' };
   const err = r.stderr.toString().trim();
-  return { stdout: new Uint8Array(r.stdout), readError: /^read-error: \d+$/.test(err) ? err : '' };
+  return {
+    stdout: new Uint8Array(r.stdout),
+    readError: /^read-error: \d+$/.test(err) ? err : '',
+    pid: r.pid,
+  };
 }

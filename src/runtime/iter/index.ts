@@ -8,11 +8,13 @@ import type { Program } from '../collection.ts';
 import type { Btf } from '../../btf/btf.ts';
 import { openBpfMapIter } from './bpf-map.ts';
 import { openMapElemIter } from './map-elem.ts';
+import { type HostObject, OBJECT_TARGETS, openObjectIter } from './objects.ts';
 import type { SeqSession } from './seq-file.ts';
 
 export { bprintf, MAX_BPRINTF_VARARGS } from './bprintf.ts';
 export { type FieldValue, layoutBtfObject } from './btf-object.ts';
 export { BPF_FUNC_seq_printf, BPF_FUNC_seq_write, registerSeqHelpers, seqProtos } from './seq-helpers.ts';
+export { type HostObject, OBJECT_TARGETS } from './objects.ts';
 export { MAX_ITER_OBJECTS, SEQ_BUF_SIZE, type SeqOps, SeqSession } from './seq-file.ts';
 
 export interface IterateOptions {
@@ -20,6 +22,11 @@ export interface IterateOptions {
   map?: BpfMap;
   /** BTF that lays out host objects such as struct bpf_map (default: the object's own). */
   btf?: Btf;
+  /**
+   * iter/task: the tasks, as task_struct fields by kernel name ({ pid, tgid, comm, ... });
+   * fields the BTF's struct lacks are ignored.
+   */
+  objects?: readonly HostObject[];
   /** Bytes asked for per read() (default 131072, what coreutils `cat` asks for). */
   readSize?: number;
 }
@@ -81,7 +88,14 @@ function openIter(prog: Program, opts: IterateOptions): { session: SeqSession<un
   }
   if (opts.map) throw new UsageError(`program ${prog.name}: iter/${target} takes no map`);
   if (target === 'bpf_map') return openBpfMapIter(prog, opts.btf);
-  throw new UsageError(`program ${prog.name}: iter/${target} is not supported (bpf_map_elem, bpf_map are)`);
+  const struct = OBJECT_TARGETS[target];
+  if (struct) {
+    if (!opts.objects) throw new UsageError(`program ${prog.name}: iter/${target} needs the host's objects`);
+    return openObjectIter(prog, struct, opts.objects, opts.btf);
+  }
+  throw new UsageError(
+    `program ${prog.name}: iter/${target} is not supported (bpf_map_elem, bpf_map, task are)`,
+  );
 }
 
 /** "bpf_map_elem" for SEC("iter/bpf_map_elem"); throws for programs that are not iterators. */
