@@ -1,9 +1,12 @@
 // eBPF features by the kernel version that introduced them, each with its source.
 // Versions are mainline releases ("5.8" = first released in v5.8); distribution backports are out of scope.
-// Main source: bcc docs/kernel-versions.md ("BPF Features by Linux Kernel Version",
-// iovisor/bcc @ 6d0a964c2cda), which gives the upstream commit for each entry; commits are cited by
-// their 12-hex prefix. Entries from elsewhere name their commit title or document, and anything we could
-// not check against a public source says "unverified" in `source`.
+// Sources, cited in each entry's `source`:
+//   - bcc docs/kernel-versions.md ("BPF Features by Linux Kernel Version", iovisor/bcc @6d0a964c2cda):
+//     helpers, program and map types, main features, each with its upstream commit;
+//   - cilium/ebpf's feature probes (features/*.go @5ba0b3b27a92): the release each probe expects;
+//   - isovalent/ebpf-docs (docs.ebpf.io @18ec5e9): the timeline, context-field, BPF_MAP_CREATE and
+//     concept pages, which tag items with release and commit.
+// Commits are cited by their 12-hex prefix. An entry none of these confirm says "unverified".
 
 /** A mainline kernel release, "major.minor". */
 export type KernelVersion = `${number}.${number}`;
@@ -22,6 +25,7 @@ const CILIUM = 'cilium/ebpf';
 const MAP_CREATE_DOC = 'ebpf-docs BPF_MAP_CREATE.md';
 const SK_DOC = 'ebpf-docs __sk_buff.md';
 const XDP_DOC = 'ebpf-docs BPF_PROG_TYPE_XDP.md';
+const TIMELINE = 'ebpf-docs docs/linux/timeline';
 
 /** kernel: enum bpf_func_id, as [id, name without bpf_, since, commit, gplOnly?, note?]. */
 type HelperRow = readonly [number, string, KernelVersion, string, boolean?, string?];
@@ -261,7 +265,6 @@ export interface HelperFeature extends FeatureSince {
 // bcc's dates ids 110-135 would go back a release (e.g. seq_printf before BPF iterators, which bcc
 // itself dates 5.8). For ids 1, 2 and 7 the timeline's 3.18/4.17 are not used: the 3.18 uapi only
 // declared them, and 4.17 is a later change to get_prandom_u32, which 4.1 already had.
-const TIMELINE = 'ebpf-docs docs/linux/timeline';
 const TIMELINE_DIFFERS = new Set([1, 2, 7]);
 const HELPER_FIXES: Readonly<Record<number, readonly [KernelVersion, string]>> = {
   110: ['5.4', '70d66244317e'],
@@ -486,10 +489,13 @@ export const CAPABILITIES = {
   boundedLoops: { since: '5.3', source: `${CILIUM} features/misc.go; ${BCC}; commit 2589726d12a1` },
   globalFunctions: {
     since: '5.6',
-    source: 'commit 51c39bb1d5d1 ("bpf: Introduce function-by-function verification")',
+    source: `ebpf-docs functions.md, verifier.md; commit 51c39bb1d5d1 ("bpf: Introduce function-by-function verification")`,
   },
-  sleepable: { since: '5.10', source: `${BCC}; commit 1e6c62a88215` },
-  tailCallsInSubprogs: { since: '5.10', source: `${BCC} (x86_64; arm64 6.0, s390 6.3); commit e411901c0b77` },
+  sleepable: { since: '5.10', source: `${BCC}; ${TIMELINE} (BPF_F_SLEEPABLE); commit 1e6c62a88215` },
+  tailCallsInSubprogs: {
+    since: '5.10',
+    source: `${BCC}; ebpf-docs functions.md (x86-64; arm64 6.0, s390 6.3, loongarch 6.4); commit e411901c0b77`,
+  },
   ksymTyped: {
     since: '5.10',
     source: 'commit 4976b718c355 ("bpf: Introduce pseudo_btf_id"); BPF_PSEUDO_BTF_ID; unverified',
@@ -497,29 +503,27 @@ export const CAPABILITIES = {
   atomics: {
     since: '5.12',
     source:
-      'commits 5ffa25502b5a ("bpf: Add instructions for atomic_[cmp]xchg"), 981f94c3e921 ("bpf: Add bitwise atomic instructions"); unverified',
+      'commits 5ffa25502b5a ("bpf: Add instructions for atomic_[cmp]xchg"), 981f94c3e921 ("bpf: Add bitwise atomic instructions"); release inferred from their lore links (2021-01-14, after the 5.11 merge window)',
   },
   pseudoFunc: {
     since: '5.13',
-    source: 'commit 69c087ba6225 ("bpf: Add bpf_for_each_map_elem() helper") adds BPF_PSEUDO_FUNC',
+    source:
+      'ebpf-docs functions.md (callbacks); commit 69c087ba6225 ("bpf: Add bpf_for_each_map_elem() helper") adds BPF_PSEUDO_FUNC',
   },
   kfuncCalls: {
     since: '5.13',
-    source: 'commit e6ac2450d6de ("bpf: Support bpf program calling kernel function"); BPF_PSEUDO_KFUNC_CALL',
+    source: 'ebpf-docs kfuncs.md; commit e6ac2450d6de ("bpf: Support bpf program calling kernel function")',
   },
-  fdArray: {
-    since: '5.14',
-    source: 'commit 387544bfa291 ("bpf: Introduce fd_idx"); BPF_PSEUDO_MAP_IDX; unverified',
-  },
-  bpfTimer: { since: '5.15', source: `${BCC} (helper timer_init); commit b00628b1c7d5` },
+  fdArray: { since: '5.14', source: 'ebpf-docs BPF_PROG_LOAD.md (fd_array); commit 387544bfa291' },
+  bpfTimer: { since: '5.15', source: `${BCC} (helper timer_init); ebpf-docs timers.md; commit b00628b1c7d5` },
   bpfLoop: { since: '5.17', source: `${BCC} (helper loop); commit e6f2dd0f8067` },
   xdpFrags: {
     since: '5.18',
-    source: 'commit c2f2cdbeffda ("bpf: introduce BPF_F_XDP_HAS_FRAGS flag"); unverified',
+    source: `${TIMELINE} (BPF_F_XDP_HAS_FRAGS); ebpf-docs BPF_PROG_TYPE_XDP.md; commit c2f2cdbeffda`,
   },
   openCodedIterators: {
     since: '6.4',
-    source: 'commit 06accc8779c1 ("bpf: add support for open-coded iterator loops"); unverified',
+    source: `ebpf-docs loops.md; ${TIMELINE} (bpf_iter_num_new); commit 06accc8779c1`,
   },
   cpuV4: {
     since: '6.6',
@@ -553,7 +557,8 @@ export const LIMITS = {
     {
       until: '5.2',
       value: 131_072,
-      source: 'kernel/bpf/verifier.c BPF_COMPLEXITY_LIMIT_INSNS before c04c0d2b968a; unverified',
+      source:
+        'ebpf-docs verifier.md (4096-insn program and 128k processed-insn limits until 5.2); commit c04c0d2b968a',
     },
     { until: undefined, value: 1_000_000, source: `${BCC}; commit c04c0d2b968a` },
   ],
