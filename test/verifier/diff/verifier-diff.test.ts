@@ -30,6 +30,8 @@ test('tsbpf verifier vs kernel verifier on generated programs', async () => {
     `verifier agreement: ${c['agree-accept'] + c['agree-reject']}/${judged} (${(100 * s.agreement).toFixed(2)}%), unsound: ${c.unsound}, overstrict: ${c.overstrict}, crashes: ${c.crash}; same rejection message ${s.sameMessage}/${c['agree-reject']}; checked runs ${s.soundness.ran} (faults ${s.soundness.faults})`,
   );
   for (const t of s.top.slice(0, 8)) console.log(`  ${t.count} × ${t.key} (e.g. ${t.example})`);
+  for (const t of s.messageMismatches.slice(0, 4))
+    console.log(`  message differs ${t.count} × ${t.key} (e.g. ${t.example})`);
   // a replay must cover the program set, or the recording is stale (regenerate it)
   assert.ok(judged >= N * 0.95, `only ${judged} of ${N} programs have a kernel verdict`);
   assert.ok(
