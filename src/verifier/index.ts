@@ -212,6 +212,10 @@ export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyR
       });
     }
     failure = e;
+    // before exploration the message names the instruction (unreachable insn 7, jump ... from insn 3)
+    const named = /\binsn (\d+)/.exec(e.message);
+    if (env.insnProcessed === 0 && named)
+      env.insnIdx = Math.min(Number(named[1]), Math.max(0, insns.length - 1));
     for (const line of e.lines) log.add(line);
     const ex = explain(e.message, insns[env.insnIdx], prog.progType);
     log.add(`tsbpf: ${ex.principle}: ${ex.hint}`);
