@@ -1,7 +1,8 @@
 // tsbpf iter on examples/iter: the CLI's output against a dump rendered in the test from the
 // host map API, the stop (return 1) and empty-map cases, and the kernel's bytes when bpf() works.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
@@ -102,5 +103,21 @@ test('kernel: the pinned iterator prints the same bytes', (t) => {
     coll.close();
     assert.equal(toHex(res.bytes), toHex(k.stdout), `stop_at=${stopAt} read size ${readSize}`);
     assert.equal(res.error ? `read-error: ${res.error.errno}` : '', k.readError);
+  }
+});
+
+test('tsbpf iter --objects runs iter/task over the given tasks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-iter-'));
+  try {
+    const file = join(dir, 'tasks.json');
+    writeFileSync(file, JSON.stringify([{ pid: 10, tgid: 9, comm: 'bash' }]));
+    const cases = join(root, 'test/iter/fixtures/iter_cases.bpf.o');
+    const r = await cli('iter', cases, '--prog', 'list_tasks', '--objects', file);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, '9 10 bash\ntasks: 1\n');
+    writeFileSync(file, '{"pid": 1}');
+    assert.equal((await cli('iter', cases, '--prog', 'list_tasks', '--objects', file)).code, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -2,10 +2,10 @@
 import { UsageError } from '../../errors.ts';
 import type { GlobalValue } from '../../runtime/globals.ts';
 import { newCollection } from '../../runtime/index.ts';
-import { iterate } from '../../runtime/iter/index.ts';
+import { type HostObject, iterate } from '../../runtime/iter/index.ts';
 import { flag, int, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { json, processIo, toHex } from '../io.ts';
+import { json, processIo, readInput, toHex } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 
 const HEX = /^(?:[0-9a-f]{2})+$/i;
@@ -20,6 +20,25 @@ function hexBytes(s: string, what: string): Uint8Array {
   const h = s.startsWith('0x') ? s.slice(2) : s;
   if (!HEX.test(h)) throw new UsageError(`--fill ${what}: '${s}' is not hex bytes`);
   return Uint8Array.from(h.match(/../g)!.map((b) => Number.parseInt(b, 16)));
+}
+
+/** `--objects FILE`: [{ field: number | string }, ...] */
+function readObjects(path: string): HostObject[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(readInput(path)));
+  } catch (e) {
+    throw new UsageError(`--objects ${path}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const ok = (v: unknown) => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
+  if (
+    !Array.isArray(parsed) ||
+    !parsed.every(
+      (o) => o !== null && typeof o === 'object' && !Array.isArray(o) && Object.values(o).every(ok),
+    )
+  )
+    throw new UsageError(`--objects ${path}: expected an array of objects of integers and strings`);
+  return parsed as HostObject[];
 }
 
 /** `--set NAME=VALUE`: integers (decimal, 0x hex, negative), true/false, or a string. */
@@ -49,6 +68,8 @@ export const iterCommand: Command = {
   --fill KEY=VALUE   put an element in the map first; key and value in hex, little-endian
                      as in memory (e.g. --fill 01000000=0a00000000000000...); repeatable
   --set NAME=VAL     set a global (const volatile) variable before loading
+  --objects FILE     iter/task: a JSON array of task_struct fields by kernel name,
+                     e.g. [{"pid": 1, "tgid": 1, "comm": "init"}]
   --read-size N      bytes per read(), which decides where the output is cut into the kernel's
                      32 KiB buffer fills (default 131072, as cat)
   --json             {program, map, reads, bytes, error, output (UTF-8), output_hex}
@@ -63,6 +84,7 @@ export const iterCommand: Command = {
       fill: { type: 'string', multiple: true },
       set: { type: 'string', multiple: true },
       'read-size': { type: 'string' },
+      objects: { type: 'string' },
       json: { type: 'boolean' },
     });
     if (p.positionals.length !== 1)
@@ -106,7 +128,13 @@ export const iterCommand: Command = {
       }
       const readSize = int(p, 'read-size', 131072, 1 << 30);
       if (readSize === 0) throw new UsageError('--read-size: must be at least 1');
-      const r = iterate(coll.program(ps.name), { ...(map ? { map } : {}), readSize });
+      const objectsFile = str(p, 'objects');
+      const objects = objectsFile === undefined ? undefined : readObjects(objectsFile);
+      const r = iterate(coll.program(ps.name), {
+        ...(map ? { map } : {}),
+        ...(objects ? { objects } : {}),
+        readSize,
+      });
       if (flag(p, 'json')) {
         io.out(
           json({
