@@ -1,6 +1,6 @@
 // JIT throughput: the compute loops of bench/interp.ts through the Wasm JIT, compile time per
 // 1,000 instructions, and the per-run overhead of an XDP_PASS program.
-// Run: node --import tsx bench/jit.ts [--quick] [--dispatch]
+// Run: node --import tsx bench/jit.ts [--quick] [--dispatch] [--loop-budget]
 import { assembleConformance } from '../src/isa/asm/conformance.ts';
 import type { Insn } from '../src/isa/insn.ts';
 import { JitEngine } from '../src/jit/index.ts';
@@ -9,6 +9,7 @@ import { Vm } from '../src/vm/index.ts';
 
 const quick = process.argv.includes('--quick');
 const dispatch = process.argv.includes('--dispatch');
+const exactBudget = !process.argv.includes('--loop-budget');
 
 // The three loops of bench/interp.ts (same code, same independent JS models of r0).
 const SCALE = quick ? 0.1 : 1;
@@ -181,7 +182,7 @@ function cpuMs(): number {
 }
 
 function throughput(checked: boolean): void {
-  const jit = new JitEngine({ dispatch });
+  const jit = new JitEngine({ dispatch, exactBudget });
   for (const c of cases) {
     const vm = new Vm({ checked, engine: jit.run });
     const prog = vm.load(assembleConformance(c.asm, { file: c.name }), { name: c.name });

@@ -54,8 +54,8 @@ export interface CompileOptions {
   dispatch?: boolean;
   /**
    * Test the instruction budget after every taken jump, as the interpreter does, so a run that
-   * exhausts it stops at the same instruction. Default: on back edges and calls only, which
-   * bounds every loop and costs little (forward-only stretches are at most the program long).
+   * exhausts it stops at the same instruction (default true). False tests it on back edges and
+   * calls only: that still bounds every loop, for a few percent on branchy code.
    */
   exactBudget?: boolean;
 }
@@ -263,7 +263,7 @@ class FnEmitter {
     this.mg = this.f.local(W.I32);
     this.pc = this.f.local(W.I32);
     this.tmp = { a: this.f.local(W.I32), t: this.f.local(W.I64) };
-    this.exactBudget = opts.exactBudget === true;
+    this.exactBudget = opts.exactBudget !== false;
     if (opts.checked) {
       const l = () => this.f.local(W.I64);
       this.win = { rS: l(), rE: l(), wS: l(), wE: l() };

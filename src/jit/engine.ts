@@ -4,8 +4,8 @@
 //
 // Safety follows the VM's mode, as in the interpreter. Checked (the default, and what runs
 // without the verifier should use): every access that is not a constant r10 offset is checked
-// against the region table, and the instruction budget stops loops (tested on back edges and
-// calls). Unchecked: Wasm's bounds check against the arena still keeps the host safe, but an
+// against the region table, and the instruction budget stops loops (tested where the
+// interpreter tests it: after taken jumps and calls). Unchecked: Wasm's bounds check against the arena still keeps the host safe, but an
 // unverified program may then scribble anywhere in the arena, the JIT's scratch block included.
 // Programs the JIT cannot compile (e.g. a function past V8's body size limit) and entries it has
 // no function for run on the interpreter instead (counted in stats.interpreted).
@@ -39,7 +39,7 @@ import {
 export interface JitOptions {
   /** Compile every function as a br_table dispatcher (tests, measurements). */
   dispatch?: boolean;
-  /** Stop at exactly the interpreter's instruction when the budget runs out (compile.ts). */
+  /** Test the budget after every taken jump, as the interpreter (default true; compile.ts). */
   exactBudget?: boolean;
 }
 
