@@ -28,7 +28,8 @@ function assertOneLineError(err: string, ...mentions: string[]): void {
 test('help, version and unknown commands', async () => {
   const h = await cli('--help');
   assert.equal(h.code, 0);
-  for (const c of ['asm', 'disasm', 'run', 'obj show', 'obj link', 'btf dump']) assert.ok(h.out.includes(c));
+  for (const c of ['asm', 'disasm', 'run', 'verify', 'obj show', 'obj link', 'btf dump'])
+    assert.ok(h.out.includes(c));
   const none = await cli();
   assert.equal(none.code, 2);
   const v = await cli('--version');
@@ -307,6 +308,31 @@ test('run: syscall programs read and write their ctx; ctx_out shows it', async (
   const rep = await cli('run', '--type', 'syscall', '--ctx', ctx, '--repeat', '2', s);
   assert.equal(rep.code, 2);
   assertOneLineError(rep.err, 'repeat');
+});
+
+test('verify: verdict, log and exit code; processed count as the kernel counts', async () => {
+  const bad = write('v.s', 'r0 = r5\nexit\n');
+  const r = await cli('verify', bad);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /^verdict: reject$/m);
+  assert.match(r.out, /^R5 !read_ok$/m);
+  assertOneLineError(r.err, 'v.s', 'insn 0', 'R5 !read_ok');
+  const o = ex('xdp-parse/xdp_parse.bpf.o');
+  const j = JSON.parse((await cli('verify', o, '--json')).out);
+  assert.equal(j.verdict, 'accept');
+  // The kernel's own count for the same linked program (kbpf --log 1), when bpf() works here.
+  const bin = tmp.path('vp.bin');
+  const link = await cli('obj', 'link', o, '-o', bin);
+  const kbpf = join(root, 'node_modules/.cache/kbpf');
+  const k = existsSync(kbpf)
+    ? spawnSync(kbpf, ['--type', 'xdp', '--log', '1', ...link.out.trim().split(/\s+/), bin], {
+        encoding: 'utf8',
+      })
+    : undefined;
+  const m = k ? /^insns_processed: (\d+)$/m.exec(k.stdout) : null;
+  if (m) assert.equal(j.insns_processed, Number(m[1]));
+  const none = await cli('verify', o, '--log', '3');
+  assert.equal(none.code, 2);
 });
 
 /** Ethernet + IPv4 + UDP to `port` (checksums are not looked at by the filter). */

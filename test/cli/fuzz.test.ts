@@ -252,6 +252,7 @@ function* cases(r: () => number): Generator<Case> {
       ['btf', 'dump', o],
       ['obj', 'link', o, '-o', tmp.path('l.bin'), '--json'],
       ['run', o, ...RUN_SAFE],
+      ['verify', o, '--limit', '20000', '--json'],
     ]);
     yield { what: `object #${i}`, argv: cmd };
 

@@ -5,6 +5,7 @@ import { disasmCommand } from './disasm.ts';
 import { objLinkCommand, objShowCommand } from './obj.ts';
 import { lifeCommand } from './life.ts';
 import { runCommand } from './run.ts';
+import { verifyCommand } from './verify.ts';
 import { iterCommand } from './iter.ts';
 
 /** Every CLI command, in the order `tsbpf --help` lists them. */
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   asmCommand,
   disasmCommand,
   runCommand,
+  verifyCommand,
   objShowCommand,
   objLinkCommand,
   btfDumpCommand,
