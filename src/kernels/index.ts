@@ -27,6 +27,7 @@ export {
   kernelProfile,
 } from './profile.ts';
 export {
+  externRequirements,
   firstBackEdge,
   mapRequirements,
   programRequirements,
@@ -36,4 +37,5 @@ export {
   type VersionVerdict,
   verdictsFor,
 } from './scan.ts';
+export { KFUNCS, KFUNCS_SOURCE } from './kfuncs.ts';
 export { PROG_HELPERS, PROG_HELPERS_SOURCE, type ProgHelperEntry } from './prog-helpers.ts';

@@ -8,7 +8,8 @@
 //     p.tailCallsInSubprogs, p.globalFunctions, p.pseudoFunc, p.kfuncCalls, p.sleepable.
 //   - per-item questions, each answering `null` (available) or the FeatureSince it is missing:
 //     helperMissing(id, progType) (release and the type's helper set), mapTypeMissing(typeName), mapFlagsMissing(flags),
-//     progTypeMissing(progType), insnMissing(insn), ctxFieldMissing(progType, off, size).
+//     progTypeMissing(progType), insnMissing(insn), ctxFieldMissing(progType, off, size),
+//     kfuncMissing(name).
 //   All answers are pure functions of (version, arguments): cheap, cacheable, no I/O.
 // The verifier owner turns a non-null answer into the kernel's message at the point where the
 // kernel would fail (e.g. "unknown func bpf_loop#181", "invalid bpf_context access off=20 size=4");
@@ -30,6 +31,7 @@ import {
   SK_BUFF_PROG_TYPES,
   XDP_MD_FIELDS,
 } from './features.ts';
+import { KFUNCS, KFUNCS_SOURCE } from './kfuncs.ts';
 import { PROG_HELPERS, PROG_HELPERS_SOURCE } from './prog-helpers.ts';
 
 /** A feature an instruction needs, with a short name for messages ("cpu v4 sdiv"). */
@@ -58,6 +60,8 @@ export interface KernelProfile {
   insnAvailable(insn: Insn): boolean;
   ctxFieldMissing(progType: string, off: number, size?: number): (CtxField & { struct: string }) | null;
   ctxFieldAvailable(progType: string, off: number, size?: number): boolean;
+  /** kfuncs by name (kernel BTF FUNC); names unknown to the timeline give null (no claim). */
+  kfuncMissing(name: string): FeatureSince | null;
 }
 
 const UNKNOWN: FeatureSince = { since: '99.0', source: 'not in the feature table' };
@@ -206,6 +210,10 @@ export function kernelProfile(version: string): KernelProfile {
       return f && !hasFeature(version, f.since) ? f : null;
     },
     ctxFieldAvailable: (progType, off, size) => profile.ctxFieldMissing(progType, off, size) === null,
+    kfuncMissing: (name) => {
+      const k = KFUNCS[name];
+      return k ? missing({ since: k[0], source: `${KFUNCS_SOURCE}; commit ${k[1]}` }) : null;
+    },
   };
   return profile;
 }

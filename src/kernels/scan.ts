@@ -2,7 +2,7 @@
 // It reads only the object (maps, program types, linked instructions); whether the verifier would
 // accept the program on that release (state explosion, processed-insn limits) is the verifier's
 // question, answered later through the same KernelProfile (see profile.ts).
-import type { CollectionSpec, LinkedProgram, MapSpec } from '../elf/index.ts';
+import type { CollectionSpec, ExternSpec, LinkedProgram, MapSpec, ProgramSpec } from '../elf/index.ts';
 import { linkProgram } from '../elf/index.ts';
 import { TsbpfError } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
@@ -18,6 +18,7 @@ import {
   MAP_TYPES_SINCE,
   PROG_TYPES_SINCE,
 } from './features.ts';
+import { KFUNCS, KFUNCS_SOURCE } from './kfuncs.ts';
 import { ctxFieldAt, helperForProgType, insnFeature } from './profile.ts';
 
 /** One thing the object needs from the kernel. */
@@ -270,6 +271,55 @@ export function verdictsFor(
   return out;
 }
 
+/**
+ * What the object's strong __ksym externs need: a kfunc from the release that added it, a typed
+ * kernel variable from BPF_PSEUDO_BTF_ID's release. Weak externs are optional (libbpf leaves them 0).
+ * A kfunc missing from the timeline (e.g. from a module) gives no requirement.
+ */
+export function externRequirements(
+  externs: readonly ExternSpec[],
+  btfKindOf: (e: ExternSpec) => string | undefined,
+): Requirement[] {
+  const out: Requirement[] = [];
+  for (const e of externs) {
+    if (e.kind !== 'ksym' || e.weak) continue;
+    const k = KFUNCS[e.name];
+    if (k)
+      out.push(
+        req(
+          `kfunc ${e.name}`,
+          { since: k[0], source: `${KFUNCS_SOURCE}; commit ${k[1]}` },
+          `kfunc ${e.name}`,
+        ),
+      );
+    else if (btfKindOf(e) === 'var')
+      out.push(req(`ksym ${e.name}`, CAPABILITIES.ksymTyped, `typed kernel symbol ${e.name}`));
+  }
+  return out;
+}
+
+/** An unlinked program viewed as a linked one (its own instructions only), to scan what can be scanned. */
+function unlinked(spec: CollectionSpec, p: ProgramSpec): LinkedProgram {
+  return {
+    name: p.name,
+    section: p.section,
+    progType: p.progType,
+    ...(p.attachType !== undefined ? { attachType: p.attachType } : {}),
+    sleepable: p.sleepable,
+    xdpFrags: p.xdpFrags,
+    license: spec.license,
+    kernelVersion: spec.kernelVersion,
+    insns: p.insns,
+    maps: [],
+    objectMapIndex: [],
+    mapIndex: 'object',
+    functions: [{ name: p.name, section: p.section, insnOff: 0 }],
+    funcInfo: [],
+    lineInfo: [],
+    coreRelos: p.coreRelos,
+  };
+}
+
 /** Scan every autoloaded program and every map of an object. */
 export function scanObject(spec: CollectionSpec, versions: readonly string[] = KERNEL_VERSIONS): ScanResult {
   const reqs: Requirement[] = [];
@@ -281,23 +331,30 @@ export function scanObject(spec: CollectionSpec, versions: readonly string[] = K
       seenMaps.add(key);
     }
   }
+  const btfKindOf = (e: ExternSpec): string | undefined => {
+    try {
+      return e.typeId ? spec.btf?.typeById(e.typeId).kind : undefined;
+    } catch {
+      return undefined; // a dangling type id is the BTF loader's error to report, not a feature
+    }
+  };
+  reqs.push(...externRequirements(spec.externs, btfKindOf));
   for (const p of spec.programs) {
     if (!p.autoload || p.unknownSection) continue;
     let linked: LinkedProgram;
     try {
       linked = linkProgram(spec, p.name);
     } catch (e) {
-      if (e instanceof TsbpfError) {
-        reqs.push({
-          feature: 'link',
-          needs: '99.0',
-          program: p.name,
-          text: `${p.name} cannot be linked: ${e.message}`,
-          source: 'tsbpf linker',
-        });
-        continue;
+      if (!(e instanceof TsbpfError)) throw e;
+      // tsbpf cannot link __ksym references (no kernel BTF); the kernel can. Scan the program's own
+      // instructions then, and block every release only when something else stops the link.
+      const isKsym = (name: string) => spec.externs.some((x) => x.name === name && x.kind === 'ksym');
+      if (!p.relocs.every((r) => r.kind !== 'unsupported' || isKsym(r.symbol))) {
+        const text = `${p.name} cannot be linked: ${e.message}`;
+        reqs.push({ feature: 'link', needs: '99.0', program: p.name, text, source: 'tsbpf linker' });
       }
-      throw e;
+      reqs.push(...programRequirements(unlinked(spec, p)));
+      continue;
     }
     reqs.push(...programRequirements(linked));
   }

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LinkedProgram } from '../../src/elf/index.ts';
 import type { Insn } from '../../src/isa/insn.ts';
-import { programRequirements, verdictsFor } from '../../src/kernels/index.ts';
+import {
+  externRequirements,
+  kernelProfile,
+  programRequirements,
+  verdictsFor,
+} from '../../src/kernels/index.ts';
 
 const insn = (code: number, dst = 0, src = 0, off = 0, imm = 0): Insn => ({ code, dst, src, off, imm });
 const EXIT = insn(0x95);
@@ -84,4 +89,27 @@ test('each feature is reported once per program, at its first instruction', () =
   assert.equal(j.length, 1);
   assert.equal(j[0]?.insnIdx, 1);
   assert.equal(j[0]?.needs, '5.1');
+});
+
+test('__ksym externs: kfuncs by the release that added them, weak ones optional', () => {
+  const ext = (name: string, weak = false) => ({
+    name,
+    kind: 'ksym' as const,
+    weak,
+    typeId: 0,
+    size: 0,
+    offset: 0,
+  });
+  const kinds = (e: { name: string }) => (e.name === 'bpf_prog_active' ? 'var' : 'func');
+  const reqs = externRequirements(
+    [ext('bpf_iter_num_new'), ext('bpf_rcu_read_lock', true), ext('bpf_prog_active'), ext('no_such_kfunc')],
+    kinds,
+  );
+  assert.deepEqual(
+    reqs.map((r) => `${r.feature}@${r.needs}`),
+    ['kfunc bpf_iter_num_new@6.4', 'ksym bpf_prog_active@5.10'], // open-coded iterators 06accc8779c1
+  );
+  assert.equal(kernelProfile('6.3').kfuncMissing('bpf_iter_num_new')?.since, '6.4');
+  assert.equal(kernelProfile('6.4').kfuncMissing('bpf_iter_num_new'), null);
+  assert.equal(kernelProfile('4.19').kfuncMissing('no_such_kfunc'), null);
 });
