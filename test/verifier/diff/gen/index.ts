@@ -52,7 +52,8 @@ export function generate(seed: number, index: number, opts: GenOptions = {}): Ge
   const r = mulberry32(programSeed(seed, index));
   const a = new Asm(r, 'socket_filter');
   let family: string;
-  if (opts.heavy && r.chance(0.002)) {
+  // every 500th program is a limit loop (a random draw here proved too rare)
+  if (opts.heavy && index % 500 === 499) {
     family = 'loop-limit';
     heavyLoop(a);
   } else if (opts.heavy && r.chance(0.004)) {
