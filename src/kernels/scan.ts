@@ -298,8 +298,14 @@ export function externRequirements(
   return out;
 }
 
+const isKsym = (spec: CollectionSpec, name: string): boolean =>
+  spec.externs.some((x) => x.name === name && x.kind === 'ksym');
+
 /** An unlinked program viewed as a linked one (its own instructions only), to scan what can be scanned. */
 function unlinked(spec: CollectionSpec, p: ProgramSpec): LinkedProgram {
+  const ksymCalls = new Set(
+    p.relocs.filter((r) => r.kind === 'unsupported' && isKsym(spec, r.symbol)).map((r) => r.insnIdx),
+  );
   return {
     name: p.name,
     section: p.section,
@@ -309,7 +315,10 @@ function unlinked(spec: CollectionSpec, p: ProgramSpec): LinkedProgram {
     xdpFrags: p.xdpFrags,
     license: spec.license,
     kernelVersion: spec.kernelVersion,
-    insns: p.insns,
+    // libbpf turns a call relocated against a __ksym into a kfunc call (src_reg BPF_PSEUDO_KFUNC_CALL).
+    insns: p.insns.map((insn, i) =>
+      ksymCalls.has(i) && insn.code === op.OP_CALL ? { ...insn, src: op.PSEUDO_KFUNC_CALL, imm: 0 } : insn,
+    ),
     maps: [],
     objectMapIndex: [],
     mapIndex: 'object',
@@ -348,8 +357,7 @@ export function scanObject(spec: CollectionSpec, versions: readonly string[] = K
       if (!(e instanceof TsbpfError)) throw e;
       // tsbpf cannot link __ksym references (no kernel BTF); the kernel can. Scan the program's own
       // instructions then, and block every release only when something else stops the link.
-      const isKsym = (name: string) => spec.externs.some((x) => x.name === name && x.kind === 'ksym');
-      if (!p.relocs.every((r) => r.kind !== 'unsupported' || isKsym(r.symbol))) {
+      if (!p.relocs.every((r) => r.kind !== 'unsupported' || isKsym(spec, r.symbol))) {
         const text = `${p.name} cannot be linked: ${e.message}`;
         reqs.push({ feature: 'link', needs: '99.0', program: p.name, text, source: 'tsbpf linker' });
       }

@@ -1,13 +1,16 @@
 // programRequirements() on hand-made linked programs: each case builds the instructions a
 // compiler would emit for one feature and checks the requirement and the release it names.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { loadCollectionSpec } from '../../src/elf/index.ts';
 import type { LinkedProgram } from '../../src/elf/index.ts';
 import type { Insn } from '../../src/isa/insn.ts';
 import {
   externRequirements,
   kernelProfile,
   programRequirements,
+  scanObject,
   verdictsFor,
 } from '../../src/kernels/index.ts';
 
@@ -112,4 +115,19 @@ test('__ksym externs: kfuncs by the release that added them, weak ones optional'
   assert.equal(kernelProfile('6.3').kfuncMissing('bpf_iter_num_new')?.since, '6.4');
   assert.equal(kernelProfile('6.4').kfuncMissing('bpf_iter_num_new'), null);
   assert.equal(kernelProfile('4.19').kfuncMissing('no_such_kfunc'), null);
+});
+
+test('an open-coded iterator object (fixtures/iter.bpf.o) needs 6.4 for its bpf_iter_num kfuncs', () => {
+  // The running 6.18 kernel loads this object (checked with `bpftool prog load`); tsbpf cannot link
+  // __ksym calls, so the scan reads the unlinked program, with the calls marked as kfunc calls.
+  const bytes = readFileSync(new URL('./fixtures/iter.bpf.o', import.meta.url));
+  const r = scanObject(loadCollectionSpec(bytes, { file: 'iter.bpf.o' }));
+  assert.equal(r.minVersion, '6.4');
+  assert.equal(r.verdicts['6.1']?.verdict, 'blocked');
+  assert.match(r.verdicts['6.1']?.reasons[0]?.text ?? '', /^kfunc bpf_iter_num_new needs 6\.4$/);
+  assert.equal(r.verdicts['6.6']?.verdict, 'ok');
+  const features = r.requirements.map((q) => q.feature);
+  assert.ok(features.includes('kfunc call'));
+  assert.ok(!features.includes('bpf-to-bpf call'), 'kfunc calls are not bpf-to-bpf calls');
+  assert.ok(!features.includes('link'));
 });
