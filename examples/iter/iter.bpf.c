@@ -4,7 +4,8 @@
 // the program once more with key and value NULL when the walk is over).
 //
 // Pin it in the kernel:   bpftool iter pin iter.bpf.o /sys/fs/bpf/stats_dump map name stats
-// Run it in tsbpf:        tsbpf iter examples/iter/iter.bpf.o --map stats --demo
+// Run it in tsbpf:        tsbpf iter examples/iter/iter.bpf.o --before fill_demo
+//                         (fill_demo, a syscall program, puts eight demo elements in the map)
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -77,9 +78,31 @@ int dump_stats(struct bpf_iter__bpf_map_elem *ctx)
 	total_bytes += v->bytes;
 	BPF_SEQ_PRINTF(seq, "%-8u %12llu %10llx %+6d %c %s\n", *key, v->packets, v->bytes, v->delta,
 		       v->tag[0] ? v->tag[0] : '?', v->tag);
-	// Raw bytes too: the key in network order as 4 bytes, then a newline.
-	__u32 be = __builtin_bswap32(*key);
-	bpf_seq_write(seq, &be, sizeof(be));
+	// A bar of packets / 100 '#' (at most 16) with bpf_seq_write, which copies bytes as they are.
+	static const char bar[] = "################";
+	__u64 n = v->packets / 100;
+	if (n > 16)
+		n = 16;
+	bpf_seq_write(seq, bar, n);
 	bpf_seq_write(seq, "\n", 1);
+	return 0;
+}
+
+// Demo contents: eight elements, keys 3, 20, 37, ... (BPF_PROG_TEST_RUN it, or --before fill_demo).
+SEC("syscall")
+int fill_demo(void *ctx)
+{
+	for (__u32 i = 0; i < 8; i++) {
+		__u32 key = i * 17 + 3;
+		struct stat v = {
+			.packets = i * 100,
+			.bytes = i * 1500 + 64,
+			.delta = (__s32)i - 4,
+			.tag = { 'd', 'e', 'm', 'o', (char)('0' + i) },
+		};
+		if (i == 5)
+			v.tag[0] = 0; // an empty tag prints '?'
+		bpf_map_update_elem(&stats, &key, &v, BPF_ANY);
+	}
 	return 0;
 }

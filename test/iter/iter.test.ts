@@ -121,3 +121,20 @@ test('tsbpf iter --objects runs iter/task over the given tasks', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('tsbpf iter --before fill_demo dumps the demo contents', async () => {
+  const { coll, map } = loaded([]);
+  coll.program('fill_demo').run();
+  const walk = [...map.entries()].map(([k, v]) => decode(k, v));
+  coll.close();
+  // fill_demo: key i*17+3, packets i*100, bytes i*1500+64, delta i-4, tag "demo<i>" ("" for 5)
+  assert.deepEqual(
+    walk.map((s) => s.key).sort((x, y) => x - y),
+    [3, 20, 37, 54, 71, 88, 105, 122],
+  );
+  const five = walk.find((s) => s.key === 88)!;
+  assert.deepEqual([five.packets, five.bytes, five.delta, five.tag], [500n, 7564n, 1, '']);
+  const r = await cli('iter', OBJ, '--before', 'fill_demo');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, latin1(expectedDump(walk)));
+});

@@ -61,8 +61,9 @@ export const iterCommand: Command = {
   name: 'iter',
   summary:
     'Run an iterator program (iter/bpf_map_elem over a map, iter/bpf_map) and print what it writes (like cat on a pinned iterator)',
-  usage: `iter FILE.o [--prog NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--read-size N] [--json]
-  --prog NAME        the iterator program (default: the only one)
+  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--read-size N] [--json]
+  --prog NAME        the iterator program (default: the object's only iterator)
+  --before NAME      run this (syscall) program once first, e.g. to fill the map
   --map NAME         the map iter/bpf_map_elem walks (default: the object's only map that is
                      not global data); iter/bpf_map walks every map of the object
   --fill KEY=VALUE   put an element in the map first; key and value in hex, little-endian
@@ -85,6 +86,7 @@ export const iterCommand: Command = {
       set: { type: 'string', multiple: true },
       'read-size': { type: 'string' },
       objects: { type: 'string' },
+      before: { type: 'string' },
       json: { type: 'boolean' },
     });
     if (p.positionals.length !== 1)
@@ -93,7 +95,10 @@ export const iterCommand: Command = {
     const input = loadInput(path);
     if (!input.spec) throw new UsageError(`${path} is not an ELF object`);
     const spec = input.spec;
-    const ps = pickProgram(spec, str(p, 'prog'));
+    const iters = spec.programs.filter((x) => /^iter(\.s)?\//.test(x.section));
+    const progName = str(p, 'prog') ?? (iters.length === 1 ? iters[0]!.name : undefined);
+    const ps = pickProgram(spec, progName);
+    const before = str(p, 'before');
     if (!/^iter(\.s)?\//.test(ps.section))
       throw new UsageError(`${path}: program ${ps.name} (SEC("${ps.section}")) is not an iterator`);
     const target = ps.section.slice(ps.section.indexOf('/') + 1);
@@ -108,7 +113,7 @@ export const iterCommand: Command = {
     }
     const coll = newCollection(spec, {
       verify: false,
-      programs: [ps.name],
+      programs: before === undefined ? [ps.name] : [ps.name, before],
       rodata: parseGlobals(strs(p, 'set')),
     });
     try {
@@ -128,6 +133,7 @@ export const iterCommand: Command = {
       }
       const readSize = int(p, 'read-size', 131072, 1 << 30);
       if (readSize === 0) throw new UsageError('--read-size: must be at least 1');
+      if (before !== undefined) coll.program(before).run();
       const objectsFile = str(p, 'objects');
       const objects = objectsFile === undefined ? undefined : readObjects(objectsFile);
       const r = iterate(coll.program(ps.name), {
