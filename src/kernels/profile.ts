@@ -2,10 +2,11 @@
 //
 // Design for the verifier (integration point, nothing here imports src/verifier/):
 //   const p = kernelProfile('5.10');
-//   - limits: p.maxInsns (program length check at load, kernel: bpf_prog_load()), p.maxProcessedInsns
+//   - limits: p.maxInsns / p.maxInsnsUnprivileged (program length check, kernel: bpf_prog_load()), p.maxProcessedInsns
 //     (kernel: env->insn_processed > BPF_COMPLEXITY_LIMIT_INSNS in do_check()).
 //   - switches: p.boundedLoops (false → check_cfg() rejects any back-edge), p.bpfToBpfCalls,
-//     p.tailCallsInSubprogs, p.globalFunctions, p.pseudoFunc, p.kfuncCalls, p.sleepable.
+//     p.tailCallsInSubprogs, p.globalFunctions, and p.has(capability) for any row of CAPABILITIES
+//     (e.g. p.has('pseudoFunc'), p.has('kfuncCalls'), p.has('mayGoto')).
 //   - per-item questions, each answering `null` (available) or the FeatureSince it is missing:
 //     helperMissing(id, progType) (release and the type's helper set), mapTypeMissing(typeName), mapFlagsMissing(flags),
 //     progTypeMissing(progType), insnMissing(insn), ctxFieldMissing(progType, off, size),
@@ -13,7 +14,7 @@
 //   All answers are pure functions of (version, arguments): cheap, cacheable, no I/O.
 // The verifier owner turns a non-null answer into the kernel's message at the point where the
 // kernel would fail (e.g. "unknown func bpf_loop#181", "invalid bpf_context access off=20 size=4");
-// a profile never throws.
+// kernelProfile() throws RangeError only for a malformed version string; a profile's methods never throw.
 import type { Insn } from '../isa/insn.ts';
 import * as op from '../isa/opcode.ts';
 import {
@@ -42,7 +43,10 @@ export interface InsnFeature extends FeatureSince {
 
 export interface KernelProfile {
   version: string;
+  /** Program length a privileged (CAP_BPF/CAP_SYS_ADMIN) loader may submit. */
   maxInsns: number;
+  /** Program length without CAP_BPF: BPF_MAXINSNS on every release (c04c0d2b968a raised only the privileged limit). */
+  maxInsnsUnprivileged: number;
   maxProcessedInsns: number;
   boundedLoops: boolean;
   bpfToBpfCalls: boolean;
@@ -183,6 +187,7 @@ export function kernelProfile(version: string): KernelProfile {
   const profile: KernelProfile = {
     version,
     maxInsns: limitAt(version, LIMITS.maxInsns),
+    maxInsnsUnprivileged: LIMITS.maxInsns[0].value,
     maxProcessedInsns: limitAt(version, LIMITS.maxProcessedInsns),
     boundedLoops: has('boundedLoops'),
     bpfToBpfCalls: has('bpfToBpfCalls'),

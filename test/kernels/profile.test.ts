@@ -80,6 +80,7 @@ test('limits: 4096 insns and 131072 processed before 5.2, one million from 5.2 (
   assert.equal(kernelProfile('5.2').maxInsns, 1_000_000);
   assert.equal(kernelProfile('5.2').maxProcessedInsns, 1_000_000);
   assert.equal(kernelProfile('6.18').maxProcessedInsns, 1_000_000);
+  assert.equal(kernelProfile('6.18').maxInsnsUnprivileged, 4096);
 });
 
 test('capability switches flip at their release', () => {
