@@ -34,6 +34,7 @@ export {
   type Requirement,
   type ScanResult,
   scanObject,
+  scanProgram,
   type VersionVerdict,
   verdictsFor,
 } from './scan.ts';

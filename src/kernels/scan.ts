@@ -329,6 +329,13 @@ function unlinked(spec: CollectionSpec, p: ProgramSpec): LinkedProgram {
   };
 }
 
+/** Scan one linked program (without the object's maps): requirements and a verdict per release. */
+export function scanProgram(prog: LinkedProgram, versions: readonly string[] = KERNEL_VERSIONS): ScanResult {
+  const reqs = [...prog.maps.flatMap(mapRequirements), ...programRequirements(prog)];
+  const minVersion = reqs.reduce((m, r) => (compareVersions(r.needs, m) > 0 ? r.needs : m), '3.15');
+  return { file: prog.name, minVersion, requirements: reqs, verdicts: verdictsFor(reqs, versions) };
+}
+
 /** Scan every autoloaded program and every map of an object. */
 export function scanObject(spec: CollectionSpec, versions: readonly string[] = KERNEL_VERSIONS): ScanResult {
   const reqs: Requirement[] = [];

@@ -4,8 +4,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadCollectionSpec } from '../../src/elf/index.ts';
-import { compareVersions, KERNEL_VERSIONS, type ScanResult, scanObject } from '../../src/kernels/index.ts';
+import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
+import {
+  compareVersions,
+  KERNEL_VERSIONS,
+  type ScanResult,
+  scanObject,
+  scanProgram,
+} from '../../src/kernels/index.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -178,5 +184,18 @@ test(`spot checks: ${spot.length} (example, release) cells against public source
     const v = scan(example).verdicts[version]!;
     assert.equal(v.verdict, verdict, `${example} on ${version} (${why}): ${v.reasons[0]?.text}`);
     if (first) assert.match(v.reasons[0]!.text, first, `${example} on ${version} (${why})`);
+  }
+});
+
+test("per program: the timer example's XDP program needs bpf_timer (5.15), its stop program less", () => {
+  const spec = loadCollectionSpec(readFileSync(`${root}examples/timer/timer.bpf.o`), { file: 'timer.bpf.o' });
+  const xdp = scanProgram(linkProgram(spec, 'timer_arm_xdp'));
+  assert.equal(xdp.minVersion, '5.15');
+  assert.ok(xdp.verdicts['5.10']!.reasons.some((r) => /bpf_timer_/.test(r.text)));
+  const whole = scan('timer');
+  // The object needs at least what each of its programs needs.
+  for (const p of spec.programs) {
+    const one = scanProgram(linkProgram(spec, p.name));
+    assert.ok(compareVersions(whole.minVersion, one.minVersion) >= 0, p.name);
   }
 });
