@@ -1,5 +1,7 @@
 import type { Command } from '../command.ts';
 import { asmCommand } from './asm.ts';
+import { attachCommand } from './attach.ts';
+import { mapDumpCommand, mapShowCommand } from './map.ts';
 import { btfDumpCommand } from './btf.ts';
 import { disasmCommand } from './disasm.ts';
 import { objLinkCommand, objShowCommand } from './obj.ts';
@@ -19,4 +21,7 @@ export const commands: Command[] = [
   btfDumpCommand,
   lifeCommand,
   iterCommand,
+  attachCommand,
+  mapShowCommand,
+  mapDumpCommand,
 ];

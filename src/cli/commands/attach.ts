@@ -1,0 +1,321 @@
+// tsbpf attach: a packet program (xdp, tc, socket filter, cgroup_skb) over every packet of a
+// pcap/pcapng file, one test run per packet, as if attached to an interface replaying it.
+// Prints per-action counts, refused packets, timing, ring buffer records, optionally the
+// packets that went on as a pcap and the maps formatted like `bpftool map dump`.
+import { performance } from 'node:perf_hooks';
+import type { CollectionSpec } from '../../elf/spec.ts';
+import { UsageError } from '../../errors.ts';
+import { type BpfMap, MapError, RingbufMap } from '../../maps/index.ts';
+import { type Collection, newCollection, type Program } from '../../runtime/collection.ts';
+import type { GlobalValue } from '../../runtime/globals.ts';
+import { type PacketAction, readPcap, runPacketStream } from '../../runtime/attach/index.ts';
+import { ETH_HLEN } from '../../vm/ctx-layout.ts';
+import { flag, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
+import type { Command } from '../command.ts';
+import { json, readInput, writeOutput } from '../io.ts';
+import { mapSpecFromObject } from '../map-spec.ts';
+import { loadInput, pickProgram } from '../program-input.ts';
+import { verifyForRun } from '../verify-hook.ts';
+import { dumpMapJson, dumpMapText } from './map.ts';
+
+const PACKET_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter', 'cgroup_skb']);
+const ZERO_KEY = new Uint8Array(4);
+
+export function requireObject(path: string): CollectionSpec {
+  const input = loadInput(path);
+  if (!input.spec) throw new UsageError(`${path} is not an ELF object`);
+  return input.spec;
+}
+
+/** `--set NAME=VALUE`: integers (decimal, 0x hex, negative), true/false, or a string. */
+export function parseGlobals(sets: readonly string[]): Record<string, GlobalValue> {
+  const out: Record<string, GlobalValue> = {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set ${s}: expected NAME=VALUE`);
+    const v = s.slice(eq + 1);
+    let value: GlobalValue = v;
+    if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) {
+      const b = v.startsWith('-') ? -BigInt(v.slice(1)) : BigInt(v);
+      value = b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+    } else if (v === 'true' || v === 'false') value = v === 'true';
+    out[s.slice(0, eq)] = value;
+  }
+  return out;
+}
+
+function hexBytes(text: string, what: string): Uint8Array {
+  const h = text.replace(/^0x/i, '');
+  if (h.length === 0 || h.length % 2 !== 0 || !/^[0-9a-f]+$/i.test(h))
+    throw new UsageError(`--map-set ${what}: '${text}' is not an even number of hex digits`);
+  return Uint8Array.from(h.match(/../g)!, (b) => Number.parseInt(b, 16));
+}
+
+/** The map a user names: its exact name, or a global data section ('.data' for 'obj.data'). */
+export function findMap(coll: Collection, name: string): BpfMap {
+  const exact = coll.maps.get(name);
+  if (exact) return exact;
+  if (name.startsWith('.')) {
+    const bySuffix = [...coll.maps.values()].filter((m) => m.name.endsWith(name));
+    if (bySuffix.length === 1) return bySuffix[0]!;
+  }
+  throw new UsageError(`no map named '${name}' (maps: ${[...coll.maps.keys()].join(', ') || 'none'})`);
+}
+
+/** `--map-set MAP:KEYHEX=VALUEHEX`: key and value bytes as they sit in memory. */
+function applyMapSets(coll: Collection, sets: readonly string[]): void {
+  for (const s of sets) {
+    const m = /^([^:]+):([^=]*)=(.*)$/.exec(s);
+    if (!m) throw new UsageError(`--map-set ${s}: expected MAP:KEYHEX=VALUEHEX`);
+    const map = findMap(coll, m[1]!);
+    const key = hexBytes(m[2]!, s);
+    const value = hexBytes(m[3]!, s);
+    if (key.length !== map.keySize || value.length !== map.valueSize)
+      throw new UsageError(
+        `--map-set ${s}: map ${map.name} takes ${map.keySize}-byte keys and ${map.valueSize}-byte values, got ${key.length} and ${value.length}`,
+      );
+    try {
+      map.update(key, value);
+    } catch (e) {
+      if (e instanceof MapError) throw new UsageError(`--map-set ${s}: ${e.message}`);
+      throw e;
+    }
+  }
+}
+
+/** Verifies a loaded program (frozen .rodata as its current bytes); rejection is exit 1. */
+function verifyLoaded(path: string, coll: Collection, prog: Program): void {
+  const specs = prog.linked.mapIndex === 'used' ? prog.linked.maps : coll.spec.maps;
+  const maps = specs.map((m) => {
+    const spec = mapSpecFromObject(m);
+    if (!m.frozen || m.keySize !== 4) return spec;
+    const live = coll.maps.get(m.name)?.lookup(ZERO_KEY);
+    return live instanceof Uint8Array ? { ...spec, data: live } : spec;
+  });
+  const v = verifyForRun({
+    insns: prog.linked.insns,
+    progType: prog.type,
+    maps,
+    file: path,
+    prog: prog.name,
+    funcInfo: prog.linked.funcInfo,
+    lineInfo: prog.linked.lineInfo,
+  });
+  if (v.status === 'rejected') throw v.error;
+}
+
+export interface LoadOptions {
+  path: string;
+  /** Load and return this program (undefined: the object's only program). */
+  prog?: string;
+  /** Load no program unless `prog` names one (map inspection). */
+  mapsOnly?: boolean;
+  sets?: readonly string[];
+  mapSets?: readonly string[];
+  engine?: 'interp' | 'jit';
+  verify?: boolean;
+}
+
+/** Loads an object as a live collection (only `prog` and its tail-call targets, when given). */
+export function loadObject(o: LoadOptions): { coll: Collection; prog?: Program } {
+  const spec = requireObject(o.path);
+  let progName: string | undefined;
+  if (o.prog !== undefined || !o.mapsOnly) {
+    const ps = pickProgram(spec, o.prog);
+    if (ps.isSubprog) throw new UsageError(`${ps.name} is a .text function, not a program`);
+    progName = ps.name;
+  }
+  const names = new Set<string>(progName ? [progName] : []);
+  for (const m of spec.maps) for (const v of m.initialValues ?? []) if (v.kind === 'prog') names.add(v.name);
+  const coll = newCollection(spec, {
+    programs: [...names],
+    verify: false,
+    rodata: parseGlobals(o.sets ?? []),
+    engine: o.engine ?? 'interp',
+  });
+  try {
+    if (o.verify !== false) for (const p of coll.programs.values()) verifyLoaded(o.path, coll, p);
+    applyMapSets(coll, o.mapSets ?? []);
+    return progName ? { coll, prog: coll.program(progName) } : { coll };
+  } catch (e) {
+    coll.close();
+    throw e;
+  }
+}
+
+export interface AttachReport {
+  prog: string;
+  type: string;
+  packets: number;
+  actions: Record<string, number>;
+  /** Socket filters: accepted packets cut short by the return value. */
+  truncated?: number;
+  refused: number;
+  refusedReasons: Record<string, number>;
+  totalNs: number;
+  nsPerPacket: number;
+  ringbufRecords: number;
+  ringbufLost: number;
+  output?: { path: string; packets: number };
+}
+
+/** Runs `prog` over the packets of `pcapPath`; ring buffers are drained after every packet. */
+export function attachPcap(
+  coll: Collection,
+  prog: Program,
+  pcapPath: string,
+  outPath?: string,
+  inputs: readonly string[] = [],
+): AttachReport {
+  if (!PACKET_TYPES.has(prog.type))
+    throw new UsageError(
+      `program ${prog.name} is ${prog.type}, not a packet program (xdp, tc, socket_filter, cgroup_skb)`,
+    );
+  const packets = readPcap(readInput(pcapPath), pcapPath);
+  const refusedReasons: Record<string, number> = {};
+  let lastLen = 0;
+  // Same program, but the reason a test run refuses a packet is counted before the stream skips it.
+  const counting = Object.create(prog) as Program;
+  counting.run = (opts) => {
+    lastLen = opts?.data?.length ?? 0;
+    try {
+      return prog.run(opts);
+    } catch (e) {
+      if (e instanceof UsageError) {
+        const why = e.message.replace(/\b\d+\b/g, 'N');
+        refusedReasons[why] = (refusedReasons[why] ?? 0) + 1;
+      }
+      throw e;
+    }
+  };
+  const ringbufs = [...coll.maps.values()].filter((m): m is RingbufMap => m instanceof RingbufMap);
+  const lostBefore = ringbufs.reduce((n, r) => n + r.dropped, 0);
+  let records = 0;
+  let truncated = 0;
+  const t0 = performance.now();
+  const report = runPacketStream(counting, packets, {
+    keepOutput: outPath !== undefined,
+    onPacket: (v) => {
+      for (const r of ringbufs) records += r.consume().length;
+      if (prog.type === 'socket_filter' && v.action === 'ACCEPT' && v.retval < lastLen - ETH_HLEN)
+        truncated++;
+    },
+  });
+  const totalNs = Math.round((performance.now() - t0) * 1e6);
+  if (outPath !== undefined) writeOutput(outPath, report.outputPcap(), [pcapPath, ...inputs]);
+  const actions: Record<string, number> = {};
+  for (const [a, n] of [...report.actions].sort(([a], [b]) => actionOrder(a) - actionOrder(b)))
+    actions[a] = n;
+  return {
+    prog: prog.name,
+    type: prog.type,
+    packets: report.packets,
+    actions,
+    ...(prog.type === 'socket_filter' ? { truncated } : {}),
+    refused: report.rejected,
+    refusedReasons,
+    totalNs,
+    nsPerPacket: report.packets ? Math.round(totalNs / report.packets) : 0,
+    ringbufRecords: records,
+    ringbufLost: ringbufs.reduce((n, r) => n + r.dropped, 0) - lostBefore,
+    ...(outPath !== undefined ? { output: { path: outPath, packets: report.output.length } } : {}),
+  };
+}
+
+const ORDER = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT', 'TC_ACT_UNSPEC', 'TC_ACT_OK'];
+const actionOrder = (a: PacketAction): number => {
+  const i = ORDER.indexOf(a);
+  return i < 0 ? ORDER.length : i;
+};
+
+function engineOpt(p: Parsed): 'interp' | 'jit' {
+  const engine = str(p, 'engine') ?? 'interp';
+  if (engine !== 'interp' && engine !== 'jit')
+    throw new UsageError(`--engine ${engine}: expected interp or jit`);
+  return engine;
+}
+
+export const attachCommand: Command = {
+  name: 'attach',
+  summary: 'Run a packet program over every packet of a pcap file; count its verdicts',
+  usage: `attach FILE.o --pcap IN.pcap [options]
+
+  --prog NAME          the program (needed when the object has several): xdp, tc
+                       (sched_cls/sched_act), socket_filter or cgroup_skb
+  --pcap FILE          packets to replay (pcap or pcapng, Ethernet)
+  --out FILE           write the packets that went on (passed, transmitted,
+                       redirected, accepted) as a pcap; never an input file
+  --map-set M:KEY=VAL  before the run, update map M with key and value given as
+                       hex bytes in memory order (repeatable)
+  --set NAME=VAL       set a global (const volatile) variable before loading
+  --engine E           interp (default) | jit
+  --no-verify          run without the verifier
+  --dump-maps          after the run, print every map like 'bpftool map dump'
+  --json               {"prog", "type", "packets", "actions", "refused", "total_ns", ...}
+
+  Exit code 1 when the verifier rejects the program; 2 for bad input.`,
+  run(argv, io) {
+    const p = parseCommandArgs('attach', argv, {
+      prog: { type: 'string' },
+      pcap: { type: 'string' },
+      out: { type: 'string' },
+      'map-set': { type: 'string', multiple: true },
+      set: { type: 'string', multiple: true },
+      engine: { type: 'string' },
+      'no-verify': { type: 'boolean' },
+      'dump-maps': { type: 'boolean' },
+      json: { type: 'boolean' },
+    });
+    const path = onePositional(p, 'attach', 'FILE.o');
+    const pcap = str(p, 'pcap');
+    if (pcap === undefined) throw new UsageError('--pcap FILE is required');
+    const out = str(p, 'out');
+    const { coll, prog } = loadObject({
+      path,
+      prog: str(p, 'prog'),
+      sets: strs(p, 'set'),
+      mapSets: strs(p, 'map-set'),
+      engine: engineOpt(p),
+      verify: !flag(p, 'no-verify'),
+    });
+    try {
+      const r = attachPcap(coll, prog!, pcap, out, [path]);
+      const maps = flag(p, 'dump-maps') ? [...coll.maps.values()] : [];
+      if (flag(p, 'json')) {
+        io.out(
+          json({
+            prog: r.prog,
+            type: r.type,
+            packets: r.packets,
+            actions: r.actions,
+            ...(r.truncated !== undefined ? { truncated: r.truncated } : {}),
+            refused: r.refused,
+            refused_reasons: r.refusedReasons,
+            total_ns: r.totalNs,
+            ns_per_packet: r.nsPerPacket,
+            ringbuf_records: r.ringbufRecords,
+            ringbuf_lost: r.ringbufLost,
+            ...(r.output ? { output: r.output } : {}),
+            ...(maps.length ? { maps: Object.fromEntries(maps.map((m) => [m.name, dumpMapJson(m)])) } : {}),
+          }),
+        );
+        return 0;
+      }
+      const lines = [`${r.prog} (${r.type}): ${r.packets} packets from ${pcap}`];
+      for (const [a, n] of Object.entries(r.actions)) lines.push(`  ${a.padEnd(16)} ${n}`);
+      if (r.truncated !== undefined) lines.push(`  ${'truncated'.padEnd(16)} ${r.truncated}`);
+      lines.push(`refused: ${r.refused}`);
+      for (const [why, n] of Object.entries(r.refusedReasons)) lines.push(`  ${n} ${why}`);
+      lines.push(`time: ${(r.totalNs / 1e6).toFixed(3)} ms, ${r.nsPerPacket} ns/packet`);
+      lines.push(
+        `ring buffer records: ${r.ringbufRecords}${r.ringbufLost ? ` (${r.ringbufLost} lost)` : ''}`,
+      );
+      if (r.output) lines.push(`wrote ${r.output.packets} packets to ${r.output.path}`);
+      for (const m of maps) lines.push('', `map ${m.name}:`, dumpMapText(m));
+      io.out(lines.join('\n'));
+      return 0;
+    } finally {
+      coll.close();
+    }
+  },
+};
