@@ -180,8 +180,11 @@ export function ctxFieldAt(progType: string, off: number, size = 1): (CtxField &
   return f ? { ...f, struct: ctx.struct } : null;
 }
 
-export function kernelProfile(version: string): KernelProfile {
-  if (!/^\d+\.\d+$/.test(version)) throw new RangeError(`kernel version "${version}" is not "major.minor"`);
+/** A profile for a release "major.minor"; a full `uname -r` ("6.1.55-foo") is cut to its release. */
+export function kernelProfile(release: string): KernelProfile {
+  const m = /^(\d+)\.(\d+)(?:[.-].*)?$/.exec(release);
+  if (!m) throw new RangeError(`kernel version "${release}" is not "major.minor"`);
+  const version = `${Number(m[1])}.${Number(m[2])}`;
   const has = (c: Capability): boolean => hasFeature(version, CAPABILITIES[c].since);
   const missing = <T extends FeatureSince>(f: T): T | null => (hasFeature(version, f.since) ? null : f);
   const profile: KernelProfile = {

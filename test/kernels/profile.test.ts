@@ -93,6 +93,8 @@ test('capability switches flip at their release', () => {
   assert.equal(kernelProfile('5.5').globalFunctions, false);
   assert.equal(kernelProfile('5.6').globalFunctions, true);
   assert.throws(() => kernelProfile('six'), RangeError);
+  assert.equal(kernelProfile('6.18.44-fc-v595').version, '6.18', 'uname -r of the test machine');
+  assert.equal(kernelProfile('5.2.0').maxInsns, 1_000_000);
 });
 
 test('helpers: bpf_loop (181) from 5.17, bpf_timer_init (169) from 5.15, ringbuf_output (130) from 5.8', () => {
