@@ -3,14 +3,14 @@
 // as native C (gcc -O2), and on tsbpf's interpreter and WebAssembly JIT. Prints ns per run, the
 // ratios and their geometric means over the compute workloads (all but xdp_pass), checks that
 // every engine returns the same retval, and writes bench/results/compare.json.
-// Run: node --import tsx bench/compare.ts [--quick] [--only NAME,NAME]
+// Run: node --import tsx bench/compare.ts [--quick] [--unchecked] [--only NAME,NAME]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadCollectionSpec } from '../src/elf/index.ts';
 import { type Engine, newCollection } from '../src/runtime/index.ts';
-import { ETH_HLEN } from '../src/vm/ctx-layout.ts';
+import { makePacket } from './suite/packet.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const suite = join(root, 'bench/suite');
@@ -21,6 +21,8 @@ const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
 const only = process.argv.includes('--only') && onlyArg ? onlyArg.split(',') : undefined;
 /** Time each engine spends on one workload (a run lasts at least one call). */
 const budgetMs = quick ? 40 : 150;
+/** --unchecked: tsbpf without run-time memory checks (the verifier has proved the accesses safe). */
+const unchecked = process.argv.includes('--unchecked');
 
 interface Workload {
   name: string;
@@ -48,25 +50,6 @@ interface Measurement {
   retval?: number;
   runs?: number;
   note?: string;
-}
-
-/** Ethernet + IPv4 + UDP headers and a seeded pseudo-random payload: 1500 bytes. */
-function makePacket(): Uint8Array {
-  const p = new Uint8Array(1500);
-  p.set([0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
-  const ipLen = p.length - ETH_HLEN;
-  p.set([0x45, 0, ipLen >> 8, ipLen & 0xff, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
-  const udpLen = ipLen - 20;
-  p.set([0x30, 0x39, 0x00, 0x35, udpLen >> 8, udpLen & 0xff, 0, 0], 34);
-  let x = 0x2545f491;
-  for (let i = 42; i < p.length; i++) {
-    // xorshift32: any fixed bytes will do; the same file feeds every engine.
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    p[i] = x & 0xff;
-  }
-  return p;
 }
 
 function newer(out: string, src: string[]): boolean {
@@ -124,7 +107,7 @@ function runNative(bin: string, w: Workload, pkt: string): Measurement {
 
 function runTsbpf(engine: Engine, w: Workload, data: Uint8Array): Measurement {
   const spec = loadCollectionSpec(readFileSync(objectPath), { file: objectPath });
-  const coll = newCollection(spec, { engine, programs: [w.name] });
+  const coll = newCollection(spec, { engine, programs: [w.name], vm: { checked: !unchecked } });
   try {
     const prog = coll.program(w.name);
     const first = prog.run({ data }); // warm-up: JIT compilation, the hash map's inserts
@@ -168,7 +151,7 @@ function main(): number {
   const mismatches: string[] = [];
   const list = WORKLOADS.filter((w) => !only || only.includes(w.name));
   console.log(
-    `Comparative suite${quick ? ' (quick)' : ''}: ns per run, ${budgetMs} ms per engine and workload; load average ${loadavg()
+    `Comparative suite${quick ? ' (quick)' : ''}${unchecked ? ' (tsbpf unchecked)' : ''}: ns per run, ${budgetMs} ms per engine and workload; load average ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')} on ${cpus().length} cores`,
   );
@@ -276,6 +259,7 @@ function main(): number {
     cores: cpus().length,
     loadavg: loadavg(),
     budgetMs,
+    tsbpfChecked: !unchecked,
     workloads: list.map((w) => ({ ...w, ...results[w.name] })),
     geomeanOverCompute: geo,
     goals,
