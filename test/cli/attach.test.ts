@@ -181,3 +181,24 @@ test('socket filters report accepted, dropped, truncated and refused packets', a
   );
   assert.ok(j.truncated >= 0 && j.truncated <= (j.actions.ACCEPT ?? 0));
 });
+
+test('ring buffer records are drained and counted after every packet', async () => {
+  // maps_selftest (examples/maps/maps.bpf.c) publishes two records per run: reserve/submit and output.
+  const few = tmp.path('few.pcap');
+  writeFileSync(few, writePcap(packets.slice(0, 40)));
+  const maps = join(root, 'examples/maps/maps.bpf.o');
+  const r = await cli('attach', maps, '--prog', 'maps_selftest', '--pcap', few, '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as AttachJson & { ringbuf_lost: number };
+  assert.deepEqual(j.actions, { XDP_PASS: 40 });
+  assert.equal(j.ringbuf_records, 80);
+  assert.equal(j.ringbuf_lost, 0);
+  const text = await cli('attach', maps, '--prog', 'maps_selftest', '--pcap', few, '--dump-maps');
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /ring buffer records: 80\n/);
+  // hash_map: key 1 stays 10 (BPF_NOEXIST), key 2 is deleted, key 3 is 30 then += 5 every run.
+  assert.match(
+    text.out,
+    /map hash_map:\n\[\s*\{\s*"key": 1,\s*"value": 10\s*\},\s*\{\s*"key": 3,\s*"value": 230\s*\}\s*\]/,
+  );
+});
