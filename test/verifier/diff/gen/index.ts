@@ -7,6 +7,7 @@ import { disassemble, encodeProgram, type Insn } from '../../../../src/isa/index
 import { Asm, type DiffType } from './asm.ts';
 import { ctxAccess, heavyLoop, loop, returns, scalarAlu, stack, structural } from './families-basic.ts';
 import { calls, helpers, jmp32Bounds, mapValue, packet, ptrArith, ringbuf } from './families-mem.ts';
+import { paths } from './families-paths.ts';
 import { mulberry32, programSeed } from './rng.ts';
 
 export type { DiffType } from './asm.ts';
@@ -40,6 +41,7 @@ const FAMILIES: [string, (a: Asm) => void, number][] = [
   ['ringbuf', ringbuf, 6],
   ['ptr-arith', ptrArith, 7],
   ['jmp32', jmp32Bounds, 6],
+  ['paths', paths, 14],
 ];
 const TOTAL = FAMILIES.reduce((s, f) => s + f[2], 0);
 
