@@ -2,7 +2,8 @@
 // back to back in one process on the kernel's JIT (BPF_PROG_TEST_RUN through the kobj oracle),
 // as native C (gcc -O2), and on tsbpf's interpreter and WebAssembly JIT. Prints ns per run, the
 // ratios and their geometric means over the compute workloads (all but xdp_pass), checks that
-// every engine returns the same retval, and writes bench/results/compare.json.
+// every engine returns the same retval, and writes bench/results/compare.json (with
+// --unchecked: compare-unchecked.json).
 // Run: node --import tsx bench/compare.ts [--quick] [--unchecked] [--only NAME,NAME]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -274,10 +275,11 @@ function main(): number {
   };
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, 'compare.json.tmp');
+  const file = unchecked ? 'compare-unchecked.json' : 'compare.json';
+  const tmp = join(dir, `${file}.tmp`);
   writeFileSync(tmp, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(tmp, join(dir, 'compare.json'));
-  console.log('wrote bench/results/compare.json');
+  renameSync(tmp, join(dir, file));
+  console.log(`wrote bench/results/${file}`);
   return mismatches.length === 0 ? 0 : 1;
 }
 
