@@ -128,3 +128,25 @@ test('map dump errors: unknown map, missing --map, --pcap without --prog', async
   assert.equal(hash.code, 0, hash.err);
   assert.equal(hash.out.trim(), '[]');
 });
+
+test('map dump --json keeps 64-bit keys exact, like bpftool', async () => {
+  // examples/maps/maps.bpf.c: lru_map[0x1122334455667788] = 7 in every run of maps_selftest.
+  const pcap = tmp.path('one.pcap');
+  writeFileSync(pcap, writePcap(firewallTraffic(1, 3)));
+  const maps = join(root, 'examples/maps/maps.bpf.o');
+  const r = await cli(
+    'map',
+    'dump',
+    maps,
+    '--map',
+    'lru_map',
+    '--prog',
+    'maps_selftest',
+    '--pcap',
+    pcap,
+    '--json',
+  );
+  assert.equal(r.code, 0, r.err);
+  assert.ok(r.out.includes(`"formatted":{"key":${0x1122334455667788n},"value":7}`), r.out);
+  assert.ok(r.out.includes('"key":["0x88","0x77","0x66","0x55","0x44","0x33","0x22","0x11"]'), r.out);
+});

@@ -5,14 +5,14 @@
 import { performance } from 'node:perf_hooks';
 import type { CollectionSpec } from '../../elf/spec.ts';
 import { UsageError } from '../../errors.ts';
-import { type BpfMap, MapError, RingbufMap } from '../../maps/index.ts';
+import { type BpfMap, type BtfValue, btfValueToJson, MapError, RingbufMap } from '../../maps/index.ts';
 import { type Collection, newCollection, type Program } from '../../runtime/collection.ts';
 import type { GlobalValue } from '../../runtime/globals.ts';
 import { type PacketAction, readPcap, runPacketStream } from '../../runtime/attach/index.ts';
 import { ETH_HLEN } from '../../vm/ctx-layout.ts';
 import { flag, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { json, readInput, writeOutput } from '../io.ts';
+import { readInput, writeOutput } from '../io.ts';
 import { mapSpecFromObject } from '../map-spec.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 import { verifyForRun } from '../verify-hook.ts';
@@ -282,23 +282,23 @@ export const attachCommand: Command = {
       const r = attachPcap(coll, prog!, pcap, out, [path]);
       const maps = flag(p, 'dump-maps') ? [...coll.maps.values()] : [];
       if (flag(p, 'json')) {
-        io.out(
-          json({
-            prog: r.prog,
-            type: r.type,
-            packets: r.packets,
-            actions: r.actions,
-            ...(r.truncated !== undefined ? { truncated: r.truncated } : {}),
-            refused: r.refused,
-            refused_reasons: r.refusedReasons,
-            total_ns: r.totalNs,
-            ns_per_packet: r.nsPerPacket,
-            ringbuf_records: r.ringbufRecords,
-            ringbuf_lost: r.ringbufLost,
-            ...(r.output ? { output: r.output } : {}),
-            ...(maps.length ? { maps: Object.fromEntries(maps.map((m) => [m.name, dumpMapJson(m)])) } : {}),
-          }),
-        );
+        const body: { [key: string]: BtfValue } = {
+          prog: r.prog,
+          type: r.type,
+          packets: r.packets,
+          actions: r.actions,
+          ...(r.truncated !== undefined ? { truncated: r.truncated } : {}),
+          refused: r.refused,
+          refused_reasons: r.refusedReasons,
+          total_ns: r.totalNs,
+          ns_per_packet: r.nsPerPacket,
+          ringbuf_records: r.ringbufRecords,
+          ringbuf_lost: r.ringbufLost,
+          ...(r.output ? { output: r.output } : {}),
+          ...(maps.length ? { maps: Object.fromEntries(maps.map((m) => [m.name, dumpMapJson(m)])) } : {}),
+        };
+        // btfValueToJson keeps 64-bit map values exact (bpftool prints them as plain digits).
+        io.out(btfValueToJson(body));
         return 0;
       }
       const lines = [`${r.prog} (${r.type}): ${r.packets} packets from ${pcap}`];

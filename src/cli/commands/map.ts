@@ -2,7 +2,15 @@
 // initial values), optionally after a pcap ran through a program, formatted through BTF as
 // `bpftool map dump` prints them (kernel tree: tools/bpf/bpftool/map.c, btf_dumper.c).
 import { UsageError } from '../../errors.ts';
-import { ArrayMap, type BpfMap, type BtfValue, formatMapDump, HashMap, MapError } from '../../maps/index.ts';
+import {
+  ArrayMap,
+  type BpfMap,
+  type BtfValue,
+  btfValueToJson,
+  formatMapDump,
+  HashMap,
+  MapError,
+} from '../../maps/index.ts';
 import { flag, onePositional, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { json } from '../io.ts';
@@ -116,7 +124,8 @@ export const mapDumpCommand: Command = {
     try {
       const map = findMap(coll, name);
       if (pcap !== undefined && prog) attachPcap(coll, prog, pcap, undefined, [path]);
-      io.out(flag(p, 'json') ? json(dumpMapJson(map)) : dumpMapText(map));
+      // btfValueToJson keeps 64-bit values exact, as bpftool's %llu does.
+      io.out(flag(p, 'json') ? btfValueToJson(dumpMapJson(map)) : dumpMapText(map));
       return 0;
     } finally {
       coll.close();
