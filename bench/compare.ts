@@ -148,6 +148,14 @@ function main(): number {
     kobj = build(join(cache, 'kobj'), [kobjSrc], [kobjSrc, '-lbpf', '-lelf', '-lz'], notes);
   else notes.push(`kernel: ${kobjSrc} not found, kernel column skipped`);
 
+  // The kernel column means "the kernel's JIT" only when the JIT is on (1, or 2 with dumps).
+  let kernelJit = 'unknown';
+  try {
+    kernelJit = readFileSync('/proc/sys/net/core/bpf_jit_enable', 'utf8').trim();
+  } catch {}
+  if (kobj && kernelJit === '0')
+    notes.push('kernel: bpf_jit_enable is 0, the kernel column is its interpreter');
+
   const results: Record<string, Record<EngineName, Measurement>> = {};
   const mismatches: string[] = [];
   const list = WORKLOADS.filter((w) => !only || only.includes(w.name));
@@ -267,6 +275,7 @@ function main(): number {
     loadavg: loadavg(),
     budgetMs,
     tsbpfChecked: !unchecked,
+    kernelJit,
     workloads: list.map((w) => ({ ...w, ...results[w.name] })),
     geomeanOverCompute: geo,
     goals,
