@@ -206,3 +206,51 @@ test('ring buffer records are drained and counted after every packet', async () 
     { key: 3, value: 30 + 5 * 40 },
   ]);
 });
+
+/** pcapng: section header, one Ethernet interface, an enhanced packet block per packet. */
+function writePcapng(pkts: Uint8Array[]): Uint8Array {
+  const blocks: Uint8Array[] = [];
+  const block = (type: number, body: Uint8Array): void => {
+    const len = 12 + Math.ceil(body.length / 4) * 4;
+    const b = new Uint8Array(len);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, type, true);
+    dv.setUint32(4, len, true);
+    b.set(body, 8);
+    dv.setUint32(len - 4, len, true);
+    blocks.push(b);
+  };
+  const shb = new DataView(new ArrayBuffer(16));
+  shb.setUint32(0, 0x1a2b3c4d, true); // byte-order magic
+  shb.setUint16(4, 1, true); // version 1.0
+  shb.setBigInt64(8, -1n, true); // section length unknown
+  block(0x0a0d0d0a, new Uint8Array(shb.buffer));
+  const idb = new DataView(new ArrayBuffer(8));
+  idb.setUint16(0, 1, true); // LINKTYPE_ETHERNET
+  block(1, new Uint8Array(idb.buffer));
+  for (const p of pkts) {
+    const body = new Uint8Array(20 + p.length);
+    const dv = new DataView(body.buffer);
+    dv.setUint32(12, p.length, true);
+    dv.setUint32(16, p.length, true);
+    body.set(p, 20);
+    block(6, body);
+  }
+  const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+  let off = 0;
+  for (const b of blocks) {
+    out.set(b, off);
+    off += b.length;
+  }
+  return out;
+}
+
+test('attach reads pcapng files too', async () => {
+  const ng = tmp.path('traffic.pcapng');
+  writeFileSync(ng, writePcapng(packets));
+  const r = await cli('attach', firewall, '--pcap', ng, ...blocklist(), '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as AttachJson;
+  assert.equal(j.packets, packets.length);
+  assert.deepEqual(j.actions, { XDP_DROP: count(XDP_DROP), XDP_PASS: count(XDP_PASS) });
+});
