@@ -254,3 +254,26 @@ test('attach reads pcapng files too', async () => {
   assert.equal(j.packets, packets.length);
   assert.deepEqual(j.actions, { XDP_DROP: count(XDP_DROP), XDP_PASS: count(XDP_PASS) });
 });
+
+test('a program the verifier rejects is exit 1; --no-verify runs it anyway', async () => {
+  // reject.bpf.c pkt_no_bounds returns data[12] (the ethertype's high byte) without a bounds check.
+  const reject = join(root, 'test/examples/reject/reject.bpf.o');
+  const r = await cli('attach', reject, '--prog', 'pkt_no_bounds', '--pcap', pcapPath);
+  assert.equal(r.code, 1);
+  assert.equal(r.err.trimEnd().split('\n').length, 1, r.err);
+  assert.match(r.err, /invalid access to packet/);
+  const run = await cli(
+    'attach',
+    reject,
+    '--prog',
+    'pkt_no_bounds',
+    '--pcap',
+    pcapPath,
+    '--no-verify',
+    '--json',
+  );
+  assert.equal(run.code, 0, run.err);
+  const want: Record<string, number> = {};
+  for (const p of packets) want[`UNKNOWN(${p[12]})`] = (want[`UNKNOWN(${p[12]})`] ?? 0) + 1;
+  assert.deepEqual((JSON.parse(run.out) as AttachJson).actions, want);
+});
