@@ -151,7 +151,14 @@ test('attach refuses bad requests with exit 2 and never overwrites its input', a
   const badSet = await cli('attach', firewall, '--pcap', pcapPath, '--map-set', 'blocked_src:0a01=00');
   assert.equal(badSet.code, 2);
   assert.match(badSet.err, /4-byte keys/);
-  for (const r of [same, unknown, syscall, noPcap, badSet])
+  const raw = new Uint8Array(before);
+  raw[20] = 101; // LINKTYPE_RAW: IP packets without an Ethernet header
+  const rawPath = tmp.path('raw.pcap');
+  writeFileSync(rawPath, raw);
+  const notEth = await cli('attach', firewall, '--pcap', rawPath);
+  assert.equal(notEth.code, 2);
+  assert.match(notEth.err, /link type 101/);
+  for (const r of [same, unknown, syscall, noPcap, badSet, notEth])
     assert.equal(r.err.trimEnd().split('\n').length, 1);
 });
 

@@ -8,11 +8,16 @@ import { UsageError } from '../../errors.ts';
 import { type BpfMap, type BtfValue, btfValueToJson, MapError, RingbufMap } from '../../maps/index.ts';
 import { type Collection, newCollection, type Program } from '../../runtime/collection.ts';
 import type { GlobalValue } from '../../runtime/globals.ts';
-import { type PacketAction, readPcap, runPacketStream } from '../../runtime/attach/index.ts';
+import {
+  LINKTYPE_ETHERNET,
+  type PacketAction,
+  readPcap,
+  runPacketStream,
+} from '../../runtime/attach/index.ts';
 import { ETH_HLEN } from '../../vm/ctx-layout.ts';
 import { flag, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { readInput, writeOutput } from '../io.ts';
+import { readInput, samePath, writeOutput } from '../io.ts';
 import { mapSpecFromObject } from '../map-spec.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 import { verifyForRun } from '../verify-hook.ts';
@@ -171,7 +176,15 @@ export function attachPcap(
     throw new UsageError(
       `program ${prog.name} is ${prog.type}, not a packet program (xdp, tc, socket_filter, cgroup_skb)`,
     );
+  // Refuse before the run rather than after it.
+  if (outPath !== undefined && [pcapPath, ...inputs].some((i) => samePath(i, outPath)))
+    throw new UsageError(`refusing to overwrite the input file ${outPath}`);
   const packets = readPcap(readInput(pcapPath), pcapPath);
+  const foreign = packets.findIndex((p) => p.linkType !== LINKTYPE_ETHERNET);
+  if (foreign >= 0)
+    throw new UsageError(
+      `${pcapPath}: packet ${foreign} has link type ${packets[foreign]!.linkType}; packet programs need Ethernet (1)`,
+    );
   const refusedReasons: Record<string, number> = {};
   let lastLen = 0;
   // Same program, but the reason a test run refuses a packet is counted before the stream skips it.
