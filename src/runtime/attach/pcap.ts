@@ -24,7 +24,7 @@ const NG_BYTE_ORDER = 0x1a2b3c4d;
 export const LINKTYPE_ETHERNET = 1;
 
 function bad(file: string, offset: number, msg: string): never {
-  throw new InputError('PCAP', `${file}: ${msg} (at byte ${offset})`, { where: { file } });
+  throw new InputError('PCAP', `${msg} (at byte ${offset})`, { where: { file } });
 }
 
 /** Reads a pcap or pcapng file. */
