@@ -74,7 +74,7 @@ function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[]):
     }
     if (insn.code === op.OP_LDDW) {
       const next = insns[i + 1];
-      if (!next || next.code !== 0 || next.dst !== 0 || next.src !== 0 || next.off !== 0)
+      if (next?.code !== 0 || next.dst !== 0 || next.src !== 0 || next.off !== 0)
         reject('invalid bpf_ld_imm64 insn');
       const src = insn.src;
       if (src === 0 || src === op.PSEUDO_FUNC) {

@@ -162,7 +162,7 @@ export function markChainPrecision(
   const bt = new Backtrack(state.frames.length);
   for (const [f, r] of regs) {
     const reg = state.frames[f]?.regs[r];
-    if (!reg || reg.type !== 'SCALAR_VALUE') continue;
+    if (reg?.type !== 'SCALAR_VALUE') continue;
     bt.set(r, f);
   }
   for (const [f, spi] of slots) {
