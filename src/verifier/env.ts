@@ -55,6 +55,12 @@ export interface InsnAux {
   /** Registers live before this instruction, bit i = Ri (kernel: live_regs_before). */
   liveRegsBefore: number;
   seen: boolean;
+  /**
+   * Pointer type a load/store here first went through, over every path (kernel: ptr_type). The
+   * kernel rewrites ctx accesses per instruction, so one instruction may not see ctx on one path
+   * and another pointer on another.
+   */
+  ptrType?: string;
 }
 
 export interface VerifierOptions {

@@ -155,6 +155,7 @@ export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyR
       mayGoto: false,
       liveRegsBefore: 0x7ff,
       seen: false,
+      ptrType: undefined,
     })),
     log,
     opts: {

@@ -16,6 +16,19 @@ import { checkRegArg, markRegNotInit } from './regs.ts';
 const op = { ...opNs };
 const u64 = { ...u64Ns };
 
+// Types whose accesses the kernel rewrites per instruction (kernel: reg_type_mismatch_ok() is
+// false for them); tsbpf models only ctx among them.
+const REWRITTEN_PTR_TYPES = new Set(['PTR_TO_CTX']);
+
+// kernel: save_aux_ptr_type()
+function saveAuxPtrType(env: VerifierEnv, type: string): void {
+  const aux = env.aux[env.insnIdx]!;
+  const prev = aux.ptrType;
+  if (prev === undefined) aux.ptrType = type;
+  else if (prev !== type && (REWRITTEN_PTR_TYPES.has(prev) || REWRITTEN_PTR_TYPES.has(type)))
+    reject('same insn cannot be used with different pointers');
+}
+
 // kernel: check_load_mem()
 export function checkLoadMem(env: VerifierEnv, state: VerifierState, insn: Insn): void {
   const m = op.mode(insn.code);
@@ -24,6 +37,7 @@ export function checkLoadMem(env: VerifierEnv, state: VerifierState, insn: Insn)
   checkRegArg(env, frame, insn.src, 'SRC_OP');
   checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
   const size = op.sizeBytes(insn.code);
+  const srcType = frame.regs[insn.src]!.type;
   const v = checkMemAccess(env, state, {
     regno: insn.src,
     off: insn.off,
@@ -32,6 +46,7 @@ export function checkLoadMem(env: VerifierEnv, state: VerifierState, insn: Insn)
     valueRegno: insn.dst,
     isLdsx: m === op.MODE_MEMSX,
   });
+  saveAuxPtrType(env, srcType);
   curFrame(state).regs[insn.dst] = v ?? unknownScalar();
 }
 
@@ -48,10 +63,13 @@ export function checkStore(env: VerifierEnv, state: VerifierState, insn: Insn): 
     if (op.mode(insn.code) !== op.MODE_MEM || insn.imm !== 0) reject('BPF_STX uses reserved fields');
     checkRegArg(env, frame, insn.src, 'SRC_OP');
     checkRegArg(env, frame, insn.dst, 'SRC_OP');
+    const dstType = frame.regs[insn.dst]!.type;
     checkMemAccess(env, state, { regno: insn.dst, off: insn.off, size, t: 'write', valueRegno: insn.src });
+    saveAuxPtrType(env, dstType);
   } else {
     if (op.mode(insn.code) !== op.MODE_MEM || insn.src !== 0) reject('BPF_ST uses reserved fields');
     checkRegArg(env, frame, insn.dst, 'SRC_OP');
+    const dstType = frame.regs[insn.dst]!.type;
     checkMemAccess(env, state, {
       regno: insn.dst,
       off: insn.off,
@@ -60,6 +78,7 @@ export function checkStore(env: VerifierEnv, state: VerifierState, insn: Insn): 
       valueRegno: -1,
       stImm: insn.imm,
     });
+    saveAuxPtrType(env, dstType);
   }
 }
 
