@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { loadCollectionSpec } from '../src/elf/index.ts';
 import { type Engine, newCollection } from '../src/runtime/index.ts';
 import { makePacket } from './suite/packet.ts';
+import { SHARED_DIR } from '../test/shared-dir.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const suite = join(root, 'bench/suite');
@@ -142,7 +143,7 @@ function main(): number {
   writeFileSync(pktPath, packet);
   const nativeSrc = join(suite, 'native/workloads.c');
   const native = build(join(cache, 'native'), [nativeSrc, join(suite, 'algo.h')], [nativeSrc], notes);
-  const kobjSrc = '/work/shared/tools/kobj/kobj.c';
+  const kobjSrc = `${SHARED_DIR}/tools/kobj/kobj.c`;
   let kobj: string | undefined;
   if (existsSync(kobjSrc))
     kobj = build(join(cache, 'kobj'), [kobjSrc], [kobjSrc, '-lbpf', '-lelf', '-lz'], notes);

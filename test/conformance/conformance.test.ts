@@ -10,8 +10,9 @@ import { TsbpfError } from '../../src/errors.ts';
 import { decodeProgram } from '../../src/isa/decode.ts';
 import type { Insn } from '../../src/isa/insn.ts';
 import { Vm } from '../../src/vm/index.ts';
+import { SHARED_DIR } from '../shared-dir.ts';
 
-const dir = '/work/shared/conformance/tests';
+const dir = `${SHARED_DIR}/conformance/tests`;
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.data'))
   .sort();

@@ -3,10 +3,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { SHARED_DIR } from '../shared-dir.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 export const KBPF = join(root, 'node_modules/.cache/kbpf');
-const SRC = '/work/shared/tools/kbpf/kbpf.c';
+const SRC = `${SHARED_DIR}/tools/kbpf/kbpf.c`;
 
 export interface KbpfResult {
   verdict: 'accept' | 'reject' | 'error';

@@ -15,6 +15,7 @@ import {
   PSEUDO_MAP_VALUE,
 } from '../../src/isa/opcode.ts';
 import { base, fixture, hasTool, objectFiles, readObject, run } from './fixtures.ts';
+import { SHARED_DIR } from '../shared-dir.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const load = (path: string) => loadCollectionSpec(readObject(path), { file: base(path) });
@@ -129,7 +130,7 @@ const KBPF_TYPES = new Set([
 
 function kbpf(): string | string {
   const bin = join(root, 'node_modules/.cache/kbpf');
-  const src = '/work/shared/tools/kbpf/kbpf.c';
+  const src = `${SHARED_DIR}/tools/kbpf/kbpf.c`;
   if (!existsSync(bin)) {
     if (!existsSync(src)) return 'kbpf.c not found';
     mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });

@@ -5,9 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { SHARED_DIR } from '../shared-dir.ts';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
-export const kobjSource = '/work/shared/tools/kobj/kobj.c';
+export const kobjSource = `${SHARED_DIR}/tools/kobj/kobj.c`;
 export const kobjPath = join(repoRoot, 'node_modules/.cache/kobj');
 
 export interface KobjProgram {

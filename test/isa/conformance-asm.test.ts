@@ -9,8 +9,9 @@ import { assembleConformance, parseConformanceFile } from '../../src/isa/asm/con
 import { encodeProgram, slotWord } from '../../src/isa/encode.ts';
 import * as op from '../../src/isa/opcode.ts';
 import { validateProgram } from '../../src/isa/valid.ts';
+import { SHARED_DIR } from '../shared-dir.ts';
 
-const dir = '/work/shared/conformance/tests';
+const dir = `${SHARED_DIR}/conformance/tests`;
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.data'))
   .sort();

@@ -4,8 +4,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SHARED_DIR } from '../shared-dir.ts';
 
-const KBPF_SRC = '/work/shared/tools/kbpf/kbpf.c';
+const KBPF_SRC = `${SHARED_DIR}/tools/kbpf/kbpf.c`;
 
 export interface Kbpf {
   /** Loads raw bytes as a socket filter; returns the verdict and the verifier log. */

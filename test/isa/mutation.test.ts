@@ -11,6 +11,7 @@ import { decodeProgram } from '../../src/isa/decode.ts';
 import { disassemble, formatKernelInsn } from '../../src/isa/disasm.ts';
 import { encodeProgram } from '../../src/isa/encode.ts';
 import { prng, randomProgram } from './gen.ts';
+import { SHARED_DIR } from '../shared-dir.ts';
 
 /** Runs f; returns true if it succeeded, false if it threw an InputError; fails the test otherwise. */
 function onlyInputErrors(f: () => unknown, what: () => string): boolean {
@@ -77,7 +78,7 @@ function mutateText(rand: () => number, s: string): string {
 
 test('assemblers: 1500 mutated LLVM and conformance texts', () => {
   const rand = prng(7);
-  const dir = '/work/shared/conformance/tests';
+  const dir = `${SHARED_DIR}/conformance/tests`;
   const corpus = readdirSync(dir)
     .filter((f) => f.endsWith('.data'))
     .sort()

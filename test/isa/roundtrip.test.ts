@@ -14,8 +14,9 @@ import { encodeProgram } from '../../src/isa/encode.ts';
 import * as op from '../../src/isa/opcode.ts';
 import { VALID_OPCODES } from '../../src/isa/valid.ts';
 import { prng, randomProgram } from './gen.ts';
+import { SHARED_DIR } from '../shared-dir.ts';
 
-const dir = '/work/shared/conformance/tests';
+const dir = `${SHARED_DIR}/conformance/tests`;
 const files = readdirSync(dir).filter((f) => f.endsWith('.data'));
 
 test('conformance corpus: bytes → text → bytes is the identity, in every disassembly mode', () => {

@@ -8,8 +8,9 @@ import { assembleConformance, parseConformanceFile } from '../../src/isa/asm/con
 import type { Insn } from '../../src/isa/insn.ts';
 import { JitEngine } from '../../src/jit/index.ts';
 import { Vm } from '../../src/vm/index.ts';
+import { SHARED_DIR } from '../shared-dir.ts';
 
-const dir = '/work/shared/conformance/tests';
+const dir = `${SHARED_DIR}/conformance/tests`;
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.data'))
   .sort();

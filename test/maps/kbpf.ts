@@ -14,6 +14,7 @@ import type { BpfMap } from '../../src/maps/map.ts';
 import { testRun } from '../../src/runtime/test-run.ts';
 import { possibleCpus } from './host-ops.ts';
 import { Vm } from '../../src/vm/vm.ts';
+import { SHARED_DIR } from '../shared-dir.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const kbpf = join(root, 'node_modules/.cache/kbpf');
@@ -52,7 +53,7 @@ export function oracleProblem(): string | undefined {
   try {
     if (!existsSync(kbpf)) {
       mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
-      execFileSync('gcc', ['-O2', '-o', kbpf, '/work/shared/tools/kbpf/kbpf.c'], { stdio: 'pipe' });
+      execFileSync('gcc', ['-O2', '-o', kbpf, `${SHARED_DIR}/tools/kbpf/kbpf.c`], { stdio: 'pipe' });
     }
   } catch (e) {
     return `cannot build kbpf (gcc missing?): ${(e as Error).message.split('\n')[0]}`;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { TestRunProgType } from '../../src/runtime/test-run.ts';
 import { encodeProgram } from '../../src/isa/encode.ts';
 import { type Insn, insn } from '../../src/isa/insn.ts';
+import { SHARED_DIR } from '../shared-dir.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const kbpf = join(root, 'node_modules/.cache/kbpf');
@@ -79,7 +80,7 @@ export class KbpfOracle {
     try {
       if (!existsSync(kbpf)) {
         mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
-        execFileSync('gcc', ['-O2', '-o', kbpf, '/work/shared/tools/kbpf/kbpf.c'], { stdio: 'pipe' });
+        execFileSync('gcc', ['-O2', '-o', kbpf, `${SHARED_DIR}/tools/kbpf/kbpf.c`], { stdio: 'pipe' });
       }
     } catch (e) {
       return `cannot build kbpf (gcc missing?): ${(e as Error).message.split('\n')[0]}`;
