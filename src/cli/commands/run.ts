@@ -2,7 +2,7 @@
 // Raw programs (.bin/.s) get the maps of --map and run through testRun; objects load as a live
 // collection (maps with their initial data, helpers, timers, callbacks) and run one program.
 import { UsageError } from '../../errors.ts';
-import { JitEngine } from '../../jit/engine.ts';
+import { sharedJitEngine } from '../../jit/engine.ts';
 import type { CollectionSpec } from '../../elf/spec.ts';
 import type { Insn } from '../../isa/insn.ts';
 import * as op from '../../isa/opcode.ts';
@@ -113,7 +113,7 @@ function runRaw(c: Common, bytes: Uint8Array, kind: 'asm' | 'raw', p: Parsed): O
     budget: c.budget,
     printk: (line) => trace.push(line),
     // The WebAssembly JIT compiles on first run and falls back to the interpreter where it must.
-    ...(c.engine === 'jit' ? { engine: new JitEngine().run } : {}),
+    ...(c.engine === 'jit' ? { engine: sharedJitEngine().run } : {}),
   });
   // Maps first, then the verifier: the order of BPF_MAP_CREATE and BPF_PROG_LOAD.
   const maps = specs.map((m, i) => createMap(vm.arena, m, i));
@@ -249,7 +249,7 @@ export const runCommand: Command = {
   --ctx FILE        ctx_in (__sk_buff, xdp_md, or the syscall argument block)
   --repeat N        run N times; duration_ns is the mean per run
   --dump-maps       print every map element after the run
-  --engine E        interp (default) | jit (eBPF compiled to WebAssembly)
+  --engine E        jit (default: eBPF compiled to WebAssembly) | interp
   --max-insns N     stop a run after N instructions (default ${DEFAULT_BUDGET})
   --verify-limit N  instructions the verifier may process (default 1000000, the kernel's)
   --no-verify       run without the verifier (by default a program it rejects
@@ -273,7 +273,7 @@ export const runCommand: Command = {
       'verify-limit': { type: 'string' },
       json: { type: 'boolean' },
     });
-    const engine = str(p, 'engine') ?? 'interp';
+    const engine = str(p, 'engine') ?? 'jit';
     if (engine !== 'interp' && engine !== 'jit')
       throw new UsageError(`--engine ${engine}: expected interp or jit`);
     const path = onePositional(p, 'run', 'FILE');
