@@ -148,3 +148,22 @@ test('bad versions and conflicting options are usage errors (exit 2, one line)',
   const both = await cli('verify', o, '--kernel', '5.10', '--limit', '100');
   assert.equal(both.code, 2);
 });
+
+test('--unprivileged keeps its meaning under --kernel: BPF_MAXINSNS for every release', async () => {
+  // 5,001 insns: fine for root from 5.2 (1M), too long without CAP_BPF on any release (4,096).
+  const s = write('long.s', `${'r0 = 0\n'.repeat(5000)}exit\n`);
+  const priv = await cli('verify', s, '--kernel', '5.4', '--log', '0');
+  assert.equal(priv.code, 0, priv.err);
+  const unpriv = await cli('verify', s, '--kernel', '5.4', '--unprivileged', '--log', '0');
+  assert.equal(unpriv.code, 1);
+  assert.match(unpriv.err, /rejected on 5\.4: program of 5001 insns is too large for an unprivileged load/);
+  const old = await cli('verify', s, '--kernel', '4.19', '--log', '0');
+  assert.equal(old.code, 1);
+  assert.match(old.err, /blocked on 4\.19: .*4,096-insn limit/);
+});
+
+test('plain verify of a bpf_timer program: the map value BTF places the timer, so it is accepted', async () => {
+  const r = await cli('verify', ex('timer/timer.bpf.o'), '--prog', 'timer_arm', '--log', '0');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^verdict: accept/);
+});

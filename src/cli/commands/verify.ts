@@ -183,7 +183,7 @@ function runKernel(path: string, p: Parsed, io: Io): number {
     const reasons = programs
       .filter((o) => o.res.verdict !== 'accept')
       .map((o) => ({
-        text: `${o.name ?? path}: ${o.res.error?.message ?? 'rejected'}`,
+        text: `${o.name !== undefined ? `${o.name}: ` : ''}${o.res.error?.message ?? 'rejected'}`,
         ...(o.name !== undefined ? { program: o.name } : {}),
         ...(o.res.error ? { insnIdx: o.res.error.insnIdx } : {}),
       }));
