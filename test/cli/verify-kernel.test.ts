@@ -1,6 +1,7 @@
 // tsbpf verify --kernel: the static feature scan for a release, then the verifier under its limits.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { KERNEL_VERSIONS, kernelProfile } from '../../src/kernels/index.ts';
@@ -37,6 +38,17 @@ function pathExplosion(forks: number): string {
     lines.push('r7 = r6', `r7 &= ${1 << i}`, 'if r7 == 0 goto +1', `r1 += ${1 << i}`);
   lines.push('r1 &= 7', 'r2 = r10', 'r2 += -8', 'r2 += r1', 'r0 = *(u8 *)(r2 + 0)', 'exit');
   return `${lines.join('\n')}\n`;
+}
+
+/** The running kernel's processed-insn count for a raw socket filter (kbpf --log 1), when bpf() works here. */
+async function kernelProcessed(src: string): Promise<number | undefined> {
+  const kbpf = join(root, 'node_modules/.cache/kbpf');
+  if (!existsSync(kbpf)) return undefined;
+  const bin = `${src}.bin`;
+  if ((await cli('asm', src, '-o', bin)).code !== 0) return undefined;
+  const k = spawnSync(kbpf, ['--type', 'socket_filter', '--log', '1', bin], { encoding: 'utf8' });
+  const m = /^processed (\d+) insns/m.exec(k.stdout ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 test('the profiles this test relies on: 128k processed insns before 5.2, 1M after; loops from 5.3', () => {
@@ -124,6 +136,8 @@ test('a long bounded loop: blocked on 5.1 (no bounded loops), accepted on 5.4', 
   assert.equal(j.verdict, 'ok');
   const n = j.programs[0]!.insns_processed;
   assert.ok(n > 131_072 && n < 1_000_000, `processed ${n}`);
+  const k = await kernelProcessed(s);
+  if (k !== undefined) assert.equal(n, k, 'the running kernel counts the same');
 });
 
 test("the release's processed-insn limit: too large for 5.1, accepted on 5.4", async () => {
@@ -135,6 +149,8 @@ test("the release's processed-insn limit: too large for 5.1, accepted on 5.4", a
   const j = kernelsOf((await cli('verify', s, '--kernel', '5.4', '--json', '--log', '0')).out)[0]!;
   assert.equal(j.verdict, 'ok');
   assert.ok(j.programs[0]!.insns_processed > 131_072);
+  const k = await kernelProcessed(s);
+  if (k !== undefined) assert.equal(j.programs[0]!.insns_processed, k, 'the running kernel counts the same');
 });
 
 test('bad versions and conflicting options are usage errors (exit 2, one line)', async () => {
