@@ -254,8 +254,9 @@ export const verifyCommand: Command = {
   --unprivileged  verify as a loader without CAP_BPF would be
   --kernel V      will it load on Linux V ("5.10")? First the static feature scan for V (a missing
                   helper, map type, instruction...: "blocked" with every reason), then the verifier
-                  with V's processed-insn limit ("rejected" with its message). Without --prog, every
-                  program of the object. "all": a table for ${KERNEL_VERSIONS.join(', ')}.
+                  with V's processed-insn limit ("rejected" with its message; the verifier's other
+                  rules stay those of current kernels). Without --prog, every program of the object.
+                  "all": verdict and first reason for ${KERNEL_VERSIONS.join(', ')}.
   --json          {"verdict", "insns_processed", "stats", "log", "error"?}; with --kernel
                   {"file", "min_version", "kernels": [{"version", "verdict", "max_processed_insns",
                   "reasons", "programs"}]}
