@@ -370,7 +370,8 @@ function runXdp(
     const e = d2.getUint32(ctx + XDP_MD.data_end, true);
     if (m < block || s < m || e < s || e > block + PAGE)
       throw new RuntimeFault('ctx', 'xdp_md data pointers were overwritten by the program');
-    const dataOut = concat(a.read(m, e - m), fragState.bytes);
+    const linearOut = a.read(m, e - m);
+    const dataOut = fragState.bytes.length > 0 ? concat(linearOut, fragState.bytes) : linearOut;
     let ctxOut: Uint8Array | undefined;
     if (user) {
       ctxOut = user.slice();

@@ -149,11 +149,18 @@ export class Vm implements Machine {
     const args = opts.args ?? [];
     if (args.length > 5) throw new UsageError('vm: at most 5 arguments (r1..r5)');
     const { lo, hi } = this.enter();
-    args.forEach((v, i) => {
+    for (let i = 0; i < args.length; i++) {
+      const v = args[i]!;
+      // Pointers and small values skip BigInt, whose conversions cost more than a short run.
+      if (typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff) {
+        lo[i + 1] = v | 0;
+        hi[i + 1] = v < 0 ? -1 : 0;
+        continue;
+      }
       const b = BigInt.asUintN(64, BigInt(v));
       lo[i + 1] = Number(BigInt.asIntN(32, b));
       hi[i + 1] = Number(BigInt.asIntN(32, b >> 32n));
-    });
+    }
     return this.exec(prog, lo, hi, opts.entry ?? 0, opts.packet);
   }
 
