@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,9 +14,8 @@ import {
   PSEUDO_MAP_VALUE,
 } from '../../src/isa/opcode.ts';
 import { base, fixture, hasTool, objectFiles, readObject, run } from './fixtures.ts';
-import { SHARED_DIR } from '../shared-dir.ts';
+import { prepareKbpf, runKbpfSync } from '../oracles.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const load = (path: string) => loadCollectionSpec(readObject(path), { file: base(path) });
 
 /** Function sizes in slots, from llvm-readobj's symbol table (not from our reader). */
@@ -128,26 +126,8 @@ const KBPF_TYPES = new Set([
   'perf_event',
 ]);
 
-function kbpf(): string | string {
-  const bin = join(root, 'node_modules/.cache/kbpf');
-  const src = `${SHARED_DIR}/tools/kbpf/kbpf.c`;
-  if (!existsSync(bin)) {
-    if (!existsSync(src)) return 'kbpf.c not found';
-    mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
-    const r = spawnSync('gcc', ['-O2', '-o', bin, src]);
-    if (r.error || r.status !== 0) return `cannot build kbpf: ${r.error?.message ?? r.stderr}`;
-  }
-  // r0 = 0; exit
-  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-link-'));
-  const probe = join(dir, 'probe.bin');
-  writeFileSync(probe, Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]));
-  const r = spawnSync(bin, [probe], { encoding: 'utf8' });
-  if (!/verdict: accept/.test(r.stdout ?? '')) return `bpf() unavailable here: ${r.stdout}${r.stderr}`;
-  return bin;
-}
-
-const kbpfBin = kbpf();
-const noKernel = kbpfBin.startsWith('/') ? false : `skipped: ${kbpfBin}`;
+const kbpf = prepareKbpf();
+const noKernel = kbpf.skip ? `skipped: ${kbpf.skip}` : false;
 
 test('the kernel accepts linked programs with subprograms, maps and global data', { skip: noKernel }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-link-'));
@@ -179,8 +159,8 @@ test('the kernel accepts linked programs with subprograms, maps and global data'
     const bin = join(dir, `${name}.bin`);
     writeFileSync(bin, encodeProgram(l.insns));
     const args = ['--type', l.progType, ...maps.flatMap((m) => ['--map', m]), '--log', '1', bin];
-    const r = spawnSync(kbpfBin, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (/verdict: accept/.test(r.stdout)) accepted++;
+    const r = runKbpfSync(kbpf.path, args);
+    if (r.verdict === 'accept') accepted++;
     else rejected.push(`${base(f)} ${name}: ${r.stdout.split('\n').slice(-6).join(' | ')} ${r.stderr}`);
   }
   t.diagnostic(`kernel accepted ${accepted} linked programs`);

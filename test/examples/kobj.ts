@@ -3,13 +3,15 @@
 // a real loader does and lets the running kernel's verifier judge every program, so
 // its verdicts are the ground truth the examples' inventory records.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildCTool, type CTool, cToolPath, repoRoot } from '../oracles.ts';
 import { SHARED_DIR } from '../shared-dir.ts';
 
-export const repoRoot = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+export { repoRoot };
 export const kobjSource = `${SHARED_DIR}/tools/kobj/kobj.c`;
-export const kobjPath = join(repoRoot, 'node_modules/.cache/kobj');
+const LIBBPF = ['-lbpf', '-lelf', '-lz'];
+export const kobjPath = cToolPath('kobj', kobjSource, LIBBPF);
 
 export interface KobjProgram {
   program: string;
@@ -122,20 +124,21 @@ export function runKobj(args: string[]): KobjReport {
   return parseKobj(r.stdout, r.status ?? -1, r.stderr, r.pid ?? 0);
 }
 
-// Builds kobj into node_modules/.cache when it is missing.  Returns a reason to skip
-// the kernel tests, or undefined when kobj is ready and bpf() works.
+let kobjSkip: { why: string | undefined } | undefined;
+
+// Builds kobj (test/oracles.ts) when it is missing.  Returns a reason to skip the kernel
+// tests, or undefined when kobj is ready and bpf() works (checked once per process).
 export function prepareKobj(): string | undefined {
+  kobjSkip ??= { why: probeKobj() };
+  return kobjSkip.why;
+}
+
+function probeKobj(): string | undefined {
   if (process.platform !== 'linux') return 'kernel tests need Linux';
-  if (!existsSync(kobjPath)) {
-    if (!existsSync(kobjSource)) return `kobj source ${kobjSource} not found`;
-    if (!existsSync('/usr/include/bpf/libbpf.h')) return 'libbpf-dev is not installed (no <bpf/libbpf.h>)';
-    mkdirSync(dirname(kobjPath), { recursive: true });
-    const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', kobjPath, kobjSource, '-lbpf', '-lelf', '-lz'], {
-      encoding: 'utf8',
-    });
-    if (cc.error) return `gcc is not available (${cc.error.message})`;
-    if (cc.status !== 0) return `building kobj failed: ${cc.stderr.trim().split('\n')[0]}`;
-  }
+  if (!existsSync(kobjPath) && !existsSync('/usr/include/bpf/libbpf.h'))
+    return 'libbpf-dev is not installed (no <bpf/libbpf.h>)';
+  const tool = buildCTool('kobj', kobjSource, LIBBPF);
+  if (tool.skip) return tool.skip;
   // A tiny known-good object: if even this fails, bpf() is not usable here.
   const probe = runKobj([join(repoRoot, 'examples/globals/globals.bpf.o')]);
   const p = probe.programs[0];
@@ -164,17 +167,11 @@ export function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-// Builds a libbpf C tool of test/examples (kpkt, the l4lb harness) into
-// node_modules/.cache, again when its source is newer.  Returns a reason to skip.
-export function prepareCTool(name: string): { path: string; skip?: string } {
+// Builds a libbpf C tool of test/examples (kpkt, the l4lb harness) into the cache, again
+// when its source changes.  Returns a reason to skip.
+export function prepareCTool(name: string): CTool {
   const source = join(repoRoot, 'test/examples', `${name}.c`);
-  const path = join(repoRoot, 'node_modules/.cache', name);
   const why = prepareKobj(); // the same needs: gcc, libbpf-dev, bpf()
-  if (why) return { path, skip: why };
-  if (existsSync(path) && statSync(path).mtimeMs >= statSync(source).mtimeMs) return { path };
-  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', path, source, '-lbpf', '-lelf', '-lz'], {
-    encoding: 'utf8',
-  });
-  if (cc.status === 0) return { path };
-  return { path, skip: `building ${name} failed: ${cc.stderr || cc.error}` };
+  if (why) return { path: cToolPath(name, source, LIBBPF), skip: why };
+  return buildCTool(name, source, LIBBPF);
 }

@@ -1,12 +1,6 @@
-// The shared kbpf oracle (/work/shared/tools/kbpf/kbpf.c), built once per test file into a
-// temporary directory. Undefined when not root, without gcc, or without the source.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SHARED_DIR } from '../shared-dir.ts';
-
-const KBPF_SRC = `${SHARED_DIR}/tools/kbpf/kbpf.c`;
+// The shared kbpf oracle (test/oracles.ts) as the ISA tests use it: load raw bytes as a socket
+// filter, read the verdict and the verifier log. Undefined when kbpf or bpf() is unavailable.
+import { prepareKbpf, runKbpfSync, TempDir } from '../oracles.ts';
 
 export interface Kbpf {
   /** Loads raw bytes as a socket filter; returns the verdict and the verifier log. */
@@ -15,26 +9,15 @@ export interface Kbpf {
 }
 
 export function buildKbpf(): Kbpf | undefined {
-  if (process.getuid?.() !== 0 || !existsSync(KBPF_SRC)) return undefined;
-  const work = mkdtempSync(join(tmpdir(), 'tsbpf-kbpf-'));
-  const bin = join(work, 'kbpf');
-  try {
-    execFileSync('gcc', ['-O2', '-o', bin, KBPF_SRC], { stdio: 'ignore' });
-  } catch {
-    rmSync(work, { recursive: true, force: true });
-    return undefined;
-  }
+  const tool = prepareKbpf();
+  if (tool.skip) return undefined;
+  const dir = new TempDir('tsbpf-kbpf-');
   let n = 0;
   return {
     load(bytes, logLevel) {
-      const file = join(work, `p${n++}.bin`);
-      writeFileSync(file, bytes);
-      const r = spawnSync(bin, ['--log', String(logLevel), file], { encoding: 'utf8' });
-      const log = r.stdout.split('--- log\n')[1]?.split('--- end log')[0] ?? '';
-      return { accepted: /^verdict: accept$/m.test(r.stdout), log };
+      const r = runKbpfSync(tool.path, ['--log', String(logLevel), dir.file(`p${n++}.bin`, bytes)]);
+      return { accepted: r.verdict === 'accept', log: r.log };
     },
-    close() {
-      rmSync(work, { recursive: true, force: true });
-    },
+    close: () => dir.close(),
   };
 }

@@ -1,10 +1,6 @@
 // The kernel oracle for map tests: runs a program with maps through tools/kbpf (the live
 // kernel's BPF_MAP_CREATE / BPF_PROG_LOAD / BPF_PROG_TEST_RUN) and the same program through
 // tsbpf's testRun with maps from createMap(), and reports both in one shape.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { encodeProgram } from '../../src/isa/encode.ts';
 import type { Insn } from '../../src/isa/insn.ts';
 import { ArrayMap } from '../../src/maps/array.ts';
@@ -14,11 +10,9 @@ import type { BpfMap } from '../../src/maps/map.ts';
 import { testRun } from '../../src/runtime/test-run.ts';
 import { possibleCpus } from './host-ops.ts';
 import { Vm } from '../../src/vm/vm.ts';
-import { SHARED_DIR } from '../shared-dir.ts';
+import { prepareKbpf, runKbpfSync, TempDir } from '../oracles.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
-const kbpf = join(root, 'node_modules/.cache/kbpf');
-let dir: string | undefined;
+const dir = new TempDir('tsbpf-maps-kdiff-');
 
 /** A map as kbpf's --map takes it: TYPE:KEY:VALUE:MAX_ENTRIES. */
 export interface KMap {
@@ -39,36 +33,13 @@ export interface Outcome {
   raw: string;
 }
 
-function tmp(): string {
-  dir ??= mkdtempSync(join(tmpdir(), 'tsbpf-maps-kdiff-'));
-  return dir;
-}
-
 export function cleanup(): void {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir.close();
 }
 
 /** Why the kernel oracle cannot be used, or undefined when it can. */
 export function oracleProblem(): string | undefined {
-  try {
-    if (!existsSync(kbpf)) {
-      mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
-      execFileSync('gcc', ['-O2', '-o', kbpf, `${SHARED_DIR}/tools/kbpf/kbpf.c`], { stdio: 'pipe' });
-    }
-  } catch (e) {
-    return `cannot build kbpf (gcc missing?): ${(e as Error).message.split('\n')[0]}`;
-  }
-  // r0 = 1; exit
-  const probe = runKernel(
-    [
-      { code: 0xb7, dst: 0, src: 0, off: 0, imm: 1 },
-      { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
-    ],
-    [],
-  );
-  if (probe.verdict !== 'accept' || probe.retval !== 1)
-    return `bpf() unavailable: ${probe.raw.split('\n')[0]}`;
-  return undefined;
+  return prepareKbpf().skip;
 }
 
 // strerror() texts kbpf prints when BPF_MAP_CREATE fails.
@@ -82,29 +53,14 @@ const STRERROR: Record<string, string> = {
 };
 
 export function runKernel(insns: readonly Insn[], maps: readonly KMap[], type = 'socket_filter'): Outcome {
-  const p = join(tmp(), 'prog.bin');
-  writeFileSync(p, encodeProgram(insns as Insn[]));
+  const p = dir.file('prog.bin', encodeProgram(insns as Insn[]));
   const args = ['--type', type, '--run', '--dump-maps'];
   for (const m of maps) args.push('--map', kmapArg(m));
   args.push(p);
-  const r = spawnSync(kbpf, args, { encoding: 'utf8' });
-  const raw = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`;
-  const out: Outcome = { verdict: 'error', maps: {}, raw };
-  const created = /map create [^:]+:[^:]+:[^:]+:[^:]+: (.*)$/m.exec(r.stderr ?? '');
-  if (created) {
-    out.verdict = `create: ${STRERROR[created[1]!] ?? created[1]}`;
-    return out;
-  }
-  for (const line of (r.stdout ?? '').split('\n')) {
-    const m = /^([\w[\]]+): ?(.*)$/.exec(line);
-    if (!m) continue;
-    const k = m[1]!;
-    const v = m[2]!;
-    if (k === 'verdict') out.verdict = v;
-    else if (k === 'retval') out.retval = Number(v);
-    else if (/^map\d+\[\d+\]$/.test(k)) out.maps[k] = v;
-  }
-  return out;
+  const r = runKbpfSync(prepareKbpf().path, args);
+  const created = /map create [^:]+:[^:]+:[^:]+:[^:]+: (.*)$/m.exec(r.stderr);
+  if (created) return { verdict: `create: ${STRERROR[created[1]!] ?? created[1]}`, maps: {}, raw: r.raw };
+  return { verdict: r.verdict, retval: r.retval, maps: Object.fromEntries(r.maps), raw: r.raw };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
