@@ -32,6 +32,29 @@ export { type Machine, MAX_CALL_FRAMES, type PacketWindow } from './machine.ts';
  */
 const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 
+interface FrameScratch {
+  retPc: Int32Array;
+  saved: Int32Array;
+  mayGoto: Int32Array;
+}
+
+// One set per register file: each nesting level (callbacks) runs on its own registers, so it gets
+// its own frames too. Allocating three typed arrays per run cost about a microsecond.
+const frameScratch = new WeakMap<Int32Array, FrameScratch>();
+
+function frameScratchFor(lo: Int32Array): FrameScratch {
+  let f = frameScratch.get(lo);
+  if (f === undefined) {
+    f = {
+      retPc: new Int32Array(MAX_CALL_FRAMES),
+      saved: new Int32Array(MAX_CALL_FRAMES * 8),
+      mayGoto: new Int32Array(MAX_CALL_FRAMES),
+    };
+    frameScratch.set(lo, f);
+  }
+  return f;
+}
+
 /**
  * Runs `prog` from slot `entry` with registers lo/hi already set up (r1.., r10 = top of the
  * first frame's stack). Returns the number of instructions executed; r0 is in lo[0]/hi[0].
@@ -64,12 +87,14 @@ export function interpret(
   let wS = 0;
   let wE = 0;
 
-  // Call frames: return slot and callee-saved r6..r9 (lo, hi) per level.
-  const retPc = new Int32Array(MAX_CALL_FRAMES);
-  const saved = new Int32Array(MAX_CALL_FRAMES * 8);
+  // Call frames: return slot and callee-saved r6..r9 (lo, hi) per level; may_goto budget per
+  // frame (kernel: a hidden stack slot set to BPF_MAX_LOOPS on entry). Every slot is written
+  // before it is read, so the arrays are reused from run to run.
+  const frames = frameScratchFor(lo);
+  const retPc = frames.retPc;
+  const saved = frames.saved;
   let depth = 0;
-  // may_goto budget per frame (kernel: a hidden stack slot set to BPF_MAX_LOOPS on entry).
-  const mayGoto = new Int32Array(MAX_CALL_FRAMES);
+  const mayGoto = frames.mayGoto;
   mayGoto[0] = BPF_MAX_LOOPS;
   const stackTop = lo[10]!;
 
