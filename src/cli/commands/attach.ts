@@ -7,7 +7,6 @@ import type { CollectionSpec } from '../../elf/spec.ts';
 import { UsageError } from '../../errors.ts';
 import { type BpfMap, type BtfValue, btfValueToJson, MapError, RingbufMap } from '../../maps/index.ts';
 import { type Collection, newCollection, type Program } from '../../runtime/collection.ts';
-import type { GlobalValue } from '../../runtime/globals.ts';
 import {
   LINKTYPE_ETHERNET,
   type PacketAction,
@@ -18,35 +17,16 @@ import { ETH_HLEN } from '../../vm/ctx-layout.ts';
 import { flag, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { readInput, samePath, writeOutput } from '../io.ts';
-import { mapSpecFromObject } from '../map-spec.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
-import { verifyForRun } from '../verify-hook.ts';
+import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
 import { dumpMapJson, dumpMapText } from './map.ts';
 
 const PACKET_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter', 'cgroup_skb']);
-const ZERO_KEY = new Uint8Array(4);
 
 export function requireObject(path: string): CollectionSpec {
   const input = loadInput(path);
   if (!input.spec) throw new UsageError(`${path} is not an ELF object`);
   return input.spec;
-}
-
-/** `--set NAME=VALUE`: integers (decimal, 0x hex, negative), true/false, or a string. */
-export function parseGlobals(sets: readonly string[]): Record<string, GlobalValue> {
-  const out: Record<string, GlobalValue> = {};
-  for (const s of sets) {
-    const eq = s.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set ${s}: expected NAME=VALUE`);
-    const v = s.slice(eq + 1);
-    let value: GlobalValue = v;
-    if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) {
-      const b = v.startsWith('-') ? -BigInt(v.slice(1)) : BigInt(v);
-      value = b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
-    } else if (v === 'true' || v === 'false') value = v === 'true';
-    out[s.slice(0, eq)] = value;
-  }
-  return out;
 }
 
 function hexBytes(text: string, what: string): Uint8Array {
@@ -86,27 +66,6 @@ function applyMapSets(coll: Collection, sets: readonly string[]): void {
       throw e;
     }
   }
-}
-
-/** Verifies a loaded program (frozen .rodata as its current bytes); rejection is exit 1. */
-function verifyLoaded(path: string, coll: Collection, prog: Program): void {
-  const specs = prog.linked.mapIndex === 'used' ? prog.linked.maps : coll.spec.maps;
-  const maps = specs.map((m) => {
-    const spec = mapSpecFromObject(m);
-    if (!m.frozen || m.keySize !== 4) return spec;
-    const live = coll.maps.get(m.name)?.lookup(ZERO_KEY);
-    return live instanceof Uint8Array ? { ...spec, data: live } : spec;
-  });
-  const v = verifyForRun({
-    insns: prog.linked.insns,
-    progType: prog.type,
-    maps,
-    file: path,
-    prog: prog.name,
-    funcInfo: prog.linked.funcInfo,
-    lineInfo: prog.linked.lineInfo,
-  });
-  if (v.status === 'rejected') throw v.error;
 }
 
 export interface LoadOptions {

@@ -1,10 +1,10 @@
 // tsbpf iter: run an iterator program the way `cat` on a pinned BPF iterator does.
 import { UsageError } from '../../errors.ts';
-import type { GlobalValue } from '../../runtime/globals.ts';
 import { newCollection } from '../../runtime/index.ts';
 import { type HostObject, iterate } from '../../runtime/iter/index.ts';
 import { flag, int, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { parseGlobals } from '../loaded-object.ts';
 import { json, processIo, readInput, toHex } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 
@@ -39,22 +39,6 @@ function readObjects(path: string): HostObject[] {
   )
     throw new UsageError(`--objects ${path}: expected an array of objects of integers and strings`);
   return parsed as HostObject[];
-}
-
-/** `--set NAME=VALUE`: integers (decimal, 0x hex, negative), true/false, or a string. */
-function parseGlobals(list: string[]): Record<string, GlobalValue> {
-  const out: Record<string, GlobalValue> = {};
-  for (const s of list) {
-    const eq = s.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set ${s}: expected NAME=VALUE`);
-    const v = s.slice(eq + 1);
-    if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) {
-      const b = v.startsWith('-') ? -BigInt(v.slice(1)) : BigInt(v);
-      out[s.slice(0, eq)] = Number.isSafeInteger(Number(b)) ? Number(b) : b;
-    } else if (v === 'true' || v === 'false') out[s.slice(0, eq)] = v === 'true';
-    else out[s.slice(0, eq)] = v;
-  }
-  return out;
 }
 
 export const iterCommand: Command = {

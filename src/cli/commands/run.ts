@@ -7,15 +7,15 @@ import type { CollectionSpec } from '../../elf/spec.ts';
 import type { Insn } from '../../isa/insn.ts';
 import * as op from '../../isa/opcode.ts';
 import type { BpfMap } from '../../maps/index.ts';
-import { type Collection, newCollection, type Program } from '../../runtime/collection.ts';
-import type { GlobalValue } from '../../runtime/globals.ts';
+import { newCollection } from '../../runtime/collection.ts';
 import { type TestRunProgType, testRun } from '../../runtime/test-run.ts';
 import { DEFAULT_BUDGET, Vm } from '../../vm/vm.ts';
 import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { json, readInput, toHex } from '../io.ts';
-import { createMap, dumpMap, mapSpecFromObject, parseMapSpec } from '../map-spec.ts';
+import { createMap, dumpMap, parseMapSpec } from '../map-spec.ts';
 import { loadInput, pickProgram, programFromBytes } from '../program-input.ts';
+import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
 import { verifyForRun } from '../verify-hook.ts';
 
 const RUNNABLE: readonly TestRunProgType[] = [
@@ -137,54 +137,11 @@ function runRaw(c: Common, bytes: Uint8Array, kind: 'asm' | 'raw', p: Parsed): O
   };
 }
 
-/** `--set NAME=VALUE`: integers (decimal, 0x hex, negative), true/false, or a string. */
-function parseGlobals(p: Parsed): Record<string, GlobalValue> {
-  const out: Record<string, GlobalValue> = {};
-  for (const s of strs(p, 'set')) {
-    const eq = s.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set ${s}: expected NAME=VALUE`);
-    const name = s.slice(0, eq);
-    const v = s.slice(eq + 1);
-    if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) {
-      const b = v.startsWith('-') ? -BigInt(v.slice(1)) : BigInt(v);
-      out[name] =
-        b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
-    } else if (v === 'true' || v === 'false') out[name] = v === 'true';
-    else out[name] = v;
-  }
-  return out;
-}
-
 /** The program plus every program a prog array initialiser names (tail-call targets). */
 function programsToLoad(spec: CollectionSpec, name: string): string[] {
   const names = new Set([name]);
   for (const m of spec.maps) for (const v of m.initialValues ?? []) if (v.kind === 'prog') names.add(v.name);
   return [...names];
-}
-
-const ZERO_KEY = new Uint8Array(4);
-
-/** Verifies a program of a live collection; frozen maps (.rodata) as their current bytes. */
-function verifyLoaded(c: Common, coll: Collection, prog: Program): void {
-  // The lddw imm indexes what linkProgram was told: the object's maps or the program's.
-  const specs = prog.linked.mapIndex === 'used' ? prog.linked.maps : coll.spec.maps;
-  const maps = specs.map((m) => {
-    const spec = mapSpecFromObject(m);
-    if (!m.frozen || m.keySize !== 4) return spec;
-    const live = coll.maps.get(m.name)?.lookup(ZERO_KEY);
-    return live instanceof Uint8Array ? { ...spec, data: live } : spec;
-  });
-  const v = verifyForRun({
-    insns: prog.linked.insns,
-    progType: prog.type,
-    maps,
-    file: c.path,
-    prog: prog.name,
-    funcInfo: prog.linked.funcInfo,
-    lineInfo: prog.linked.lineInfo,
-    insnLimit: c.verifyLimit,
-  });
-  if (v.status === 'rejected') throw v.error;
 }
 
 function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
@@ -202,13 +159,13 @@ function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
     programs: programsToLoad(spec, ps.name),
     // Verified below, with --verify-limit and a rejection's exit code 1.
     verify: false,
-    rodata: parseGlobals(p),
+    rodata: parseGlobals(strs(p, 'set')),
     vm: { budget: c.budget },
     engine: c.engine,
     onTrace: (line) => trace.push(line),
   });
   try {
-    if (c.verify) for (const prog of coll.programs.values()) verifyLoaded(c, coll, prog);
+    if (c.verify) for (const prog of coll.programs.values()) verifyLoaded(c.path, coll, prog, c.verifyLimit);
     const prog = coll.program(ps.name);
     const data = c.data ?? (PACKET_TYPES.includes(prog.type) ? new Uint8Array(64) : undefined);
     const r = prog.run({ data, ctx: c.ctx, repeat: c.repeat });
