@@ -3,7 +3,7 @@
 import { UsageError } from '../errors.ts';
 import type { Collection, Program } from '../runtime/collection.ts';
 import type { GlobalValue } from '../runtime/globals.ts';
-import { mapSpecFromObject } from './map-spec.ts';
+import { objectMapInfo } from '../runtime/map-info.ts';
 import { verifyForRun } from './verify-hook.ts';
 
 /** `--set NAME=VALUE`: integers (decimal, 0x hex, negative), true/false, or a string. */
@@ -23,8 +23,6 @@ export function parseGlobals(sets: readonly string[]): Record<string, GlobalValu
   return out;
 }
 
-const ZERO_KEY = new Uint8Array(4);
-
 /**
  * Verifies a program of a live collection, with frozen maps (.rodata) as their current bytes so
  * `--set` values are what the verifier sees. A rejection throws (exit 1).
@@ -32,12 +30,7 @@ const ZERO_KEY = new Uint8Array(4);
 export function verifyLoaded(path: string, coll: Collection, prog: Program, insnLimit?: number): void {
   // The lddw imm indexes what linkProgram was told: the object's maps or the program's.
   const specs = prog.linked.mapIndex === 'used' ? prog.linked.maps : coll.spec.maps;
-  const maps = specs.map((m) => {
-    const spec = mapSpecFromObject(m);
-    if (!m.frozen || m.keySize !== 4) return spec;
-    const live = coll.maps.get(m.name)?.lookup(ZERO_KEY);
-    return live instanceof Uint8Array ? { ...spec, data: live } : spec;
-  });
+  const maps = specs.map((m) => objectMapInfo(coll.spec, m, coll.maps.get(m.name)));
   const v = verifyForRun({
     insns: prog.linked.insns,
     progType: prog.type,

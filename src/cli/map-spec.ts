@@ -1,7 +1,6 @@
 // `--map TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES`, exactly as the kbpf oracle reads it: the i-th
 // --map is what an lddw with src=1 (map pointer) or src=2 (value address) and imm=i names.
 import { UsageError } from '../errors.ts';
-import type { MapSpec } from '../elf/spec.ts';
 import { type BpfMap, createMap as createBpfMap, MapError } from '../maps/index.ts';
 import type { MapInfo } from '../verifier/index.ts';
 import type { Arena } from '../vm/arena.ts';
@@ -41,19 +40,6 @@ export function parseMapSpec(text: string): CliMapSpec {
   });
   const [keySize, valueSize, maxEntries] = values as [number, number, number];
   return { type, keySize, valueSize, maxEntries };
-}
-
-export function mapSpecFromObject(m: MapSpec): CliMapSpec {
-  return {
-    type: m.typeName,
-    keySize: m.keySize,
-    valueSize: m.valueSize,
-    maxEntries: m.maxEntries,
-    name: m.name,
-    flags: m.flags,
-    frozen: m.frozen,
-    ...(m.data ? { data: m.data } : {}),
-  };
 }
 
 // Bigger maps would not fit the arena; the kernel's own limits come from the maps module.

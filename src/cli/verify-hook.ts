@@ -2,14 +2,13 @@
 import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { TsbpfError, type TsbpfErrorJSON } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
-import { verify } from '../verifier/index.ts';
-import { type CliMapSpec, mapInfo } from './map-spec.ts';
+import { type MapInfo, verify } from '../verifier/index.ts';
 
 export interface VerifyRequest {
   insns: readonly Insn[];
   /** Program type name as the kernel spells it ('xdp', 'socket_filter', ...). */
   progType: string;
-  maps: readonly CliMapSpec[];
+  maps: readonly MapInfo[];
   file: string;
   prog?: string;
   funcInfo?: readonly FuncInfo[];
@@ -43,7 +42,7 @@ export function verifyForRun(req: VerifyRequest): VerifyOutcome {
     {
       insns: req.insns,
       progType: req.progType,
-      maps: req.maps.map(mapInfo),
+      maps: req.maps,
       ...(req.funcInfo ? { funcInfo: req.funcInfo } : {}),
       ...(req.lineInfo ? { lineInfo: req.lineInfo } : {}),
     },

@@ -1,46 +1,15 @@
 // tsbpf's verifier over the Life programs, with the facts BPF_PROG_LOAD would know about the
 // maps: the bpf_timer offset from BTF and the frozen .rodata bytes after the overrides (so that
 // width/height are the constants the bounded loops are checked against).
-import type { Btf } from '../btf/btf.ts';
 import { linkProgram } from '../elf/link.ts';
 import type { CollectionSpec } from '../elf/spec.ts';
 import type { Collection } from '../runtime/index.ts';
+import { objectMapInfo } from '../runtime/map-info.ts';
 import { type MapInfo, type VerifyResult, verify } from '../verifier/index.ts';
-
-const ZERO_KEY = new Uint8Array(4);
-
-/** kernel: btf_find_field() for BPF_TIMER — the offset of a struct bpf_timer in a map value. */
-function timerOffset(btf: Btf | undefined, typeId: number): number | undefined {
-  if (!btf || typeId === 0) return undefined;
-  const t = btf.skipModifiers(typeId);
-  if (t.kind !== 'struct') return undefined;
-  for (const m of t.members) {
-    const mt = btf.skipModifiers(m.type);
-    if (mt.kind === 'struct' && mt.name === 'bpf_timer') return m.bitOffset / 8;
-  }
-  return undefined;
-}
 
 /** The MapInfo list (object map order) for verifying programs of `coll`. */
 export function mapInfos(spec: CollectionSpec, coll: Collection): MapInfo[] {
-  return spec.maps.map((s) => {
-    const info: MapInfo = {
-      type: s.typeName,
-      keySize: s.keySize,
-      valueSize: s.valueSize,
-      maxEntries: s.maxEntries,
-      flags: s.flags,
-      name: s.name,
-    };
-    const timerOff = timerOffset(spec.btf, s.valueTypeId);
-    if (timerOff !== undefined) info.timerOff = timerOff;
-    const live = coll.maps.get(s.name);
-    if (s.frozen && live && s.keySize === 4) {
-      const v = live.lookup(ZERO_KEY);
-      if (v instanceof Uint8Array) info.frozenData = v;
-    }
-    return info;
-  });
+  return spec.maps.map((s) => objectMapInfo(spec, s, coll.maps.get(s.name)));
 }
 
 export interface ProgramVerdict {

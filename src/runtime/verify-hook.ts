@@ -3,10 +3,8 @@ import type { LinkedProgram } from '../elf/link.ts';
 import type { CollectionSpec } from '../elf/spec.ts';
 import { InputError, type Where } from '../errors.ts';
 import type { BpfMap } from '../maps/map.ts';
-import { type MapInfo, verify } from '../verifier/index.ts';
-import { specialFieldOffset } from './btf-fields.ts';
-
-const ZERO_KEY = new Uint8Array(4);
+import { verify } from '../verifier/index.ts';
+import { objectMapInfo } from './map-info.ts';
 
 /** Throws InputError('VERIFY') with the kernel-style message when the verifier refuses. */
 export function verifyBeforeLoad(
@@ -15,26 +13,7 @@ export function verifyBeforeLoad(
   maps: readonly BpfMap[],
   where: Where,
 ): void {
-  const infos: MapInfo[] = spec.maps.map((s, i) => {
-    const info: MapInfo = {
-      type: s.typeName,
-      keySize: s.keySize,
-      valueSize: s.valueSize,
-      maxEntries: s.maxEntries,
-      flags: s.flags,
-      name: s.name,
-    };
-    const timerOff = specialFieldOffset(spec.btf, s.valueTypeId, 'bpf_timer');
-    const spinLockOff = specialFieldOffset(spec.btf, s.valueTypeId, 'bpf_spin_lock');
-    if (timerOff !== undefined) info.timerOff = timerOff;
-    if (spinLockOff !== undefined) info.spinLockOff = spinLockOff;
-    const live = maps[i];
-    if (s.frozen && live && s.keySize === 4) {
-      const v = live.lookup(ZERO_KEY);
-      if (v instanceof Uint8Array) info.frozenData = v;
-    }
-    return info;
-  });
+  const infos = spec.maps.map((s, i) => objectMapInfo(spec, s, maps[i]));
   const r = verify({
     insns: linked.insns,
     progType: linked.progType,

@@ -13,7 +13,7 @@ import { DEFAULT_BUDGET, Vm } from '../../vm/vm.ts';
 import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { json, readInput, toHex } from '../io.ts';
-import { createMap, dumpMap, parseMapSpec } from '../map-spec.ts';
+import { createMap, dumpMap, mapInfo, parseMapSpec } from '../map-spec.ts';
 import { loadInput, pickProgram, programFromBytes } from '../program-input.ts';
 import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
 import { verifyForRun } from '../verify-hook.ts';
@@ -118,7 +118,13 @@ function runRaw(c: Common, bytes: Uint8Array, kind: 'asm' | 'raw', p: Parsed): O
   // Maps first, then the verifier: the order of BPF_MAP_CREATE and BPF_PROG_LOAD.
   const maps = specs.map((m, i) => createMap(vm.arena, m, i));
   if (c.verify) {
-    const v = verifyForRun({ insns, progType: type, maps: specs, file: c.path, insnLimit: c.verifyLimit });
+    const v = verifyForRun({
+      insns,
+      progType: type,
+      maps: specs.map(mapInfo),
+      file: c.path,
+      insnLimit: c.verifyLimit,
+    });
     if (v.status === 'rejected') throw v.error;
   }
   const data = c.data ?? (PACKET_TYPES.includes(type) ? new Uint8Array(64) : undefined);

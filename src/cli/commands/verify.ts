@@ -1,7 +1,7 @@
 // tsbpf verify: the verifier's verdict and kernel-format log, without running anything
 // (what kbpf --log prints for the kernel's verifier). With --kernel, first the static feature scan
 // for that release (src/kernels/), then the verifier under that release's limits.
-import type { CollectionSpec, LinkedProgram, MapSpec } from '../../elf/index.ts';
+import type { CollectionSpec, LinkedProgram } from '../../elf/index.ts';
 import { linkProgram } from '../../elf/link.ts';
 import type { ProgType } from '../../elf/sections.ts';
 import { UsageError } from '../../errors.ts';
@@ -13,13 +13,13 @@ import {
   scanObject,
   scanProgram,
 } from '../../kernels/index.ts';
-import { specialFieldOffset } from '../../runtime/btf-fields.ts';
-import { type MapInfo, type VerifyResult, verify } from '../../verifier/index.ts';
+import { objectMapInfo } from '../../runtime/map-info.ts';
+import { type VerifyResult, verify } from '../../verifier/index.ts';
 import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import type { Io } from '../io.ts';
 import { json } from '../io.ts';
-import { mapInfo, mapSpecFromObject, parseMapSpec } from '../map-spec.ts';
+import { mapInfo, parseMapSpec } from '../map-spec.ts';
 import { loadInput, pickProgram, programFromBytes } from '../program-input.ts';
 import { VerifierRejection } from '../verify-hook.ts';
 
@@ -30,23 +30,6 @@ interface Target {
   name: string | undefined;
   req: VerifyProgram;
   linked: LinkedProgram;
-}
-
-/** An object's map as the verifier sees it, bpf_timer / bpf_spin_lock placed through BTF. */
-function objectMapInfo(spec: CollectionSpec, m: MapSpec): MapInfo {
-  const info = mapInfo(mapSpecFromObject(m));
-  const at = (s: 'bpf_timer' | 'bpf_spin_lock'): number | undefined => {
-    try {
-      return specialFieldOffset(spec.btf, m.valueTypeId, s);
-    } catch {
-      return undefined; // a dangling type id: the verifier then refuses the timer/lock call itself
-    }
-  };
-  const timerOff = at('bpf_timer');
-  const spinLockOff = at('bpf_spin_lock');
-  if (timerOff !== undefined) info.timerOff = timerOff;
-  if (spinLockOff !== undefined) info.spinLockOff = spinLockOff;
-  return info;
 }
 
 function objectTarget(spec: CollectionSpec, name: string, typeOpt: ProgType | undefined): Target {
