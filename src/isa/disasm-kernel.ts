@@ -4,6 +4,7 @@
 // `0x%x` compare immediates, u64 lddw in hex).
 import { HELPER_NAMES } from './helper-names.ts';
 import type { Insn } from './insn.ts';
+import { ALU_SYM, ATOMIC_NAME, JMP_SYM } from './mnemonics.ts';
 import * as op from './opcode.ts';
 
 export interface KernelFormatOptions {
@@ -15,35 +16,6 @@ export interface KernelFormatOptions {
   immName?: (insn: Insn, value: bigint) => string | undefined;
 }
 
-const ALU: Record<number, string> = {
-  [op.ALU_ADD]: '+=',
-  [op.ALU_SUB]: '-=',
-  [op.ALU_MUL]: '*=',
-  [op.ALU_DIV]: '/=',
-  [op.ALU_OR]: '|=',
-  [op.ALU_AND]: '&=',
-  [op.ALU_LSH]: '<<=',
-  [op.ALU_RSH]: '>>=',
-  [op.ALU_NEG]: 'neg',
-  [op.ALU_MOD]: '%=',
-  [op.ALU_XOR]: '^=',
-  [op.ALU_MOV]: '=',
-  [op.ALU_ARSH]: 's>>=',
-  [op.ALU_END]: 'endian',
-};
-const JMP: Record<number, string> = {
-  [op.JMP_JEQ]: '==',
-  [op.JMP_JGT]: '>',
-  [op.JMP_JLT]: '<',
-  [op.JMP_JGE]: '>=',
-  [op.JMP_JLE]: '<=',
-  [op.JMP_JSET]: '&',
-  [op.JMP_JNE]: '!=',
-  [op.JMP_JSGT]: 's>',
-  [op.JMP_JSLT]: 's<',
-  [op.JMP_JSGE]: 's>=',
-  [op.JMP_JSLE]: 's<=',
-};
 const LDST: Record<number, string> = {
   [op.SIZE_W]: 'u32',
   [op.SIZE_H]: 'u16',
@@ -51,12 +23,6 @@ const LDST: Record<number, string> = {
   [op.SIZE_DW]: 'u64',
 };
 const LDSX: Record<number, string> = { [op.SIZE_W]: 's32', [op.SIZE_H]: 's16', [op.SIZE_B]: 's8' };
-const ATOMIC: Record<number, string> = {
-  [op.ATOMIC_ADD]: 'add',
-  [op.ATOMIC_AND]: 'and',
-  [op.ATOMIC_OR]: 'or',
-  [op.ATOMIC_XOR]: 'xor',
-};
 const CLASS = ['ld', 'ldx', 'st', 'stx', 'alu', 'jmp', 'jmp32', 'alu64'];
 
 /** C's `%+d`. */
@@ -85,7 +51,7 @@ export function formatKernelInsn(
     if (code === (op.CLASS_ALU64 | op.ALU_MOV | op.SRC_X) && i.off === op.ADDR_SPACE_CAST)
       return `${head} r${i.dst} = addr_space_cast(r${i.src}, ${i.imm >>> 16}, ${i.imm & 0xffff})`;
     const sdiv = (a === op.ALU_DIV || a === op.ALU_MOD) && i.off === 1;
-    const sym = sdiv ? `s${ALU[a]}` : (ALU[a] ?? '');
+    const sym = sdiv ? `s${ALU_SYM[a]}` : (ALU_SYM[a] ?? '');
     if (op.srcBit(code) === op.SRC_X) {
       const movsx = a === op.ALU_MOV && (i.off === 8 || i.off === 16 || i.off === 32) ? `(s${i.off})` : '';
       return `${head} ${r}${i.dst} ${sym} ${movsx}${r}${i.src}`;
@@ -98,9 +64,10 @@ export function formatKernelInsn(
     if (op.mode(code) !== op.MODE_ATOMIC) return `BUG_${code.toString(16).padStart(2, '0')}`;
     const w64 = sz === op.SIZE_DW ? '64' : '';
     const base = i.imm & ~op.ATOMIC_FETCH;
-    if (ATOMIC[i.imm] !== undefined) return `${head} lock *(${size} *)${mem(i.dst)} ${ALU[i.imm]} r${i.src}`;
-    if (i.imm & op.ATOMIC_FETCH && ATOMIC[base] !== undefined)
-      return `${head} r${i.src} = atomic${w64}_fetch_${ATOMIC[base]}((${size} *)${mem(i.dst)}, r${i.src})`;
+    if (ATOMIC_NAME[i.imm] !== undefined)
+      return `${head} lock *(${size} *)${mem(i.dst)} ${ALU_SYM[i.imm]} r${i.src}`;
+    if (i.imm & op.ATOMIC_FETCH && ATOMIC_NAME[base] !== undefined)
+      return `${head} r${i.src} = atomic${w64}_fetch_${ATOMIC_NAME[base]}((${size} *)${mem(i.dst)}, r${i.src})`;
     if (i.imm === op.ATOMIC_CMPXCHG)
       return `${head} r0 = atomic${w64}_cmpxchg((${size} *)${mem(i.dst)}, r0, r${i.src})`;
     if (i.imm === op.ATOMIC_XCHG)
@@ -148,7 +115,7 @@ export function formatKernelInsn(
   if (code === op.OP_MAY_GOTO) return `${head} may_goto pc${pd(i.off)}`;
   if (code === op.OP_JA32) return `${head} gotol pc${pd(i.imm)}`;
   if (code === op.OP_EXIT) return `${head} exit`;
-  const sym = JMP[j];
+  const sym = JMP_SYM[j];
   if (sym === undefined) return `${head} ${CLASS[c]}`;
   const r = c === op.CLASS_JMP32 ? 'w' : 'r';
   if (op.srcBit(code) === op.SRC_X) return `${head} if ${r}${i.dst} ${sym} ${r}${i.src} goto pc${pd(i.off)}`;

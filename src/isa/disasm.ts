@@ -11,10 +11,12 @@
 import type { Insn } from './insn.ts';
 import { helperName } from './helper-names.ts';
 import { lddwValue } from './insn.ts';
+import { ALU_SYM, ATOMIC_NAME, JMP_SYM } from './mnemonics.ts';
 import * as op from './opcode.ts';
 import { branchTarget } from './valid.ts';
 
 export { type KernelFormatOptions, formatKernelInsn } from './disasm-kernel.ts';
+export { JMP_SYM } from './mnemonics.ts';
 
 export interface DisasmOptions {
   /** Prefix each line with its slot index: `12: r0 = 1`. */
@@ -25,44 +27,11 @@ export interface DisasmOptions {
   helperNames?: boolean;
 }
 
-const ALU_SYM: Record<number, string> = {
-  [op.ALU_ADD]: '+=',
-  [op.ALU_SUB]: '-=',
-  [op.ALU_MUL]: '*=',
-  [op.ALU_DIV]: '/=',
-  [op.ALU_OR]: '|=',
-  [op.ALU_AND]: '&=',
-  [op.ALU_LSH]: '<<=',
-  [op.ALU_RSH]: '>>=',
-  [op.ALU_MOD]: '%=',
-  [op.ALU_XOR]: '^=',
-  [op.ALU_MOV]: '=',
-  [op.ALU_ARSH]: 's>>=',
-};
-export const JMP_SYM: Record<number, string> = {
-  [op.JMP_JEQ]: '==',
-  [op.JMP_JGT]: '>',
-  [op.JMP_JGE]: '>=',
-  [op.JMP_JSET]: '&',
-  [op.JMP_JNE]: '!=',
-  [op.JMP_JSGT]: 's>',
-  [op.JMP_JSGE]: 's>=',
-  [op.JMP_JLT]: '<',
-  [op.JMP_JLE]: '<=',
-  [op.JMP_JSLT]: 's<',
-  [op.JMP_JSLE]: 's<=',
-};
 const ATOMIC_SYM: Record<number, string> = {
   [op.ATOMIC_ADD]: '+=',
   [op.ATOMIC_OR]: '|=',
   [op.ATOMIC_AND]: '&=',
   [op.ATOMIC_XOR]: '^=',
-};
-const ATOMIC_NAME: Record<number, string> = {
-  [op.ATOMIC_ADD]: 'add',
-  [op.ATOMIC_OR]: 'or',
-  [op.ATOMIC_AND]: 'and',
-  [op.ATOMIC_XOR]: 'xor',
 };
 const SIZE_NAME: Record<number, string> = {
   [op.SIZE_B]: '8',
