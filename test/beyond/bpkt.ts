@@ -1,26 +1,16 @@
-// Builds and runs test/beyond/bpkt.c (a libbpf harness: one program over a pcap
-// in the kernel, ring-buffer records per packet, maps at the end) and parses
-// its output.
+// Runs test/examples/kpkt.c (a libbpf harness: one program over a pcap in the
+// kernel, ring-buffer records per packet, maps at the end) and parses its output.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { prepareKobj, repoRoot } from '../examples/kobj.ts';
+import { prepareCTool, repoRoot } from '../examples/kobj.ts';
 import { writePcap } from '../examples/pcap.ts';
 
-const source = join(repoRoot, 'test/beyond/bpkt.c');
-const binary = join(repoRoot, 'node_modules/.cache/bpkt');
+const kpkt = prepareCTool('kpkt');
 
 // Undefined when the kernel tests can run, else why not.
 export function prepareBpkt(): string | undefined {
-  const why = prepareKobj(); // gcc, libbpf-dev and a working bpf()
-  if (why) return why;
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return undefined;
-  mkdirSync(join(repoRoot, 'node_modules/.cache'), { recursive: true });
-  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', binary, source, '-lbpf', '-lelf', '-lz'], {
-    encoding: 'utf8',
-  });
-  if (cc.status !== 0) return `building bpkt failed: ${cc.stderr || cc.error}`;
-  return undefined;
+  return kpkt.skip;
 }
 
 export interface BpktRun {
@@ -46,11 +36,11 @@ export function runBpkt(
   const args: string[] = [];
   for (const [sym, hex] of Object.entries(o.rodata ?? {})) args.push('--rodata', `${sym}=${hex}`);
   for (const [name, key, value] of o.maps ?? []) args.push('--map', name, key, value);
-  const r = spawnSync(binary, [...args, join(repoRoot, object), prog, pcap], {
+  const r = spawnSync(kpkt.path, [...args, join(repoRoot, object), prog, pcap], {
     encoding: 'utf8',
     maxBuffer: 256 << 20,
   });
-  if (r.status !== 0) throw new Error(`bpkt exit ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`kpkt exit ${r.status}: ${r.stderr}`);
   const run: BpktRun = { retvals: [], records: new Map(), maps: new Map() };
   for (const line of r.stdout.split('\n')) {
     let m = /^pkt (\d+) retval (\d+)$/.exec(line);
@@ -71,7 +61,7 @@ export function runBpkt(
       map.set(m[2]!, m[3]!);
       continue;
     }
-    if (line.startsWith('pkt ')) throw new Error(`bpkt: ${line}`);
+    if (line.startsWith('pkt ')) throw new Error(`kpkt: ${line}`);
   }
   return run;
 }

@@ -167,10 +167,10 @@ export function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-// Builds a libbpf C tool of test/examples (kpkt, the l4lb harness) into the cache, again
-// when its source changes.  Returns a reason to skip.
-export function prepareCTool(name: string): CTool {
-  const source = join(repoRoot, 'test/examples', `${name}.c`);
+// Builds a libbpf C tool (test/examples/kpkt.c, the l4lb harness, test/iter/kiter.c...) into
+// the cache, again when its source changes.  Returns a reason to skip.
+export function prepareCTool(name: string, dir = 'test/examples'): CTool {
+  const source = join(repoRoot, dir, `${name}.c`);
   const why = prepareKobj(); // the same needs: gcc, libbpf-dev, bpf()
   if (why) return { path: cToolPath(name, source, LIBBPF), skip: why };
   return buildCTool(name, source, LIBBPF);
