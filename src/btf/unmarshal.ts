@@ -69,11 +69,12 @@ export class StringTable {
     private readonly start: number,
     readonly size: number,
   ) {}
-  get(off: number, what: string): string {
+  /** `at`: where the offset was read, so an error points at the bad field (default: the section). */
+  get(off: number, what: string, at?: number): string {
     const hit = this.cache.get(off);
     if (hit !== undefined) return hit;
     if (off >= this.size)
-      throw this.cur.fail(`${what}: string offset ${off} is outside the string section`, this.start);
+      throw this.cur.fail(`${what}: string offset ${off} is outside the string section`, at ?? this.start);
     const from = this.start + off;
     // Names are capped (the kernel's KSYM_NAME_LEN is 512) so a missing NUL costs one bounded scan.
     const end = Math.min(this.start + this.size, from + 4097);
@@ -149,7 +150,7 @@ function parseTypes(
     const kind = BTF_KIND_NAMES[kindNum];
     if (kind === undefined || kind === 'unknown')
       throw cur.fail(`type [${id}]: unknown BTF kind ${kindNum}`, off + 4);
-    const name = strings.get(nameOff, `type [${id}] name`);
+    const name = strings.get(nameOff, `type [${id}] name`, off);
     const at = off;
     off += 12;
     const rec = (n: number, size: number): number => {
@@ -200,7 +201,7 @@ function parseTypes(
           const m = r + i * 12;
           const raw = cur.u32(m + 8);
           members.push({
-            name: strings.get(cur.u32(m), `type [${id}] member ${i} name`),
+            name: strings.get(cur.u32(m), `type [${id}] member ${i} name`, m),
             type: cur.u32(m + 4),
             bitOffset: kflag ? raw & 0xffffff : raw,
             bitfieldSize: kflag ? raw >>> 24 : 0,
@@ -216,7 +217,10 @@ function parseTypes(
           const v = r + i * 8;
           const raw = kflag ? cur.i32(v + 4) : cur.u32(v + 4);
           // Older compilers do not set kind_flag; a negative i32 is then still the usual reading.
-          values.push({ name: strings.get(cur.u32(v), `type [${id}] enumerator ${i}`), value: BigInt(raw) });
+          values.push({
+            name: strings.get(cur.u32(v), `type [${id}] enumerator ${i}`, v),
+            value: BigInt(raw),
+          });
         }
         t = { id, kind, name, size: sizeOrType, signed: kflag, values };
         break;
@@ -228,7 +232,7 @@ function parseTypes(
           const v = r + i * 12;
           let value = (BigInt(cur.u32(v + 8)) << 32n) | BigInt(cur.u32(v + 4));
           if (kflag) value = BigInt.asIntN(64, value);
-          values.push({ name: strings.get(cur.u32(v), `type [${id}] enumerator ${i}`), value });
+          values.push({ name: strings.get(cur.u32(v), `type [${id}] enumerator ${i}`, v), value });
         }
         t = { id, kind, name, size: sizeOrType, signed: kflag, values };
         break;
@@ -244,7 +248,7 @@ function parseTypes(
         const params = [];
         for (let i = 0; i < vlen; i++) {
           const p = r + i * 8;
-          params.push({ name: strings.get(cur.u32(p), `type [${id}] param ${i}`), type: cur.u32(p + 4) });
+          params.push({ name: strings.get(cur.u32(p), `type [${id}] param ${i}`, p), type: cur.u32(p + 4) });
         }
         t = { id, kind, name, type: sizeOrType, params };
         break;

@@ -3,6 +3,7 @@
 // Prints per-action counts, refused packets, timing, ring buffer records, optionally the
 // packets that went on as a pcap and the maps formatted like `bpftool map dump`.
 import { performance } from 'node:perf_hooks';
+import type { Btf } from '../../btf/btf.ts';
 import type { CollectionSpec } from '../../elf/spec.ts';
 import { UsageError } from '../../errors.ts';
 import { type BpfMap, type BtfValue, btfValueToJson, MapError, RingbufMap } from '../../maps/index.ts';
@@ -19,6 +20,7 @@ import type { Command } from '../command.ts';
 import { readInput, samePath, writeOutput } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
+import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 import { dumpMapJson, dumpMapText } from './map.ts';
 
 const PACKET_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter', 'cgroup_skb']);
@@ -78,6 +80,8 @@ export interface LoadOptions {
   mapSets?: readonly string[];
   engine?: 'interp' | 'jit';
   verify?: boolean;
+  /** --btf: CO-RE target. */
+  coreTarget?: Btf;
 }
 
 /** Loads an object as a live collection (only `prog` and its tail-call targets, when given). */
@@ -96,6 +100,7 @@ export function loadObject(o: LoadOptions): { coll: Collection; prog?: Program }
     verify: false,
     rodata: parseGlobals(o.sets ?? []),
     engine: o.engine ?? 'interp',
+    ...(o.coreTarget ? { coreTarget: o.coreTarget } : {}),
   });
   try {
     if (o.verify !== false) for (const p of coll.programs.values()) verifyLoaded(o.path, coll, p);
@@ -222,6 +227,7 @@ export const attachCommand: Command = {
   --set NAME=VAL       set a global (const volatile) variable before loading
   --engine E           interp (default) | jit
   --no-verify          run without the verifier
+${btfUsage(23)}
   --dump-maps          after the run, print every map like 'bpftool map dump'
   --json               {"prog", "type", "packets", "actions", "refused", "total_ns", ...}
 
@@ -237,6 +243,7 @@ export const attachCommand: Command = {
       'no-verify': { type: 'boolean' },
       'dump-maps': { type: 'boolean' },
       json: { type: 'boolean' },
+      ...BTF_OPTION,
     });
     const path = onePositional(p, 'attach', 'FILE.o');
     const pcap = str(p, 'pcap');
@@ -249,6 +256,7 @@ export const attachCommand: Command = {
       mapSets: strs(p, 'map-set'),
       engine: engineOpt(p),
       verify: !flag(p, 'no-verify'),
+      ...coreTargetOpt(p),
     });
     try {
       const r = attachPcap(coll, prog!, pcap, out, [path]);

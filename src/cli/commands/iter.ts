@@ -7,6 +7,7 @@ import type { Command } from '../command.ts';
 import { parseGlobals } from '../loaded-object.ts';
 import { json, processIo, readInput, toHex } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
+import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 
 const HEX = /^(?:[0-9a-f]{2})+$/i;
 
@@ -53,6 +54,7 @@ export const iterCommand: Command = {
   --fill KEY=VALUE   put an element in the map first; key and value in hex, little-endian
                      as in memory (e.g. --fill 01000000=0a00000000000000...); repeatable
   --set NAME=VAL     set a global (const volatile) variable before loading
+${btfUsage(21)}
   --objects FILE     iter/task: a JSON array of task_struct fields by kernel name,
                      e.g. [{"pid": 1, "tgid": 1, "comm": "init"}]
   --read-size N      bytes per read(), which decides where the output is cut into the kernel's
@@ -72,6 +74,7 @@ export const iterCommand: Command = {
       objects: { type: 'string' },
       before: { type: 'string' },
       json: { type: 'boolean' },
+      ...BTF_OPTION,
     });
     if (p.positionals.length !== 1)
       throw new UsageError(`expected exactly one FILE.o, got ${p.positionals.length}`);
@@ -99,6 +102,7 @@ export const iterCommand: Command = {
       verify: false,
       programs: before === undefined ? [ps.name] : [ps.name, before],
       rodata: parseGlobals(strs(p, 'set')),
+      ...coreTargetOpt(p),
     });
     try {
       const map = mapName === undefined ? undefined : coll.map(mapName);

@@ -14,6 +14,7 @@ import {
 import { flag, onePositional, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { json } from '../io.ts';
+import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 import { attachPcap, findMap, loadObject, requireObject } from './attach.ts';
 
 const hexList = (b: Uint8Array): string[] => Array.from(b, (x) => `0x${x.toString(16).padStart(2, '0')}`);
@@ -96,6 +97,7 @@ export const mapDumpCommand: Command = {
   --map-set M:K=V update a map first (hex bytes in memory order, repeatable)
   --set NAME=VAL  set a global (const volatile) variable before loading
   --no-verify     run without the verifier
+${btfUsage(18)}
   --json          like 'bpftool -j map dump': [{"key", "value", "formatted"}]`,
   run(argv, io) {
     const p = parseCommandArgs('map dump', argv, {
@@ -106,6 +108,7 @@ export const mapDumpCommand: Command = {
       set: { type: 'string', multiple: true },
       'no-verify': { type: 'boolean' },
       json: { type: 'boolean' },
+      ...BTF_OPTION,
     });
     const path = onePositional(p, 'map dump', 'FILE.o');
     const name = str(p, 'map');
@@ -120,6 +123,7 @@ export const mapDumpCommand: Command = {
       sets: strs(p, 'set'),
       mapSets: strs(p, 'map-set'),
       verify: !flag(p, 'no-verify'),
+      ...coreTargetOpt(p),
     });
     try {
       const map = findMap(coll, name);

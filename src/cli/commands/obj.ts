@@ -1,5 +1,6 @@
 // tsbpf obj show / obj link: what an ELF object holds, and one program linked for loading.
-import { UsageError } from '../../errors.ts';
+import type { Btf } from '../../btf/btf.ts';
+import { TsbpfError, UsageError } from '../../errors.ts';
 import { kbpfMapArgs, linkProgram } from '../../elf/link.ts';
 import { readElf } from '../../elf/reader.ts';
 import type { CollectionSpec } from '../../elf/spec.ts';
@@ -8,6 +9,7 @@ import { flag, onePositional, parseCommandArgs, str } from '../args.ts';
 import type { Command } from '../command.ts';
 import { json, toHex, writeOutput } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
+import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 
 const STT_OBJECT = 1;
 const DATA_SECTION = /^\.(data|rodata|bss)(\.|$)/;
@@ -34,6 +36,25 @@ function globalVariables(
   return out.sort((a, b) => a.section.localeCompare(b.section) || a.offset - b.offset);
 }
 
+/** With --btf: each program's CO-RE relocations against the target (links every program). */
+function coreSummary(
+  spec: CollectionSpec,
+  target: { coreTarget?: Btf },
+): { prog: string; relocations: number; poisoned: number; error?: string }[] | undefined {
+  if (!target.coreTarget) return undefined;
+  return spec.programs.map((x) => {
+    try {
+      const l = linkProgram(spec, x.name, { coreTarget: target.coreTarget! });
+      const res = l.coreResults ?? [];
+      return { prog: x.name, relocations: res.length, poisoned: res.filter((r) => r.poisoned).length };
+    } catch (e) {
+      // One unlinkable program (an unknown section) must not hide the others' results.
+      if (!(e instanceof TsbpfError)) throw e;
+      return { prog: x.name, relocations: x.coreRelos.length, poisoned: 0, error: e.message };
+    }
+  });
+}
+
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) =>
@@ -47,9 +68,12 @@ function table(rows: string[][]): string[] {
 export const objShowCommand: Command = {
   name: 'obj show',
   summary: 'List the programs, maps and global variables of an ELF object',
-  usage: `obj show FILE.o [--json]`,
+  usage: `obj show FILE.o [--btf FILE] [--json]
+
+${btfUsage(14)}
+              and list per program how many CO-RE relocations resolved or were poisoned`,
   run(argv, io) {
-    const p = parseCommandArgs('obj show', argv, { json: { type: 'boolean' } });
+    const p = parseCommandArgs('obj show', argv, { json: { type: 'boolean' }, ...BTF_OPTION });
     const path = onePositional(p, 'obj show', 'FILE.o');
     const { spec, bytes } = requireObject(path);
     const programs = spec.programs.map((x) => ({
@@ -75,8 +99,20 @@ export const objShowCommand: Command = {
     }));
     const variables = globalVariables(bytes, path);
     const externs = spec.externs.map((e) => ({ name: e.name, kind: e.kind, weak: e.weak }));
+    const core = coreSummary(spec, coreTargetOpt(p));
     if (flag(p, 'json')) {
-      io.out(json({ file: path, license: spec.license, programs, functions, maps, variables, externs }));
+      io.out(
+        json({
+          file: path,
+          license: spec.license,
+          programs,
+          functions,
+          maps,
+          variables,
+          externs,
+          ...(core ? { core } : {}),
+        }),
+      );
       return 0;
     }
     const out: string[] = [`${path}: license "${spec.license}"`, ''];
@@ -125,6 +161,13 @@ export const objShowCommand: Command = {
       out.push('', `externs (${externs.length}):`);
       for (const e of externs) out.push(`  ${e.name} (${e.kind}${e.weak ? ', weak' : ''})`);
     }
+    if (core) {
+      out.push('', `CO-RE against ${str(p, 'btf')}:`);
+      for (const c of core)
+        out.push(
+          `  ${c.prog}: ${c.relocations} relocations, ${c.poisoned} poisoned${c.error ? ` (${c.error})` : ''}`,
+        );
+    }
     io.out(out.join('\n'));
     return 0;
   },
@@ -143,6 +186,7 @@ export const objLinkCommand: Command = {
   --prog NAME   the program (needed when the object has several)
   -o FILE       output (default: NAME.bin beside the object, kept unless --force;
                 an explicit -o is replaced, never an input)
+${btfUsage(14)}
   --json        {"output", "insns", "type", "maps": [{"index", "spec", "name", ...}]}`,
   run(argv, io) {
     const p = parseCommandArgs('obj link', argv, {
@@ -150,11 +194,12 @@ export const objLinkCommand: Command = {
       output: { type: 'string', short: 'o' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
+      ...BTF_OPTION,
     });
     const path = onePositional(p, 'obj link', 'FILE.o');
     const { spec } = requireObject(path);
     const prog = pickProgram(spec, str(p, 'prog'));
-    const linked = linkProgram(spec, prog.name, { mapIndex: 'used' });
+    const linked = linkProgram(spec, prog.name, { mapIndex: 'used', ...coreTargetOpt(p) });
     const explicit = str(p, 'output');
     const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '';
     const output = explicit ?? `${dir}${linked.name}.bin`;

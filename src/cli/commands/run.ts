@@ -16,6 +16,7 @@ import { json, readInput, toHex } from '../io.ts';
 import { createMap, dumpMap, mapInfo, parseMapSpec } from '../map-spec.ts';
 import { loadInput, pickProgram, programFromBytes } from '../program-input.ts';
 import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
+import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 import { verifyForRun } from '../verify-hook.ts';
 
 const RUNNABLE: readonly TestRunProgType[] = [
@@ -169,6 +170,7 @@ function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
     vm: { budget: c.budget },
     engine: c.engine,
     onTrace: (line) => trace.push(line),
+    ...coreTargetOpt(p),
   });
   try {
     if (c.verify) for (const prog of coll.programs.values()) verifyLoaded(c.path, coll, prog, c.verifyLimit);
@@ -215,6 +217,7 @@ export const runCommand: Command = {
   --engine E        jit (default: eBPF compiled to WebAssembly) | interp
   --max-insns N     stop a run after N instructions (default ${DEFAULT_BUDGET})
   --verify-limit N  instructions the verifier may process (default 1000000, the kernel's)
+${btfUsage(20)}
   --no-verify       run without the verifier (by default a program it rejects
                     does not run, as the kernel would not load it)
   --json            {"retval", "duration_ns", "data_out", "ctx_out"?, "maps"?, ...}
@@ -235,6 +238,7 @@ export const runCommand: Command = {
       'no-verify': { type: 'boolean' },
       'verify-limit': { type: 'string' },
       json: { type: 'boolean' },
+      ...BTF_OPTION,
     });
     const engine = str(p, 'engine') ?? 'jit';
     if (engine !== 'interp' && engine !== 'jit')

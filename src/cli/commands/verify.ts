@@ -1,6 +1,7 @@
 // tsbpf verify: the verifier's verdict and kernel-format log, without running anything
 // (what kbpf --log prints for the kernel's verifier). With --kernel, first the static feature scan
 // for that release (src/kernels/), then the verifier under that release's limits.
+import type { Btf } from '../../btf/btf.ts';
 import type { CollectionSpec, LinkedProgram } from '../../elf/index.ts';
 import { linkProgram } from '../../elf/link.ts';
 import type { ProgType } from '../../elf/sections.ts';
@@ -21,6 +22,7 @@ import type { Io } from '../io.ts';
 import { json } from '../io.ts';
 import { mapInfo, parseMapSpec } from '../map-spec.ts';
 import { loadInput, pickProgram, programFromBytes } from '../program-input.ts';
+import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 import { VerifierRejection } from '../verify-hook.ts';
 
 type VerifyProgram = Parameters<typeof verify>[0];
@@ -32,8 +34,13 @@ interface Target {
   linked: LinkedProgram;
 }
 
-function objectTarget(spec: CollectionSpec, name: string, typeOpt: ProgType | undefined): Target {
-  const linked = linkProgram(spec, name, { mapIndex: 'used' });
+function objectTarget(
+  spec: CollectionSpec,
+  name: string,
+  typeOpt: ProgType | undefined,
+  core: { coreTarget?: Btf },
+): Target {
+  const linked = linkProgram(spec, name, { mapIndex: 'used', ...core });
   return {
     name: linked.name,
     linked,
@@ -76,6 +83,7 @@ function targetsOf(
 ): { targets: Target[]; scan: (v: string[]) => ScanResult } {
   const input = loadInput(path);
   const typeOpt = str(p, 'type') as ProgType | undefined;
+  const core = coreTargetOpt(p);
   if (input.spec) {
     const spec = input.spec;
     if (strs(p, 'map').length)
@@ -85,9 +93,12 @@ function targetsOf(
       // libbpf loads every autoloaded program of the object: the scan and the verifier see them all.
       const names = spec.programs.filter((x) => x.autoload && !x.unknownSection).map((x) => x.name);
       if (names.length === 0) throw new UsageError(`${spec.file}: the object has no programs to load`);
-      return { targets: names.map((n) => objectTarget(spec, n, typeOpt)), scan: (v) => scanObject(spec, v) };
+      return {
+        targets: names.map((n) => objectTarget(spec, n, typeOpt, core)),
+        scan: (v) => scanObject(spec, v),
+      };
     }
-    const t = objectTarget(spec, pickProgram(spec, name).name, typeOpt);
+    const t = objectTarget(spec, pickProgram(spec, name).name, typeOpt, core);
     return { targets: [t], scan: (v) => scanProgram(t.linked, v) };
   }
   if (str(p, 'prog') !== undefined)
@@ -235,6 +246,7 @@ export const verifyCommand: Command = {
   --log N         log level: 0 none, 1 (default) errors and statistics, 2 every state
   --limit N       instructions the verifier may process (default 1000000)
   --unprivileged  verify as a loader without CAP_BPF would be
+${btfUsage(18)}
   --kernel V      will it load on Linux V ("5.10")? First the static feature scan for V (a missing
                   helper, map type, instruction...: "blocked" with every reason), then the verifier
                   with V's processed-insn limit ("rejected" with its message; the verifier's other
@@ -256,6 +268,7 @@ export const verifyCommand: Command = {
       unprivileged: { type: 'boolean' },
       kernel: { type: 'string' },
       json: { type: 'boolean' },
+      ...BTF_OPTION,
     });
     const path = onePositional(p, 'verify', 'FILE');
     if (str(p, 'kernel') !== undefined) return runKernel(path, p, io);

@@ -1,6 +1,7 @@
 // Every helper the runtime adds to a VM's table (the VM brings the base, map and packet ones).
 import type { HelperTable } from '../../vm/helpers.ts';
 import { registerCallbackHelpers } from './callbacks.ts';
+import { registerCorePoison } from './core-poison.ts';
 import type { RuntimeEnv } from './env.ts';
 import { registerNetHelpers } from './net.ts';
 import { registerStringHelpers } from './strings.ts';
@@ -15,6 +16,7 @@ export function registerRuntimeHelpers(t: HelperTable, env: RuntimeEnv, timers: 
   registerTaskHelpers(t, env);
   registerStringHelpers(t);
   registerSeqHelpers(t, env); // bpf_seq_printf/write for iterators (src/runtime/iter)
+  registerCorePoison(t);
 }
 
 export type { HostInfo, HostMemory, RedirectAction, RuntimeEnv } from './env.ts';
