@@ -37,14 +37,4 @@ export function scratch(prefix: string): { dir: string; path: (name: string) => 
   };
 }
 
-/** Seeded PRNG (mulberry32), so a failing fuzz case can be replayed. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+export { mulberry32Float as prng } from '../../src/prng.ts';

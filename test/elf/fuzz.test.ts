@@ -6,21 +6,10 @@ import { btfToJson, formatBtf } from '../../src/btf/index.ts';
 import { linkProgram, loadCollectionSpec, readElf } from '../../src/elf/index.ts';
 import { BtfError, ElfError } from '../../src/errors.ts';
 import { fixture, readObject } from './fixtures.ts';
+import { mulberry32Float } from '../../src/prng.ts';
 
 // FUZZ_N and FUZZ_SEED let a longer run explore further; the default is what `npm test` runs.
 const ITERATIONS = Number(process.env.FUZZ_N ?? 10_000);
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FILES = [
   'subprogs.bpf.o',
@@ -137,7 +126,7 @@ function mutate(t: Target, rnd: () => number): { bytes: Uint8Array; how: string 
 }
 
 test(`${ITERATIONS} mutated objects load or fail with a located ElfError/BtfError`, (t) => {
-  const rnd = prng(Number(process.env.FUZZ_SEED ?? 0x7eb9f));
+  const rnd = mulberry32Float(Number(process.env.FUZZ_SEED ?? 0x7eb9f));
   const all = targets();
   let ok = 0;
   let elfErrors = 0;

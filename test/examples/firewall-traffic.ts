@@ -14,6 +14,7 @@ import {
   tcp,
   udp,
 } from './packets.ts';
+import { mulberry32Float } from '../../src/prng.ts';
 
 // The firewall's verdict slots (index into its "verdicts" per-CPU array).
 export const Verdict = { Pass: 0, DropSrc: 1, DropPort: 2, DropMalformed: 3, PassNonIpv4: 4 } as const;
@@ -27,19 +28,9 @@ export const blockedPorts = [23, 445, 3389];
 const ports = [22, 23, 53, 80, 443, 445, 3389, 8080];
 
 // mulberry32: small, seedable, good enough to mix traffic.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function firewallTraffic(count = 10000, seed = 0x5eed): Uint8Array[] {
-  const rnd = prng(seed);
+  const rnd = mulberry32Float(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const packets: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {

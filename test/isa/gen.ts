@@ -3,17 +3,7 @@ import type { Insn } from '../../src/isa/insn.ts';
 import * as op from '../../src/isa/opcode.ts';
 import { VALID_OPCODES } from '../../src/isa/valid.ts';
 
-/** mulberry32: small, seeded, good enough for test inputs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32Float as prng } from '../../src/prng.ts';
 
 export interface GenOptions {
   /** Only forms llvm-mc-19 can assemble (no pseudo lddw/calls, no load-acquire, 16-bit gotol). */

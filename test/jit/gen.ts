@@ -4,17 +4,7 @@
 // memory accesses on r9 (a 64-byte buffer) and r10 (the stack).
 import type { Insn } from '../../src/isa/insn.ts';
 
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+export { mulberry32 as prng } from '../../src/prng.ts';
 
 export const BUF_SIZE = 64;
 

@@ -8,22 +8,12 @@ import { createMap } from '../../src/maps/create.ts';
 import { MapError } from '../../src/maps/errno.ts';
 import type { BpfMap } from '../../src/maps/map.ts';
 import { Arena } from '../../src/vm/arena.ts';
-
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
-}
+import { mulberry32Below } from '../../src/prng.ts';
 
 const expected = (e: unknown): boolean => e instanceof MapError || e instanceof UsageError;
 
 test('random specs and operations end in a map, a MapError or a UsageError', () => {
-  const r = rng(4242);
+  const r = mulberry32Below(4242);
   const size = (): number => [0, 1, 4, 6, 8, 16, 260, 4096, 65536, 2 ** 31, 2 ** 32 - 1][r(11)]! + r(3);
   const arena = new Arena({ maxPages: 4096 });
   let created = 0;

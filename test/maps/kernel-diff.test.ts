@@ -13,6 +13,7 @@ import { errnoName } from '../../src/maps/errno.ts';
 import { normalizeSpec } from '../../src/maps/spec.ts';
 import { cleanup, type KMap, oracleProblem, runKernel, runTsbpf } from './kbpf.ts';
 import { MapProg, NULL_MARK, results } from './prog-builder.ts';
+import { mulberry32Below } from '../../src/prng.ts';
 
 after(cleanup);
 const problem = oracleProblem();
@@ -330,16 +331,7 @@ describe('map/helper compatibility: tsbpf table vs kernel verifier', opts, () =>
 
 describe('random helper sequences: tsbpf vs kernel', opts, () => {
   /** mulberry32, seeded: the same sequences every run. */
-  const rng = (seed: number) => {
-    let s = seed >>> 0;
-    return (n: number): number => {
-      s = (s + 0x6d2b79f5) | 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
-  };
+  const rng = mulberry32Below;
   const kinds: [string, KMap, number][] = [
     ['array', array(6), 8],
     ['hash', hash(6), 10],

@@ -9,21 +9,11 @@ import { describe, test } from 'node:test';
 import { encodeProgram } from '../../src/isa/encode.ts';
 import { kmapopsProblem, possibleCpus, runKernelScript, runTsbpfScript } from './host-ops.ts';
 import { MapProg, NULL_MARK, results } from './prog-builder.ts';
+import { mulberry32Below } from '../../src/prng.ts';
 
 const problem = kmapopsProblem();
 if (problem) console.log(`# maps prog-diff skipped: ${problem}`);
 const CPUS = possibleCpus();
-
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
-}
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const u32 = (v: number): string => hex(new Uint8Array(new Uint32Array([v]).buffer));
@@ -61,7 +51,7 @@ describe('map helpers from programs: tsbpf vs kernel (kmapops run)', { skip: pro
   test('queue and stack: random push (all flags), pop and peek', () => {
     for (const type of [22, 23]) {
       for (const seed of [1, 2]) {
-        const r = rng(seed * 100 + type);
+        const r = mulberry32Below(seed * 100 + type);
         const p = new MapProg();
         for (let i = 0; i < 40; i++) {
           const op = r(3);
@@ -74,7 +64,7 @@ describe('map helpers from programs: tsbpf vs kernel (kmapops run)', { skip: pro
   });
 
   test('bloom filter (zero seed): program pushes, program and host peeks', () => {
-    const r = rng(9);
+    const r = mulberry32Below(9);
     const p = new MapProg();
     const vals = Array.from({ length: 30 }, () => r(64));
     for (const v of vals.slice(0, 10)) p.push(1, v, r(5) === 0 ? 1 : 0);
@@ -162,7 +152,7 @@ describe('map helpers from programs: tsbpf vs kernel (kmapops run)', { skip: pro
 
   test('hash with BPF_F_ZERO_SEED: program updates and deletes leave the kernel bucket order', () => {
     for (const type of [1, 9]) {
-      const r = rng(type);
+      const r = mulberry32Below(type);
       const p = new MapProg();
       for (let i = 0; i < 60; i++) {
         const k = r(24);
@@ -175,7 +165,7 @@ describe('map helpers from programs: tsbpf vs kernel (kmapops run)', { skip: pro
 
   test('ring buffer as user space maps it: positions, record headers (len, pg_off), samples', () => {
     for (const seed of [1, 2, 3]) {
-      const r = rng(seed + 50);
+      const r = mulberry32Below(seed + 50);
       const p = new MapProg();
       for (let i = 0; i < 30; i++) {
         const op = r(3);

@@ -4,22 +4,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { kmapopsProblem, possibleCpus, runKernelScript, runTsbpfScript } from './host-ops.ts';
+import { mulberry32Below } from '../../src/prng.ts';
 
 const problem = kmapopsProblem();
 if (problem) console.log(`# maps random-diff skipped: ${problem}`);
 const CPUS = possibleCpus();
-
-/** mulberry32: a small seeded PRNG so every run tests the same sequences. */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
-}
 
 const hexOf = (bytes: number[]): string => Buffer.from(bytes).toString('hex');
 const u32 = (v: number): string => hexOf([v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24]);
@@ -120,7 +109,7 @@ const SHAPES: Record<string, Shape> = {
 };
 
 function script(shape: Shape, seed: number, n: number): string {
-  const r = rng(seed);
+  const r = mulberry32Below(seed);
   const lines = [shape.create];
   for (let i = 0; i < n; i++) {
     const k = shape.key(r);
@@ -158,7 +147,7 @@ describe('random command sequences: tsbpf vs kernel bpf()', { skip: problem }, (
 
   test('queue and stack', () => {
     for (const type of [22, 23]) {
-      const r = rng(type);
+      const r = mulberry32Below(type);
       const lines = [`create ${type} 0 4 5 0 0 -1`];
       for (let i = 0; i < 300; i++) {
         const op = r(3);
@@ -172,7 +161,7 @@ describe('random command sequences: tsbpf vs kernel bpf()', { skip: problem }, (
 
   test('bloom filter (zero seed), 4- and 6-byte values', () => {
     for (const size of [4, 6]) {
-      const r = rng(size);
+      const r = mulberry32Below(size);
       const lines = [`create 30 0 ${size} 16 64 ${r(6)} -1`];
       for (let i = 0; i < 300; i++) {
         const v = hexOf(Array.from({ length: size }, () => r(4)));

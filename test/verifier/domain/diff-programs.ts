@@ -17,17 +17,7 @@ export interface RawInsn {
   imm: number;
 }
 
-/** Small seeded PRNG (mulberry32), so a failing program can be regenerated from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32Float as prng } from '../../../src/prng.ts';
 
 const CLS_ALU = 0x04;
 const CLS_JMP = 0x05;

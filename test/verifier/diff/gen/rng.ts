@@ -1,5 +1,6 @@
 // A seeded PRNG (mulberry32) and pick helpers: program i of seed S is generated from its own
 // stream, so any single program can be rebuilt from (seed, index) alone.
+import { mulberry32Float } from '../../../../src/prng.ts';
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -9,14 +10,7 @@ export interface Rng {
 }
 
 export function mulberry32(seed: number): Rng {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32Float(seed);
   return {
     next,
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
