@@ -137,6 +137,24 @@ function sourceLine(lineInfo: readonly LineInfo[], idx: number): VerifyError['li
 
 /** Verifies one program as the kernel would when root loads it. */
 export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyResult {
+  // Level 1 keeps only the path that failed, but formatting every path's states costs more than
+  // exploring them: explore without a log first, and only for a rejection explore again with
+  // the log on (exploration is deterministic, so the second run fails the same way).
+  if ((opts.logLevel ?? 1) === 1) {
+    const quick = verifyOnce(prog, { ...opts, logLevel: 0 });
+    if (quick.verdict === 'accept') {
+      quick.log = [statsLine(quick.stats)];
+      return quick;
+    }
+  }
+  return verifyOnce(prog, opts);
+}
+
+function statsLine(stats: VerifyStats): string {
+  return `processed ${stats.insnsProcessed} insns (limit ${BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`;
+}
+
+function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
   const insns = prog.insns;
   const logLevel = opts.logLevel ?? 1;
   const log = new VerifierLog(logLevel);
@@ -228,11 +246,7 @@ export function verify(prog: VerifyProgram, opts: VerifierOptions = {}): VerifyR
     peakStates: env.peakStates,
     stackDepth: env.subprogs.map((s) => s.stackDepth),
   };
-  if (logLevel > 0) {
-    log.add(
-      `processed ${stats.insnsProcessed} insns (limit ${BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`,
-    );
-  }
+  if (logLevel > 0) log.add(statsLine(stats));
   const result: VerifyResult = {
     verdict: failure ? 'reject' : 'accept',
     insnsProcessed: env.insnProcessed,

@@ -23,6 +23,8 @@ export interface KobjProgram {
   errno: string;
   insnsProcessed?: number;
   xlatedInsns?: number;
+  /** The kernel's own verification time (its stats line), microseconds. */
+  verificationUs?: number;
   error?: string;
 }
 
@@ -55,6 +57,7 @@ const intKeys: Record<string, keyof KobjProgram> = {
   insns_loaded: 'insnsLoaded',
   insns_processed: 'insnsProcessed',
   xlated_insns: 'xlatedInsns',
+  verification_us: 'verificationUs',
 };
 
 export function parseKobj(stdout: string, status: number, stderr = '', pid = 0): KobjReport {

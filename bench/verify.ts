@@ -1,0 +1,169 @@
+// Verification speed on every example program (examples/inventory.json), next to the kernel's
+// own figure: tsbpf's verify() on the program as the verifier tests load it
+// (test/verifier/objects.ts), median of several warm runs, against the `verification_us` and
+// `insns_processed` of the kernel's stats line, reported by kobj (libbpf loading the whole
+// object, as the inventory was made; median of several loads). Writes bench/results/verify.json.
+// Run: node --import tsx bench/verify.ts [--quick] [--only NAME,NAME]
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { verify } from '../src/verifier/index.ts';
+import { prepareKobj, runKobj } from '../test/examples/kobj.ts';
+import { loadExampleProgram } from '../test/verifier/objects.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
+const only = process.argv.includes('--only') && onlyArg ? onlyArg.split(',') : undefined;
+/** Time spent re-verifying one program (at least MIN_RUNS runs, at most MAX_RUNS). */
+const budgetMs = quick ? 150 : 1000;
+const MIN_RUNS = quick ? 2 : 5;
+const MAX_RUNS = 400;
+const KERNEL_LOADS = quick ? 1 : 5;
+
+interface InventoryObject {
+  example: string;
+  object: string;
+  programs: { name: string; type: string; verdict: string; insnsProcessed: number }[];
+}
+
+interface Row {
+  example: string;
+  program: string;
+  verdict: string;
+  insns: number;
+  /** Median of the warm runs, ms. */
+  ms: number;
+  minMs: number;
+  maxMs: number;
+  /** The first run in this process, before the JIT has seen this program, ms. */
+  coldMs: number;
+  runs: number;
+  kernelVerdict?: string;
+  kernelInsns?: number;
+  /** Median verification_us over the kernel loads, as ms. */
+  kernelMs?: number;
+  kernelRangeMs?: [number, number];
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Kernel verdict, processed insns and verification times per program of one object. */
+function kernelFigures(object: string): Map<string, { verdict: string; insns?: number; us: number[] }> {
+  const out = new Map<string, { verdict: string; insns?: number; us: number[] }>();
+  for (let i = 0; i < KERNEL_LOADS; i++) {
+    for (const p of runKobj(['--all', join(root, object)]).programs) {
+      const e = out.get(p.program) ?? { verdict: p.verdict, us: [] };
+      if (p.insnsProcessed !== undefined) e.insns = p.insnsProcessed;
+      if (p.verificationUs !== undefined) e.us.push(p.verificationUs);
+      out.set(p.program, e);
+    }
+  }
+  return out;
+}
+
+function main(): number {
+  const inventory = JSON.parse(readFileSync(join(root, 'examples/inventory.json'), 'utf8')) as {
+    objects: InventoryObject[];
+  };
+  const kernelSkip = prepareKobj();
+  if (kernelSkip) console.log(`kernel figures skipped: ${kernelSkip}`);
+
+  const programs = inventory.objects.flatMap((o) =>
+    o.programs
+      .filter((p) => !only || only.includes(p.name) || only.includes(o.example))
+      .map((p) => ({ o, p, ex: loadExampleProgram(join(root, o.object), p.name) })),
+  );
+  const rows: Row[] = [];
+  const cold = new Map<string, number>();
+  // one pass over everything first, so the verifier's own code is warm before any timing
+  for (const { p, ex } of programs) {
+    const t = performance.now();
+    verify(ex.input, { logLevel: 1 });
+    cold.set(p.name, performance.now() - t);
+  }
+  const kernel = new Map<string, ReturnType<typeof kernelFigures>>();
+  for (const { o, p, ex } of programs) {
+    if (!kernelSkip && !kernel.has(o.object)) kernel.set(o.object, kernelFigures(o.object));
+    const times: number[] = [];
+    let verdict = '';
+    let insns = 0;
+    const start = performance.now();
+    while (times.length < MAX_RUNS && (times.length < MIN_RUNS || performance.now() - start < budgetMs)) {
+      const t = performance.now();
+      const r = verify(ex.input, { logLevel: 1 });
+      times.push(performance.now() - t);
+      verdict = r.verdict;
+      insns = r.insnsProcessed;
+    }
+    const row: Row = {
+      example: o.example,
+      program: p.name,
+      verdict,
+      insns,
+      ms: median(times),
+      minMs: Math.min(...times),
+      maxMs: Math.max(...times),
+      coldMs: cold.get(p.name)!,
+      runs: times.length,
+    };
+    const k = kernel.get(o.object)?.get(p.name);
+    if (k) {
+      row.kernelVerdict = k.verdict;
+      if (k.insns !== undefined) row.kernelInsns = k.insns;
+      if (k.us.length) {
+        row.kernelMs = median(k.us) / 1000;
+        row.kernelRangeMs = [Math.min(...k.us) / 1000, Math.max(...k.us) / 1000];
+      }
+    }
+    rows.push(row);
+  }
+
+  const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(3));
+  const n = (x: number | undefined): string => (x === undefined ? '—' : x.toLocaleString('en-US'));
+  console.log(
+    `Verification time per example program (tsbpf: median of warm runs, logLevel 1; kernel: median verification_us of ${KERNEL_LOADS} kobj --all loads); load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `${'program'.padEnd(34)}  ${'tsbpf'.padStart(9)}     ${'insns'.padStart(8)} ${'k insns/s'.padStart(9)} | ${'kernel'.padStart(8)} ${'insns'.padStart(8)} | ratio`,
+  );
+  let slower = 0;
+  for (const r of rows) {
+    const ratio = r.kernelMs ? r.ms / r.kernelMs : undefined;
+    if (ratio !== undefined && ratio > 1) slower++;
+    const rate = r.ms > 0 ? r.insns / r.ms : 0;
+    // "label  value unit (detail)": bench/run.ts parses these rows into latest.json
+    console.log(
+      `${`${r.example}/${r.program}`.padEnd(34)}  ${ms(r.ms).padStart(9)} ms  (${n(r.insns).padStart(8)} ${rate.toFixed(0).padStart(9)} | ${(r.kernelMs === undefined ? '—' : ms(r.kernelMs)).padStart(8)} ${n(r.kernelInsns).padStart(8)} | ${ratio === undefined ? '—' : `${ratio.toFixed(2)}×`}${r.verdict !== 'accept' ? ` tsbpf ${r.verdict}` : ''})`,
+    );
+  }
+  const withKernel = rows.filter((r) => r.kernelMs !== undefined);
+  const total = rows.reduce((a, r) => a + r.ms, 0);
+  const kTotal = withKernel.reduce((a, r) => a + r.kernelMs!, 0);
+  console.log(`total tsbpf  ${ms(total)} ms  (kernel ${ms(kTotal)} ms)`);
+  console.log(`programs slower than the kernel  ${slower} of ${withKernel.length}`);
+
+  const dir = join(root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, 'verify.json.tmp');
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    loadavg: loadavg(),
+    quick,
+    rows,
+  };
+  writeFileSync(tmp, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(tmp, join(dir, 'verify.json'));
+  console.log('wrote bench/results/verify.json');
+  return 0;
+}
+
+process.exitCode = main();
