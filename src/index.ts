@@ -23,11 +23,21 @@ export {
 export { decodeProgram, disassemble, encodeProgram, type Insn } from './isa/index.ts';
 export { loadCollectionSpec, linkProgram } from './elf/index.ts';
 export {
+  type KernelOption,
   verify,
   type VerifierOptions,
   type VerifyProgram,
   type VerifyResult,
 } from './verifier/index.ts';
+// verify(prog, { kernel: '5.10' }) answers as that release's verifier; these give the release data
+export {
+  firstReason,
+  KERNEL_VERSIONS,
+  type KernelProfile,
+  type KernelVerdict,
+  kernelProfile,
+  kernelVerdicts,
+} from './kernels/index.ts';
 export { Collection, type CollectionOptions, type Engine, newCollection, Program } from './runtime/index.ts';
 
 export * as btf from './btf/index.ts';

@@ -40,3 +40,11 @@ export {
 } from './scan.ts';
 export { KFUNCS, KFUNCS_SOURCE } from './kfuncs.ts';
 export { PROG_HELPERS, PROG_HELPERS_SOURCE, type ProgHelperEntry } from './prog-helpers.ts';
+export {
+  firstReason,
+  type KernelReason,
+  type KernelTarget,
+  type KernelVerdict,
+  type KernelVerdictOptions,
+  kernelVerdicts,
+} from './verdicts.ts';

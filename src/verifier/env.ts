@@ -2,6 +2,7 @@
 // maps, per-instruction facts from the CFG pass, id counters, statistics and the log.
 import type { LineInfo } from '../btf/ext-info.ts';
 import type { Insn } from '../isa/index.ts';
+import type { KernelProfile } from '../kernels/profile.ts';
 import type { VerifierLog } from './log.ts';
 import type { Checkpoint, VerifierState } from './state.ts';
 
@@ -68,6 +69,11 @@ export interface VerifierOptions {
   unprivileged?: boolean;
   /** kernel: BPF_COMPLEXITY_LIMIT_INSNS */
   insnLimit?: number;
+  /**
+   * Verify as this kernel release did ("5.10", or a profile from kernelProfile()): its opcodes,
+   * helpers, loop and call rules and processed-insn limit (src/verifier/profile.ts). Unset: 6.18.
+   */
+  kernel?: string | KernelProfile;
 }
 
 export interface VerifierEnv {
@@ -81,7 +87,9 @@ export interface VerifierEnv {
   hasFuncInfo: boolean;
   aux: InsnAux[];
   log: VerifierLog;
-  opts: Required<VerifierOptions>;
+  opts: Required<Omit<VerifierOptions, 'kernel'>>;
+  /** do_check()'s messages for instructions the profiled release lacks (kernel option only). */
+  kernelBlocks?: ReadonlyMap<number, string>;
   /** kernel: id_gen */
   idGen: number;
   insnProcessed: number;

@@ -317,6 +317,9 @@ class Explorer {
       this.lastFrames = st.frames.length;
       env.cur = st;
       this.prevIdx = idx;
+      // an instruction the profiled kernel release lacks (src/verifier/profile.ts)
+      const blocked = env.kernelBlocks?.get(idx);
+      if (blocked !== undefined) reject(blocked);
       if (!this.step(idx)) return;
       this.lastFrames = this.state.frames.length;
     }

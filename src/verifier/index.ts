@@ -13,12 +13,20 @@ import { explain } from './explain.ts';
 import { doCheck } from './explore.ts';
 import { computeLiveRegs } from './liveness.ts';
 import { VerifierLog } from './log.ts';
+import {
+  checkKernelLoad,
+  checkTailCallStack,
+  kernelInsnBlocks,
+  kernelWording,
+  resolveKernel,
+} from './profile.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
 
 export type { MapInfo, ProgTypeName, VerifierOptions } from './env.ts';
 export type { Principle } from './explain.ts';
+export type { KernelOption } from './profile.ts';
 
 export interface VerifyProgram {
   insns: readonly Insn[];
@@ -158,6 +166,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
   const insns = prog.insns;
   const logLevel = opts.logLevel ?? 1;
   const log = new VerifierLog(logLevel);
+  const kernel = opts.kernel !== undefined ? resolveKernel(opts.kernel) : undefined;
   const lineInfo = [...(prog.lineInfo ?? [])].sort((a, b) => a.insnIdx - b.insnIdx);
   const env: VerifierEnv = {
     insns,
@@ -179,7 +188,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     opts: {
       logLevel,
       unprivileged: opts.unprivileged ?? false,
-      insnLimit: opts.insnLimit ?? BPF_COMPLEXITY_LIMIT_INSNS,
+      insnLimit: opts.insnLimit ?? kernel?.maxProcessedInsns ?? BPF_COMPLEXITY_LIMIT_INSNS,
     },
     idGen: 0,
     insnProcessed: 0,
@@ -203,9 +212,11 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
         `program of ${insns.length} insns is too large for an unprivileged load (limit ${BPF_MAXINSNS})`,
       );
     }
+    if (kernel) checkKernelLoad(env, kernel);
     resolvePseudoLdimm64(insns, env.maps);
     env.subprogs = checkSubprogs(insns);
     checkCfg(insns, env.subprogs, env.aux);
+    if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);
     const live = computeLiveRegs(insns);
     for (let i = 0; i < insns.length; i++) env.aux[i]!.liveRegsBefore = live[i]!;
     if (logLevel >= 2) {
@@ -223,6 +234,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     // kernel: on success at level 1 only the statistics remain
     if (logLevel < 2) log.truncate(0);
     checkMaxStackDepth(env);
+    if (kernel) checkTailCallStack(insns, env.subprogs, kernel);
   } catch (e) {
     if (!(e instanceof VerifierReject)) {
       if (e instanceof InternalError) throw e;
@@ -230,13 +242,13 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
         cause: e,
       });
     }
-    failure = e;
+    failure = kernel ? new VerifierReject(kernelWording(e.message, kernel), ...e.lines.slice(1)) : e;
     // before exploration the message names the instruction (unreachable insn 7, jump ... from insn 3)
     const named = /\binsn (\d+)/.exec(e.message);
     if (env.insnProcessed === 0 && named)
       env.insnIdx = Math.min(Number(named[1]), Math.max(0, insns.length - 1));
-    for (const line of e.lines) log.add(line);
-    const ex = explain(e.message, insns[env.insnIdx], prog.progType);
+    for (const line of failure.lines) log.add(line);
+    const ex = explain(failure.message, insns[env.insnIdx], prog.progType);
     log.add(`tsbpf: ${ex.principle}: ${ex.hint}`);
   }
   const stats: VerifyStats = {

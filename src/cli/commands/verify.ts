@@ -8,14 +8,16 @@ import type { ProgType } from '../../elf/sections.ts';
 import { UsageError } from '../../errors.ts';
 import {
   compareVersions,
+  firstReason,
   KERNEL_VERSIONS,
   kernelProfile,
+  kernelVerdicts,
   type ScanResult,
   scanObject,
   scanProgram,
 } from '../../kernels/index.ts';
 import { objectMapInfo } from '../../runtime/map-info.ts';
-import { type VerifyResult, verify } from '../../verifier/index.ts';
+import { verify } from '../../verifier/index.ts';
 import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import type { Io } from '../io.ts';
@@ -128,60 +130,16 @@ function kernelVersions(arg: string): string[] {
   return [version];
 }
 
-interface ProgramOutcome {
-  name: string | undefined;
-  res: VerifyResult;
-}
-
-interface KernelOutcome {
-  version: string;
-  verdict: 'ok' | 'blocked' | 'rejected';
-  maxProcessedInsns: number;
-  reasons: { text: string; program?: string; insnIdx?: number; needs?: string }[];
-  programs: ProgramOutcome[];
-}
-
 function runKernel(path: string, p: Parsed, io: Io): number {
   if (str(p, 'limit') !== undefined)
     throw new UsageError('--limit and --kernel both set the processed-insn limit; give one');
   const versions = kernelVersions(str(p, 'kernel') ?? '');
   const all = versions.length > 1;
-  const logLevel = int(p, 'log', 1, 2);
-  const unprivileged = flag(p, 'unprivileged');
   const { targets, scan } = targetsOf(path, p, true);
   const scanned = scan(versions);
-  // The verifier reads only the limit from a profile, so releases with the same limit share a run.
-  const byLimit = new Map<number, ProgramOutcome[]>();
-  const outcomes: KernelOutcome[] = versions.map((version) => {
-    const profile = kernelProfile(version);
-    const limit = profile.maxProcessedInsns;
-    const blocked = scanned.verdicts[version]?.reasons ?? [];
-    const base = { version, maxProcessedInsns: limit };
-    if (blocked.length > 0) {
-      const reasons = blocked.map((r) => ({
-        text: r.text,
-        needs: r.needs,
-        ...(r.program !== undefined ? { program: r.program } : {}),
-        ...(r.insnIdx !== undefined ? { insnIdx: r.insnIdx } : {}),
-      }));
-      return { ...base, verdict: 'blocked', reasons, programs: [] };
-    }
-    let programs = byLimit.get(limit);
-    if (!programs) {
-      programs = targets.map((t) => ({
-        name: t.name,
-        res: verify(t.req, { logLevel, insnLimit: limit, unprivileged }),
-      }));
-      byLimit.set(limit, programs);
-    }
-    const reasons = programs
-      .filter((o) => o.res.verdict !== 'accept')
-      .map((o) => ({
-        text: `${o.name !== undefined ? `${o.name}: ` : ''}${o.res.error?.message ?? 'rejected'}`,
-        ...(o.name !== undefined ? { program: o.name } : {}),
-        ...(o.res.error ? { insnIdx: o.res.error.insnIdx } : {}),
-      }));
-    return { ...base, verdict: reasons.length > 0 ? 'rejected' : 'ok', reasons, programs };
+  const outcomes = kernelVerdicts(targets, scanned, versions, {
+    logLevel: int(p, 'log', 1, 2),
+    unprivileged: flag(p, 'unprivileged'),
   });
   if (flag(p, 'json')) {
     io.out(
@@ -207,7 +165,7 @@ function runKernel(path: string, p: Parsed, io: Io): number {
     );
   } else if (all) {
     const rows = outcomes.map((o) =>
-      `${o.version.padEnd(6)} ${o.verdict.padEnd(8)} ${o.reasons[0]?.text ?? ''}`.trimEnd(),
+      `${o.version.padEnd(6)} ${o.verdict.padEnd(8)} ${firstReason(o)}`.trimEnd(),
     );
     io.out(
       [`min_version: ${scanned.minVersion} (static scan)`, 'kernel verdict  first reason', ...rows].join(
@@ -217,7 +175,7 @@ function runKernel(path: string, p: Parsed, io: Io): number {
   } else {
     const o = outcomes[0]!;
     const lines = [`kernel ${o.version}: ${o.verdict} (max processed insns ${o.maxProcessedInsns})`];
-    if (o.verdict === 'blocked') lines.push(...o.reasons.map((r) => `  ${r.text}`));
+    lines.push(...o.reasons.map((r) => `  ${r.from === 'scan' ? 'missing' : 'kernel'}: ${r.text}`));
     for (const x of o.programs) {
       lines.push(`program ${x.name ?? path}: ${x.res.verdict}, insns_processed: ${x.res.insnsProcessed}`);
       if (x.res.verdict !== 'accept') lines.push(...x.res.log);
@@ -227,11 +185,8 @@ function runKernel(path: string, p: Parsed, io: Io): number {
   const decisive = outcomes[outcomes.length - 1]!; // the newest release asked about
   if (decisive.verdict === 'ok') return 0;
   if (!all)
-    io.err(
-      `tsbpf verify: ${path}: ${decisive.verdict} on ${decisive.version}: ${decisive.reasons[0]?.text ?? ''}`,
-    );
-  else
-    io.err(`tsbpf verify: ${path}: does not load on ${decisive.version}: ${decisive.reasons[0]?.text ?? ''}`);
+    io.err(`tsbpf verify: ${path}: ${decisive.verdict} on ${decisive.version}: ${firstReason(decisive)}`);
+  else io.err(`tsbpf verify: ${path}: does not load on ${decisive.version}: ${firstReason(decisive)}`);
   return 1;
 }
 
@@ -247,10 +202,11 @@ export const verifyCommand: Command = {
   --limit N       instructions the verifier may process (default 1000000)
   --unprivileged  verify as a loader without CAP_BPF would be
 ${btfUsage(18)}
-  --kernel V      will it load on Linux V ("5.10")? First the static feature scan for V (a missing
-                  helper, map type, instruction...: "blocked" with every reason), then the verifier
-                  with V's processed-insn limit ("rejected" with its message; the verifier's other
-                  rules stay those of current kernels). Without --prog, every program of the object.
+  --kernel V      will it load on Linux V ("5.10")? The verifier as V ran it (its opcodes, helpers,
+                  loop, call and tail-call rules, processed-insn limit; V's messages, "kernel:")
+                  and the static feature scan for V (a missing helper, map type, context field...:
+                  "missing:"). Verdict "blocked" when V lacks a feature, "rejected" when only V's
+                  verifier refuses. Without --prog, every program of the object.
                   "all": verdict and first reason for ${KERNEL_VERSIONS.join(', ')}.
   --json          {"verdict", "insns_processed", "stats", "log", "error"?}; with --kernel
                   {"file", "min_version", "kernels": [{"version", "verdict", "max_processed_insns",

@@ -1,0 +1,215 @@
+// The verifier as an older kernel release ran it: what `verify(prog, { kernel: '5.10' })` adds to
+// the 6.18 rules. The feature dates come from src/kernels/ (each with its source); this file turns a
+// missing feature into the message that release's verifier printed, at the stage it printed it:
+//   - load (bpf_prog_load()): program length over BPF_MAXINSNS before 5.2 (E2BIG, no log);
+//   - resolve (resolve_pseudo_ldimm64(), bpf_opcode_in_insntable()): opcodes the release lacks
+//     ("unknown opcode 16"), ld_imm64 kinds it lacks ("unrecognized bpf_ld_imm64 insn");
+//   - check_cfg(): any back-edge before 5.3 ("back-edge from insn 9 to 3");
+//   - do_check(), when exploration reaches the instruction (so dead branches behind CO-RE checks
+//     stay legal, as in the kernel): reserved fields ("BPF_ALU uses reserved fields"), helpers
+//     ("invalid func unknown#181", "unknown func bpf_x#N"), tail calls in programs with subprograms;
+//   - check_max_stack_depth(): from 5.10, a tail call under 256+ bytes of caller frames.
+// The processed-insn limit is the release's (131,072 before 5.2). Every rule of 6.18 still applies
+// on top; where a release was laxer than 6.18 tsbpf stays with the stricter rule.
+import type { Insn } from '../isa/index.ts';
+import { opcode as opNs } from '../isa/index.ts';
+import { firstBackEdge } from '../kernels/scan.ts';
+import { HELPERS, hasFeature } from '../kernels/features.ts';
+import { helperForProgType, type KernelProfile, kernelProfile } from '../kernels/profile.ts';
+import { checkSubprogs } from './cfg.ts';
+import type { MapInfo, Subprog, VerifierEnv } from './env.ts';
+import { reject, VerifierReject } from './env.ts';
+
+const op = { ...opNs };
+
+/** A kernel release ("5.10", a `uname -r`) or a profile from kernelProfile(). */
+export type KernelOption = string | KernelProfile;
+
+const BPF_FUNC_TAIL_CALL = 12;
+
+export function resolveKernel(k: KernelOption): KernelProfile {
+  return typeof k === 'string' ? kernelProfile(k) : k;
+}
+
+const hex2 = (code: number): string => code.toString(16).padStart(2, '0');
+const isCall = (i: Insn, src: number): boolean => i.code === op.OP_CALL && i.src === src;
+
+// libbpf's map creation, bpf_prog_load() (E2BIG, EINVAL before any verifier log), then resolve_pseudo_ldimm64() and
+// check_cfg() as they were in release p.version.
+export function checkKernelLoad(env: VerifierEnv, p: KernelProfile): void {
+  const { insns, maps } = env;
+  const rejectAt = (i: number, message: string): never => {
+    env.insnIdx = i;
+    return reject(message);
+  };
+  // libbpf creates every map before it loads the program: a map type the release lacks stops it there
+  for (const m of maps) {
+    const t = p.mapTypeMissing(m.type);
+    if (t && t.since !== '99.0')
+      reject(`map ${m.name ?? m.type}: BPF_MAP_CREATE fails (EINVAL): map type ${m.type} needs ${t.since}`);
+  }
+  if (insns.length > p.maxInsns)
+    reject(
+      `program of ${insns.length} insns is too large (limit ${p.maxInsns} on ${p.version}; bpf() fails with E2BIG)`,
+    );
+  // kernel: bpf_prog_load() knows no such type (EINVAL before the verifier runs)
+  const pt = p.progTypeMissing(env.progType);
+  if (pt && pt.since !== '99.0')
+    reject(`program type ${env.progType} needs ${pt.since} (bpf() fails with EINVAL)`);
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i]!;
+    if (insn.code === op.OP_LDDW) {
+      if (!p.insnAvailable(insn)) rejectAt(i, 'unrecognized bpf_ld_imm64 insn');
+      i++;
+      continue;
+    }
+    const f = p.insnMissing(insn);
+    // opcodes the release's bpf_opcode_in_insntable() did not list; the others are do_check's
+    if (f && !RESERVED_FIELD_MESSAGE[f.feature] && !DO_CHECK_FEATURES.has(f.feature)) {
+      rejectAt(i, `unknown opcode ${hex2(insn.code)}`);
+    }
+  }
+  if (!p.boundedLoops) {
+    const back = firstBackEdge(insns);
+    if (back) rejectAt(back.from, `back-edge from insn ${back.from} to ${back.to}`);
+  }
+}
+
+// Same opcode as an older instruction, with a field the release required to be zero (check_alu_op(),
+// check_xadd(), check_atomic()).
+const RESERVED_FIELD_MESSAGE: Readonly<Record<string, string>> = {
+  'cpu v4 sdiv': 'BPF_ALU uses reserved fields',
+  'cpu v4 smod': 'BPF_ALU uses reserved fields',
+  'cpu v4 movsx': 'BPF_MOV uses reserved fields',
+  addr_space_cast: 'BPF_MOV uses reserved fields',
+  'atomic fetch/xchg/cmpxchg/bitwise': 'BPF_XADD uses reserved fields',
+};
+const DO_CHECK_FEATURES = new Set(['bpf-to-bpf call', 'kfunc call', 'load-acquire/store-release']);
+
+/**
+ * Messages do_check() of release p gives when it reaches an instruction, by index. Only
+ * instructions the release lacks are listed: an empty map for 6.18.
+ */
+export function kernelInsnBlocks(
+  insns: readonly Insn[],
+  progType: string,
+  subprogs: readonly Subprog[],
+  p: KernelProfile,
+): Map<number, string> {
+  const out = new Map<number, string>();
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i]!;
+    if (insn.code === op.OP_LDDW) {
+      i++;
+      continue;
+    }
+    const f = p.insnMissing(insn);
+    if (f) {
+      const reserved = RESERVED_FIELD_MESSAGE[f.feature];
+      if (reserved) out.set(i, reserved);
+      else if (f.feature === 'load-acquire/store-release')
+        out.set(i, `BPF_ATOMIC uses invalid atomic opcode ${hex2(insn.imm)}`);
+      else if (DO_CHECK_FEATURES.has(f.feature)) out.set(i, 'BPF_CALL uses reserved fields');
+      continue;
+    }
+    if (!isCall(insn, op.PSEUDO_CALL_HELPER)) continue;
+    const id = insn.imm;
+    const h = HELPERS.get(id);
+    // ids newer than the table: the release's own verifier answers (6.18 knows them)
+    if (!h) continue;
+    if (!hasFeature(p.version, h.since)) {
+      // kernel: check_helper_call(), func_id >= __BPF_FUNC_MAX_ID of that release
+      out.set(i, `invalid func unknown#${id}`);
+      continue;
+    }
+    const forType = helperForProgType(id, progType);
+    if (forType.since !== '99.0' && !hasFeature(p.version, forType.since)) {
+      out.set(i, `${helperUnavailable(p)} ${h.name}#${id}`);
+      continue;
+    }
+    // kernel: check_map_func_compatibility() before e411901c0b77 (5.10)
+    if (id === BPF_FUNC_TAIL_CALL && subprogs.length > 1 && !p.tailCallsInSubprogs)
+      out.set(i, 'tail_calls are not allowed in programs with bpf-to-bpf calls');
+  }
+  return out;
+}
+
+/**
+ * The words for "this program type has no such helper": "unknown func" until the message was
+ * reworded for 6.10 (lore 20240325152210.377548-1-yatsenko@meta.com; bpftrace#3114 follows it).
+ */
+export const helperUnavailable = (p: KernelProfile): string =>
+  hasFeature(p.version, '6.10') ? 'program of this type cannot use helper' : 'unknown func';
+
+/** A 6.18 message in the words of release p. */
+export function kernelWording(message: string, p: KernelProfile): string {
+  const pre = 'program of this type cannot use helper ';
+  return message.startsWith(pre) ? `${helperUnavailable(p)} ${message.slice(pre.length)}` : message;
+}
+
+// kernel: check_max_stack_depth() from e411901c0b77 (5.10): a subprogram that tail-calls must not
+// sit under 256 or more bytes of its callers' frames (the tail-called program reuses the stack).
+export function checkTailCallStack(
+  insns: readonly Insn[],
+  subprogs: readonly Subprog[],
+  p: KernelProfile,
+): void {
+  if (!p.tailCallsInSubprogs || subprogs.length < 2) return;
+  const subprogAt = (i: number): number => {
+    let k = 0;
+    for (let j = 0; j < subprogs.length; j++) if (subprogs[j]!.start <= i) k = j;
+    return k;
+  };
+  const calls = subprogs.map(() => [] as number[]);
+  const tails = subprogs.map(() => false);
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i]!;
+    const from = subprogAt(i);
+    if (isCall(insn, op.PSEUDO_CALL) || (insn.code === op.OP_LDDW && insn.src === op.PSEUDO_FUNC)) {
+      const to = subprogs.findIndex((s) => s.start === i + insn.imm + 1);
+      if (to >= 0) calls[from]!.push(to);
+    }
+    if (isCall(insn, op.PSEUDO_CALL_HELPER) && insn.imm === BPF_FUNC_TAIL_CALL) tails[from] = true;
+    if (insn.code === op.OP_LDDW) i++;
+  }
+  // x86-64 JIT rounding (kernel: round_up_stack_depth()), as checkMaxStackDepth() uses
+  const round = (d: number): number => Math.ceil(d / 16) * 16;
+  const visit = (sp: number, depth: number, onPath: Set<number>): void => {
+    if (sp !== 0 && tails[sp] && depth >= 256)
+      reject(`tail_calls are not allowed when call stack of previous frames is ${depth} bytes. Too large`);
+    const d = depth + round(subprogs[sp]!.stackDepth);
+    for (const callee of calls[sp]!) {
+      if (onPath.has(callee)) continue;
+      onPath.add(callee);
+      visit(callee, d, onPath);
+      onPath.delete(callee);
+    }
+  };
+  visit(0, 0, new Set([0]));
+}
+
+/**
+ * Everything about release p that can change verify()'s answer for this program: two releases
+ * with the same key give the same result, so callers asking about many releases verify once per key.
+ */
+export function profileKey(
+  insns: readonly Insn[],
+  progType: string,
+  maps: readonly MapInfo[],
+  p: KernelProfile,
+): string {
+  let load = '';
+  let blocks: [number, string][] = [];
+  try {
+    const env = { insns, maps, progType, insnIdx: 0 } as Pick<
+      VerifierEnv,
+      'insns' | 'maps' | 'progType' | 'insnIdx'
+    >;
+    checkKernelLoad(env as VerifierEnv, p);
+    blocks = [...kernelInsnBlocks(insns, progType, checkSubprogs(insns), p)];
+  } catch (e) {
+    if (!(e instanceof VerifierReject)) throw e;
+    load = e.message;
+  }
+  return JSON.stringify([load, blocks, p.maxProcessedInsns, p.tailCallsInSubprogs, helperUnavailable(p)]);
+}
