@@ -7,6 +7,7 @@
 // u32min/u32max in 0..2^32-1 and s32min/s32max in -2^31..2^31-1.
 
 import { InternalError } from '../../errors.ts';
+import { regBoundsSyncFast, updateRegBoundsFast } from './sync.ts';
 import * as tnum from './tnum.ts';
 import type { Tnum } from './tnum.ts';
 import * as u64 from './u64.ts';
@@ -155,10 +156,9 @@ export function updateReg64Bounds(r: Scalar): void {
   }
 }
 
-// kernel: __update_reg_bounds()
+// kernel: __update_reg_bounds() (updateReg32Bounds() then updateReg64Bounds(), on numbers)
 export function updateRegBounds(r: Scalar): void {
-  updateReg32Bounds(r);
-  updateReg64Bounds(r);
+  updateRegBoundsFast(r);
 }
 
 /** Learns 32-bit bounds from 64-bit ones and between s32/u32 (kernel: __reg32_deduce_bounds()). */
@@ -275,31 +275,12 @@ export function regBoundOffset(r: Scalar): void {
   r.varOff = tnum.or(tnum.clearSubreg(var64), var32);
 }
 
-// kernel: reg_bounds_sync()
+/**
+ * kernel: reg_bounds_sync(): updateRegBounds(), up to three rounds of regDeduceBounds() until
+ * one changes nothing, regBoundOffset(), updateRegBounds(); done on numbers by sync.ts.
+ */
 export function regBoundsSync(r: Scalar): void {
-  // learn bounds from var_off, then the sign bit (three rounds, as 6.18), then bits from bounds
-  updateRegBounds(r);
-  for (let round = 0; round < 3; round++) {
-    // a round that changes nothing would change nothing again: stop early, same result
-    const { varOff, smin, smax, umin, umax, s32min, s32max, u32min, u32max } = r;
-    regDeduceBounds(r);
-    if (
-      r.varOff === varOff &&
-      r.smin === smin &&
-      r.smax === smax &&
-      r.umin === umin &&
-      r.umax === umax &&
-      r.s32min === s32min &&
-      r.s32max === s32max &&
-      r.u32min === u32min &&
-      r.u32max === u32max
-    ) {
-      break;
-    }
-  }
-  regBoundOffset(r);
-  // intersecting with the old var_off may have improved the bounds slightly
-  updateRegBounds(r);
+  regBoundsSyncFast(r);
 }
 
 /**
