@@ -1,11 +1,12 @@
 // tsbpf obj show / obj link: what an ELF object holds, and one program linked for loading.
 import type { Btf } from '../../btf/btf.ts';
 import { TsbpfError, UsageError } from '../../errors.ts';
-import { kbpfMapArgs, linkProgram } from '../../elf/link.ts';
+import { exportProgramBtf } from '../../elf/btf-export.ts';
+import { kbpfMapArgs, type LinkedProgram, linkProgram } from '../../elf/link.ts';
 import { readElf } from '../../elf/reader.ts';
 import type { CollectionSpec } from '../../elf/spec.ts';
 import { encodeProgram } from '../../isa/encode.ts';
-import { flag, onePositional, parseCommandArgs, str } from '../args.ts';
+import { flag, onePositional, type Parsed, parseCommandArgs, str } from '../args.ts';
 import type { Command } from '../command.ts';
 import { json, toHex, writeOutput } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
@@ -53,6 +54,43 @@ function coreSummary(
       return { prog: x.name, relocations: x.coreRelos.length, poisoned: 0, error: e.message };
     }
   });
+}
+
+/** --btf-out, --func-info-out, --line-info-out: what the kernel needs besides the bytecode. */
+function writeProgramBtf(
+  p: Parsed,
+  path: string,
+  bytes: Uint8Array,
+  spec: CollectionSpec,
+  linked: LinkedProgram,
+  output: string,
+): {
+  btf_out?: string;
+  func_info?: { output: string; records: number };
+  line_info?: { output: string; records: number };
+} {
+  const btfOut = str(p, 'btf-out');
+  const funcOut = str(p, 'func-info-out');
+  const lineOut = str(p, 'line-info-out');
+  if (btfOut === undefined && funcOut === undefined && lineOut === undefined) return {};
+  if (!spec.btf) throw new UsageError(`${path} has no .BTF section; --btf-out and the info files need one`);
+  const outs = [output, btfOut, funcOut, lineOut].filter((x): x is string => x !== undefined);
+  if (new Set(outs).size !== outs.length) throw new UsageError('the output files must differ');
+  const x = exportProgramBtf(bytes, path, spec.btf, linked);
+  const res: ReturnType<typeof writeProgramBtf> = {};
+  if (btfOut !== undefined) {
+    writeOutput(btfOut, x.btf, [path]);
+    res.btf_out = btfOut;
+  }
+  if (funcOut !== undefined) {
+    writeOutput(funcOut, x.funcInfo, [path]);
+    res.func_info = { output: funcOut, records: linked.funcInfo.length };
+  }
+  if (lineOut !== undefined) {
+    writeOutput(lineOut, x.lineInfo, [path]);
+    res.line_info = { output: lineOut, records: linked.lineInfo.length };
+  }
+  return res;
 }
 
 function table(rows: string[][]): string[] {
@@ -186,6 +224,11 @@ export const objLinkCommand: Command = {
   --prog NAME   the program (needed when the object has several)
   -o FILE       output (default: NAME.bin beside the object, kept unless --force;
                 an explicit -o is replaced, never an input)
+  --btf-out F   also write the BTF to load with it (BPF_BTF_LOAD): the object's .BTF
+                with libbpf's load-time fixups (DATASEC sizes and offsets, extern linkage)
+  --func-info-out F  struct bpf_func_info records (8 bytes: insn_off, type_id) of the
+                linked image, for BPF_PROG_LOAD's func_info (needs .BTF.ext)
+  --line-info-out F  struct bpf_line_info records (16 bytes) of the linked image
 ${btfUsage(14)}
   --json        {"output", "insns", "type", "maps": [{"index", "spec", "name", ...}]}`,
   run(argv, io) {
@@ -194,10 +237,13 @@ ${btfUsage(14)}
       output: { type: 'string', short: 'o' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
+      'btf-out': { type: 'string' },
+      'func-info-out': { type: 'string' },
+      'line-info-out': { type: 'string' },
       ...BTF_OPTION,
     });
     const path = onePositional(p, 'obj link', 'FILE.o');
-    const { spec } = requireObject(path);
+    const { spec, bytes } = requireObject(path);
     const prog = pickProgram(spec, str(p, 'prog'));
     const linked = linkProgram(spec, prog.name, { mapIndex: 'used', ...coreTargetOpt(p) });
     const explicit = str(p, 'output');
@@ -206,6 +252,7 @@ ${btfUsage(14)}
     writeOutput(output, encodeProgram(linked.insns), [path], {
       keepExisting: explicit === undefined && !flag(p, 'force'),
     });
+    const extra = writeProgramBtf(p, path, bytes, spec, linked, output);
     const specs = kbpfMapArgs(spec, linked);
     if (flag(p, 'json')) {
       const maps = linked.maps.map((m, i) => ({
@@ -213,9 +260,24 @@ ${btfUsage(14)}
         spec: specs[i],
         name: m.name,
         origin: m.origin,
+        flags: m.flags,
+        key_type_id: m.keyTypeId,
+        value_type_id: m.valueTypeId,
+        ...(m.frozen ? { frozen: true } : {}),
         ...(m.data?.some((b) => b !== 0) ? { initial_data: toHex(m.data) } : {}),
       }));
-      io.out(json({ output, prog: linked.name, type: linked.progType, insns: linked.insns.length, maps }));
+      io.out(
+        json({
+          output,
+          prog: linked.name,
+          type: linked.progType,
+          ...(linked.attachType ? { attach_type: linked.attachType } : {}),
+          license: linked.license,
+          insns: linked.insns.length,
+          maps,
+          ...extra,
+        }),
+      );
       return 0;
     }
     io.out(specs.map((s) => `--map ${s}`).join('\n'));
