@@ -53,6 +53,8 @@ interface Outcome {
   retval: number;
   r0: bigint;
   durationNs: number;
+  compileNs: number;
+  setupNs: number;
   dataOut: Uint8Array;
   ctxOut?: Uint8Array;
   insns: number;
@@ -135,6 +137,8 @@ function runRaw(c: Common, bytes: Uint8Array, kind: 'asm' | 'raw', p: Parsed): O
     retval: r.retval,
     r0: r.r0,
     durationNs: r.durationNs,
+    compileNs: r.compileNs,
+    setupNs: r.setupNs,
     dataOut: r.dataOut,
     ...(r.ctxOut ? { ctxOut: r.ctxOut } : {}),
     insns: r.insns,
@@ -183,6 +187,8 @@ function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
       retval: r.retval,
       r0: r.r0,
       durationNs: r.durationNs,
+      compileNs: r.compileNs,
+      setupNs: r.setupNs,
       dataOut: r.dataOut,
       ...(r.ctxOut ? { ctxOut: r.ctxOut } : {}),
       insns: r.insns,
@@ -212,7 +218,9 @@ export const runCommand: Command = {
                     (kbpf's syntax; 'tsbpf obj link' prints them for an object)
   --data FILE       packet / data_in (default: 64 zero bytes, like kbpf)
   --ctx FILE        ctx_in (__sk_buff, xdp_md, or the syscall argument block)
-  --repeat N        run N times; duration_ns is the mean per run
+  --repeat N        run N times on the same packet and context, as the kernel does;
+                    duration_ns is the mean time of one run (compiling, context setup
+                    and copies are outside it: --json has them as compile_ns, setup_ns)
   --dump-maps       print every map element after the run
   --engine E        jit (default: eBPF compiled to WebAssembly) | interp
   --max-insns N     stop a run after N instructions (default ${DEFAULT_BUDGET})
@@ -220,7 +228,8 @@ export const runCommand: Command = {
 ${btfUsage(20)}
   --no-verify       run without the verifier (by default a program it rejects
                     does not run, as the kernel would not load it)
-  --json            {"retval", "duration_ns", "data_out", "ctx_out"?, "maps"?, ...}
+  --json            {"retval", "duration_ns", "compile_ns", "setup_ns", "data_out",
+                    "ctx_out"?, "maps"?, ...}
 
   Exit code 1 when the verifier rejects the program, or it faults or exceeds --max-insns.`,
   run(argv, io) {
@@ -271,6 +280,8 @@ ${btfUsage(20)}
           retval: r.retval,
           r0: r.r0,
           duration_ns: r.durationNs,
+          compile_ns: r.compileNs,
+          setup_ns: r.setupNs,
           data_out: toHex(r.dataOut),
           ...(r.ctxOut ? { ctx_out: toHex(r.ctxOut) } : {}),
           insns_executed: r.insns,
