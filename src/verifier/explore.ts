@@ -170,12 +170,18 @@ class Explorer {
       if (addNewState) sl.missCnt++;
     }
     // drop states that keep missing (kernel: the miss_cnt > hit_cnt * n + n heuristic)
-    const kept = list.filter((sl) => {
-      const n = env.aux[idx]!.forceCheckpoint && sl.branches > 0 ? 64 : 3;
+    const force = env.aux[idx]!.forceCheckpoint;
+    const keep = (sl: Checkpoint): boolean => {
+      const n = force && sl.branches > 0 ? 64 : 3;
       return sl.missCnt <= sl.hitCnt * n + n;
-    });
-    // evicted states stay counted until their paths are done (kernel: free_list)
-    for (const sl of list) if (!kept.includes(sl) && sl.branches === 0) env.curStates--;
+    };
+    // usually nothing is dropped: keep the same array then
+    let kept = list;
+    if (!list.every(keep)) {
+      kept = list.filter(keep);
+      // evicted states stay counted until their paths are done (kernel: free_list)
+      for (const sl of list) if (!keep(sl) && sl.branches === 0) env.curStates--;
+    }
     if (env.maxStatesPerInsn < statesCnt) env.maxStatesPerInsn = statesCnt;
     if (!addNewState) {
       if (kept.length !== list.length) env.explored.set(idx, kept);

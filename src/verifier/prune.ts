@@ -22,6 +22,13 @@ class IdMap {
   private readonly cur: number[] = [];
   tmpIdGen = 1 << 30;
 
+  /** Empties the map for the next comparison (one map serves every statesEqual() call). */
+  reset(): void {
+    this.old.length = 0;
+    this.cur.length = 0;
+    this.tmpIdGen = 1 << 30;
+  }
+
   // kernel: check_ids()
   check(oldId: number, curId: number): boolean {
     if (!oldId !== !curId) return false;
@@ -191,6 +198,8 @@ function funcStatesEqual(
   return stacksafe(old, cur, idmap, exact);
 }
 
+const sharedIdMap = new IdMap();
+
 // kernel: states_equal()
 export function statesEqual(
   env: VerifierEnv,
@@ -200,7 +209,8 @@ export function statesEqual(
   exact: Exactness,
 ): boolean {
   if (old.frames.length !== cur.frames.length) return false;
-  const idmap = new IdMap();
+  const idmap = sharedIdMap;
+  idmap.reset();
   for (let k = 0; k < old.frames.length; k++) {
     if (old.frames[k]!.callsite !== cur.frames[k]!.callsite) return false;
   }

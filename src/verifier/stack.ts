@@ -27,7 +27,10 @@ export function emptySlot(): StackSlot {
 }
 
 export function copySlot(s: StackSlot): StackSlot {
-  return { slotType: s.slotType.slice(), spilled: copyReg(s.spilled) };
+  // a slot that holds no spilled register keeps a NOT_INIT placeholder that nothing writes to
+  // in place (spills and clobbers replace it), so copies may share it
+  const spilled = s.spilled.type === 'NOT_INIT' ? s.spilled : copyReg(s.spilled);
+  return { slotType: s.slotType.slice(), spilled };
 }
 
 /** kernel: is_spilled_reg() */
