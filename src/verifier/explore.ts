@@ -45,6 +45,12 @@ function updateBranchCounts(st: VerifierState): void {
   }
 }
 
+/** A checkpoint that has not missed too often stays listed (kernel: miss_cnt > hit_cnt * n + n). */
+function keepState(sl: Checkpoint, force: boolean): boolean {
+  const n = force && sl.branches > 0 ? 64 : 3;
+  return sl.missCnt <= sl.hitCnt * n + n;
+}
+
 /** `cp` is `from` or one of its ancestors. */
 function isAncestor(cp: Checkpoint, from: Checkpoint): boolean {
   for (let c: Checkpoint | null = from; c; c = c.state.parent) if (c === cp) return true;
@@ -171,16 +177,12 @@ class Explorer {
     }
     // drop states that keep missing (kernel: the miss_cnt > hit_cnt * n + n heuristic)
     const force = env.aux[idx]!.forceCheckpoint;
-    const keep = (sl: Checkpoint): boolean => {
-      const n = force && sl.branches > 0 ? 64 : 3;
-      return sl.missCnt <= sl.hitCnt * n + n;
-    };
     // usually nothing is dropped: keep the same array then
     let kept = list;
-    if (!list.every(keep)) {
-      kept = list.filter(keep);
+    if (!list.every((sl) => keepState(sl, force))) {
+      kept = list.filter((sl) => keepState(sl, force));
       // evicted states stay counted until their paths are done (kernel: free_list)
-      for (const sl of list) if (!keep(sl) && sl.branches === 0) env.curStates--;
+      for (const sl of list) if (!keepState(sl, force) && sl.branches === 0) env.curStates--;
     }
     if (env.maxStatesPerInsn < statesCnt) env.maxStatesPerInsn = statesCnt;
     if (!addNewState) {

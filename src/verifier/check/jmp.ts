@@ -87,16 +87,18 @@ function isPktPtrBranchTaken(dst: RegState, src: RegState, opc: number): BranchT
 const isPktAny = (r: RegState): boolean => isPktPointer(r) || r.type === 'PTR_TO_PACKET_END';
 const isPtr = (r: RegState): boolean => r.type !== 'SCALAR_VALUE';
 
+const isConstScalar = (r: RegState, is32: boolean): boolean =>
+  r.type === 'SCALAR_VALUE' && scalar.isRegConst(r.s, is32);
+
 // kernel: is_branch_taken()
 export function isBranchTaken(a: RegState, b: RegState, opc: number, is32: boolean): BranchTaken {
   if (isPktAny(a) && isPktAny(b) && !is32) return isPktPtrBranchTaken(a, b, opc);
   if (isPtr(a) || isPtr(b)) {
-    const isConst = (r: RegState): boolean => r.type === 'SCALAR_VALUE' && scalar.isRegConst(r.s, is32);
-    if (!isConst(b)) {
+    if (!isConstScalar(b, is32)) {
       opc = branch.flipOpcode(opc);
       [a, b] = [b, a];
     }
-    if (!isConst(b)) return -1;
+    if (!isConstScalar(b, is32)) return -1;
     if (!u64.isZero(scalar.regConstValue(b.s, is32))) return -1;
     if (!regNotNull(a)) return -1;
     if (opc === op.JMP_JEQ) return 0;
