@@ -2,6 +2,7 @@
 // resolved lddw values and helper indices), the helper ids and the compile options.
 import type { LoadedProgram } from '../vm/program.ts';
 import { type CompiledProgram, type CompileOptions, compile } from './compile.ts';
+import { loopHelperIndices } from './inline.ts';
 
 /** Distinct program contents remembered for reuse by later loads of the same bytes. */
 const MAX_KEYS = 1024;
@@ -29,7 +30,8 @@ export class JitCache {
   get(prog: LoadedProgram): CompiledProgram {
     const known = this.byProg.get(prog);
     if (known) return known;
-    const helperIds = prog.helperIds.join(',');
+    // Which helpers the JIT may inline is part of the code too (inline.ts).
+    const helperIds = `${prog.helperIds.join(',')}/${[...loopHelperIndices(prog)].join(',')}`;
     const key = `${fnv(prog.code)}:${prog.len}:${helperIds}`;
     const list = this.byKey.get(key) ?? [];
     for (const e of list)

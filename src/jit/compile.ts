@@ -22,6 +22,7 @@ import {
   OP_MAY_GOTO,
   type Scope,
 } from './cfg.ts';
+import { inlineLoopSites, loopHelperIndices } from './inline.ts';
 import { address, loadBigEndian, lowerAlu, lowerCond, lowerMem, memAccess, type Temps } from './lower.ts';
 import { FuncBody, type FuncType, ModuleBuilder, type ValType } from './wasm/module.ts';
 import { W as OPCODES } from './wasm/opcodes.ts';
@@ -37,12 +38,27 @@ export const SC_COUNT = 88;
 export const SC_BUDGET = 96;
 /** Checked mode: the accessible window [start, end) of the region the `chk` import accepted. */
 export const SC_WINDOW = 104;
-export const SCRATCH_SIZE = 120;
+/** Lowest address a callback's stack frames may reach (the VM's stack base; 0 = no limit). */
+export const SC_FLOOR = 120;
+/**
+ * Checked mode: the read and write windows (start, end as i64s) accepted since the last helper
+ * call, so a callee (an inlined bpf_loop's callback above all) starts with its caller's.
+ */
+export const SC_WINCACHE = 128;
+export const SCRATCH_SIZE = 160;
 
 /** Fault kinds the `fault` import receives. */
 export const FAULT_FELL_OFF = 0;
 export const FAULT_BUDGET = 1;
 export const FAULT_CALL_DEPTH = 2;
+export const FAULT_CALLBACK_DEPTH = 3;
+
+/** kernel: bpf_loop()'s limit and its error returns. */
+const BPF_MAX_LOOPS_NR = 1 << 23;
+const E2BIG = 7;
+const EINVAL = 22;
+/** Stack bytes of one callback level (MAX_CALL_FRAMES frames), as the VM lays them out. */
+const LEVEL_STACK = MAX_CALL_FRAMES * MAX_BPF_STACK;
 
 export interface CompileOptions {
   /**
@@ -76,6 +92,8 @@ export interface CompiledProgram {
   funcs: FuncInfo[];
   /** Which imports the module declares. */
   imports: Set<ImportName>;
+  /** bpf_loop calls compiled in place (slot → callback entry); the engine then sets SC_FLOOR. */
+  inlinedLoops: Map<number, number>;
   /** Per slot, for the `chk` import: size | write << 4. */
   memInfo: Int8Array;
   wasmBytes: number;
@@ -105,6 +123,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
   const t0 = performance.now();
   const { code, len } = prog;
   const cfg = buildCfg(prog);
+  const inlinedLoops = inlineLoopSites(prog, cfg, loopHelperIndices(prog));
   const mb = new ModuleBuilder();
   mb.importMemory('m', 'mem');
   mb.importGlobal('m', 'sc', W.I32);
@@ -116,7 +135,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     const p = i * SLOT_WORDS;
     const w = code[p]!;
     const xop = w & 0x3ff;
-    if (xop === OP_CALL) need.add('helper');
+    if (xop === OP_CALL && !inlinedLoops.has(i)) need.add('helper');
     else if (xop === OP_CALLX) need.add('callx');
     else if (xop >= 0x20 && xop <= 0x50 && (xop & 7) === 0 && xop !== OP_LDDW) need.add('ldabs');
     const m = memAccess(xop, (w >> 12) & 15, (w >> 16) & 15);
@@ -137,7 +156,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
   const funcs: FuncInfo[] = [];
   for (const entry of cfg.entries) {
     const layout = layoutFunction(cfg, entry, opts.dispatch);
-    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex);
+    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex, inlinedLoops);
     em.emit();
     mb.addFunc(FN_TYPE, em.f);
     funcs.push({
@@ -150,6 +169,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
   const exports = new Map<number, string>();
   for (const entry of cfg.entries) {
     const f = new FuncBody(0);
+    if (opts.checked) forgetCachedWindows(f);
     f.op(W.GLOBAL_GET);
     f.code.uleb(0);
     for (let r = 0; r <= 10; r++) {
@@ -165,8 +185,9 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     const name = `f${entry}`;
     mb.exportFunc(name, mb.addFunc({ params: [], results: [] }, f));
     exports.set(entry, name);
-    mb.exportFunc(`a${entry}`, mb.addFunc(argsEntryType(5), argsEntry(fnIndex.get(entry)!, 5)));
-    if (entry === 0) mb.exportFunc('b0', mb.addFunc(argsEntryType(1), argsEntry(fnIndex.get(0)!, 1)));
+    mb.exportFunc(`a${entry}`, mb.addFunc(argsEntryType(5), argsEntry(fnIndex.get(entry)!, 5, opts.checked)));
+    if (entry === 0)
+      mb.exportFunc('b0', mb.addFunc(argsEntryType(1), argsEntry(fnIndex.get(0)!, 1, opts.checked)));
   }
   const built = mb.finish();
   funcs.forEach((fi, k) => {
@@ -179,6 +200,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     exports,
     funcs,
     imports: need,
+    inlinedLoops,
     memInfo,
     wasmBytes: built.bytes.length,
     compileMs: performance.now() - t0,
@@ -194,9 +216,10 @@ const argsEntryType = (n: number): FuncType => ({ params: Array(2 * n + 1).fill(
  * The cheap way in: JS→Wasm calls with i32 arguments need no memory writes, and r0 and r6..r9
  * start at zero, as in every Vm run.
  */
-function argsEntry(fn: number, n: number): FuncBody {
+function argsEntry(fn: number, n: number, checked: boolean): FuncBody {
   const f = new FuncBody(2 * n + 1);
   const t = f.local(W.I64);
+  if (checked) forgetCachedWindows(f);
   f.op(W.GLOBAL_GET);
   f.code.uleb(0);
   f.i64(0, 0);
@@ -232,6 +255,20 @@ function argsEntry(fn: number, n: number): FuncBody {
   return f;
 }
 
+/** Every run entered from JS starts with no window: regions may have changed since the last. */
+function forgetCachedWindows(f: FuncBody): void {
+  for (let k = 0; k < 2; k++) {
+    f.op(W.GLOBAL_GET);
+    f.code.uleb(0);
+    f.i64(-1, -1);
+    f.mem(W.I64_STORE, SC_WINCACHE + 16 * k);
+    f.op(W.GLOBAL_GET);
+    f.code.uleb(0);
+    f.i64(0, 0);
+    f.mem(W.I64_STORE, SC_WINCACHE + 16 * k + 8);
+  }
+}
+
 interface Ctl {
   kind: 'block' | 'loop' | 'dispatch';
   /** Position a branch to this label reaches. */
@@ -257,6 +294,7 @@ class FnEmitter {
     opts: CompileOptions,
     private readonly imports: Map<ImportName, number>,
     private readonly fnIndex: Map<number, number>,
+    private readonly inlinedLoops: Map<number, number>,
   ) {
     this.n = this.f.local(W.I64);
     this.budget = this.f.local(W.I64);
@@ -284,6 +322,18 @@ class FnEmitter {
       f.i64(0, 0);
       f.set(e);
     }
+    forgetCachedWindows(f);
+  }
+
+  /** Takes the windows from the scratch block (at entry, and after a call into compiled code). */
+  private loadWindows(): void {
+    if (!this.win) return;
+    const w = this.win;
+    [w.rS, w.rE, w.wS, w.wE].forEach((l, k) => {
+      this.scratch();
+      this.f.mem(W.I64_LOAD, SC_WINCACHE + 8 * k);
+      this.f.set(l);
+    });
   }
 
   /**
@@ -320,12 +370,16 @@ class FnEmitter {
     f.op(W.I32_WRAP_I64);
     f.i32(slot);
     this.callImport('chk');
-    this.scratch();
-    f.mem(W.I64_LOAD, SC_WINDOW);
-    f.set(s);
-    this.scratch();
-    f.mem(W.I64_LOAD, SC_WINDOW + 8);
-    f.set(e);
+    for (const [l, k] of [
+      [s, 0],
+      [e, 8],
+    ] as const) {
+      this.scratch();
+      this.scratch();
+      f.mem(W.I64_LOAD, SC_WINDOW + k);
+      f.tee(l);
+      f.mem(W.I64_STORE, SC_WINCACHE + (write ? 16 : 0) + k);
+    }
     f.op(W.END);
   }
 
@@ -348,7 +402,7 @@ class FnEmitter {
     f.set(this.budget);
     f.i32(BPF_MAX_LOOPS);
     f.set(this.mg);
-    this.invalidateWindows();
+    this.loadWindows();
     if (this.layout.scopes) this.emitStructured(this.layout.scopes);
     else this.emitDispatch();
     f.op(W.UNREACHABLE);
@@ -545,7 +599,8 @@ class FnEmitter {
           this.returnRegs();
           break;
         case OP_CALL:
-          this.emitHelperCall(i, 'helper', code[q + 3]!, 0, unrun);
+          if (this.inlinedLoops.has(i)) this.emitInlineLoop(i, this.inlinedLoops.get(i)!);
+          else this.emitHelperCall(i, 'helper', code[q + 3]!, 0, unrun);
           break;
         case OP_CALLX:
           this.emitHelperCall(i, 'callx', 0, d, unrun);
@@ -649,6 +704,111 @@ class FnEmitter {
     f.op(W.END);
   }
 
+  /**
+   * bpf_loop(nr_loops, callback, ctx, flags) in place: the runtime's semantics (flags != 0:
+   * -EINVAL; nr_loops > 1<<23: -E2BIG; r0 = iterations run, stopping after the callback that
+   * returns non-zero), each callback run as the VM's callFunction would: fresh registers
+   * (r1 = index, r2 = ctx's low half), its own instruction count, call depth 0, and the next
+   * level's stack frames. r1..r5 keep their values, as after a helper call here.
+   */
+  private emitInlineLoop(i: number, cb: number): void {
+    const f = this.f;
+    const l = this.loopLocals();
+    f.get(4);
+    f.op(W.I64_EQZ);
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    f.get(1);
+    f.op(W.I32_WRAP_I64);
+    f.tee(l.nr);
+    f.i32(BPF_MAX_LOOPS_NR);
+    f.op(W.I32_GT_U);
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    f.i64(-E2BIG, -1);
+    f.set(0);
+    f.op(W.ELSE);
+    // The callback's frames: one level below the top of this run's level (r10 + depth frames).
+    f.get(10);
+    f.op(W.I32_WRAP_I64);
+    f.get(DEPTH);
+    f.i32(MAX_BPF_STACK);
+    f.op(W.I32_MUL);
+    f.op(W.I32_ADD);
+    f.i32(LEVEL_STACK);
+    f.op(W.I32_SUB);
+    f.tee(l.top);
+    f.i32(LEVEL_STACK);
+    f.op(W.I32_SUB);
+    this.scratch();
+    f.mem(W.I32_LOAD, SC_FLOOR);
+    f.op(W.I32_LT_S);
+    f.op(W.IF);
+    f.op(W.BLOCK_VOID);
+    this.fault(FAULT_CALLBACK_DEPTH, i);
+    f.op(W.END);
+    f.get(3);
+    f.op(W.I32_WRAP_I64);
+    f.op(W.I64_EXTEND_I32_U);
+    f.set(l.ctx);
+    f.i32(0);
+    f.set(l.ix);
+    // r0 = nr_loops unless a callback stops the loop early.
+    f.get(l.nr);
+    f.op(W.I64_EXTEND_I32_U);
+    f.set(0);
+    f.op(W.BLOCK);
+    f.op(W.BLOCK_VOID);
+    f.op(W.LOOP);
+    f.op(W.BLOCK_VOID);
+    f.get(l.ix);
+    f.get(l.nr);
+    f.op(W.I32_GE_U);
+    f.br(W.BR_IF, 1);
+    this.scratch();
+    f.i64(0, 0);
+    f.mem(W.I64_STORE, SC_COUNT);
+    f.i64(0, 0);
+    f.get(l.ix);
+    f.op(W.I64_EXTEND_I32_U);
+    f.get(l.ctx);
+    for (let r = 3; r <= 9; r++) f.i64(0, 0);
+    f.get(l.top);
+    f.op(W.I64_EXTEND_I32_U);
+    f.i32(0);
+    f.call(this.fnIndex.get(cb)!);
+    for (let r = 0; r < 5; r++) f.op(W.DROP);
+    f.get(l.ix);
+    f.i32(1);
+    f.op(W.I32_ADD);
+    f.set(l.ix);
+    f.op(W.I64_EQZ);
+    f.br(W.BR_IF, 0);
+    f.get(l.ix);
+    f.op(W.I64_EXTEND_I32_U);
+    f.set(0);
+    f.op(W.END);
+    f.op(W.END);
+    f.op(W.END);
+    f.op(W.ELSE);
+    f.i64(-EINVAL, -1);
+    f.set(0);
+    f.op(W.END);
+    this.loadWindows();
+  }
+
+  private loopVars: { nr: number; ix: number; top: number; ctx: number } | undefined;
+
+  private loopLocals(): { nr: number; ix: number; top: number; ctx: number } {
+    this.loopVars ??= {
+      nr: this.f.local(W.I32),
+      ix: this.f.local(W.I32),
+      top: this.f.local(W.I32),
+      ctx: this.f.local(W.I64),
+    };
+    return this.loopVars;
+  }
+
   private emitLocalCall(i: number, target: number, unrun: number): void {
     const f = this.f;
     f.get(DEPTH);
@@ -679,7 +839,7 @@ class FnEmitter {
     f.i32(1);
     f.op(W.I32_ADD);
     f.call(this.fnIndex.get(target)!);
-    this.invalidateWindows();
+    this.loadWindows();
     for (let r = 5; r >= 0; r--) f.set(r);
     this.scratch();
     f.mem(W.I64_LOAD, SC_COUNT);

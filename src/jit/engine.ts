@@ -22,15 +22,18 @@ import {
   negativeLoadAddr,
 } from '../vm/machine.ts';
 import type { LoadedProgram } from '../vm/program.ts';
+import { CALLBACK_LEVELS } from '../vm/vm.ts';
 import { SLOT_WORDS } from '../vm/program.ts';
 import { type CacheStats, JitCache } from './cache.ts';
 import {
   type CompiledProgram,
   FAULT_BUDGET,
   FAULT_CALL_DEPTH,
+  FAULT_CALLBACK_DEPTH,
   FAULT_FELL_OFF,
   SC_BUDGET,
   SC_COUNT,
+  SC_FLOOR,
   SC_REGS,
   SC_WINDOW,
   SCRATCH_SIZE,
@@ -69,7 +72,9 @@ interface Linked {
   /** The same with only r1 (r2..r5 zero): one context pointer, the common case. */
   mainArg1: ArgsEntry;
   /** What the scratch block holds, shared by every instance in one arena. */
-  scratch: { budget: number };
+  scratch: { budget: number; floor: number };
+  /** The module compiles bpf_loop in place and needs the stack floor (SC_FLOOR). */
+  needsFloor: boolean;
   /** Exported wrapper per function entry slot; `main` is slot 0's. */
   entries: Map<number, () => void>;
   main: () => void;
@@ -84,6 +89,7 @@ const REGS_W = SC_REGS / 4;
 const COUNT_W = SC_COUNT / 4;
 const BUDGET_W = SC_BUDGET / 4;
 const WINDOW_W = SC_WINDOW / 4;
+const FLOOR_W = SC_FLOOR / 4;
 const GRANULE_SHIFT = Math.log2(GRANULE);
 
 /** Thrown by the ldabs import when an out-of-bounds LD_ABS/LD_IND in a subprogram ends the run. */
@@ -102,7 +108,7 @@ export class JitEngine {
   /** Checked mode (region checks on every access that is not a constant r10 offset) follows the VM. */
   private readonly caches: { checked: JitCache; unchecked: JitCache };
   private readonly scratchOf = new WeakMap<Arena, number>();
-  private readonly scratchState = new WeakMap<Arena, { budget: number }>();
+  private readonly scratchState = new WeakMap<Arena, { budget: number; floor: number }>();
   private readonly linkedOf = new WeakMap<Arena, WeakMap<CompiledProgram, Linked>>();
   private interpreted = 0;
   // One-entry memo for the common case of running the same program again.
@@ -168,7 +174,7 @@ export class JitEngine {
         0
     )
       return this.runGeneral(m, prog, lo, hi, entry, linked);
-    this.setBudget(linked, m.budget, i32);
+    this.setBudget(linked, m, i32);
     // m.regLo/regHi are set by the helper imports, before each helper call.
     st.active = 1;
     st.m = m;
@@ -208,12 +214,22 @@ export class JitEngine {
     return this.finish(linked.sc, arena, lo, hi);
   };
 
-  private setBudget(linked: Linked, budget: number, i32: Int32Array): void {
+  private setBudget(linked: Linked, m: Machine, i32: Int32Array): void {
+    if (linked.needsFloor) this.setFloor(linked, m, i32);
+    const budget = m.budget;
     if (budget === linked.scratch.budget) return;
     const b = (linked.sc >> 2) + BUDGET_W;
     i32[b] = budget < 2147483648 ? budget : -1;
     i32[b + 1] = budget < 2147483648 ? 0 : 0x7fffffff;
     linked.scratch.budget = budget;
+  }
+
+  /** Inlined bpf_loop callbacks must stop where the VM's callback levels end (vm.ts enter()). */
+  private setFloor(linked: Linked, m: Machine, i32: Int32Array): void {
+    const floor = (m as Partial<{ stackBase: number }>).stackBase ?? 0;
+    if (floor === linked.scratch.floor) return;
+    i32[(linked.sc >> 2) + FLOOR_W] = floor;
+    linked.scratch.floor = floor;
   }
 
   private finish(sc: number, arena: Arena, lo: Int32Array, hi: Int32Array): number {
@@ -251,7 +267,7 @@ export class JitEngine {
     if (arena.i32.length === 0) arena.sync();
     const i32 = arena.i32;
     const base = linked.sc >> 2;
-    this.setBudget(linked, m.budget, i32);
+    this.setBudget(linked, m, i32);
     for (let r = 0; r <= 10; r++) {
       i32[base + 2 * r] = lo[r]!;
       i32[base + 2 * r + 1] = hi[r]!;
@@ -296,7 +312,7 @@ export class JitEngine {
         }
         linked = next;
         fn = linked.main;
-        this.setBudget(linked, m.budget, arena.i32);
+        this.setBudget(linked, m, arena.i32);
       }
       const st = linked.st;
       const saved = st.active > 0 ? { ...st } : undefined;
@@ -346,7 +362,7 @@ export class JitEngine {
       // An empty window: checked programs can never reach the scratch block.
       arena.setWindow(sc, sc, sc);
       this.scratchOf.set(arena, sc);
-      this.scratchState.set(arena, { budget: -1 });
+      this.scratchState.set(arena, { budget: -1, floor: -1 });
     }
     let linked = byArena.get(compiled);
     if (!linked) {
@@ -379,7 +395,7 @@ function instantiate(
   compiled: CompiledProgram,
   arena: Arena,
   sc: number,
-  scratch: { budget: number },
+  scratch: { budget: number; floor: number },
 ): Linked {
   const st = dummyState();
   const base = sc >> 2;
@@ -390,6 +406,11 @@ function instantiate(
     if (kind === FAULT_BUDGET) throw budgetFault(st.prog, slot!, st.m.budget);
     if (kind === FAULT_CALL_DEPTH)
       throw fault(st.prog, slot!, 'call', `call stack too deep (more than ${MAX_CALL_FRAMES} frames)`);
+    // As Vm.callFunction throws it from inside bpf_loop, and callHelper places it at the call.
+    if (kind === FAULT_CALLBACK_DEPTH)
+      throw new RuntimeFault('call', `callbacks nested more than ${CALLBACK_LEVELS} levels deep`, {
+        where: { prog: st.prog.name, insnIdx: slot! },
+      });
     throw fault(st.prog, slot!, 'jit', `unknown fault kind ${kind}`);
   };
   const views = (): Int32Array => {
@@ -483,6 +504,7 @@ function instantiate(
     mainArgs: argEntries.get(0)!,
     mainArg1: fns.b0 as unknown as ArgsEntry,
     scratch,
+    needsFloor: compiled.inlinedLoops.size > 0,
     sc,
     st,
   };

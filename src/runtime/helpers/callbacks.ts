@@ -1,5 +1,6 @@
 // Helpers that call back into the program: bpf_loop, bpf_for_each_map_elem, and the ones that
 // switch or guard execution: bpf_tail_call, bpf_spin_lock/unlock.
+import { markBpfLoop } from '../../jit/inline.ts';
 import type { FuncProto, HelperCtx, HelperTable } from '../../vm/helpers.ts';
 import type { VmMap } from '../../vm/maps.ts';
 import { arenaMapAt } from '../../vm/maps.ts';
@@ -53,7 +54,8 @@ export function registerCallbackHelpers(t: HelperTable, env: RuntimeEnv): void {
     id: BPF_FUNC_loop,
     name: 'bpf_loop',
     proto: callbackProtos.loop,
-    impl: (ctx, nrLoops, _fn, cbCtx) => {
+    // The JIT compiles calls with a known, helper-free callback in place (src/jit/inline.ts).
+    impl: markBpfLoop((ctx, nrLoops, _fn, cbCtx) => {
       if (ctx.arg64(4) !== 0n) return -EINVAL;
       if (nrLoops > BPF_MAX_LOOPS) return -E2BIG;
       const { prog, pc } = env.funcs.arg(ctx, 2);
@@ -63,7 +65,7 @@ export function registerCallbackHelpers(t: HelperTable, env: RuntimeEnv): void {
         if (r.lo !== 0 || r.hi !== 0) return i + 1;
       }
       return nrLoops;
-    },
+    }),
   });
 
   // kernel: bpf_for_each_map_elem() + map_ops->map_for_each_callback
