@@ -118,7 +118,11 @@ export interface FuncLayout {
   scopes: Scope[] | undefined;
 }
 
-/** Blocks reachable from `entry` without following calls, entry first, then by address. */
+/**
+ * Blocks reachable from `entry` without following calls, entry first. Address order is tried
+ * first; when its intervals do not nest (clang often places a loop's header after the body it
+ * jumps into), reverse postorders, which put every loop header before its body, are tried.
+ */
 export function layoutFunction(cfg: Cfg, entry: number, forceDispatch = false): FuncLayout {
   const seen = new Set<number>([entry]);
   const work = [entry];
@@ -131,12 +135,48 @@ export function layoutFunction(cfg: Cfg, entry: number, forceDispatch = false): 
       }
   }
   const rest = [...seen].filter((s) => s !== entry).sort((a, b) => a - b);
-  const order = [entry, ...rest].map((s) => cfg.blocks.get(s)!);
-  const pos = new Map<number, number>();
-  order.forEach((b, i) => {
-    pos.set(b.start, i);
-  });
-  return { order, pos, scopes: forceDispatch ? undefined : structure(order, pos) };
+  const orders = [
+    () => [entry, ...rest],
+    () => reversePostorder(cfg, entry, true),
+    () => reversePostorder(cfg, entry, false),
+  ];
+  let first: FuncLayout | undefined;
+  for (const make of orders) {
+    const order = make().map((s) => cfg.blocks.get(s)!);
+    const pos = new Map<number, number>();
+    order.forEach((b, i) => {
+      pos.set(b.start, i);
+    });
+    const layout = { order, pos, scopes: forceDispatch ? undefined : structure(order, pos) };
+    if (layout.scopes || forceDispatch) return layout;
+    first ??= layout;
+  }
+  return first!;
+}
+
+/** Block starts in reverse postorder of a DFS from `entry` (iterative: programs can be long). */
+function reversePostorder(cfg: Cfg, entry: number, fallFirst: boolean): number[] {
+  const post: number[] = [];
+  const seen = new Set<number>([entry]);
+  const succ = (b: Block) => (fallFirst ? [b.fallTo, b.jumpTo] : [b.jumpTo, b.fallTo]).filter((s) => s >= 0);
+  const stack: { b: Block; next: number[] }[] = [];
+  const enter = (start: number) => {
+    const b = cfg.blocks.get(start)!;
+    stack.push({ b, next: succ(b) });
+  };
+  enter(entry);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const s = top.next.shift();
+    if (s === undefined) {
+      post.push(top.b.start);
+      stack.pop();
+    } else if (!seen.has(s)) {
+      seen.add(s);
+      enter(s);
+    }
+  }
+  return post.reverse();
 }
 
 /** First index in `list` (sorted by `to`) whose scope ends after position p. */
