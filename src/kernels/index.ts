@@ -47,4 +47,5 @@ export {
   type KernelVerdict,
   type KernelVerdictOptions,
   kernelVerdicts,
+  objectKernelVerdicts,
 } from './verdicts.ts';

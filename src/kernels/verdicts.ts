@@ -1,10 +1,13 @@
 // "Will it load on kernel X?" for every release asked: the static feature scan (what the object
 // needs that X lacks) together with the verifier run as X ran it (verify(..., { kernel: X })).
 // Used by `tsbpf verify --kernel`, scripts/kernel-table.ts and the playground.
-import { profileKey } from '../verifier/profile.ts';
+import { type CollectionSpec, type LinkedProgram, linkProgram } from '../elf/index.ts';
+import { TsbpfError } from '../errors.ts';
+import { objectMapInfo } from '../runtime/map-info.ts';
+import { isLoadStageMessage, kernelWording, profileKey } from '../verifier/profile.ts';
 import { type VerifyProgram, type VerifyResult, verify } from '../verifier/index.ts';
 import { kernelProfile } from './profile.ts';
-import type { ScanResult } from './scan.ts';
+import { type ScanResult, scanObject } from './scan.ts';
 
 /** One program to verify; `name` is unset for a raw program. */
 export interface KernelTarget {
@@ -61,16 +64,24 @@ export function kernelVerdicts(
         });
         cache[i]!.set(key, res);
       }
+      if (res.error) {
+        const message = kernelWording(res.error.message, profile);
+        if (message !== res.error.message) res = { ...res, error: { ...res.error, message } };
+      }
       return { name: t.name, res };
     });
     const rejections: KernelReason[] = programs
       .filter((o) => o.res.verdict !== 'accept')
-      .map((o) => ({
-        text: `${o.name !== undefined ? `${o.name}: ` : ''}${o.res.error?.message ?? 'rejected'}${o.res.error ? ` (insn ${o.res.error.insnIdx})` : ''}`,
-        from: 'verifier',
-        ...(o.name !== undefined ? { program: o.name } : {}),
-        ...(o.res.error ? { insnIdx: o.res.error.insnIdx } : {}),
-      }));
+      .map((o) => {
+        const e = o.res.error;
+        const at = e && !isLoadStageMessage(e.message) ? e.insnIdx : undefined;
+        return {
+          text: `${o.name !== undefined ? `${o.name}: ` : ''}${e?.message ?? 'rejected'}${at !== undefined ? ` (insn ${at})` : ''}`,
+          from: 'verifier',
+          ...(o.name !== undefined ? { program: o.name } : {}),
+          ...(at !== undefined ? { insnIdx: at } : {}),
+        };
+      });
     const missing: KernelReason[] = (scanned.verdicts[version]?.reasons ?? []).map((r) => ({
       text: r.text,
       from: 'scan',
@@ -96,7 +107,44 @@ export function kernelVerdicts(
  */
 export function firstReason(v: KernelVerdict): string {
   const scan = v.reasons.find((r) => r.from === 'scan');
-  const kernel = v.reasons.find((r) => r.from === 'verifier');
+  // the verifier's word on the same program, when the missing feature belongs to one
+  const verifier = v.reasons.filter((r) => r.from === 'verifier');
+  const kernel =
+    verifier.find((r) => scan?.program !== undefined && r.program === scan.program) ?? verifier[0];
   if (scan && kernel) return `${scan.text}; kernel: ${kernel.text}`;
   return (scan ?? kernel)?.text ?? '';
+}
+
+/**
+ * Every autoloaded program of an object, as libbpf would load them, for each release. A program
+ * tsbpf cannot link (a __ksym the kernel resolves) is judged by the scan alone.
+ */
+export function objectKernelVerdicts(
+  spec: CollectionSpec,
+  versions: readonly string[],
+  opts: KernelVerdictOptions = {},
+): { scan: ScanResult; verdicts: KernelVerdict[] } {
+  const targets: KernelTarget[] = [];
+  for (const p of spec.programs) {
+    if (!p.autoload || p.unknownSection) continue;
+    let linked: LinkedProgram;
+    try {
+      linked = linkProgram(spec, p.name, { mapIndex: 'used' });
+    } catch (e) {
+      if (e instanceof TsbpfError) continue;
+      throw e;
+    }
+    targets.push({
+      name: linked.name,
+      req: {
+        insns: linked.insns,
+        progType: linked.progType,
+        maps: linked.maps.map((m) => objectMapInfo(spec, m)),
+        funcInfo: linked.funcInfo,
+        lineInfo: linked.lineInfo,
+      },
+    });
+  }
+  const scan = scanObject(spec, versions);
+  return { scan, verdicts: kernelVerdicts(targets, scan, versions, opts) };
 }

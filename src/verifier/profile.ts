@@ -141,10 +141,17 @@ export function kernelInsnBlocks(
 export const helperUnavailable = (p: KernelProfile): string =>
   hasFeature(p.version, '6.10') ? 'program of this type cannot use helper' : 'unknown func';
 
-/** A 6.18 message in the words of release p. */
+/** A rejection before the verifier looks at instructions (map creation, bpf_prog_load()): no insn. */
+export const isLoadStageMessage = (message: string): boolean =>
+  /^(map .*: BPF_MAP_CREATE fails|program type \S+ needs|program of \d+ insns is too large \(limit)/.test(
+    message,
+  );
+
+/** A message of another release in the words of release p (only the helper message changed). */
 export function kernelWording(message: string, p: KernelProfile): string {
-  const pre = 'program of this type cannot use helper ';
-  return message.startsWith(pre) ? `${helperUnavailable(p)} ${message.slice(pre.length)}` : message;
+  for (const pre of ['program of this type cannot use helper ', 'unknown func '])
+    if (message.startsWith(pre)) return `${helperUnavailable(p)} ${message.slice(pre.length)}`;
+  return message;
 }
 
 // kernel: check_max_stack_depth() from e411901c0b77 (5.10): a subprogram that tail-calls must not
@@ -189,8 +196,9 @@ export function checkTailCallStack(
 }
 
 /**
- * Everything about release p that can change verify()'s answer for this program: two releases
- * with the same key give the same result, so callers asking about many releases verify once per key.
+ * Everything about release p that can change verify()'s answer for this program, but for the
+ * wording of kernelWording(): two releases with the same key give the same result, so callers
+ * asking about many releases verify once per key.
  */
 export function profileKey(
   insns: readonly Insn[],
@@ -211,5 +219,8 @@ export function profileKey(
     if (!(e instanceof VerifierReject)) throw e;
     load = e.message;
   }
-  return JSON.stringify([load, blocks, p.maxProcessedInsns, p.tailCallsInSubprogs, helperUnavailable(p)]);
+  // the tail-call rules matter only to a program with both; the wording is applied afterwards
+  const tails = insns.some((i) => isCall(i, op.PSEUDO_CALL_HELPER) && i.imm === BPF_FUNC_TAIL_CALL);
+  const calls = insns.some((i) => isCall(i, op.PSEUDO_CALL));
+  return JSON.stringify([load, blocks, p.maxProcessedInsns, tails && calls ? p.tailCallsInSubprogs : null]);
 }
