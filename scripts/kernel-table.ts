@@ -59,7 +59,7 @@ export function kernelTableMarkdown(): string {
     '',
     'Releases are mainline; distribution kernels with backports may accept more. `min` is the oldest release',
     'meeting every requirement of the scan. Regenerate with `npx tsx scripts/kernel-table.ts`; the same answers',
-    'come from `tsbpf verify --kernel all FILE`. Twenty cells are checked by hand against kernel sources below.',
+    'come from `tsbpf verify --kernel all FILE`. Twenty-two cells are checked by hand against kernel sources below.',
     '',
     `| object | min | ${KERNEL_VERSIONS.join(' | ')} |`,
     `|---|---|${KERNEL_VERSIONS.map(() => '---').join('|')}|`,

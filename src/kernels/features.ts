@@ -527,7 +527,7 @@ export const CAPABILITIES = {
   },
   cpuV4: {
     since: '6.6',
-    source: `${CILIUM} features/misc.go (v4 ISA: sign-extending load/mov, bswap, sdiv/smod, gotol)`,
+    source: `${CILIUM} features/misc.go (v4 ISA: sign-extending load/mov, bswap, sdiv/smod, gotol); commit 1f9a1ea821ff ("bpf: Support new sign-extension load insns")`,
   },
   mayGoto: {
     since: '6.9',
