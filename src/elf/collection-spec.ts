@@ -85,7 +85,25 @@ function load(bytes: Uint8Array, file: string): CollectionSpec {
     kernelVersion: readVersion(elf),
   };
   if (btf) spec.btf = btf;
+  const unsupported = structOpsVariables(elf);
+  if (unsupported.length) spec.unsupported = unsupported;
   return spec;
+}
+
+/** libbpf makes each `.struct_ops[.link]` variable a BPF_MAP_TYPE_STRUCT_OPS map; tsbpf cannot. */
+function structOpsVariables(elf: ElfFile): NonNullable<CollectionSpec['unsupported']> {
+  const out: NonNullable<CollectionSpec['unsupported']> = [];
+  for (const s of elf.symbols) {
+    if (s.type !== STT_OBJECT) continue;
+    const sec = elf.sections[s.shndx];
+    if (!sec || (sec.name !== '.struct_ops' && sec.name !== '.struct_ops.link')) continue;
+    out.push({
+      section: sec.name,
+      symbol: s.name,
+      reason: `struct_ops map "${s.name}" (section ${sec.name}) is not supported`,
+    });
+  }
+  return out;
 }
 
 /**

@@ -16,6 +16,9 @@ import {
 import { classifySection } from './sections.ts';
 import type { ExternSpec, FuncRef, MapSpec, ProgramSpec, ProgReloc } from './spec.ts';
 
+/** libbpf's ARENA_SEC: `__arena` globals, which live in the program's BPF arena map. */
+const ARENA_SECTION = '.addr_space.1';
+
 // kernel: R_BPF_* relocation types (llvm BPFELFObjectWriter).
 export const R_BPF_64_64 = 1;
 export const R_BPF_64_32 = 10;
@@ -275,6 +278,14 @@ function recordReloc(
   }
   const map = ctx.mapsByLocation.get(`${sym.shndx}:${sym.value}`);
   if (map) return { kind: 'map', insnIdx, map: map.name };
+  if (target.name === ARENA_SECTION) {
+    return {
+      kind: 'unsupported',
+      insnIdx,
+      symbol: sym.name,
+      reason: `arena variable "${sym.name}" (section ${ARENA_SECTION}): BPF arena maps are not supported`,
+    };
+  }
   if (target.name === '.maps' || target.name === 'maps') {
     throw where(`no map definition at ${target.name}+${sym.value} for "${sym.name}"`);
   }

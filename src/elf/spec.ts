@@ -116,6 +116,11 @@ export interface CollectionSpec {
   license: string;
   kernelVersion: number;
   btf?: Btf;
+  /**
+   * Parts of the object tsbpf reads but cannot load (`.struct_ops` variables): listed by
+   * `obj show`, refused by newCollection with an error naming the section and symbol.
+   */
+  unsupported?: { section: string; symbol: string; reason: string }[];
 }
 
 /** A deep copy that callers may modify (e.g. set map sizes) without touching the original; BTF is shared (immutable). */

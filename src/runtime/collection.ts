@@ -12,6 +12,7 @@ import * as op from '../isa/opcode.ts';
 import { createMap } from '../maps/create.ts';
 import { MapInMap } from '../maps/map-in-map.ts';
 import type { BpfMap } from '../maps/map.ts';
+import { MapError } from '../maps/errno.ts';
 import { ProgArrayMap } from '../maps/fd-array.ts';
 import type { LddwResolver, LoadedProgram } from '../vm/program.ts';
 import { Vm, type VmOptions } from '../vm/vm.ts';
@@ -147,6 +148,11 @@ export class Collection {
 
 /** Creates the maps and loads the programs of `spec`. */
 export function newCollection(spec: CollectionSpec, opts: CollectionOptions = {}): Collection {
+  const first = spec.unsupported?.[0];
+  if (first)
+    throw new InputError('ELF', `unsupported: ${first.reason}`, {
+      where: { file: spec.file, section: first.section },
+    });
   spec = resolveKfuncCalls(spec);
   const coll = new Collection(spec, opts);
   try {
@@ -188,11 +194,20 @@ function createMaps(coll: Collection, spec: CollectionSpec, opts: CollectionOpti
   for (const ms of specs) {
     const data =
       ms.origin === 'kconfig' ? kconfigData(ms, spec.externs, opts.kconfig ?? {}, spec.file) : ms.data;
-    const m = createMap(
-      coll.vm.arena,
-      { ...ms, data, spinLockOff: specialFieldOffset(spec.btf, ms.valueTypeId, 'bpf_spin_lock') },
-      { nrCpus: opts.nrCpus ?? 1, ...(spec.btf ? { btf: spec.btf } : {}) },
-    );
+    let m: BpfMap;
+    try {
+      m = createMap(
+        coll.vm.arena,
+        { ...ms, data, spinLockOff: specialFieldOffset(spec.btf, ms.valueTypeId, 'bpf_spin_lock') },
+        { nrCpus: opts.nrCpus ?? 1, ...(spec.btf ? { btf: spec.btf } : {}) },
+      );
+    } catch (e) {
+      // The object asks for a map tsbpf cannot make (arena, struct_ops, a bad size): bad input.
+      if (!(e instanceof MapError)) throw e;
+      throw new InputError('MAP', e.message, {
+        where: { file: spec.file, section: ms.section },
+      });
+    }
     coll.maps.set(ms.name, m);
     coll.vm.registerMap(m);
   }

@@ -148,6 +148,7 @@ ${btfUsage(14)}
           maps,
           variables,
           externs,
+          ...(spec.unsupported ? { unsupported: spec.unsupported } : {}),
           ...(core ? { core } : {}),
         }),
       );
@@ -198,6 +199,10 @@ ${btfUsage(14)}
     if (externs.length) {
       out.push('', `externs (${externs.length}):`);
       for (const e of externs) out.push(`  ${e.name} (${e.kind}${e.weak ? ', weak' : ''})`);
+    }
+    if (spec.unsupported) {
+      out.push('', `not supported by tsbpf (${spec.unsupported.length}):`);
+      for (const u of spec.unsupported) out.push(`  ${u.reason}`);
     }
     if (core) {
       out.push('', `CO-RE against ${str(p, 'btf')}:`);
