@@ -4,6 +4,7 @@ import { UsageError } from '../errors.ts';
 import type { Collection, Program } from '../runtime/collection.ts';
 import type { GlobalValue } from '../runtime/globals.ts';
 import { objectMapInfo } from '../runtime/map-info.ts';
+import { verifyBtfFields } from '../runtime/verify-btf.ts';
 import { verifyForRun } from './verify-hook.ts';
 
 /** `--set NAME=VALUE`: integers (decimal, 0x hex, negative), true/false, or a string. */
@@ -39,6 +40,7 @@ export function verifyLoaded(path: string, coll: Collection, prog: Program, insn
     prog: prog.name,
     funcInfo: prog.linked.funcInfo,
     lineInfo: prog.linked.lineInfo,
+    btfFields: verifyBtfFields(coll.spec, prog.linked),
     ...(insnLimit === undefined ? {} : { insnLimit }),
   });
   if (v.status === 'rejected') throw v.error;

@@ -3,6 +3,7 @@ import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { TsbpfError, type TsbpfErrorJSON } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
 import { type MapInfo, verify } from '../verifier/index.ts';
+import type { VerifyBtfFields } from '../runtime/verify-btf.ts';
 
 export interface VerifyRequest {
   insns: readonly Insn[];
@@ -15,6 +16,8 @@ export interface VerifyRequest {
   lineInfo?: readonly LineInfo[];
   /** kernel: BPF_COMPLEXITY_LIMIT_INSNS (1M) unless lowered. */
   insnLimit?: number;
+  /** BTF and attach fields (src/runtime/verify-btf.ts). */
+  btfFields?: VerifyBtfFields;
 }
 
 export type VerifyOutcome =
@@ -45,6 +48,7 @@ export function verifyForRun(req: VerifyRequest): VerifyOutcome {
       maps: req.maps,
       ...(req.funcInfo ? { funcInfo: req.funcInfo } : {}),
       ...(req.lineInfo ? { lineInfo: req.lineInfo } : {}),
+      ...req.btfFields,
     },
     { logLevel: 1, ...(req.insnLimit !== undefined ? { insnLimit: req.insnLimit } : {}) },
   );

@@ -252,7 +252,7 @@ function loadPrograms(coll: Collection, spec: CollectionSpec, opts: CollectionOp
     });
     const where = { file: spec.file, section: ps.section, prog: ps.name };
     checkHelpers(coll, linked.insns, where);
-    if (opts.verify ?? true) verifyBeforeLoad(linked, spec, maps, where);
+    if (opts.verify ?? true) verifyBeforeLoad(linked, spec, maps, where, opts.coreTarget);
     const slot = coll.env.funcs.reserve();
     const resolve: LddwResolver = (i, insnIdx, hiImm) => {
       const w = { ...where, insnIdx };

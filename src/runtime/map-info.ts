@@ -25,6 +25,7 @@ export function objectMapInfo(spec: CollectionSpec, m: MapSpec, live?: BpfMap): 
       return undefined; // a dangling type id: the verifier then refuses the timer/lock call itself
     }
   };
+  if (m.innerMap) info.inner = objectMapInfo(spec, m.innerMap);
   const timerOff = at('bpf_timer');
   const spinLockOff = at('bpf_spin_lock');
   if (timerOff !== undefined) info.timerOff = timerOff;

@@ -1,10 +1,12 @@
 // The verifier gate before a program is loaded into a collection (skippable with verify: false).
+import type { Btf } from '../btf/btf.ts';
 import type { LinkedProgram } from '../elf/link.ts';
 import type { CollectionSpec } from '../elf/spec.ts';
 import { InputError, type Where } from '../errors.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { verify } from '../verifier/index.ts';
 import { objectMapInfo } from './map-info.ts';
+import { verifyBtfFields } from './verify-btf.ts';
 
 /** Throws InputError('VERIFY') with the kernel-style message when the verifier refuses. */
 export function verifyBeforeLoad(
@@ -12,6 +14,7 @@ export function verifyBeforeLoad(
   spec: CollectionSpec,
   maps: readonly BpfMap[],
   where: Where,
+  coreTarget?: Btf,
 ): void {
   const infos = spec.maps.map((s, i) => objectMapInfo(spec, s, maps[i]));
   const r = verify({
@@ -20,6 +23,7 @@ export function verifyBeforeLoad(
     maps: infos,
     lineInfo: linked.lineInfo,
     funcInfo: linked.funcInfo,
+    ...verifyBtfFields(spec, linked, coreTarget),
   });
   if (r.verdict === 'accept') return;
   const e = r.error;

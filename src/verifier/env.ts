@@ -1,5 +1,6 @@
 // Everything one verification run shares (kernel: struct bpf_verifier_env): the program, its
 // maps, per-instruction facts from the CFG pass, id counters, statistics and the log.
+import type { Btf } from '../btf/btf.ts';
 import type { LineInfo } from '../btf/ext-info.ts';
 import type { Insn } from '../isa/index.ts';
 import type { KernelProfile } from '../kernels/profile.ts';
@@ -20,6 +21,8 @@ export interface MapInfo {
   timerOff?: number;
   /** Offset of the `struct bpf_spin_lock` in the value, from BTF. */
   spinLockOff?: number;
+  /** Map of maps: the inner map template (kernel: inner_map_meta). */
+  inner?: MapInfo;
   /** A frozen read-only map's bytes (.rodata): constant loads from it become known scalars. */
   frozenData?: Uint8Array;
 }
@@ -79,7 +82,18 @@ export interface VerifierOptions {
 export interface VerifierEnv {
   insns: readonly Insn[];
   progType: ProgTypeName;
+  /** libbpf's expected attach type name ('trace_iter', 'trace_raw_tp', ...), if any. */
+  attachType?: string;
+  /** What the section names after '/' (iter/bpf_map_elem → 'bpf_map_elem'). */
+  attachTo?: string;
+  /** The program's own BTF (global function signatures). */
+  btf?: Btf;
+  /** The BTF kernel object layouts come from: the CO-RE target, else the program's BTF. */
+  layoutBtf?: Btf;
+  /** The program's maps, then the inner templates of its maps of maps. */
   maps: readonly MapInfo[];
+  /** Per map: index of its inner template in `maps`, or -1. */
+  innerMapIndex: readonly number[];
   subprogs: Subprog[];
   /** Source lines by instruction, sorted (kernel: prog->aux->linfo). */
   lineInfo: readonly LineInfo[];

@@ -4,6 +4,7 @@ import { formatKernelInsn, opcode as opNs } from '../isa/index.ts';
 import { checkAluOp } from './check/alu.ts';
 import { checkFuncCall, checkHelperCall, checkRetval, prepareFuncExit } from './check/call.ts';
 import { checkCondJmpOp } from './check/jmp.ts';
+import { checkCallWhileLocked, checkNoLockHeld, objectRefs } from './check/spin-lock.ts';
 import { checkLdAbs, checkLdImm, checkLoadMem, checkStore } from './check/ldst.ts';
 import { checkRegArg } from './check/regs.ts';
 import { jmpTarget } from './cfg.ts';
@@ -223,8 +224,10 @@ class Explorer {
       this.doPrintState = true;
       return true;
     }
-    if (st.refs.length) {
-      const lines = st.refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insnIdx}`);
+    checkNoLockHeld(st, 'BPF_EXIT instruction in main prog');
+    const refs = objectRefs(st);
+    if (refs.length) {
+      const lines = refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insnIdx}`);
       reject(...lines, 'BPF_EXIT instruction in main prog would lead to reference leak');
     }
     // kernel: check_return_code(); the program types tsbpf knows check no range, timer callbacks return 0
@@ -388,6 +391,7 @@ class Explorer {
         if (insn.code !== op.OP_CALL || insn.off !== 0 || c === op.CLASS_JMP32 || insn.dst !== 0) {
           reject('BPF_CALL uses reserved fields');
         }
+        checkCallWhileLocked(st, insn);
         if (insn.src === op.PSEUDO_CALL) {
           this.idx = checkFuncCall(env, st, insn, idx);
           this.doPrintState = this.log.level >= 1 && false;

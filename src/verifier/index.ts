@@ -1,10 +1,12 @@
 // Public API of the verifier: verify(program, options) answers like the Linux 6.18 verifier run
 // by root (uninitialised stack reads and pointer leaks allowed, 1M processed-insn limit), with a
 // kernel-format log. A rejection is a normal result; only tsbpf's own bugs throw (InternalError).
+import type { Btf } from '../btf/btf.ts';
 import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { InternalError } from '../errors.ts';
 import type { Insn } from '../isa/index.ts';
 import { formatKernelInsn, opcode as opNs, VALID_OPCODES } from '../isa/index.ts';
+import { withInnerMaps } from './check/map-in-map.ts';
 import { checkCfg, checkSubprogs } from './cfg.ts';
 import type { MapInfo, ProgTypeName, VerifierEnv, VerifierOptions } from './env.ts';
 import { reject, VerifierReject } from './env.ts';
@@ -34,6 +36,14 @@ export interface VerifyProgram {
   maps?: readonly MapInfo[];
   lineInfo?: readonly LineInfo[];
   funcInfo?: readonly FuncInfo[];
+  /** libbpf's expected attach type ('trace_iter', 'trace_raw_tp', ...). */
+  attachType?: string;
+  /** The attach target named by the section (iter/task → 'task'). */
+  attachTo?: string;
+  /** The program's BTF: global function signatures, and kernel struct layouts without `kernelBtf`. */
+  btf?: Btf;
+  /** The BTF CO-RE relocations were resolved against (e.g. vmlinux): kernel struct layouts. */
+  kernelBtf?: Btf;
 }
 
 export interface VerifyStats {
@@ -168,10 +178,16 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
   const log = new VerifierLog(logLevel);
   const kernel = opts.kernel !== undefined ? resolveKernel(opts.kernel) : undefined;
   const lineInfo = [...(prog.lineInfo ?? [])].sort((a, b) => a.insnIdx - b.insnIdx);
+  const withInner = withInnerMaps(prog.maps ?? []);
   const env: VerifierEnv = {
     insns,
     progType: prog.progType,
-    maps: prog.maps ?? [],
+    maps: withInner.maps,
+    innerMapIndex: withInner.innerIndex,
+    ...(prog.attachType !== undefined ? { attachType: prog.attachType } : {}),
+    ...(prog.attachTo !== undefined ? { attachTo: prog.attachTo } : {}),
+    ...(prog.btf ? { btf: prog.btf } : {}),
+    ...((prog.kernelBtf ?? prog.btf) ? { layoutBtf: (prog.kernelBtf ?? prog.btf)! } : {}),
     subprogs: [{ start: 0, stackDepth: 0 }],
     lineInfo,
     hasFuncInfo: (prog.funcInfo?.length ?? 0) > 0,
@@ -213,7 +229,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
       );
     }
     if (kernel) checkKernelLoad(env, kernel);
-    resolvePseudoLdimm64(insns, env.maps);
+    resolvePseudoLdimm64(insns, prog.maps ?? []);
     env.subprogs = checkSubprogs(insns);
     checkCfg(insns, env.subprogs, env.aux);
     if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);

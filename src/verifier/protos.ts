@@ -5,7 +5,7 @@ import type { ArgSpec, ArgType, FuncProto, TypeFlag } from '../vm/helpers.ts';
 import type { ProgTypeName } from './env.ts';
 
 /** Which program types get a helper (kernel: bpf_base_func_proto() and the per-type lists). */
-type Avail = 'base' | 'tracing' | 'skb' | 'tc' | 'xdp' | 'tc_xdp' | 'perf_out';
+type Avail = 'base' | 'tracing' | 'skb' | 'tc' | 'xdp' | 'tc_xdp' | 'perf_out' | 'iter';
 
 export interface HelperProto extends FuncProto {
   avail: Avail;
@@ -20,6 +20,8 @@ const RO_MEM = a('ARG_PTR_TO_MEM', 'MEM_RDONLY');
 const UNINIT_MEM = a('ARG_PTR_TO_MEM', 'MEM_UNINIT', 'MEM_WRITE');
 const SIZE = a('ARG_CONST_SIZE');
 const SIZE0 = a('ARG_CONST_SIZE_OR_ZERO');
+/** kernel: ARG_PTR_TO_BTF_ID with btf_seq_file_ids[0] */
+const SEQ_FILE = a('ARG_PTR_TO_BTF_ID');
 const int = (avail: Avail, ...args: ArgSpec[]): HelperProto => ({ ret: 'RET_INTEGER', args, avail });
 
 // kernel: enum bpf_func_id values
@@ -68,7 +70,13 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [113, int('tracing', UNINIT_MEM, SIZE0, ANY)],
   [114, int('tracing', UNINIT_MEM, SIZE0, ANY)],
   [115, int('tracing', UNINIT_MEM, SIZE0, ANY)],
+  [93, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_SPIN_LOCK')], avail: 'base' }],
+  [94, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_SPIN_LOCK')], avail: 'base' }],
   [125, int('base')],
+  // kernel: bpf_seq_printf_proto, bpf_seq_write_proto, bpf_seq_printf_btf_proto (iterators only)
+  [126, int('iter', SEQ_FILE, RO_MEM, SIZE, a('ARG_PTR_TO_MEM', 'PTR_MAYBE_NULL', 'MEM_RDONLY'), SIZE0)],
+  [127, int('iter', SEQ_FILE, RO_MEM, SIZE0)],
+  [128, int('iter', SEQ_FILE, RO_MEM, SIZE0, ANY)],
   [130, int('base', MAP, RO_MEM, SIZE0, ANY)],
   [
     131,
@@ -102,7 +110,7 @@ export const isReleaseHelper = (id: number): boolean => id === 132 || id === 133
 const TRACING_TYPES = new Set(['kprobe', 'tracepoint', 'raw_tracepoint', 'tracing', 'perf_event', 'syscall']);
 
 /** The prototype program type `t` gets for helper `id`, or null (kernel: env->ops->get_func_proto()). */
-export function getHelperProto(id: number, t: ProgTypeName): HelperProto | null {
+export function getHelperProto(id: number, t: ProgTypeName, attachType?: string): HelperProto | null {
   const p = HELPER_PROTOS.get(id);
   if (!p) return null;
   const tc = t === 'sched_cls' || t === 'sched_act';
@@ -121,6 +129,9 @@ export function getHelperProto(id: number, t: ProgTypeName): HelperProto | null 
       return tc || t === 'xdp' ? p : null;
     case 'perf_out':
       return tc || t === 'xdp' || t === 'socket_filter' || TRACING_TYPES.has(t) ? p : null;
+    case 'iter':
+      // kernel: tracing_prog_func_proto() checks expected_attach_type == BPF_TRACE_ITER
+      return t === 'tracing' && attachType === 'trace_iter' ? p : null;
   }
 }
 

@@ -63,6 +63,8 @@ function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
     rold.memSize === rcur.memSize &&
     rold.frameno === rcur.frameno &&
     rold.subprogno === rcur.subprogno &&
+    rold.btfId === rcur.btfId &&
+    rold.trusted === rcur.trusted &&
     sameNumeric(rold, rcur) &&
     idmap.check(rold.id, rcur.id) &&
     idmap.check(rold.refObjId, rcur.refObjId)
@@ -170,6 +172,7 @@ function stacksafe(old: FuncState, cur: FuncState, idmap: IdMap, exact: Exactnes
 function refsafe(old: VerifierState, cur: VerifierState, idmap: IdMap): boolean {
   if (old.refs.length !== cur.refs.length) return false;
   for (let i = 0; i < old.refs.length; i++) {
+    if (old.refs[i]!.lockMap !== cur.refs[i]!.lockMap) return false;
     if (!idmap.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
   }
   return true;

@@ -23,7 +23,9 @@ export type RegType =
   | 'PTR_TO_PACKET'
   | 'PTR_TO_PACKET_END'
   | 'PTR_TO_MEM'
-  | 'PTR_TO_FUNC';
+  | 'PTR_TO_FUNC'
+  | 'PTR_TO_BTF_ID'
+  | 'PTR_TO_BUF';
 
 export interface RegState {
   type: RegType;
@@ -53,6 +55,10 @@ export interface RegState {
   subprogno: number;
   /** kernel: precise */
   precise: boolean;
+  /** PTR_TO_BTF_ID: the struct's type id in the verifier's BTF (kernel: btf_id), 0 if unknown. */
+  btfId: number;
+  /** PTR_TO_BTF_ID: kernel: PTR_TRUSTED */
+  trusted: boolean;
 }
 
 /**
@@ -83,6 +89,8 @@ function base(type: RegType, s: Scalar): RegState {
     frameno: 0,
     subprogno: -1,
     precise: false,
+    btfId: 0,
+    trusted: false,
   };
 }
 
@@ -126,6 +134,8 @@ export function copyReg(r: RegState): RegState {
     frameno: r.frameno,
     subprogno: r.subprogno,
     precise: r.precise,
+    btfId: r.btfId,
+    trusted: r.trusted,
   };
 }
 
@@ -158,12 +168,19 @@ const TYPE_STR: Record<RegType, string> = {
   PTR_TO_PACKET_END: 'pkt_end',
   PTR_TO_MEM: 'mem',
   PTR_TO_FUNC: 'func',
+  PTR_TO_BTF_ID: 'ptr_',
+  PTR_TO_BUF: 'buf',
 };
 
 /** The type as the log names it: `rdonly_`/`ringbuf_` prefixes, `_or_null` suffix (kernel: reg_type_str()). */
-export function regTypeStr(r: Pick<RegState, 'type' | 'maybeNull' | 'rdonly' | 'ringbuf'>): string {
+export function regTypeStr(
+  r: Pick<RegState, 'type' | 'maybeNull' | 'rdonly' | 'ringbuf'> & { trusted?: boolean },
+): string {
   let prefix = '';
   if (r.rdonly) prefix += 'rdonly_';
   if (r.ringbuf) prefix += 'ringbuf_';
+  if (r.trusted) prefix += 'trusted_';
+  // kernel: a nullable BTF pointer is `ptr_or_null_`, every other type ends in `_or_null`
+  if (r.type === 'PTR_TO_BTF_ID') return `${prefix}ptr_${r.maybeNull ? 'or_null_' : ''}`;
   return prefix + TYPE_STR[r.type] + (r.maybeNull ? '_or_null' : '');
 }

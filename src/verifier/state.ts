@@ -32,6 +32,8 @@ export interface FuncState {
 export interface RefState {
   id: number;
   insnIdx: number;
+  /** A held bpf_spin_lock: the map of the value it sits in (kernel: REF_TYPE_LOCK, ptr). */
+  lockMap?: number;
 }
 
 /**

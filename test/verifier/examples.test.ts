@@ -26,11 +26,7 @@ const inventory = JSON.parse(readFileSync(`${root}examples/inventory.json`, 'utf
 const slow = process.env.TSBPF_SLOW === '1';
 
 /** Features tsbpf's verifier does not model yet; the kernel accepts these. */
-const UNSUPPORTED: Record<string, string> = {
-  core_exec: 'tracing programs: BTF-typed ctx arguments (PTR_TO_BTF_ID) are not modelled',
-  mim_xdp: 'map-in-map: lookups in an outer map returning an inner map pointer are not modelled',
-  dump_stats: 'iterators: bpf_iter ctx (meta, PTR_TO_BUF key/value) and bpf_seq_* are not modelled',
-};
+const UNSUPPORTED: Record<string, string> = {};
 
 for (const o of inventory.objects) {
   for (const p of o.programs) {

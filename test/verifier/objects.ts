@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { LinkedProgram } from '../../src/elf/index.ts';
 import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
 import { objectMapInfo } from '../../src/runtime/map-info.ts';
+import { verifyBtfFields } from '../../src/runtime/verify-btf.ts';
 import type { VerifyProgram } from '../../src/verifier/index.ts';
 
 export interface ExampleProgram {
@@ -27,6 +28,7 @@ export function loadExampleProgram(objectPath: string, name: string): ExamplePro
       maps,
       lineInfo: linked.lineInfo,
       funcInfo: linked.funcInfo,
+      ...verifyBtfFields(spec, linked),
     },
   };
 }

@@ -17,6 +17,7 @@ import {
   scanProgram,
 } from '../../kernels/index.ts';
 import { objectMapInfo } from '../../runtime/map-info.ts';
+import { verifyBtfFields } from '../../runtime/verify-btf.ts';
 import { verify } from '../../verifier/index.ts';
 import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -52,6 +53,7 @@ function objectTarget(
       maps: linked.maps.map((m) => objectMapInfo(spec, m)),
       funcInfo: linked.funcInfo,
       lineInfo: linked.lineInfo,
+      ...verifyBtfFields(spec, linked),
     },
   };
 }

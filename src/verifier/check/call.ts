@@ -20,7 +20,9 @@ import { copyState, curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
 import { mayWritePacket } from './ctx.ts';
 import { forEachReg } from './jmp.ts';
 import { checkMemRegionAccess, checkPacketAccess, checkStackAccessWithinBounds } from './mem.ts';
+import { checkBufferAccess } from './btf-ptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
+import { BPF_FUNC_spin_lock, processSpinLock } from './spin-lock.ts';
 const { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -45,6 +47,8 @@ interface CallArgMeta {
   writes: { frame: FuncState; minOff: number; maxOff: number }[];
   /** kernel: const_map_key; -1 when the key is not a known constant */
   constMapKey: number;
+  funcId: number;
+  insnIdx: number;
 }
 
 // kernel: get_constant_map_key(): a 4-byte key spilled as a constant or zeroed on the stack
@@ -74,7 +78,8 @@ const memLike = (r: RegState): boolean =>
   isPktPointer(r) ||
   r.type === 'PTR_TO_MAP_KEY' ||
   r.type === 'PTR_TO_MAP_VALUE' ||
-  r.type === 'PTR_TO_MEM';
+  r.type === 'PTR_TO_MEM' ||
+  r.type === 'PTR_TO_BUF';
 const notNullUnlessAllowed = (r: RegState, arg: ArgSpec): boolean =>
   !r.maybeNull || hasFlag(arg, 'PTR_MAYBE_NULL');
 const rdonlyOk = (r: RegState, arg: ArgSpec): boolean => !r.rdonly || hasFlag(arg, 'MEM_RDONLY');
@@ -97,7 +102,15 @@ const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
     types: ['ringbuf_mem'],
     match: (r) => r.type === 'PTR_TO_MEM' && r.ringbuf && !r.maybeNull,
   },
+  ARG_PTR_TO_BTF_ID: {
+    types: ['ptr_', 'trusted_ptr_', 'rcu_ptr_'],
+    match: (r) => r.type === 'PTR_TO_BTF_ID' && !r.maybeNull,
+  },
   ARG_PTR_TO_FUNC: { types: ['func'], match: (r) => r.type === 'PTR_TO_FUNC' },
+  ARG_PTR_TO_SPIN_LOCK: {
+    types: ['map_value', 'ptr_'],
+    match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull,
+  },
   ARG_PTR_TO_TIMER: { types: ['map_value'], match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull },
   ARG_PTR_TO_STACK: { types: ['fp'], match: (r) => r.type === 'PTR_TO_STACK' },
   ARG_CONST_SIZE: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
@@ -170,6 +183,10 @@ function checkHelperMemAccess(
     case 'PTR_TO_STACK':
       checkStackRange(env, state, regno, reg, reg.off, size, zeroOk, write, meta);
       return;
+    case 'PTR_TO_BUF':
+      if (write && reg.rdonly) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
+      checkBufferAccess(regno, reg, reg.off, size);
+      return;
     default:
       if (zeroOk && size === 0 && isKnownZero(reg)) return;
       reject(`R${regno} type=${regTypeStr(reg)} expected=fp`);
@@ -239,6 +256,9 @@ function checkFuncArg(
       break;
     case 'ARG_PTR_TO_TIMER':
       processTimerFunc(env, regno, reg, meta);
+      break;
+    case 'ARG_PTR_TO_SPIN_LOCK':
+      processSpinLock(env, state, regno, reg, meta.funcId === BPF_FUNC_spin_lock, meta.insnIdx);
       break;
     case 'ARG_PTR_TO_MAP_KEY': {
       if (meta.mapIndex < 0) reject('invalid map_ptr to access map->key');
@@ -343,6 +363,10 @@ function checkMapFuncCompatibility(m: MapInfo | undefined, funcId: number): void
     case 'perf_event_array':
       if (funcId !== 25) bad();
       break;
+    case 'array_of_maps':
+    case 'hash_of_maps':
+      if (funcId !== 1) bad();
+      break;
   }
   // helper -> map types it accepts
   if (ringbufFns.includes(funcId) && m.type !== 'ringbuf') bad();
@@ -392,7 +416,7 @@ export function checkHelperCall(
 ): CallOutcome {
   const funcId = insn.imm;
   if (funcId < 0 || funcId >= HELPER_NAMES.length) reject(`invalid func ${funcIdName(funcId)}#${funcId}`);
-  const fn = getHelperProto(funcId, env.progType);
+  const fn = getHelperProto(funcId, env.progType, env.attachType);
   if (!fn) reject(`program of this type cannot use helper ${funcIdName(funcId)}#${funcId}`);
   const meta: CallArgMeta = {
     mapIndex: -1,
@@ -402,6 +426,8 @@ export function checkHelperCall(
     subprogno: -1,
     writes: [],
     constMapKey: -1,
+    funcId,
+    insnIdx: idx,
   };
   for (let i = 0; i < 5; i++) checkFuncArg(env, state, fn, i, meta);
   // kernel: record_func_map() (its message has no newline in 6.18)
@@ -457,7 +483,8 @@ export function checkHelperCall(
         meta.constMapKey < m.maxEntries;
       const maybeNull = fn.ret === 'RET_PTR_TO_MAP_VALUE_OR_NULL' && !elide;
       frame.regs[0] = pointer('PTR_TO_MAP_VALUE', { mapIndex: meta.mapIndex, maybeNull });
-      if (maybeNull) frame.regs[0]!.id = nextId(env);
+      // a value holding a spin lock gets an id even when it cannot be null: the id names the lock
+      if (maybeNull || m.spinLockOff !== undefined) frame.regs[0]!.id = nextId(env);
       break;
     }
     case 'RET_PTR_TO_MEM_OR_NULL':

@@ -25,6 +25,7 @@ import {
 import type { VerifierState } from '../state.ts';
 import { copyState, curFrame } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
+import { innerMapPointer } from './map-in-map.ts';
 import { checkRegArg } from './regs.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -55,6 +56,7 @@ export function forEachReg(
 function regNotNull(r: RegState): boolean {
   if (r.maybeNull) return false;
   return (
+    (r.type === 'PTR_TO_BTF_ID' && r.trusted) ||
     r.type === 'PTR_TO_MAP_VALUE' ||
     r.type === 'PTR_TO_MAP_KEY' ||
     r.type === 'PTR_TO_MEM' ||
@@ -190,8 +192,19 @@ function tryMatchPktPointers(
   }
 }
 
+// kernel: mark_ptr_not_null_reg(); a map value holding a spin lock keeps its id, which names the lock
+function markPtrNotNull(r: RegState, env: VerifierEnv | undefined): RegState {
+  const keepId = r.type === 'PTR_TO_MAP_VALUE' && env?.maps[r.mapIndex]?.spinLockOff !== undefined;
+  return { ...r, maybeNull: false, id: keepId ? r.id : 0, s: { ...r.s } };
+}
+
 // kernel: mark_ptr_or_null_regs()
-export function markPtrOrNullRegs(vstate: VerifierState, regno: number, isNull: boolean): void {
+export function markPtrOrNullRegs(
+  vstate: VerifierState,
+  regno: number,
+  isNull: boolean,
+  env?: VerifierEnv,
+): void {
   const reg = curFrame(vstate).regs[regno]!;
   const { id, refObjId } = reg;
   if (refObjId && refObjId === id && isNull) {
@@ -201,7 +214,7 @@ export function markPtrOrNullRegs(vstate: VerifierState, regno: number, isNull: 
   forEachReg(vstate, (r, set) => {
     if (!r.maybeNull || r.id !== id) return;
     if (isNull) set(knownScalar(u64.ZERO));
-    else set({ ...r, maybeNull: false, id: 0, s: { ...r.s } });
+    else set(innerMapPointer(r, env?.innerMapIndex ?? []) ?? markPtrNotNull(r, env));
   });
 }
 
@@ -277,8 +290,8 @@ export function checkCondJmpOp(
     }
   }
   if (!is32 && !isX && insn.imm === 0 && (opc === op.JMP_JEQ || opc === op.JMP_JNE) && dst.maybeNull) {
-    markPtrOrNullRegs(state, insn.dst, opc === op.JMP_JNE);
-    markPtrOrNullRegs(other, insn.dst, opc === op.JMP_JEQ);
+    markPtrOrNullRegs(state, insn.dst, opc === op.JMP_JNE, env);
+    markPtrOrNullRegs(other, insn.dst, opc === op.JMP_JEQ, env);
   } else {
     tryMatchPktPointers(insn, frame.regs[insn.dst]!, isX ? frame.regs[insn.src]! : src, state, other);
   }

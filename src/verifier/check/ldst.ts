@@ -11,6 +11,7 @@ import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
 import { checkMemAccess } from './mem.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
+import { checkNoLockHeld } from './spin-lock.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -140,6 +141,7 @@ export function checkLdAbs(env: VerifierEnv, state: VerifierState, insn: Insn): 
   }
   const frame = curFrame(state);
   checkRegArg(env, frame, 6, 'SRC_OP');
+  checkNoLockHeld(state, 'BPF_LD_[ABS|IND]');
   if (state.refs.length) {
     reject(
       `Unreleased reference id=${state.refs[0]!.id} alloc_insn=${state.refs[0]!.insnIdx}`,

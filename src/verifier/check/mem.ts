@@ -20,7 +20,9 @@ import { curFrame } from '../state.ts';
 import type { SlotType } from '../stack.ts';
 import * as stackNs from '../stack.ts';
 import { noteStackAccess } from '../precision.ts';
+import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
+import { hasBtfCtx, tracingCtxAccess } from './tracing-ctx.ts';
 const { BPF_REG_SIZE, emptySlot, MAX_BPF_STACK, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } =
   stackNs;
 
@@ -397,6 +399,10 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
     if (a.valueRegno >= 0 && (t === 'read' || reg.rdonly)) value = unknownScalar();
   } else if (reg.type === 'PTR_TO_CTX') {
     checkCtxReg(a.regno, reg);
+    if (hasBtfCtx(env)) {
+      const r = tracingCtxAccess(env, off, size, t);
+      return valueWanted ? r : null;
+    }
     const info = isValidCtxAccess(env.progType, off, size, t);
     if (!info) reject(`invalid bpf_context access off=${off} size=${size}`);
     if (valueWanted) {
@@ -418,6 +424,13 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
     } else {
       checkStackWriteVarOff(env, cur, frame, minOff, maxOff, a.valueRegno, a.stImm);
     }
+  } else if (reg.type === 'PTR_TO_BTF_ID' && !reg.maybeNull) {
+    const r = checkPtrToBtfAccess(env, a.regno, reg, off, size, t);
+    if (valueWanted) value = r;
+  } else if (reg.type === 'PTR_TO_BUF' && !reg.maybeNull) {
+    if (t === 'write' && reg.rdonly) reject(`R${a.regno} cannot write into ${regTypeStr(reg)}`);
+    checkBufferAccess(a.regno, reg, off, size);
+    if (valueWanted) value = unknownScalar();
   } else if (isPktPointer(reg)) {
     if (t === 'write' && !mayWritePacket(env.progType)) reject('cannot write into packet');
     checkPacketAccess(a.regno, reg, off, size);

@@ -1,0 +1,94 @@
+// Pointers to kernel objects described by BTF (kernel: PTR_TO_BTF_ID, btf_struct_access(),
+// btf_struct_walk()) and iterator buffers (kernel: PTR_TO_BUF, check_buffer_access()).
+// Layouts come from the BTF the program's offsets were resolved against: the CO-RE target when
+// there was one, else the program's own BTF (its preserve_access_index declarations).
+import type { Btf } from '../../btf/btf.ts';
+import { tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
+import type { VerifierEnv } from '../env.ts';
+import { reject } from '../env.ts';
+import type { RegState } from '../reg.ts';
+import { pointer, regTypeStr, unknownScalar } from '../reg.ts';
+
+// plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const tnum = { ...tnumNs };
+const u64 = { ...u64Ns };
+
+/** Pointer members whose targets stay trusted when read from a trusted pointer (kernel: BTF_TYPE_SAFE_TRUSTED). */
+const SAFE_TRUSTED: Record<string, readonly string[]> = {
+  bpf_iter_meta: ['seq'],
+};
+
+/** The full definition of `struct name` in the layout BTF, or 0. */
+export function structId(btf: Btf | undefined, name: string): number {
+  if (!btf) return 0;
+  const t = btf.findByName(name, 'struct').find((s) => s.kind === 'struct');
+  return t?.id ?? 0;
+}
+
+export function btfTypeName(btf: Btf | undefined, id: number): string {
+  if (!btf || !id) return '';
+  return btf.typeById(id).name;
+}
+
+/** A pointer to `struct name` (kernel: PTR_TO_BTF_ID with flags). */
+export function btfPointer(
+  env: VerifierEnv,
+  name: string,
+  flags: { trusted?: boolean; maybeNull?: boolean } = {},
+): RegState {
+  return pointer('PTR_TO_BTF_ID', {
+    btfId: structId(env.layoutBtf, name),
+    trusted: flags.trusted === true,
+    maybeNull: flags.maybeNull === true,
+  });
+}
+
+/** `ptr_NAME` as the kernel's messages name a BTF pointer. */
+const ptrName = (env: VerifierEnv, reg: RegState): string => `ptr_${btfTypeName(env.layoutBtf, reg.btfId)}`;
+
+// kernel: check_ptr_to_btf_access() + btf_struct_access() for tracing programs (reads only)
+export function checkPtrToBtfAccess(
+  env: VerifierEnv,
+  regno: number,
+  reg: RegState,
+  off: number,
+  size: number,
+  t: 'read' | 'write',
+): RegState {
+  if (off < 0) reject(`R${regno} is ${ptrName(env, reg)} invalid negative access: off=${off}`);
+  if (!tnum.isConst(reg.s.varOff) || !u64.isZero(tnum.value(reg.s.varOff))) {
+    reject(
+      `R${regno} is ${ptrName(env, reg)} invalid variable offset: off=${off}, var_off=${tnum.strn(reg.s.varOff)}`,
+    );
+  }
+  if (t === 'write') reject('only read is supported');
+  const btf = env.layoutBtf;
+  const st = btf && reg.btfId ? btf.resolve(reg.btfId) : undefined;
+  // tsbpf has no layout for a struct the BTF only declares: it cannot know what is there
+  if (!btf || !st || (st.kind !== 'struct' && st.kind !== 'union')) {
+    reject(`R${regno} invalid mem access '${regTypeStr(reg)}' (no BTF layout for this struct)`);
+  }
+  if (off + size > st.size) reject(`access beyond struct ${st.name} at off ${off} size ${size}`);
+  // kernel: btf_struct_walk(): an 8-byte read of a pointer member yields a pointer to its struct
+  for (const m of st.members) {
+    if (m.bitfieldSize || m.bitOffset !== off * 8 || size !== 8) continue;
+    const mt = btf.resolve(m.type);
+    if (mt.kind !== 'ptr') break;
+    const target = btf.resolve(mt.type);
+    // a declared-only struct (seq_file) is still a typed pointer, to pass to helpers
+    if (target.kind !== 'struct' && target.kind !== 'union' && target.kind !== 'fwd') break;
+    const trusted = reg.trusted && (SAFE_TRUSTED[st.name]?.includes(m.name) ?? false);
+    return pointer('PTR_TO_BTF_ID', { btfId: target.id, trusted });
+  }
+  return unknownScalar();
+}
+
+// kernel: check_buffer_access() for iterator key/value buffers (max access is checked at attach)
+export function checkBufferAccess(regno: number, reg: RegState, off: number, size: number): void {
+  if (off < 0) {
+    reject(`R${regno} invalid ${reg.rdonly ? 'rdonly' : 'rdwr'} buffer access: off=${off}, size=${size}`);
+  }
+  if (!tnum.isConst(reg.s.varOff) || !u64.isZero(tnum.value(reg.s.varOff))) {
+    reject(`R${regno} invalid variable buffer offset: off=${off}, var_off=${tnum.strn(reg.s.varOff)}`);
+  }
+}
