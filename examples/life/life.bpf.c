@@ -1,11 +1,13 @@
 // Conway's Game of Life in the kernel's eBPF VM: tsbpf's reference demo.
 //
-// Board   "board" (array map): one element per row, 256 bytes each, up to
-//         256 rows; row y, column x is board[y].cell[x].  Bit 0 of a byte is
-//         the cell (1 = alive); the host may write patterns straight into
-//         the map.  Columns >= width and rows >= height take no part in the
-//         generations (seed and the pending pattern below may clear some of
-//         them).  "next_board" is the scratch generation.
+// Board   "board" (array map, one element, struct life_board): the cells as
+//         bit rows.  Row y is the four u64 words w[4*y .. 4*y+3]; column x
+//         is bit x % 64 of word x / 64 (little endian: byte x / 8, bit
+//         x % 8 of the row's 32 bytes).  Up to 256 x 256 cells.  Columns >=
+//         width and rows >= height take no part in the generations (they
+//         read as dead and come out cleared).  The host may write the map
+//         directly.  "next_board" is the scratch generation, and also the
+//         frame published to the "frames" ring buffer (header + rows).
 // Config  const volatile globals in .rodata (patch them before load):
 //         width x height (default 64 x 40), torus (1 = edges wrap, 0 = cells
 //         beyond the edge are dead), rule (Life-like rule as a birth/survive
@@ -20,19 +22,32 @@
 //   stop   (syscall)  cancels the timer
 //   seed   (syscall)  fills the width x height area at random
 //                     (bpf_get_prandom_u32) and resets the generation count
-// Output  .bss: struct life_state state (generation, live cells, timer ticks);
-//         ring buffer "generations": one struct life_event per generation.
+// Output  .bss: struct life_state state (generation, live cells, timer ticks,
+//         and the frames switch the host sets); ring buffer "generations":
+//         one struct life_event per generation; ring buffer "frames": the
+//         whole board (struct life_board header + height rows) after each
+//         generation while state.frames is non-zero.
 //
-// Verifier-friendly layout: rows go through bpf_loop (the callback is
-// checked once, whatever the height), columns through a bounded loop whose
-// limit the verifier reads from the frozen .rodata; every cell index is
-// masked with 0xff, so it stays inside its 256-byte row whatever the
-// configuration.  The cell update is branch-free: the neighbour count and
-// the cell's own state index one bit of the rule mask.
+// Speed: a generation is bit-sliced, 64 cells per handful of instructions.
+// Each word of a row gets its column sums first (the up, middle and down
+// words through a full adder: a ones and a twos bit per column), then the
+// 3 x 3 block sums by adding each column sum to its shifted neighbours (two
+// more full adders); the total T includes the cell itself, so B3/S23 is
+// "T == 3, or alive and T == 4".
+//
+// Verifier-friendly layout: rows go through bpf_loop in blocks of
+// ROWS_PER_CALL (the callback is checked once, whatever the height); inside
+// a block the rows loop is bounded by a constant and the words of a row are
+// unrolled, guarded by the word count that the verifier reads from the
+// frozen .rodata width.  Edges are arithmetic, not branches, so the walk
+// does not fork per row.  Every index is masked into the 1024-word board.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 #define MAX_SIDE 256
+#define WORDS 4 // u64 words per row: MAX_SIDE / 64
+#define BOARD_WORDS (MAX_SIDE * WORDS)
+#define ROWS_PER_CALL 16
 #define CLOCK_MONOTONIC 1
 #define EBUSY 16
 
@@ -48,22 +63,27 @@ const volatile __u64 period_ns = 100000000; // 100 ms
 const volatile __u64 max_generations = 0;
 const volatile __u32 seed_density = 64; // 25 %
 
-struct row {
-  __u8 cell[MAX_SIDE];
+// The header is filled in only on the scratch copy that goes out as a frame.
+struct life_board {
+  __u64 generation;
+  __u16 width;
+  __u16 height;
+  __u32 pad;
+  __u64 w[BOARD_WORDS];
 };
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, MAX_SIDE);
+  __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct row);
+  __type(value, struct life_board);
 } board SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, MAX_SIDE);
+  __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct row);
+  __type(value, struct life_board);
 } next_board SEC(".maps");
 
 struct life_timer {
@@ -83,7 +103,7 @@ struct life_event {
   __u32 live;
   __u32 births;
   __u32 deaths;
-  __u32 hash;       // FNV-style hash of the live cells' positions: spots cycles
+  __u32 hash;       // FNV-1a over the row words' 32-bit halves: spots cycles
   __u16 width;
   __u16 height;
   __u32 pad;
@@ -94,6 +114,12 @@ struct {
   __uint(max_entries, 256 * 1024);
 } generations SEC(".maps");
 
+// 31 frames of 256 x 256, 200 of 64 x 40.
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 256 * 1024);
+} frames SEC(".maps");
+
 // .bss, one struct so that its layout is fixed (clang orders separate
 // globals as it likes).
 struct life_state {
@@ -101,7 +127,7 @@ struct life_state {
   __u64 live;        // live cells on the board now
   __u64 timer_ticks; // timer callback runs
   __u32 stopping;    // set by stop so that a running callback does not re-arm
-  __u32 pad;
+  __u32 frames;      // set by the host: publish every generation's board
 };
 struct life_state state;
 
@@ -117,9 +143,6 @@ struct pattern {
 };
 struct pattern pending SEC(".data.pattern") = {.count = 0};
 
-// A row of dead cells for the edges of a bounded board.
-static const struct row dead_row;
-
 static __always_inline __u32 board_width(void) {
   __u32 w = width;
   return w < 1 ? 1 : w > MAX_SIDE ? MAX_SIDE : w;
@@ -128,6 +151,30 @@ static __always_inline __u32 board_width(void) {
 static __always_inline __u32 board_height(void) {
   __u32 h = height;
   return h < 1 ? 1 : h > MAX_SIDE ? MAX_SIDE : h;
+}
+
+static __always_inline __u32 row_words(void) { return (board_width() + 63) / 64; }
+
+// The cells of the last word that are inside the width.
+static __always_inline __u64 last_word_mask(void) {
+  __u32 r = board_width() & 63;
+  return r ? (1ull << r) - 1 : ~0ull;
+}
+
+// Word k of row y, masked into the board.  The empty asm hides the value
+// from clang, which would otherwise drop the mask (it knows y < 256) and
+// walk a pointer from row to row, a pointer the verifier cannot bound.
+static __always_inline __u32 word_at(__u32 y, __u32 k) {
+  __u32 i = y * WORDS + k;
+  asm volatile("" : "+r"(i));
+  return i & (BOARD_WORDS - 1);
+}
+
+static __always_inline __u32 bit_count(__u64 v) {
+  v = v - ((v >> 1) & 0x5555555555555555ull);
+  v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+  v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return (v * 0x0101010101010101ull) >> 56;
 }
 
 // Totals carried through bpf_loop.  Width and height are not in here: the
@@ -140,111 +187,173 @@ struct gen_ctx {
   __u32 hash;
 };
 
-// The row above or below y (dy = -1 or +1), or the dead row past a bounded edge.
-static __always_inline const struct row *neighbour_row(__u32 y, int dy, __u32 h) {
-  __u32 ny;
-  if (dy < 0) {
-    if (y == 0) {
-      if (!torus) return &dead_row;
-      ny = h - 1;
-    } else {
-      ny = y - 1;
-    }
+// The column sums of one word: per bit, the live cells among up, middle and
+// down as a two-bit number (ones, twos).
+struct colsum {
+  __u64 ones;
+  __u64 twos;
+  __u64 self;
+};
+
+static __always_inline struct colsum column_sum(const struct life_board *b, __u32 yu, __u32 y, __u32 yd,
+                                                __u32 k, __u64 umask, __u64 dmask, __u64 keep) {
+  __u64 u = b->w[word_at(yu, k)] & umask & keep;
+  __u64 m = b->w[word_at(y, k)] & keep;
+  __u64 d = b->w[word_at(yd, k)] & dmask & keep;
+  __u64 um = u ^ m;
+  struct colsum c = {.ones = um ^ d, .twos = (u & m) | (d & um), .self = m};
+  return c;
+}
+
+// The next state of 64 cells from their 3 x 3 block sums T (bits t0..t3,
+// T = 0..9, the cell included).
+static __always_inline __u64 apply_rule(__u64 t0, __u64 t1, __u64 t2, __u64 t3, __u64 self, __u32 rl) {
+  if (rl == RULE_B3_S23) // T == 3, or alive and T == 4 (T >= 8 never has t1 or t2)
+    return (t0 & t1 & ~t2) | (self & t2 & ~t1 & ~t0);
+  // Any other rule: one minterm per T.  A dead cell is born with T = n
+  // (rule bit n), a live one survives with T = n + 1 (rule bit 9 + n).
+  __u64 born = 0, keep = 0;
+#pragma unroll
+  for (__u32 n = 0; n <= 9; n++) {
+    __u64 eq = ((n & 1) ? t0 : ~t0) & ((n & 2) ? t1 : ~t1) & ((n & 4) ? t2 : ~t2) & ((n & 8) ? t3 : ~t3);
+    if (n <= 8) born |= eq & -(__u64)((rl >> n) & 1);
+    if (n >= 1) keep |= eq & -(__u64)((rl >> (9 + n - 1)) & 1);
+  }
+  return (born & ~self) | (keep & self);
+}
+
+// Adds the column sums of word k to those of its west and east neighbours
+// (wc: the carries into bit 0, ec: the carries into the top bit), applies
+// the rule, stores the word, counts it.
+static __always_inline void next_word(struct life_board *out, __u32 y, __u32 k, struct colsum c, __u64 wo,
+                                      __u64 wt, __u64 eo, __u64 et, __u64 keep, struct gen_ctx *g) {
+  __u64 ow = (c.ones << 1) | wo, oe = (c.ones >> 1) | eo;
+  __u64 tw = (c.twos << 1) | wt, te = (c.twos >> 1) | et;
+  // ones: ow + c.ones + oe -> t0 (weight 1) + k1 (weight 2)
+  __u64 x1 = ow ^ c.ones;
+  __u64 t0 = x1 ^ oe, k1 = (ow & c.ones) | (oe & x1);
+  // twos: tw + c.twos + te -> s2 (weight 2) + k4 (weight 4)
+  __u64 x2 = tw ^ c.twos;
+  __u64 s2 = x2 ^ te, k4 = (tw & c.twos) | (te & x2);
+  __u64 t1 = s2 ^ k1, c4 = s2 & k1;
+  __u64 t2 = k4 ^ c4, t3 = k4 & c4;
+  __u64 next = apply_rule(t0, t1, t2, t3, c.self, rule) & keep;
+  out->w[word_at(y, k)] = next;
+  g->live += bit_count(next);
+  g->births += bit_count(next & ~c.self);
+  g->deaths += bit_count(c.self & ~next);
+  g->hash = (g->hash ^ (__u32)next) * 16777619u;
+  g->hash = (g->hash ^ (__u32)(next >> 32)) * 16777619u;
+}
+
+// Row y of the next generation.  Up to four words, unrolled: word k exists
+// when k < nw (a constant for the verifier, which walks only those).
+static __always_inline void next_row(const struct life_board *b, struct life_board *out, __u32 y, __u32 h,
+                                     struct gen_ctx *g) {
+  __u32 nw = row_words(), wrap = torus;
+  __u32 sh = (board_width() - 1) & 63; // the last column's bit in the last word
+  __u64 lastmask = last_word_mask();
+  // Edges without branches: top = 1 on row 0, bottom = 1 on row h - 1.
+  __u32 top = ((y - 1) >> 31) & 1, bottom = ((h - 2 - y) >> 31) & 1;
+  __u32 yu, yd;
+  __u64 umask, dmask;
+  if (wrap) {
+    yu = y - 1 + top * h;
+    yd = y + 1 - bottom * h;
+    umask = dmask = ~0ull;
   } else {
-    if (y + 1 >= h) {
-      if (!torus) return &dead_row;
-      ny = 0;
-    } else {
-      ny = y + 1;
+    yu = y - 1 + top;
+    yd = y + 1 - bottom;
+    umask = (__u64)top - 1;
+    dmask = (__u64)bottom - 1;
+  }
+  struct colsum c0, c1 = {}, c2 = {}, c3 = {}, last;
+  c0 = column_sum(b, yu, y, yd, 0, umask, dmask, nw == 1 ? lastmask : ~0ull);
+  last = c0;
+  if (nw > 1) last = c1 = column_sum(b, yu, y, yd, 1, umask, dmask, nw == 2 ? lastmask : ~0ull);
+  if (nw > 2) last = c2 = column_sum(b, yu, y, yd, 2, umask, dmask, nw == 3 ? lastmask : ~0ull);
+  if (nw > 3) last = c3 = column_sum(b, yu, y, yd, 3, umask, dmask, lastmask);
+  // The torus closes the row: column width - 1 is west of column 0, and
+  // column 0 east of column width - 1.
+  __u64 wo = 0, wt = 0, eo = 0, et = 0;
+  if (wrap) {
+    wo = (last.ones >> sh) & 1;
+    wt = (last.twos >> sh) & 1;
+    eo = (c0.ones & 1) << sh;
+    et = (c0.twos & 1) << sh;
+  }
+  if (nw == 1) {
+    next_word(out, y, 0, c0, wo, wt, eo, et, lastmask, g);
+    return;
+  }
+  next_word(out, y, 0, c0, wo, wt, c1.ones << 63, c1.twos << 63, ~0ull, g);
+  if (nw == 2) {
+    next_word(out, y, 1, c1, c0.ones >> 63, c0.twos >> 63, eo, et, lastmask, g);
+    return;
+  }
+  next_word(out, y, 1, c1, c0.ones >> 63, c0.twos >> 63, c2.ones << 63, c2.twos << 63, ~0ull, g);
+  if (nw == 3) {
+    next_word(out, y, 2, c2, c1.ones >> 63, c1.twos >> 63, eo, et, lastmask, g);
+    return;
+  }
+  next_word(out, y, 2, c2, c1.ones >> 63, c1.twos >> 63, c3.ones << 63, c3.twos << 63, ~0ull, g);
+  next_word(out, y, 3, c3, c2.ones >> 63, c2.twos >> 63, eo, et, lastmask, g);
+}
+
+// bpf_loop callback: rows ROWS_PER_CALL * i .. of next_board from board.
+// The totals stay in locals while the rows run and go to *g once: in the
+// hot loop every load is from board and every store to next_board (tsbpf's
+// checked JIT keeps one read and one write window; see docs/LIFE.md).
+static int next_rows(__u32 i, struct gen_ctx *g) {
+  __u32 zero = 0, h = board_height();
+  const struct life_board *b = bpf_map_lookup_elem(&board, &zero);
+  struct life_board *out = bpf_map_lookup_elem(&next_board, &zero);
+  if (!b || !out) return 1;
+  struct gen_ctx t = *g;
+  __u32 y0 = i * ROWS_PER_CALL, done = 0;
+#pragma clang loop unroll(disable)
+  for (__u32 j = 0; j < ROWS_PER_CALL; j++) {
+    __u32 y = y0 + j;
+    if (y >= h || y >= MAX_SIDE) {
+      done = 1;
+      break;
     }
+    next_row(b, out, y, h, &t);
   }
-  return bpf_map_lookup_elem(&board, &ny);
+  *g = t;
+  return done;
 }
 
-// bpf_loop callback: computes next_board[y] from board[y-1..y+1].
-static int next_row(__u32 y, struct gen_ctx *g) {
-  __u32 w = board_width(), h = board_height();
-  if (y >= h || y >= MAX_SIDE) return 1;
-  const struct row *up = neighbour_row(y, -1, h);
-  const struct row *mid = bpf_map_lookup_elem(&board, &y);
-  const struct row *down = neighbour_row(y, 1, h);
-  struct row *out = bpf_map_lookup_elem(&next_board, &y);
-  if (!up || !mid || !down || !out) return 1;
-
-  __u32 rl = rule, born = 0, died = 0, alive = 0, hash = g->hash;
-  // Cells past a bounded left/right edge count as dead: mask them away.
-  __u32 wrap = torus ? 1 : 0;
-  for (__u32 x = 0; x < w && x < MAX_SIDE; x++) {
-    __u32 xl = x == 0 ? w - 1 : x - 1;
-    __u32 xr = x + 1 == w ? 0 : x + 1;
-    __u32 ml = x == 0 ? wrap : 1;
-    __u32 mr = x + 1 == w ? wrap : 1;
-    xl &= 0xff;
-    xr &= 0xff;
-    __u32 n = ((up->cell[xl] & ml) + (up->cell[x] & 1) + (up->cell[xr] & mr) +
-               (mid->cell[xl] & ml) + (mid->cell[xr] & mr) +
-               (down->cell[xl] & ml) + (down->cell[x] & 1) + (down->cell[xr] & mr)) &
-              0xf; // count 0..8, masked for the verifier
-    // (ml, mr are 0 or 1 and cells are tested on bit 0 only.)
-    __u32 self = mid->cell[x] & 1;
-    __u32 next = (rl >> (n + 9 * self)) & 1;
-    out->cell[x] = next;
-    alive += next;
-    born += next & (self ^ 1);
-    died += self & (next ^ 1);
-    // An FNV-1a-style step on y << 8 | x, for live cells only.
-    hash = (hash ^ ((y << 8 | x) & -next)) * (next ? 16777619u : 1u);
-  }
-  g->live += alive;
-  g->births += born;
-  g->deaths += died;
-  g->hash = hash;
-  return 0;
-}
-
-// bpf_loop callback: board[y] = next_board[y] (the area inside width only).
-static int copy_row(__u32 y, struct gen_ctx *g) {
-  if (y >= board_height() || y >= MAX_SIDE) return 1;
-  struct row *dst = bpf_map_lookup_elem(&board, &y);
-  const struct row *src = bpf_map_lookup_elem(&next_board, &y);
-  if (!dst || !src) return 1;
-  __u32 w = board_width();
-  for (__u32 x = 0; x < w && x < MAX_SIDE; x++) dst->cell[x] = src->cell[x];
-  return 0;
-}
-
-// bpf_loop callback: clears row y, all 256 bytes (a constant size keeps
-// clang's memset inline).
-static int clear_row(__u32 y, void *unused) {
-  if (y >= board_height() || y >= MAX_SIDE) return 1;
-  struct row *r = bpf_map_lookup_elem(&board, &y);
-  if (!r) return 1;
-  __builtin_memset(r, 0, sizeof(*r));
-  return 0;
-}
-
-static __noinline void place_pending(void) {
+// no_builtin: clang would turn the clearing and copying loops into memset and
+// memcpy calls, which BPF does not have.
+static __noinline __attribute__((no_builtin)) void place_pending(struct life_board *b) {
   __u32 n = pending.count;
-  if (n == 0) return;
-  bpf_loop(board_height(), clear_row, 0, 0);
+  if (n == 0 || !b) return;
+  __u32 words = board_height() * WORDS;
+  for (__u32 k = 0; k < words && k < BOARD_WORDS; k++) b->w[k] = 0;
   if (n > MAX_PATTERN) n = MAX_PATTERN;
   for (__u32 i = 0; i < n && i < MAX_PATTERN; i++) {
     __u32 x = pending.xy[2 * i], y = pending.xy[2 * i + 1];
     if (x >= board_width() || y >= board_height()) continue;
-    struct row *r = bpf_map_lookup_elem(&board, &y);
-    if (r) r->cell[x & 0xff] = 1;
+    b->w[word_at(y, x / 64)] |= 1ull << (x & 63);
   }
   pending.count = 0;
 }
 
 // One generation, shared by step and the timer callback.  Returns the
 // number of live cells.
-static __noinline __u32 life_step(void) {
-  place_pending();
+static __noinline __attribute__((no_builtin)) __u32 life_step(void) {
+  __u32 zero = 0;
+  struct life_board *b = bpf_map_lookup_elem(&board, &zero);
+  struct life_board *nb = bpf_map_lookup_elem(&next_board, &zero);
+  if (!b || !nb) return 0;
+  place_pending(b);
   __u32 w = board_width(), h = board_height();
   struct gen_ctx g = {.hash = 2166136261u};
-  bpf_loop(h, next_row, &g, 0);
-  bpf_loop(h, copy_row, &g, 0);
+  bpf_loop((h + ROWS_PER_CALL - 1) / ROWS_PER_CALL, next_rows, &g, 0);
+  // Copy back: the words past the width are zero in next_board.
+  __u32 words = h * WORDS;
+  for (__u32 k = 0; k < words && k < BOARD_WORDS; k++) b->w[k] = nb->w[k];
   __u64 gen = __sync_add_and_fetch(&state.generation, 1);
   state.live = g.live;
   struct life_event *e = bpf_ringbuf_reserve(&generations, sizeof(*e), 0);
@@ -259,6 +368,14 @@ static __noinline __u32 life_step(void) {
     e->height = h;
     e->pad = 0;
     bpf_ringbuf_submit(e, 0);
+  }
+  if (state.frames) {
+    nb->generation = gen;
+    nb->width = w;
+    nb->height = h;
+    nb->pad = 0;
+    // The header and the first h rows; a full ring drops the frame.
+    bpf_ringbuf_output(&frames, nb, 16 + h * WORDS * 8, 0);
   }
   return g.live;
 }
@@ -297,24 +414,30 @@ int stop(void *ctx) {
   return bpf_timer_cancel(&t->timer);
 }
 
-// bpf_loop callback: random cells in row y, four cells per random number.
+// bpf_loop callback: random cells in row y, one byte of randomness per cell
+// (alive when it is below seed_density).
 static int seed_row(__u32 y, struct gen_ctx *g) {
-  __u32 w = board_width(), d = seed_density, alive = 0;
+  __u32 zero = 0, nw = row_words(), d = seed_density, alive = 0;
   if (y >= board_height() || y >= MAX_SIDE) return 1;
-  struct row *r = bpf_map_lookup_elem(&board, &y);
-  if (!r) return 1;
+  struct life_board *b = bpf_map_lookup_elem(&board, &zero);
+  if (!b) return 1;
   // d > 255 means every cell; as a threshold on a byte that is 256.
   if (d > 256) d = 256;
-  for (__u32 x = 0; x < w && x < MAX_SIDE; x += 4) {
-    __u32 rnd = bpf_get_prandom_u32();
+  for (__u32 k = 0; k < nw && k < WORDS; k++) {
+    __u64 word = 0;
+#pragma clang loop unroll(disable)
+    for (__u32 q = 0; q < 16; q++) {
+      __u32 rnd = bpf_get_prandom_u32();
 #pragma unroll
-    for (__u32 k = 0; k < 4; k++) {
-      // byte < d, without a branch: the difference is negative exactly then;
-      // and the same trick for x + k < w (cells past the width stay dead)
-      __u32 c = ((((rnd >> (8 * k)) & 0xff) - d) >> 31) & ((x + k - w) >> 31);
-      r->cell[(x + k) & 0xff] = c;
-      alive += c;
+      for (__u32 j = 0; j < 4; j++) {
+        // byte < d, without a branch: the difference is negative exactly then
+        __u64 c = ((((rnd >> (8 * j)) & 0xff) - d) >> 31) & 1;
+        word |= c << (4 * q + j);
+      }
     }
+    if (k + 1 == nw) word &= last_word_mask();
+    b->w[word_at(y, k)] = word;
+    alive += bit_count(word);
   }
   g->live += alive;
   return 0;

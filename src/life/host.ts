@@ -9,7 +9,8 @@ import type { CollectionSpec } from '../elf/spec.ts';
 import { TsbpfError, UsageError } from '../errors.ts';
 import { RingbufMap } from '../maps/index.ts';
 import { type Collection, type Engine, newCollection } from '../runtime/index.ts';
-import { type Board, emptyBoard, MAX_SIDE } from './board.ts';
+import type { Board } from './board.ts';
+import { BOARD_BYTES, decodeFrame, type Frame, MAX_SIDE, packBoard, unpackBoard } from './packed.ts';
 import { type ProgramVerdict, verifyLifeProgram } from './verify.ts';
 
 /** Resolved from this file, not the working directory, so `npx tsbpf life` works anywhere. */
@@ -80,6 +81,15 @@ function side(name: string, v: number): number {
   return v;
 }
 
+function ringbuf(coll: Collection, name: string): RingbufMap {
+  const ring = coll.map(name);
+  if (!(ring instanceof RingbufMap)) throw new UsageError(`${LIFE_OBJECT}: map ${name} is not a ring buffer`);
+  return ring;
+}
+
+/** Offset of `frames` in life.bpf.c's struct life_state (.bss). */
+const FRAMES_FLAG_OFFSET = 28;
+
 export class LifeHost {
   readonly width: number;
   readonly height: number;
@@ -89,6 +99,8 @@ export class LifeHost {
   /** tsbpf's verdicts on HOST_PROGRAMS (empty with verify: false). */
   readonly verdicts: ProgramVerdict[] = [];
   private readonly ring: RingbufMap;
+  private readonly frameRing: RingbufMap;
+  private readonly packed = new Uint8Array(BOARD_BYTES);
   private readonly rowKey = new Uint8Array(4);
   private readonly rowKeyView = new DataView(this.rowKey.buffer);
   private running = false;
@@ -117,10 +129,8 @@ export class LifeHost {
     });
     try {
       if (opts.verify ?? true) this.verifyAll(spec, opts.verifyLimit);
-      const ring = this.coll.map('generations');
-      if (!(ring instanceof RingbufMap))
-        throw new UsageError(`${LIFE_OBJECT}: map generations is not a ring buffer`);
-      this.ring = ring;
+      this.ring = ringbuf(this.coll, 'generations');
+      this.frameRing = ringbuf(this.coll, 'frames');
     } catch (e) {
       this.coll.close();
       throw e;
@@ -147,29 +157,42 @@ export class LifeHost {
     return this.rowKey;
   }
 
-  /** Writes `b` into the board map (rows and columns past b's size are cleared). */
+  /** Writes `b` into the board map (cells past b's size are dead). */
   setBoard(b: Board): void {
     if (b.width > this.width || b.height > this.height)
       throw new UsageError(`board ${b.width}×${b.height} does not fit the ${this.width}×${this.height} game`);
-    const map = this.coll.map('board');
-    const row = new Uint8Array(MAX_SIDE);
-    for (let y = 0; y < this.height; y++) {
-      row.fill(0);
-      if (y < b.height) row.set(b.cells.subarray(y * b.width, (y + 1) * b.width));
-      map.update(this.key(y), row);
-    }
+    this.coll.map('board').update(this.key(0), packBoard(b, this.packed));
   }
 
   /** The board map's width × height area now. */
   board(): Board {
-    const map = this.coll.map('board');
-    const b = emptyBoard(this.width, this.height);
-    for (let y = 0; y < this.height; y++) {
-      const v = map.lookup(this.key(y));
-      if (!(v instanceof Uint8Array)) continue;
-      for (let x = 0; x < this.width; x++) b.cells[y * this.width + x] = v[x]! & 1;
+    const v = this.coll.map('board').lookup(this.key(0));
+    return v instanceof Uint8Array && v.length >= BOARD_BYTES
+      ? unpackBoard(v, this.width, this.height)
+      : unpackBoard(new Uint8Array(BOARD_BYTES), this.width, this.height);
+  }
+
+  /**
+   * Frames on or off: while on, every generation also publishes the whole board to the
+   * `frames` ring buffer (.bss `state.frames`, read by the program on each generation).
+   */
+  publishFrames(on: boolean): void {
+    const bss = this.coll.map('life.bss');
+    const v = bss.lookup(this.key(0));
+    if (!(v instanceof Uint8Array)) return;
+    const copy = v.slice();
+    new DataView(copy.buffer).setUint32(FRAMES_FLAG_OFFSET, on ? 1 : 0, true);
+    bss.update(this.key(0), copy);
+  }
+
+  /** The frames published since the last call, oldest first. */
+  drainFrames(): Frame[] {
+    const out: Frame[] = [];
+    for (const rec of this.frameRing.consume()) {
+      const f = decodeFrame(rec);
+      if (f) out.push(f);
     }
-    return b;
+    return out;
   }
 
   /** Generations computed so far (.bss state.generation). */

@@ -3,6 +3,7 @@
 // advances that clock by one period per frame, so the timer callback computes the generations.
 import type { Collection } from '../runtime/collection.ts';
 import { RingbufMap } from '../maps/ringbuf.ts';
+import { BOARD_BYTES, packedCell } from '../life/packed.ts';
 
 // examples/life defaults (.rodata width / height / period_ns, not patched here).
 const WIDTH = 64;
@@ -90,19 +91,16 @@ export class LifeView {
     ctx.fillStyle = '#111';
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     ctx.fillStyle = '#8fe388';
-    const key = new Uint8Array(4);
-    const kv = new DataView(key.buffer);
+    // One map value: struct life_board, the rows as bits (src/life/packed.ts).
+    const v = board.lookup(new Uint8Array(4));
     let live = 0;
-    for (let y = 0; y < HEIGHT; y++) {
-      kv.setUint32(0, y, true);
-      const row = board.lookup(key);
-      if (!(row instanceof Uint8Array)) continue;
-      for (let x = 0; x < WIDTH; x++) {
-        if ((row[x]! & 1) === 0) continue;
-        live++;
-        ctx.fillRect(x * cw, y * ch, cw - 1, ch - 1);
-      }
-    }
+    if (v instanceof Uint8Array && v.length >= BOARD_BYTES)
+      for (let y = 0; y < HEIGHT; y++)
+        for (let x = 0; x < WIDTH; x++) {
+          if (!packedCell(v, x, y)) continue;
+          live++;
+          ctx.fillRect(x * cw, y * ch, cw - 1, ch - 1);
+        }
     this.canvas.dataset.live = String(live);
     this.info.textContent = `generation ${this.generation}, ${live} live cells${this.interval ? ', running on bpf_timer' : ''}`;
   }

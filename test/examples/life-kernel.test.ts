@@ -18,16 +18,17 @@ function pendingHex(cells: Cell[]): string {
   return leHex(cells.length, 4) + cells.map(([x, y]) => leHex(x, 1) + leHex(y, 1)).join('');
 }
 
+// The board map holds one struct life_board: a 16-byte header, then 256 rows of 32 bytes
+// with cell x of a row at bit x % 8 of byte x / 8.
 function liveCells(r: KobjReport): string[] {
-  const board = r.mapValues.get('board');
-  assert.ok(board, `no board in the dump\n${r.stdout.slice(0, 2000)}`);
+  const value = r.mapValues.get('board')?.get('00000000')?.[0];
+  assert.ok(value, `no board in the dump\n${r.stdout.slice(0, 2000)}`);
+  const bytes = hexToBytes(value);
+  assert.equal(bytes.length, 16 + 256 * 32);
   const cells: string[] = [];
-  for (const [keyHex, [valueHex]] of board) {
-    const y = new DataView(hexToBytes(keyHex).buffer).getUint32(0, true);
-    hexToBytes(valueHex!).forEach((c, x) => {
-      if (c & 1) cells.push(`${x},${y}`);
-    });
-  }
+  for (let y = 0; y < 256; y++)
+    for (let x = 0; x < 256; x++)
+      if ((bytes[16 + y * 32 + (x >> 3)]! >> (x & 7)) & 1) cells.push(`${x},${y}`);
   return cells.sort();
 }
 

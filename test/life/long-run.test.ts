@@ -39,11 +39,12 @@ test('the host verifies start and stop with tsbpf verifier, with the timer and .
       ],
     );
     const start = host.verdicts[0]!;
-    // start calls the timer callback's subprograms: life_step, next_row, copy_row... each a frame.
+    // start calls the timer callback's subprograms: life_step, place_pending, next_rows, each a frame.
     assert.ok(start.functions.length > 3, start.functions.map((f) => f.name).join(' '));
     assert.equal(start.result.stats.stackDepth.length, start.functions.length);
-    // The column loop runs width times per row callback: more columns, more processed insns.
-    const wide = new LifeHost({ width: 24, height: 8 });
+    // Each row is unrolled over its 64-cell words, guarded by the word count from .rodata:
+    // the verifier walks only the words the width needs, so 130 columns (3 words) cost more.
+    const wide = new LifeHost({ width: 130, height: 8 });
     try {
       assert.ok(wide.verdicts[0]!.result.insnsProcessed > start.result.insnsProcessed);
     } finally {

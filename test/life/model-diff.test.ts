@@ -18,12 +18,20 @@ function toSet(b: Board): Set<string> {
   return s;
 }
 
-/** life.bpf.c's record hash, from its description: FNV-1a over y << 8 | x of live cells, row-major. */
+/**
+ * life.bpf.c's record hash, from its description: FNV-1a over the 32-bit halves of each row's
+ * words (cell x of a row is bit x % 64 of word x / 64; the row has ceil(width / 64) words),
+ * rows top to bottom, low half first.
+ */
 function fnvHash(cells: Set<string>, width: number, height: number): number {
   let h = 2166136261;
+  const words = Math.ceil(width / 64);
   for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      if (cells.has(`${x},${y}`)) h = Math.imul(h ^ ((y << 8) | x), 16777619) >>> 0;
+    for (let half = 0; half < words * 2; half++) {
+      let v = 0;
+      for (let b = 0; b < 32; b++) if (cells.has(`${half * 32 + b},${y}`)) v |= 1 << b;
+      h = Math.imul(h ^ v, 16777619) >>> 0;
+    }
   return h;
 }
 

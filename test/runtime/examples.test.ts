@@ -160,23 +160,19 @@ both('timer: close() cancels armed timers', () => {
 
 const W = 64;
 const H = 40;
+// examples/life's board map: one struct life_board, a 16-byte header then 256 rows of 32 bytes,
+// cell x of a row at bit x % 8 of byte x / 8.
 function board(c: ReturnType<typeof open>): string[] {
+  const v = value(c, 'board', key32(0));
   const cells: string[] = [];
-  for (let y = 0; y < H; y++) {
-    value(c, 'board', key32(y)).forEach((v, x) => {
-      if (v & 1 && x < W) cells.push(`${x},${y}`);
-    });
-  }
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) if ((v[16 + y * 32 + (x >> 3)]! >> (x & 7)) & 1) cells.push(`${x},${y}`);
   return cells.sort();
 }
 function place(c: ReturnType<typeof open>, cells: Cell[]): void {
-  const rows = new Map<number, Uint8Array>();
-  for (const [x, y] of cells) {
-    const row = rows.get(y) ?? new Uint8Array(256);
-    row[x] = 1;
-    rows.set(y, row);
-  }
-  for (const [y, row] of rows) c.map('board').update(key32(y), row);
+  const v = new Uint8Array(16 + 256 * 32);
+  for (const [x, y] of cells) v[16 + y * 32 + (x >> 3)]! |= 1 << (x & 7);
+  c.map('board').update(key32(0), v);
 }
 
 both('life: start arms the timer; N virtual periods give N generations equal to the model', () => {
