@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexToBytes, type KobjReport, leHex, prepareKobj, repoRoot, runKobj } from './kobj.ts';
+import { emptyBoard, prng } from '../../src/life/board.ts';
+import { LifeHost } from '../../src/life/host.ts';
 import { lifeRun } from './life-model.ts';
 
 const skip = prepareKobj();
@@ -216,5 +218,82 @@ test('kernel boards equal the TypeScript model for patterns over many generation
     const want = [...lifeRun(cells, { width: c.w, height: c.h, torus: c.torus }, c.gens)].sort();
     assert.deepEqual(liveCells(r), want, label);
     assert.equal(bss(r).live, BigInt(want.length), label);
+  }
+});
+
+// The same first board in the kernel and in tsbpf (64 cells from a seeded PRNG, placed through
+// `pending` there and written into the board map here): 150 generations on the timer, then the
+// boards and every generation's record (live, births, deaths, hash) must be identical.
+test('kernel and tsbpf: 150 generations from the same seeded board give identical boards and records', {
+  skip,
+}, () => {
+  for (const c of [
+    { w: 64, h: 40, torus: true, seed: 2 },
+    { w: 200, h: 50, torus: false, seed: 3 },
+  ]) {
+    const next = prng(c.seed);
+    const seen = new Set<string>();
+    const cells: Cell[] = [];
+    while (cells.length < 64) {
+      const v = next();
+      const cell: Cell = [Math.floor(c.w / 2) - 6 + (v & 15), Math.floor(c.h / 2) - 6 + ((v >> 4) & 15)];
+      const k = `${cell[0]},${cell[1]}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      cells.push(cell);
+    }
+    const gens = 150;
+    const r = run(
+      'start',
+      {
+        width: leHex(c.w, 4),
+        height: leHex(c.h, 4),
+        torus: leHex(c.torus ? 1 : 0, 4),
+        pending: pendingHex(cells),
+        period_ns: leHex(0, 8),
+        max_generations: leHex(gens, 8),
+      },
+      ['--wait', '800'],
+    );
+    const label = `${c.w}x${c.h} ${c.torus ? 'torus' : 'bounded'} seed ${c.seed}`;
+    assert.equal(bss(r).generation, BigInt(gens), label);
+    const kernelRecords = (r.ringbufs.get('generations') ?? []).map((hex) => {
+      const dv = new DataView(hexToBytes(hex).buffer);
+      return [
+        Number(dv.getBigUint64(0, true)),
+        dv.getUint32(16, true),
+        dv.getUint32(20, true),
+        dv.getUint32(24, true),
+        dv.getUint32(28, true),
+      ];
+    });
+    const host = new LifeHost({
+      width: c.w,
+      height: c.h,
+      torus: c.torus,
+      engine: 'jit',
+      periodNs: 0,
+      maxGenerations: gens,
+      verify: false,
+    });
+    try {
+      const first = emptyBoard(c.w, c.h);
+      for (const [x, y] of cells) first.cells[y * c.w + x] = 1;
+      host.setBoard(first);
+      host.start();
+      const ours: number[][] = [];
+      host.runGenerations(gens, (e) => ours.push([e.generation, e.live, e.births, e.deaths, e.hash]));
+      assert.equal(ours.length, gens, label);
+      assert.deepEqual(kernelRecords, ours, `${label}: ring-buffer records`);
+      const b = host.board();
+      const tsbpfCells: string[] = [];
+      for (let y = 0; y < c.h; y++)
+        for (let x = 0; x < c.w; x++) if (b.cells[y * c.w + x]) tsbpfCells.push(`${x},${y}`);
+      assert.deepEqual(liveCells(r), tsbpfCells.sort(), `${label}: boards`);
+      // A board that died out or froze early would make the comparison weak.
+      assert.ok(new Set(ours.map((o) => o[4])).size > 100, `${label}: too few distinct boards`);
+    } finally {
+      host.close();
+    }
   }
 });
