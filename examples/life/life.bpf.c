@@ -48,6 +48,8 @@
 #define WORDS 4 // u64 words per row: MAX_SIDE / 64
 #define BOARD_WORDS (MAX_SIDE * WORDS)
 #define ROWS_PER_CALL 16
+// Boards of at most this many words (height x words per row) skip bpf_loop.
+#define DIRECT_WORDS 64
 #define CLOCK_MONOTONIC 1
 #define EBUSY 16
 
@@ -300,19 +302,18 @@ static __always_inline void next_row(const struct life_board *b, struct life_boa
   next_word(out, y, 3, c3, c2.ones >> 63, c2.twos >> 63, eo, et, lastmask, g);
 }
 
-// bpf_loop callback: rows ROWS_PER_CALL * i .. of next_board from board.
-// The totals stay in locals while the rows run and go to *g once: in the
-// hot loop every load is from board and every store to next_board (tsbpf's
-// checked JIT keeps one read and one write window; see docs/LIFE.md).
-static int next_rows(__u32 i, struct gen_ctx *g) {
-  __u32 zero = 0, h = board_height();
-  const struct life_board *b = bpf_map_lookup_elem(&board, &zero);
-  struct life_board *out = bpf_map_lookup_elem(&next_board, &zero);
-  if (!b || !out) return 1;
+// Rows y0 .. y0 + max_rows - 1 of out from b (max_rows: a constant); returns
+// 1 after the last row.  The totals stay in locals while the rows run and go
+// to *g once: in the hot loop every load is from board and every store to
+// next_board (tsbpf's checked JIT keeps one read and one write window; see
+// docs/LIFE.md).
+static __always_inline int rows_from(const struct life_board *b, struct life_board *out, __u32 y0,
+                                     __u32 max_rows, struct gen_ctx *g) {
+  __u32 h = board_height();
   struct gen_ctx t = *g;
-  __u32 y0 = i * ROWS_PER_CALL, done = 0;
+  __u32 done = 0;
 #pragma clang loop unroll(disable)
-  for (__u32 j = 0; j < ROWS_PER_CALL; j++) {
+  for (__u32 j = 0; j < max_rows; j++) {
     __u32 y = y0 + j;
     if (y >= h || y >= MAX_SIDE) {
       done = 1;
@@ -322,6 +323,22 @@ static int next_rows(__u32 i, struct gen_ctx *g) {
   }
   *g = t;
   return done;
+}
+
+// A small board's rows, all in one call.  Not inlined: its frame (the row
+// computation spills) must not be on the stack under the bpf_loop callback's
+// (the kernel adds the frames of a call chain up to 512 bytes).
+static __noinline int all_rows(const struct life_board *b, struct life_board *out, struct gen_ctx *g) {
+  return rows_from(b, out, 0, DIRECT_WORDS, g);
+}
+
+// bpf_loop callback: block i of rows.
+static int next_rows(__u32 i, struct gen_ctx *g) {
+  __u32 zero = 0;
+  const struct life_board *b = bpf_map_lookup_elem(&board, &zero);
+  struct life_board *out = bpf_map_lookup_elem(&next_board, &zero);
+  if (!b || !out) return 1;
+  return rows_from(b, out, i * ROWS_PER_CALL, ROWS_PER_CALL, g);
 }
 
 // no_builtin: clang would turn the clearing and copying loops into memset and
@@ -350,7 +367,13 @@ static __noinline __attribute__((no_builtin)) __u32 life_step(void) {
   place_pending(b);
   __u32 w = board_width(), h = board_height();
   struct gen_ctx g = {.hash = 2166136261u};
-  bpf_loop((h + ROWS_PER_CALL - 1) / ROWS_PER_CALL, next_rows, &g, 0);
+  // A small board runs its rows in place: no helper calls, no lookups.  The
+  // verifier sees the constant size and walks one of the two ways only, at
+  // most DIRECT_WORDS (or ROWS_PER_CALL rows of) word updates either way.
+  if (h * row_words() <= DIRECT_WORDS)
+    all_rows(b, nb, &g);
+  else
+    bpf_loop((h + ROWS_PER_CALL - 1) / ROWS_PER_CALL, next_rows, &g, 0);
   // Copy back: the words past the width are zero in next_board.
   __u32 words = h * WORDS;
   for (__u32 k = 0; k < words && k < BOARD_WORDS; k++) b->w[k] = nb->w[k];

@@ -172,12 +172,12 @@ test('parseBoardText: comments, CRLF, O as alive', () => {
 });
 
 test('a verifier rejection is reported with program, insn and source line, exit 1', async () => {
-  // start processes ~40,000 instructions at 64 columns (docs/LIFE.md); a 20,000 limit fails it
-  // inside the per-cell column loop of next_row.
-  const r = await cli('life', '--verify-limit', '20000', '--json', '--generations', '1');
+  // start processes ~20,000 instructions at 64 × 40 (docs/LIFE.md); an 8,000 limit fails it
+  // while the walk is in the rows of the generation step.
+  const r = await cli('life', '--verify-limit', '8000', '--json', '--generations', '1');
   assert.equal(r.code, 1, r.err);
   assert.match(r.err, /prog start: insn \d+: verifier rejected start at .*life\.bpf\.c:\d+ /);
-  assert.match(r.err, /BPF program is too large\. Processed 20001 insn/);
+  assert.match(r.err, /BPF program is too large\. Processed 8001 insn/);
   const j = JSON.parse(r.out) as { error: { code: string } };
   assert.equal(j.error.code, 'VERIFY');
 });
