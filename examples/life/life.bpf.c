@@ -212,14 +212,17 @@ static __always_inline struct colsum column_sum(const struct life_board *b, __u3
 static __always_inline __u64 apply_rule(__u64 t0, __u64 t1, __u64 t2, __u64 t3, __u64 self, __u32 rl) {
   if (rl == RULE_B3_S23) // T == 3, or alive and T == 4 (T >= 8 never has t1 or t2)
     return (t0 & t1 & ~t2) | (self & t2 & ~t1 & ~t0);
-  // Any other rule: one minterm per T.  A dead cell is born with T = n
-  // (rule bit n), a live one survives with T = n + 1 (rule bit 9 + n).
+  // Any other rule: one minterm per T, in a loop (rare, so kept small).  A
+  // dead cell is born with T = n (rule bit n, n <= 8), a live one survives
+  // with T = n + 1 (rule bit 9 + n, so bit n + 8 for T = n >= 1).
   __u64 born = 0, keep = 0;
-#pragma unroll
+  __u32 births = rl & 0x1ff, survivals = (rl >> 8) & 0x3fe;
+#pragma clang loop unroll(disable)
   for (__u32 n = 0; n <= 9; n++) {
-    __u64 eq = ((n & 1) ? t0 : ~t0) & ((n & 2) ? t1 : ~t1) & ((n & 4) ? t2 : ~t2) & ((n & 8) ? t3 : ~t3);
-    if (n <= 8) born |= eq & -(__u64)((rl >> n) & 1);
-    if (n >= 1) keep |= eq & -(__u64)((rl >> (9 + n - 1)) & 1);
+    __u64 eq = ~(t0 ^ -(__u64)(n & 1)) & ~(t1 ^ -(__u64)((n >> 1) & 1)) & ~(t2 ^ -(__u64)((n >> 2) & 1)) &
+               ~(t3 ^ -(__u64)((n >> 3) & 1));
+    born |= eq & -(__u64)((births >> n) & 1);
+    keep |= eq & -(__u64)((survivals >> n) & 1);
   }
   return (born & ~self) | (keep & self);
 }
@@ -284,36 +287,36 @@ static __always_inline void next_row(const struct life_board *b, struct life_boa
     eo = (c0.ones & 1) << sh;
     et = (c0.twos & 1) << sh;
   }
-  if (nw == 1) {
-    next_word(out, y, 0, c0, wo, wt, eo, et, lastmask, g);
-    return;
-  }
-  next_word(out, y, 0, c0, wo, wt, c1.ones << 63, c1.twos << 63, ~0ull, g);
-  if (nw == 2) {
-    next_word(out, y, 1, c1, c0.ones >> 63, c0.twos >> 63, eo, et, lastmask, g);
-    return;
-  }
-  next_word(out, y, 1, c1, c0.ones >> 63, c0.twos >> 63, c2.ones << 63, c2.twos << 63, ~0ull, g);
-  if (nw == 3) {
-    next_word(out, y, 2, c2, c1.ones >> 63, c1.twos >> 63, eo, et, lastmask, g);
-    return;
-  }
-  next_word(out, y, 2, c2, c1.ones >> 63, c1.twos >> 63, c3.ones << 63, c3.twos << 63, ~0ull, g);
-  next_word(out, y, 3, c3, c2.ones >> 63, c2.twos >> 63, eo, et, lastmask, g);
+  // Word k takes bit 63 of word k - 1 as its west carry and bit 0 of word
+  // k + 1 as its east carry; the last word takes the torus seam (eo, et).
+  next_word(out, y, 0, c0, wo, wt, nw > 1 ? c1.ones << 63 : eo, nw > 1 ? c1.twos << 63 : et,
+            nw == 1 ? lastmask : ~0ull, g);
+  if (nw > 1)
+    next_word(out, y, 1, c1, c0.ones >> 63, c0.twos >> 63, nw > 2 ? c2.ones << 63 : eo,
+              nw > 2 ? c2.twos << 63 : et, nw == 2 ? lastmask : ~0ull, g);
+  if (nw > 2)
+    next_word(out, y, 2, c2, c1.ones >> 63, c1.twos >> 63, nw > 3 ? c3.ones << 63 : eo,
+              nw > 3 ? c3.twos << 63 : et, nw == 3 ? lastmask : ~0ull, g);
+  if (nw > 3) next_word(out, y, 3, c3, c2.ones >> 63, c2.twos >> 63, eo, et, lastmask, g);
 }
 
-// Rows y0 .. y0 + max_rows - 1 of out from b (max_rows: a constant); returns
-// 1 after the last row.  The totals stay in locals while the rows run and go
-// to *g once: in the hot loop every load is from board and every store to
-// next_board (tsbpf's checked JIT keeps one read and one write window; see
-// docs/LIFE.md).
-static __always_inline int rows_from(const struct life_board *b, struct life_board *out, __u32 y0,
-                                     __u32 max_rows, struct gen_ctx *g) {
+// Rows y0 .. y0 + max_rows - 1 of out from b; returns 1 after the last row.
+// One subprogram for both callers; max_rows is a constant at each call, and
+// the verifier, which checks a static subprogram in its caller's state,
+// sees it as the loop bound.  The totals stay in locals while the rows run
+// and go to *g once: in the hot loop every load is from board and every
+// store to next_board (tsbpf's checked JIT keeps one read and one write
+// window; see docs/LIFE.md).  Not inlined: its frame (the row computation
+// spills) must not add to life_step's under the bpf_loop callback (the
+// kernel adds the frames of a call chain up to 512 bytes).
+static __noinline int rows_from(const struct life_board *b, struct life_board *out, __u32 y0, __u32 max_rows,
+                                struct gen_ctx *g) {
   __u32 h = board_height();
   struct gen_ctx t = *g;
   __u32 done = 0;
+  if (!b || !out) return 1;
 #pragma clang loop unroll(disable)
-  for (__u32 j = 0; j < max_rows; j++) {
+  for (__u32 j = 0; j < max_rows && j < MAX_SIDE; j++) {
     __u32 y = y0 + j;
     if (y >= h || y >= MAX_SIDE) {
       done = 1;
@@ -323,13 +326,6 @@ static __always_inline int rows_from(const struct life_board *b, struct life_boa
   }
   *g = t;
   return done;
-}
-
-// A small board's rows, all in one call.  Not inlined: its frame (the row
-// computation spills) must not be on the stack under the bpf_loop callback's
-// (the kernel adds the frames of a call chain up to 512 bytes).
-static __noinline int all_rows(const struct life_board *b, struct life_board *out, struct gen_ctx *g) {
-  return rows_from(b, out, 0, DIRECT_WORDS, g);
 }
 
 // bpf_loop callback: block i of rows.
@@ -371,7 +367,7 @@ static __noinline __attribute__((no_builtin)) __u32 life_step(void) {
   // verifier sees the constant size and walks one of the two ways only, at
   // most DIRECT_WORDS (or ROWS_PER_CALL rows of) word updates either way.
   if (h * row_words() <= DIRECT_WORDS)
-    all_rows(b, nb, &g);
+    rows_from(b, nb, 0, DIRECT_WORDS, &g);
   else
     bpf_loop((h + ROWS_PER_CALL - 1) / ROWS_PER_CALL, next_rows, &g, 0);
   // Copy back: the words past the width are zero in next_board.
