@@ -76,7 +76,8 @@ export class VerifierLog {
   }
 
   scratchStack(spi: number): void {
-    this.scratchedStack.add(spi);
+    // only the log reads the scratch marks: without one, skip the Set
+    if (this.level > 0) this.scratchedStack.add(spi);
   }
 
   scratchAll(): void {

@@ -20,12 +20,13 @@ export type Exactness = 'NOT_EXACT' | 'RANGE_WITHIN' | 'EXACT';
 class IdMap {
   private readonly old: number[] = [];
   private readonly cur: number[] = [];
+  /** Pairs in use; the arrays keep their storage between comparisons. */
+  private n = 0;
   tmpIdGen = 1 << 30;
 
   /** Empties the map for the next comparison (one map serves every statesEqual() call). */
   reset(): void {
-    this.old.length = 0;
-    this.cur.length = 0;
+    this.n = 0;
     this.tmpIdGen = 1 << 30;
   }
 
@@ -33,12 +34,13 @@ class IdMap {
   check(oldId: number, curId: number): boolean {
     if (!oldId !== !curId) return false;
     if (!oldId) return true;
-    for (let i = 0; i < this.old.length; i++) {
+    for (let i = 0; i < this.n; i++) {
       if (this.old[i] === oldId) return this.cur[i] === curId;
       if (this.cur[i] === curId) return false;
     }
-    this.old.push(oldId);
-    this.cur.push(curId);
+    this.old[this.n] = oldId;
+    this.cur[this.n] = curId;
+    this.n++;
     return true;
   }
 
