@@ -4,6 +4,7 @@
 import { type CollectionSpec, type LinkedProgram, linkProgram } from '../elf/index.ts';
 import { TsbpfError } from '../errors.ts';
 import { objectMapInfo } from '../runtime/map-info.ts';
+import { verifyBtfFields } from '../runtime/verify-btf.ts';
 import { isLoadStageMessage, kernelWording, profileKey } from '../verifier/profile.ts';
 import { type VerifyProgram, type VerifyResult, verify } from '../verifier/index.ts';
 import { kernelProfile } from './profile.ts';
@@ -142,6 +143,7 @@ export function objectKernelVerdicts(
         maps: linked.maps.map((m) => objectMapInfo(spec, m)),
         funcInfo: linked.funcInfo,
         lineInfo: linked.lineInfo,
+        ...verifyBtfFields(spec, linked),
       },
     });
   }
