@@ -80,21 +80,21 @@ function runWithCtx(coll: Collection, prog: Program, opts: ProgramRunOptions): P
   const vm = coll.vm;
   const a = vm.arena;
   const t0 = performance.now();
-  vm.prepare(prog.loaded);
-  const t1 = performance.now();
+  const t1 = vm.prepare(prog.loaded) ? performance.now() : t0;
   const c = opts.ctx ?? new Uint8Array(0);
   const ctx =
     c.length > 0 ? a.alloc(c.length, 8, { kind: 'ctx', writable: false, name: `${prog.type} ctx` }) : 0;
   try {
     if (ctx) a.write(ctx, c);
-    const { r, durationNs, loopNs } = timedRuns(vm, prog.loaded, ctx, Math.max(1, opts.repeat ?? 1));
+    const loop = { ns: 0 };
+    const { r, durationNs } = timedRuns(vm, prog.loaded, ctx, Math.max(1, opts.repeat ?? 1), loop);
     return {
       retval: r.u32,
       r0: r.value,
       dataOut: new Uint8Array(0),
       durationNs,
       compileNs: Math.round((t1 - t0) * 1e6),
-      setupNs: Math.max(0, Math.round((performance.now() - t1) * 1e6 - loopNs)),
+      setupNs: Math.max(0, Math.round((performance.now() - t1) * 1e6 - loop.ns)),
       insns: r.insns,
     };
   } finally {

@@ -110,6 +110,8 @@ export class Vm implements Machine {
   private readonly levelLo: Int32Array[] = [];
   private readonly levelHi: Int32Array[] = [];
   private readonly maps = new Map<number, VmMap>();
+  /** Programs whose engine work prepare() has done. */
+  private readonly prepared = new WeakSet<LoadedProgram>();
   /** Context pointer → packet bookkeeping, for the packet helpers (filled by test runs). */
   readonly packetCtx = new Map<number, PacketCtx>();
 
@@ -147,9 +149,15 @@ export class Vm implements Machine {
     return loadProgram(insns, { ...opts, helpers: this.helpers, kfuncs: this.kfuncs });
   }
 
-  /** The engine's first-run work for `prog` (compiling it), done now rather than in a run. */
-  prepare(prog: LoadedProgram): void {
-    this.engine.prepare?.(this, prog);
+  /**
+   * The engine's first-run work for `prog` (compiling it), done now rather than in a run.
+   * Returns false when there was nothing to do (no such work, or done before).
+   */
+  prepare(prog: LoadedProgram): boolean {
+    if (this.engine.prepare === undefined || this.prepared.has(prog)) return false;
+    this.engine.prepare(this, prog);
+    this.prepared.add(prog);
+    return true;
   }
 
   /**
