@@ -3,6 +3,7 @@
 import { disassemble } from '../isa/disasm.ts';
 import { RingbufMap } from '../maps/ringbuf.ts';
 import { errorText } from './session.ts';
+import { KERNEL_VERSIONS } from '../kernels/features.ts';
 import { OBJECTS } from './gallery.ts';
 import { PACKETS, parseHex, toHex } from './packets.ts';
 import { SNIPPETS } from './snippets.ts';
@@ -47,6 +48,12 @@ const hl = $('hl');
 const listing = $('listing');
 const progSel = $<HTMLSelectElement>('prog');
 const typeSel = $<HTMLSelectElement>('type');
+// the Linux release whose verifier rules apply (src/verifier/profile.ts); newest first
+const kernelSel = $<HTMLSelectElement>('kernel');
+kernelSel.innerHTML = [...KERNEL_VERSIONS]
+  .reverse()
+  .map((v) => `<option value="${v}">${v}</option>`)
+  .join('');
 const packet = $<HTMLTextAreaElement>('packet');
 const engineSel = $<HTMLSelectElement>('engine');
 const output = $('output');
@@ -268,6 +275,7 @@ function onVerified(e: MessageEvent<VerifyReply>): void {
   }
   app.verification = e.data.result;
   renderVerification(app.verification);
+  renderKernelVerdict(app.verification);
   if (performance.getEntriesByName('tsbpf-first-verdict').length === 0)
     performance.mark('tsbpf-first-verdict');
   const err = app.verification.error;
@@ -295,7 +303,8 @@ function verifyNow(): void {
   verifyTicker = setInterval(() => {
     verdict.textContent = `verifying… ${((performance.now() - t0) / 1000).toFixed(0)} s`;
   }, 1000);
-  const req: VerifyRequest = { id, view: app.view };
+  $('kernel-verdict').textContent = '';
+  const req: VerifyRequest = { id, view: app.view, kernel: kernelSel.value };
   worker.postMessage(req);
 }
 
@@ -322,6 +331,19 @@ function selectInsn(idx: number): void {
 }
 
 $('verify').addEventListener('click', verifyNow);
+
+// ---- kernel release ----
+
+kernelSel.addEventListener('change', verifyNow);
+
+/** "Linux 5.15: rejected: invalid func unknown#181 (insn 7)": the release's verdict and first reason. */
+function renderKernelVerdict(v: Verification): void {
+  const e = v.error;
+  const reason = e ? `: ${e.message} (insn ${e.insnIdx})` : '';
+  const out = $('kernel-verdict');
+  out.textContent = `Linux ${kernelSel.value}: ${v.verdict === 'accept' ? 'loads' : 'rejected'}${reason}`;
+  out.className = v.verdict;
+}
 $('log').addEventListener('click', (e) => {
   const row = (e.target as HTMLElement).closest<HTMLElement>('[data-insn]');
   if (!row) return;

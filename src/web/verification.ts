@@ -25,12 +25,15 @@ export interface Verification extends VerifyResult {
 
 const MAX_STATES_PER_INSN = 32;
 
-/** Runs the verifier at log level 2 and indexes its per-instruction state lines. */
-export function verifyProgram(p: ProgramView, logLevel = 2): Verification {
+/**
+ * Runs the verifier at log level 2 and indexes its per-instruction state lines. `kernel`: verify as
+ * that Linux release did ("5.10"); unset, as 6.18.
+ */
+export function verifyProgram(p: ProgramView, logLevel = 2, kernel?: string): Verification {
   const t0 = performance.now();
   const r = verify(
     { insns: p.insns, progType: p.progType, maps: p.maps, lineInfo: p.lineInfo, funcInfo: p.funcInfo },
-    { logLevel },
+    kernel !== undefined ? { logLevel, kernel } : { logLevel },
   );
   const ms = performance.now() - t0;
   const states = new Map<number, string[]>();

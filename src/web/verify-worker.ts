@@ -6,14 +6,16 @@ import { trimVerification, verifyProgram } from './verification.ts';
 export interface VerifyRequest {
   id: number;
   view: ProgramView;
+  /** A Linux release to verify as ("5.10"); unset: 6.18. */
+  kernel?: string;
 }
 export type VerifyReply = { id: number; result: Verification } | { id: number; error: string };
 
 self.onmessage = (e: MessageEvent<VerifyRequest>) => {
-  const { id, view } = e.data;
+  const { id, view, kernel } = e.data;
   let reply: VerifyReply;
   try {
-    reply = { id, result: trimVerification(verifyProgram(view)) };
+    reply = { id, result: trimVerification(verifyProgram(view, 2, kernel)) };
   } catch (err) {
     reply = { id, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
   }

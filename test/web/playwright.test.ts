@@ -136,6 +136,46 @@ test('a rejected snippet: message, explanation, and the log line selects the ins
   assert.equal(await page.getAttribute('#listing .sel', 'data-insn'), '1');
 });
 
+test("kernel selector: verdict and first reason as each release's verifier gave them", { skip }, async () => {
+  // waits until the line says what is expected (a gallery pick loads asynchronously)
+  const kernelVerdict = async (want: RegExp): Promise<string> => {
+    await page
+      .waitForFunction(
+        (src) => new RegExp(src).test(document.getElementById('kernel-verdict')!.textContent!),
+        want.source,
+        { timeout: 20_000 },
+      )
+      .catch(() => {});
+    return (await page.textContent('#kernel-verdict')) ?? '';
+  };
+  await pick('asm:sum-loop');
+  assert.equal(await verdict(), 'accepted');
+  assert.equal(await kernelVerdict(/^Linux 6\.18: loads$/), 'Linux 6.18: loads');
+  // bounded loops arrived in 5.3: before, check_cfg() refused the back-edge
+  await page.selectOption('#kernel', '4.19');
+  assert.equal(await verdict(), 'rejected');
+  assert.match(
+    await kernelVerdict(/^Linux 4\.19: rejected: back-edge from insn \d+ to \d+ \(insn \d+\)$/),
+    /^Linux 4\.19: rejected: back-edge from insn \d+ to \d+ \(insn \d+\)$/,
+  );
+  // bpf_loop (helper 181) arrived in 5.17
+  await pick('bpf-loop');
+  assert.equal(await verdict(), 'rejected');
+  assert.match(
+    await kernelVerdict(/^Linux 4\.19: rejected: unrecognized bpf_ld_imm64 insn/),
+    /^Linux 4\.19: rejected: unrecognized bpf_ld_imm64 insn/,
+  );
+  await page.selectOption('#kernel', '5.15');
+  assert.equal(await verdict(), 'rejected');
+  assert.match(
+    await kernelVerdict(/^Linux 5\.15: rejected: invalid func unknown#181 \(insn \d+\)$/),
+    /^Linux 5\.15: rejected: invalid func unknown#181 \(insn \d+\)$/,
+  );
+  await page.selectOption('#kernel', '6.18');
+  assert.equal(await verdict(), 'accepted');
+  assert.equal(await kernelVerdict(/^Linux 6\.18: loads$/), 'Linux 6.18: loads');
+});
+
 test('run: sum of 1..10 returns 55', { skip }, async () => {
   await pick('asm:sum-loop');
   assert.equal(await verdict(), 'accepted');
