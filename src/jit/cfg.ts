@@ -43,9 +43,10 @@ export interface Cfg {
   entries: number[];
 }
 
-export function buildCfg(prog: LoadedProgram): Cfg {
+/** `splits` marks extra block starts (resume.ts: resume points of sleepable programs). */
+export function buildCfg(prog: LoadedProgram, splits?: Uint8Array): Cfg {
   const { code, len } = prog;
-  const leader = new Uint8Array(len + 1);
+  const leader = splits ? splits.slice() : new Uint8Array(len + 1);
   leader[0] = 1;
   leader[len] = 1;
   const entries = new Set<number>([0]);

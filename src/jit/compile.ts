@@ -23,6 +23,14 @@ import {
   type Scope,
 } from './cfg.ts';
 import { inlineLoopSites, loopHelperIndices } from './inline.ts';
+import {
+  emitCallSleepCheck,
+  emitHelperSleepCheck,
+  emitResumePrologue,
+  type FrameLocals,
+  resumeSplits,
+  sleepsAt,
+} from './resume.ts';
 import { address, loadBigEndian, lowerAlu, lowerCond, lowerMem, memAccess, type Temps } from './lower.ts';
 import { FuncBody, type FuncType, ModuleBuilder, type ValType } from './wasm/module.ts';
 import { W as OPCODES } from './wasm/opcodes.ts';
@@ -102,6 +110,8 @@ export interface CompiledProgram {
   /** Our part: CFG, structuring, lowering, encoding. */
   codegenMs: number;
   insns: number;
+  /** Compiled with resume points (the program calls a sleepable helper; resume.ts). */
+  resumable: boolean;
 }
 
 export type ImportName = 'fault' | 'helper' | 'callx' | 'ldabs' | 'chk';
@@ -122,11 +132,16 @@ const NPARAMS = 12;
 export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProgram {
   const t0 = performance.now();
   const { code, len } = prog;
-  const cfg = buildCfg(prog);
-  const inlinedLoops = inlineLoopSites(prog, cfg, loopHelperIndices(prog));
+  const splits = resumeSplits(prog);
+  const cfg = buildCfg(prog, splits);
+  // Resumable programs keep bpf_loop a helper call: an inlined callback has no frame to resume.
+  const inlinedLoops = splits
+    ? new Map<number, number>()
+    : inlineLoopSites(prog, cfg, loopHelperIndices(prog));
   const mb = new ModuleBuilder();
   mb.importMemory('m', 'mem');
   mb.importGlobal('m', 'sc', W.I32);
+  if (splits) mb.importGlobal('m', 'rs', W.I32);
 
   // Imports first (defined functions are numbered after them).
   const memInfo = new Int8Array(len);
@@ -155,8 +170,8 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
   });
   const funcs: FuncInfo[] = [];
   for (const entry of cfg.entries) {
-    const layout = layoutFunction(cfg, entry, opts.dispatch);
-    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex, inlinedLoops);
+    const layout = layoutFunction(cfg, entry, opts.dispatch || splits !== undefined);
+    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex, inlinedLoops, splits !== undefined);
     em.emit();
     mb.addFunc(FN_TYPE, em.f);
     funcs.push({
@@ -206,6 +221,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     compileMs: performance.now() - t0,
     codegenMs: t1 - t0,
     insns: len,
+    resumable: splits !== undefined,
   };
 }
 
@@ -287,6 +303,9 @@ class FnEmitter {
   private readonly exactBudget: boolean;
   /** Checked mode: cached read and write windows (start, end as i64 locals). */
   private readonly win: { rS: number; rE: number; wS: number; wE: number } | undefined;
+  /** Resumable programs (resume.ts): the locals a frame record holds, and the block being emitted. */
+  private readonly frame: FrameLocals | undefined;
+  private blockPos = 0;
 
   constructor(
     private readonly prog: LoadedProgram,
@@ -295,6 +314,7 @@ class FnEmitter {
     private readonly imports: Map<ImportName, number>,
     private readonly fnIndex: Map<number, number>,
     private readonly inlinedLoops: Map<number, number>,
+    resumable = false,
   ) {
     this.n = this.f.local(W.I64);
     this.budget = this.f.local(W.I64);
@@ -306,6 +326,7 @@ class FnEmitter {
       const l = () => this.f.local(W.I64);
       this.win = { rS: l(), rE: l(), wS: l(), wE: l() };
     }
+    if (resumable) this.frame = { n: this.n, mg: this.mg, pc: this.pc, a: this.tmp.a };
   }
 
   /** Forgets the cached windows: helpers may move, free or allocate regions. */
@@ -403,6 +424,11 @@ class FnEmitter {
     f.i32(BPF_MAX_LOOPS);
     f.set(this.mg);
     this.loadWindows();
+    if (this.frame) {
+      emitResumePrologue(f, this.frame);
+      // A resumed frame may find the cached windows' regions freed meanwhile.
+      this.invalidateWindows();
+    }
     if (this.layout.scopes) this.emitStructured(this.layout.scopes);
     else this.emitDispatch();
     f.op(W.UNREACHABLE);
@@ -546,6 +572,7 @@ class FnEmitter {
     const f = this.f;
     const b = this.layout.order[p]!;
     const { code, len } = this.prog;
+    this.blockPos = p;
     if (b.start === len) {
       this.marks.push(f.pos, len);
       this.fault(FAULT_FELL_OFF, len);
@@ -687,6 +714,8 @@ class FnEmitter {
     f.i32(i);
     f.get(DEPTH);
     this.callImport(kind);
+    if (this.frame && kind === 'helper' && sleepsAt(this.prog, i))
+      emitHelperSleepCheck(f, this.frame, this.blockPos);
     this.invalidateWindows();
     this.scratch();
     f.mem(W.I64_LOAD, SC_REGS);
@@ -848,6 +877,7 @@ class FnEmitter {
       f.op(W.I64_ADD);
     }
     f.set(this.n);
+    if (this.frame) emitCallSleepCheck(f, this.frame, this.blockPos);
   }
 
   private emitLdAbs(i: number, xop: number, s: number, imm: number, unrun: number): void {

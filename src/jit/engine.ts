@@ -24,6 +24,7 @@ import {
 import type { LoadedProgram } from '../vm/program.ts';
 import { CALLBACK_LEVELS } from '../vm/vm.ts';
 import { SLOT_WORDS } from '../vm/program.ts';
+import type { SuspendPoint } from '../vm/sleep.ts';
 import { type CacheStats, JitCache } from './cache.ts';
 import {
   type CompiledProgram,
@@ -38,6 +39,7 @@ import {
   SC_WINDOW,
   SCRATCH_SIZE,
 } from './compile.ts';
+import { linkResumable, type ResumeState, resumeRun, SLEEPING, sleptAt } from './engine-resume.ts';
 
 export interface JitOptions {
   /** Compile every function as a br_table dispatcher (tests, measurements). */
@@ -52,19 +54,22 @@ export interface JitStats extends CacheStats {
 }
 
 /** What the imported functions of one instance see: the run in progress. */
-interface RunState {
+export interface RunState {
   m: Machine;
   prog: LoadedProgram;
   lo: Int32Array;
   hi: Int32Array;
+  /** A tail call's target, or SLEEPING when a sleepable helper suspended the run (engine-resume.ts). */
   tailTarget: LoadedProgram | undefined;
   /** Runs of this instance in progress (a helper's callback may run the same program). */
   active: number;
+  /** Resumable modules only. */
+  resume?: ResumeState;
 }
 
 type ArgsEntry = (...regs: number[]) => number;
 
-interface Linked {
+export interface Linked {
   compiled: CompiledProgram;
   /** i32-argument wrappers (see compile.ts argsEntry). */
   argEntries: Map<number, ArgsEntry>;
@@ -151,7 +156,15 @@ export class JitEngine {
    * Same contract as interpret(): r0 ends in lo[0]/hi[0]; returns the instruction count. Like
    * the interpreter it trusts the arena's views to be current (Vm.run syncs them).
    */
-  readonly run = (m: Machine, prog: LoadedProgram, lo: Int32Array, hi: Int32Array, entry = 0): number => {
+  readonly run = (
+    m: Machine,
+    prog: LoadedProgram,
+    lo: Int32Array,
+    hi: Int32Array,
+    entry = 0,
+    resume?: SuspendPoint,
+  ): number => {
+    if (resume !== undefined) return resumeRun(this, m, prog, lo, hi, resume);
     const arena = m.arena;
     const checked = m.checked;
     const linked =
@@ -205,6 +218,7 @@ export class JitEngine {
     }
     st.active = 0;
     if (st.tailTarget !== undefined) {
+      if (st.tailTarget === SLEEPING) throw sleptAt(linked, arena);
       // The argument entry left r10 out of the scratch block; the target's entry reads it there.
       const k = (linked.sc >> 2) + REGS_W + 20;
       arena.i32[k] = lo[10]!;
@@ -214,7 +228,7 @@ export class JitEngine {
     return this.finish(linked.sc, arena, lo, hi);
   };
 
-  private setBudget(linked: Linked, m: Machine, i32: Int32Array): void {
+  setBudget(linked: Linked, m: Machine, i32: Int32Array): void {
     if (linked.needsFloor) this.setFloor(linked, m, i32);
     const budget = m.budget;
     if (budget === linked.scratch.budget) return;
@@ -283,7 +297,7 @@ export class JitEngine {
    * Runs `fn` of `linked` (or, with fn undefined, starts `prog` as a tail-call target) with the
    * registers already in the scratch block, then follows tail calls.
    */
-  private runLoop(
+  runLoop(
     m: Machine,
     prog: LoadedProgram,
     lo: Int32Array,
@@ -332,6 +346,7 @@ export class JitEngine {
       }
       const target = st.tailTarget;
       if (target === undefined) break;
+      if (target === SLEEPING) throw sleptAt(linked, arena);
       prog = target;
       fn = undefined;
     }
@@ -341,7 +356,7 @@ export class JitEngine {
   private readonly uncompilable = new WeakSet<LoadedProgram>();
 
   /** link(), or undefined when the program cannot be compiled (it then runs interpreted). */
-  private tryLink(arena: Arena, prog: LoadedProgram, checked: boolean): Linked | undefined {
+  tryLink(arena: Arena, prog: LoadedProgram, checked: boolean): Linked | undefined {
     if (this.uncompilable.has(prog)) return undefined;
     try {
       return this.link(arena, prog, checked);
@@ -366,7 +381,11 @@ export class JitEngine {
     }
     let linked = byArena.get(compiled);
     if (!linked) {
-      linked = instantiate(compiled, arena, this.scratchOf.get(arena)!, this.scratchState.get(arena)!);
+      linked = compiled.resumable
+        ? linkResumable(compiled, arena, (rs) =>
+            instantiate(compiled, arena, this.scratchOf.get(arena)!, this.scratchState.get(arena)!, rs),
+          )
+        : instantiate(compiled, arena, this.scratchOf.get(arena)!, this.scratchState.get(arena)!);
       byArena.set(compiled, linked);
     }
     this.lastProg = prog;
@@ -391,13 +410,15 @@ function readCount(arena: Arena, sc: number): number {
   return (j[k]! >>> 0) + j[k + 1]! * 4294967296;
 }
 
-function instantiate(
+export function instantiate(
   compiled: CompiledProgram,
   arena: Arena,
   sc: number,
   scratch: { budget: number; floor: number },
+  resume?: ResumeState,
 ): Linked {
   const st = dummyState();
+  if (resume) st.resume = resume;
   const base = sc >> 2;
   const e: Record<string, (...a: number[]) => number | undefined> = {};
   const imp = compiled.imports;
@@ -434,7 +455,8 @@ function instantiate(
     m.regLo = lo;
     m.regHi = hi;
   };
-  if (imp.has('helper'))
+  if (imp.has('helper') && resume) e.helper = resume.helperImport(st, argsIn, afterCall);
+  else if (imp.has('helper'))
     e.helper = (k, slot, depth) => {
       argsIn();
       const { m, prog } = st;
@@ -486,7 +508,11 @@ function instantiate(
       return undefined;
     };
   const instance = new WebAssembly.Instance(compiled.module, {
-    m: { mem: arena.memory, sc: new WebAssembly.Global({ value: 'i32', mutable: false }, sc) },
+    m: {
+      mem: arena.memory,
+      sc: new WebAssembly.Global({ value: 'i32', mutable: false }, sc),
+      ...(resume ? { rs: new WebAssembly.Global({ value: 'i32', mutable: false }, resume.rs) } : {}),
+    },
     e,
   });
   const fns = instance.exports as unknown as Record<string, () => void>;

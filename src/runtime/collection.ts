@@ -26,6 +26,9 @@ import { KFUNC_IDS, registerKfuncs } from './helpers/kfuncs.ts';
 import { TimerTable } from './helpers/timers.ts';
 import { runProgram, type ProgramRunOptions, type ProgramRunResult } from './run.ts';
 import { verifyBeforeLoad } from './verify-hook.ts';
+import { registerSleepHelpers } from './sleep/helpers.ts';
+import { runSleepable, type SleepableRunResult } from './sleep/run.ts';
+import { UserMemory, type UserMemoryOptions } from './sleep/user-memory.ts';
 
 export type Engine = 'interp' | 'jit';
 
@@ -54,6 +57,8 @@ export interface CollectionOptions {
   vm?: Pick<VmOptions, 'budget' | 'checked' | 'seed' | 'cpu'>;
   /** Target BTF for CO-RE relocations (default: left as compiled). */
   coreTarget?: Btf;
+  /** What bpf_copy_from_user and the other sleepable helpers read (runtime/sleep). */
+  userMemory?: UserMemory | UserMemoryOptions;
 }
 
 /** A loaded program. */
@@ -72,6 +77,14 @@ export class Program {
   run(opts: ProgramRunOptions = {}): ProgramRunResult {
     return runProgram(this.collection, this, opts);
   }
+
+  /**
+   * The same test run for a program that may sleep (runtime/sleep): each time a sleepable
+   * helper waits for user memory the run suspends, the promise settles, and the run resumes.
+   */
+  runSleepable(opts: ProgramRunOptions = {}): Promise<SleepableRunResult> {
+    return runSleepable(this.collection, this, opts);
+  }
 }
 
 export class Collection {
@@ -82,6 +95,8 @@ export class Collection {
   readonly timers: TimerTable;
   readonly env: RuntimeEnv;
   readonly engine: Engine;
+  /** The user address space sleepable helpers read (runtime/sleep/user-memory.ts). */
+  readonly userMemory: UserMemory;
   /** bpf_trace_printk output, oldest first (the kernel's trace_pipe). */
   readonly tracePipe: string[] = [];
   private readonly ownLoop: boolean;
@@ -121,6 +136,14 @@ export class Collection {
     this.timers = new TimerTable(env);
     registerRuntimeHelpers(this.vm.helpers, env, this.timers);
     registerKfuncs(this.vm.kfuncs);
+    this.userMemory =
+      opts.userMemory instanceof UserMemory ? opts.userMemory : new UserMemory(opts.userMemory ?? {});
+    registerSleepHelpers(this.vm.helpers, this.vm.kfuncs, this.userMemory);
+  }
+
+  /** Program.runSleepable: `await coll.runSleepable(prog, { ctx })`. */
+  runSleepable(prog: Program | string, opts: ProgramRunOptions = {}): Promise<SleepableRunResult> {
+    return runSleepable(this, typeof prog === 'string' ? this.program(prog) : prog, opts);
   }
 
   /** The program named `name`, or a UsageError listing the ones there are. */

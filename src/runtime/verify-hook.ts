@@ -20,6 +20,7 @@ export function verifyBeforeLoad(
   const r = verify({
     insns: linked.insns,
     progType: linked.progType,
+    sleepable: linked.sleepable,
     maps: infos,
     lineInfo: linked.lineInfo,
     funcInfo: linked.funcInfo,

@@ -82,6 +82,8 @@ export interface VerifierOptions {
 export interface VerifierEnv {
   insns: readonly Insn[];
   progType: ProgTypeName;
+  /** kernel: prog->sleepable (BPF_F_SLEEPABLE; libbpf sets it for `.s` sections and syscall). */
+  sleepable: boolean;
   /** libbpf's expected attach type name ('trace_iter', 'trace_raw_tp', ...), if any. */
   attachType?: string;
   /** What the section names after '/' (iter/bpf_map_elem → 'bpf_map_elem'). */

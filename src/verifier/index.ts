@@ -33,6 +33,8 @@ export type { KernelOption } from './profile.ts';
 export interface VerifyProgram {
   insns: readonly Insn[];
   progType: ProgTypeName;
+  /** Loaded with BPF_F_SLEEPABLE (default: syscall programs, as libbpf loads them). */
+  sleepable?: boolean;
   maps?: readonly MapInfo[];
   lineInfo?: readonly LineInfo[];
   funcInfo?: readonly FuncInfo[];
@@ -182,6 +184,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
   const env: VerifierEnv = {
     insns,
     progType: prog.progType,
+    sleepable: prog.sleepable ?? prog.progType === 'syscall',
     maps: withInner.maps,
     innerMapIndex: withInner.innerIndex,
     ...(prog.attachType !== undefined ? { attachType: prog.attachType } : {}),

@@ -82,6 +82,8 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
     131,
     { ret: 'RET_PTR_TO_MEM_OR_NULL', args: [MAP, a('ARG_CONST_ALLOC_SIZE_OR_ZERO'), ANY], avail: 'base' },
   ],
+  // kernel: bpf_copy_from_user_proto (might_sleep; in bpf_base_func_proto())
+  [148, { ...int('base', UNINIT_MEM, SIZE0, ANY), mightSleep: true }],
   [132, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM'), ANY], avail: 'base' }],
   [133, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM'), ANY], avail: 'base' }],
   [134, int('base', MAP, ANY)],

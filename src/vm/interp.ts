@@ -23,6 +23,7 @@ import {
 } from './machine.ts';
 import * as X from './program.ts';
 import type { LoadedProgram } from './program.ts';
+import { SleepRequest, type SuspendPoint } from './sleep.ts';
 
 export { type Machine, MAX_CALL_FRAMES, type PacketWindow } from './machine.ts';
 
@@ -58,6 +59,8 @@ function frameScratchFor(lo: Int32Array): FrameScratch {
 /**
  * Runs `prog` from slot `entry` with registers lo/hi already set up (r1.., r10 = top of the
  * first frame's stack). Returns the number of instructions executed; r0 is in lo[0]/hi[0].
+ * With `resume` (a SleepRequest's point, registers and stack restored by the caller) it goes on
+ * from that point instead: vm/sleep.ts.
  */
 export function interpret(
   m: Machine,
@@ -65,8 +68,9 @@ export function interpret(
   lo: Int32Array,
   hi: Int32Array,
   entry = 0,
+  resume?: SuspendPoint,
 ): number {
-  let prog = entryProg;
+  let prog = resume === undefined ? entryProg : resume.prog;
   // Not const: a tail call replaces the running program.
   let code = prog.code;
   let helperFns = prog.helperFns;
@@ -96,12 +100,21 @@ export function interpret(
   let depth = 0;
   const mayGoto = frames.mayGoto;
   mayGoto[0] = BPF_MAX_LOOPS;
-  const stackTop = lo[10]!;
+  let pc = entry;
+  let n = 0;
+  if (resume !== undefined) {
+    if (resume.engine !== 'interp') throw fault(prog, 0, 'sleep', 'cannot resume a JIT suspend point');
+    depth = resume.depth;
+    retPc.set(resume.retPc);
+    saved.set(resume.saved);
+    mayGoto.set(resume.mayGoto);
+    pc = resume.pc;
+    n = resume.n;
+  }
+  const stackTop = lo[10]! + depth * MAX_BPF_STACK;
 
   m.regLo = lo;
   m.regHi = hi;
-  let pc = entry;
-  let n = 0;
   const onInsn = m.onInsn;
   try {
     for (;;) {
@@ -1336,6 +1349,20 @@ export function interpret(
     }
   } catch (e) {
     if (e instanceof RuntimeFault) throw e;
+    if (e instanceof SleepRequest) {
+      // Thrown by the sleepable helper of the call at pc - 1: that call runs again on resume.
+      e.point = {
+        engine: 'interp',
+        prog,
+        pc: pc - 1,
+        depth,
+        n: n - 1,
+        retPc: retPc.slice(),
+        saved: saved.slice(),
+        mayGoto: mayGoto.slice(),
+      };
+      throw e;
+    }
     // DataView bounds errors; a stack overflow (also a RangeError in V8/JSC) is not a memory fault.
     if (e instanceof RangeError && !/call stack/i.test(e.message))
       throw fault(prog, pc - 1, 'mem', `memory access outside the arena (${e.message})`);

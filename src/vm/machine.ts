@@ -4,6 +4,7 @@ import { RuntimeFault } from '../errors.ts';
 import type { Arena } from './arena.ts';
 import type { HelperCtx, HelperImpl, HelperTable } from './helpers.ts';
 import type { LoadedProgram } from './program.ts';
+import { SleepRequest } from './sleep.ts';
 
 /** kernel: MAX_CALL_FRAMES */
 export const MAX_CALL_FRAMES = 8;
@@ -126,6 +127,7 @@ export function callHelper(
       }
       throw e;
     }
+    if (e instanceof SleepRequest) throw e; // the engine records where (vm/sleep.ts)
     throw fault(prog, pc, 'helper', `helper failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

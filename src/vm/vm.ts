@@ -10,6 +10,7 @@ import { interpret, MAX_CALL_FRAMES, type Machine, type PacketWindow } from './i
 import { MAX_TAIL_CALL_CNT } from './machine.ts';
 import { type PacketCtx, registerPacketHelpers } from './packet-helpers.ts';
 import { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
+import { SleepRequest, type SuspendPoint } from './sleep.ts';
 
 /**
  * Nested runs a VM allows: a program, a callback it starts (bpf_loop, bpf_for_each_map_elem),
@@ -26,14 +27,34 @@ export const DEFAULT_BUDGET = 1e9;
  */
 const LEVEL_STACK = MAX_CALL_FRAMES * MAX_BPF_STACK;
 
-/** Runs a loaded program; the interpreter's signature, so a JIT can stand in for it. */
+/**
+ * Runs a loaded program; the interpreter's signature, so a JIT can stand in for it. `resume`
+ * goes on from where a SleepRequest stopped the program (vm/sleep.ts) instead of `entry`.
+ */
 export interface Engine {
-  (m: Machine, prog: LoadedProgram, lo: Int32Array, hi: Int32Array, entry: number): number;
+  (
+    m: Machine,
+    prog: LoadedProgram,
+    lo: Int32Array,
+    hi: Int32Array,
+    entry: number,
+    resume?: SuspendPoint,
+  ): number;
   /**
    * Does the first-run work (a JIT's compilation and instantiation) ahead of a run, so that
    * timed runs time the program only.
    */
   prepare?: (m: Machine, prog: LoadedProgram) => void;
+}
+
+/** A program stopped by a SleepRequest: its point plus the registers and stack it left. */
+export interface SleepSnapshot {
+  readonly point: SuspendPoint;
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  /** The outermost level's stack frames (MAX_CALL_FRAMES of them). */
+  readonly stack: Uint8Array;
+  readonly packet: PacketWindow | undefined;
 }
 
 export interface VmOptions {
@@ -112,6 +133,11 @@ export class Vm implements Machine {
   private readonly maps = new Map<number, VmMap>();
   /** Programs whose engine work prepare() has done. */
   private readonly prepared = new WeakSet<LoadedProgram>();
+  /**
+   * Set by runtime/sleep while it runs a program: a SleepRequest may then leave run(). Otherwise
+   * (a synchronous run, or a callback) sleeping is a RuntimeFault.
+   */
+  sleepAllowed = false;
   /** Context pointer → packet bookkeeping, for the packet helpers (filled by test runs). */
   readonly packetCtx = new Map<number, PacketCtx>();
 
@@ -181,6 +207,29 @@ export class Vm implements Machine {
       hi[i + 1] = Number(BigInt.asIntN(32, b >> 32n));
     }
     return this.exec(prog, lo, hi, opts.entry ?? 0, opts.packet);
+  }
+
+  /** What a SleepRequest that left run() or resume() stopped: copies, so other runs may follow. */
+  snapshotSleep(req: SleepRequest): SleepSnapshot {
+    if (req.point === undefined) throw new UsageError('vm: the sleep request was not caught by an engine');
+    const top = this.stackTop;
+    return {
+      point: req.point,
+      lo: this.regLo.slice(),
+      hi: this.regHi.slice(),
+      stack: this.arena.u8.slice(top - MAX_CALL_FRAMES * MAX_BPF_STACK, top),
+      packet: this.packet,
+    };
+  }
+
+  /** Goes on with a program stopped by a SleepRequest, from its snapshot (see runtime/sleep). */
+  resume(snap: SleepSnapshot): RunResult {
+    const { lo, hi } = this.enter();
+    if (this.running !== 0) throw new UsageError('vm: resume inside a run');
+    lo.set(snap.lo);
+    hi.set(snap.hi);
+    this.arena.u8.set(snap.stack, this.stackTop - MAX_CALL_FRAMES * MAX_BPF_STACK);
+    return this.exec(snap.point.prog, lo, hi, 0, snap.packet, snap.point);
   }
 
   /**
@@ -267,6 +316,7 @@ export class Vm implements Machine {
     hi: Int32Array,
     entry: number,
     packet: PacketWindow | undefined,
+    resume?: SuspendPoint,
   ): RunResult {
     const nested = this.running > 0;
     const outerLo = this.regLo;
@@ -278,8 +328,20 @@ export class Vm implements Machine {
     if (!nested) this.tailCallCount = 0;
     this.running++;
     try {
-      const n = this.engine(this, prog, lo, hi, entry);
+      const n = this.engine(this, prog, lo, hi, entry, resume);
       return new RunResult(lo[0]!, hi[0]!, n);
+    } catch (e) {
+      if (e instanceof SleepRequest && (nested || !this.sleepAllowed || e.point === undefined))
+        throw new RuntimeFault(
+          'sleep',
+          nested
+            ? `a sleepable helper would sleep (waiting for ${e.what}) inside a callback; tsbpf sleeps only in the program's own frames`
+            : e.point === undefined
+              ? `a sleepable helper would sleep (waiting for ${e.what}) where the engine cannot resume (callx in the JIT)`
+              : `the program would sleep (waiting for ${e.what}); run it with runSleepable()`,
+          { where: { prog: prog.name, ...(e.point?.engine === 'interp' ? { insnIdx: e.point.pc } : {}) } },
+        );
+      throw e;
     } finally {
       this.running--;
       this.regLo = outerLo;

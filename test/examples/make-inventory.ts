@@ -76,6 +76,8 @@ export const about: Record<string, string> = {
     'bpf_timer in array and hash map values: self re-arming ticker, one-shot that deletes its element, cancel',
   core: 'CO-RE: preserve_access_index structs, BPF_CORE_READ, field/type existence and size, ___flavor structs',
   l4lb: 'XDP L4 load balancer: conntrack in an LRU hash, DNAT with incremental checksums, MSS clamp, DNS affinity',
+  sleepable:
+    'sleepable syscall program: bpf_copy_from_user of a user buffer (pointer + length in the ctx) in 16-byte chunks, byte-value counts in an array',
   life: "Conway's Game of Life (the reference demo): board in an array map, bpf_loop, bpf_timer, ring buffer",
   http: 'XDP HTTP/1.x parsing: bpf_loop state machine over the payload, per method/host/path-prefix/status counters, LPM path rules',
   tls: 'XDP TLS ClientHello parsing: SNI, ALPN, JA3-style FNV-1a fingerprint to a ring buffer, SNI deny map, bounded loop',

@@ -12,6 +12,8 @@ export const KFUNC_IDS: Readonly<Record<string, number>> = {
   bpf_iter_num_new: 1,
   bpf_iter_num_next: 2,
   bpf_iter_num_destroy: 3,
+  /** Sleepable; registered with the user memory by runtime/sleep/helpers.ts. */
+  bpf_copy_from_user_str: 4,
 };
 
 const iterArg = { type: 'ARG_PTR_TO_STACK' } as const;

@@ -418,6 +418,7 @@ export function checkHelperCall(
   if (funcId < 0 || funcId >= HELPER_NAMES.length) reject(`invalid func ${funcIdName(funcId)}#${funcId}`);
   const fn = getHelperProto(funcId, env.progType, env.attachType);
   if (!fn) reject(`program of this type cannot use helper ${funcIdName(funcId)}#${funcId}`);
+  if (fn.mightSleep && !env.sleepable) reject('helper call might sleep in a non-sleepable prog');
   const meta: CallArgMeta = {
     mapIndex: -1,
     refObjId: 0,
