@@ -9,6 +9,7 @@ import * as op from '../../isa/opcode.ts';
 import type { BpfMap } from '../../maps/index.ts';
 import { newCollection } from '../../runtime/collection.ts';
 import { type TestRunProgType, testRun } from '../../runtime/test-run.ts';
+import type { ProgramRunResult } from '../../runtime/run.ts';
 import { DEFAULT_BUDGET, Vm } from '../../vm/vm.ts';
 import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -58,6 +59,8 @@ interface Outcome {
   dataOut: Uint8Array;
   ctxOut?: Uint8Array;
   insns: number;
+  /** Sleepable programs: times the run slept waiting for --user memory. */
+  sleeps?: number;
   verified: boolean;
   trace: string[];
   /** --dump-maps: maps in lddw imm order (objects: the order 'tsbpf obj link' prints). */
@@ -155,7 +158,16 @@ function programsToLoad(spec: CollectionSpec, name: string): string[] {
   return [...names];
 }
 
-function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
+/** --user ADDR=HEX (repeatable): user memory for sleepable programs, at 64-bit addresses. */
+function parseUserMemory(specs: readonly string[]): { addr: bigint; bytes: Uint8Array }[] {
+  return specs.map((s) => {
+    const m = /^(0x[0-9a-fA-F]+|\d+)=((?:[0-9a-fA-F]{2})*)$/.exec(s);
+    if (!m) throw new UsageError(`--user ${s}: expected ADDR=HEX (e.g. 0x7f0000001000=48656c6c6f)`);
+    return { addr: BigInt(m[1]!), bytes: Uint8Array.from(Buffer.from(m[2]!, 'hex')) };
+  });
+}
+
+async function runObject(c: Common, spec: CollectionSpec, p: Parsed): Promise<Outcome> {
   if (strs(p, 'map').length)
     throw new UsageError('--map is for raw programs; an object defines its own maps');
   const ps = pickProgram(spec, str(p, 'prog'));
@@ -180,7 +192,21 @@ function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
     if (c.verify) for (const prog of coll.programs.values()) verifyLoaded(c.path, coll, prog, c.verifyLimit);
     const prog = coll.program(ps.name);
     const data = c.data ?? (PACKET_TYPES.includes(prog.type) ? new Uint8Array(64) : undefined);
-    const r = prog.run({ data, ctx: c.ctx, repeat: c.repeat });
+    // Sleepable programs read --user memory, delivered after --user-delay ms, and are awaited.
+    const user = parseUserMemory(strs(p, 'user'));
+    const delay = int(p, 'user-delay', 0, 60_000);
+    for (const u of user) {
+      if (delay === 0) coll.userMemory.provide(u.addr, u.bytes);
+      else
+        coll.userMemory.provideLater(
+          u.addr,
+          u.bytes.length,
+          new Promise((res) => setTimeout(() => res(u.bytes), delay)),
+        );
+    }
+    const r: ProgramRunResult & { sleeps?: number } = ps.sleepable
+      ? await prog.runSleepable({ ctx: c.ctx, repeat: c.repeat })
+      : prog.run({ data, ctx: c.ctx, repeat: c.repeat });
     return {
       type: prog.type,
       prog: prog.name,
@@ -192,6 +218,7 @@ function runObject(c: Common, spec: CollectionSpec, p: Parsed): Outcome {
       dataOut: r.dataOut,
       ...(r.ctxOut ? { ctxOut: r.ctxOut } : {}),
       insns: r.insns,
+      ...(r.sleeps !== undefined ? { sleeps: r.sleeps } : {}),
       verified: c.verify,
       trace,
       dumps: dumpAll(
@@ -225,6 +252,8 @@ export const runCommand: Command = {
   --engine E        jit (default: eBPF compiled to WebAssembly) | interp
   --max-insns N     stop a run after N instructions (default ${DEFAULT_BUDGET})
   --verify-limit N  instructions the verifier may process (default 1000000, the kernel's)
+  --user ADDR=HEX   sleepable programs: user memory bpf_copy_from_user reads, repeatable
+  --user-delay MS   deliver the --user memory after MS ms (the program sleeps meanwhile)
 ${btfUsage(20)}
   --no-verify       run without the verifier (by default a program it rejects
                     does not run, as the kernel would not load it)
@@ -232,7 +261,7 @@ ${btfUsage(20)}
                     "ctx_out"?, "maps"?, ...}
 
   Exit code 1 when the verifier rejects the program, or it faults or exceeds --max-insns.`,
-  run(argv, io) {
+  async run(argv, io) {
     const p = parseCommandArgs('run', argv, {
       type: { type: 'string' },
       prog: { type: 'string' },
@@ -246,6 +275,8 @@ ${btfUsage(20)}
       'max-insns': { type: 'string' },
       'no-verify': { type: 'boolean' },
       'verify-limit': { type: 'string' },
+      user: { type: 'string', multiple: true },
+      'user-delay': { type: 'string' },
       json: { type: 'boolean' },
       ...BTF_OPTION,
     });
@@ -270,7 +301,7 @@ ${btfUsage(20)}
     };
     const input = loadInput(path);
     const r = input.spec
-      ? runObject(c, input.spec, p)
+      ? await runObject(c, input.spec, p)
       : runRaw(c, input.bytes, input.kind as 'asm' | 'raw', p);
 
     const dumps = r.dumps;
@@ -285,6 +316,7 @@ ${btfUsage(20)}
           data_out: toHex(r.dataOut),
           ...(r.ctxOut ? { ctx_out: toHex(r.ctxOut) } : {}),
           insns_executed: r.insns,
+          ...(r.sleeps !== undefined ? { sleeps: r.sleeps } : {}),
           type: r.type,
           ...(r.prog ? { prog: r.prog } : {}),
           verified: r.verified,
@@ -298,6 +330,7 @@ ${btfUsage(20)}
     if (r.dataOut.length) lines.push(`data_out: ${toHex(r.dataOut)}`);
     if (r.ctxOut) lines.push(`ctx_out: ${toHex(r.ctxOut)}`);
     lines.push(`insns_executed: ${r.insns}`);
+    if (r.sleeps !== undefined) lines.push(`sleeps: ${r.sleeps}`);
     for (const t of r.trace) lines.push(`trace: ${t}`);
     for (const d of dumps) for (const e of d.entries) lines.push(`map${d.index}[${e.key}]: ${e.value}`);
     io.out(lines.join('\n'));
