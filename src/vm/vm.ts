@@ -277,6 +277,10 @@ export class Vm implements Machine {
         n = engine(this, prog, lo, hi, 0);
       }
       return new RunResult(lo[0]!, hi[0]!, n);
+    } catch (e) {
+      // Test runs are synchronous: a program that would sleep needs runSleepable().
+      if (e instanceof SleepRequest) throw this.sleepFault(e, nested, prog, true);
+      throw e;
     } finally {
       this.running--;
       this.regLo = outerLo;
@@ -332,15 +336,7 @@ export class Vm implements Machine {
       return new RunResult(lo[0]!, hi[0]!, n);
     } catch (e) {
       if (e instanceof SleepRequest && (nested || !this.sleepAllowed || e.point === undefined))
-        throw new RuntimeFault(
-          'sleep',
-          nested
-            ? `a sleepable helper would sleep (waiting for ${e.what}) inside a callback; tsbpf sleeps only in the program's own frames`
-            : e.point === undefined
-              ? `a sleepable helper would sleep (waiting for ${e.what}) where the engine cannot resume (callx in the JIT)`
-              : `the program would sleep (waiting for ${e.what}); run it with runSleepable()`,
-          { where: { prog: prog.name, ...(e.point?.engine === 'interp' ? { insnIdx: e.point.pc } : {}) } },
-        );
+        throw this.sleepFault(e, nested, prog, !this.sleepAllowed);
       throw e;
     } finally {
       this.running--;
@@ -348,6 +344,19 @@ export class Vm implements Machine {
       this.regHi = outerHi;
       this.packet = outerPacket;
     }
+  }
+
+  /** Why a SleepRequest cannot leave this run, as a RuntimeFault. */
+  private sleepFault(e: SleepRequest, nested: boolean, prog: LoadedProgram, sync: boolean): RuntimeFault {
+    const waiting = `waiting for ${e.what}`;
+    const msg = nested
+      ? `a sleepable helper would sleep (${waiting}) inside a callback; tsbpf sleeps only in the program's own frames`
+      : sync
+        ? `the program would sleep (${waiting}); run it with runSleepable()`
+        : `a sleepable helper would sleep (${waiting}) where the engine cannot resume (callx in the JIT)`;
+    return new RuntimeFault('sleep', msg, {
+      where: { prog: prog.name, ...(e.point?.engine === 'interp' ? { insnIdx: e.point.pc } : {}) },
+    });
   }
 
   /**
