@@ -37,7 +37,10 @@ export interface RegState {
   ringbuf: boolean;
   /** Fixed part of a pointer's offset. */
   off: number;
-  /** Scalar value, or a pointer's variable offset. */
+  /**
+   * Scalar value, or a pointer's variable offset. Shared between copies of a state: replace it,
+   * or copyReg() the register first, never change it in place (see copyRegSharingScalar()).
+   */
   s: Scalar;
   /** Null-check / packet-pointer / linked-scalar id (kernel: id). */
   id: number;
@@ -138,6 +141,22 @@ export function copyReg(r: RegState): RegState {
     trusted: r.trusted,
   };
 }
+
+/**
+ * A copy that shares the numeric part. Scalars of registers held in a state are never changed in
+ * place (every check that changes one works on a copyReg() first), so state copies (branches,
+ * checkpoints) can share them; changing `r.s` in place without copyReg() breaks that.
+ */
+export function copyRegSharingScalar(r: RegState): RegState {
+  if (FREEZE_SHARED) Object.freeze(r.s);
+  return { ...r };
+}
+
+/**
+ * TSBPF_VERIFIER_FREEZE=1 freezes every shared scalar, so a change in place throws instead of
+ * silently changing another path's state (test/verifier/shared-scalars.test.ts runs with it).
+ */
+const FREEZE_SHARED = typeof process !== 'undefined' && process.env?.TSBPF_VERIFIER_FREEZE === '1';
 
 export const isScalar = (r: RegState): boolean => r.type === 'SCALAR_VALUE';
 export const isPointer = (r: RegState): boolean => r.type !== 'SCALAR_VALUE' && r.type !== 'NOT_INIT';

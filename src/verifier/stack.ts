@@ -1,7 +1,7 @@
 // Stack slots as the kernel's struct bpf_stack_state keeps them: 8 bytes, each with a slot
 // type, plus the register spilled there. Byte j of slot spi is at fp-(spi*8 + j + 1).
 import type { RegState } from './reg.ts';
-import { copyReg, notInit } from './reg.ts';
+import { copyRegSharingScalar, notInit } from './reg.ts';
 
 // kernel: enum bpf_stack_slot_type
 export const STACK_INVALID = 0;
@@ -29,7 +29,7 @@ export function emptySlot(): StackSlot {
 export function copySlot(s: StackSlot): StackSlot {
   // a slot that holds no spilled register keeps a NOT_INIT placeholder that nothing writes to
   // in place (spills and clobbers replace it), so copies may share it
-  const spilled = s.spilled.type === 'NOT_INIT' ? s.spilled : copyReg(s.spilled);
+  const spilled = s.spilled.type === 'NOT_INIT' ? s.spilled : copyRegSharingScalar(s.spilled);
   return { slotType: s.slotType.slice(), spilled };
 }
 

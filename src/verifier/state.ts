@@ -1,7 +1,7 @@
 // Verifier states (include/linux/bpf_verifier.h): a function frame holds registers and stack,
 // a verifier state holds the call chain of frames and the acquired references.
 import type { RegState } from './reg.ts';
-import { copyReg, notInit, pointer } from './reg.ts';
+import { copyRegSharingScalar, notInit, pointer } from './reg.ts';
 import type { StackSlot } from './stack.ts';
 import * as stackNs from './stack.ts';
 const { copySlot } = stackNs;
@@ -101,7 +101,7 @@ export function newFrame(callsite: number, frameno: number, subprogno: number): 
 }
 
 export function copyFrame(f: FuncState): FuncState {
-  return { ...f, regs: f.regs.map(copyReg), stack: f.stack.map(copySlot) };
+  return { ...f, regs: f.regs.map(copyRegSharingScalar), stack: f.stack.map(copySlot) };
 }
 
 export function copyState(s: VerifierState): VerifierState {
