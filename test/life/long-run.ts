@@ -1,9 +1,9 @@
 // Life on the timer for many generations in virtual time: memory must stay flat (one pending
-// event, one timer, the same arena, a drained ring buffer). Used by long-run.test.ts at CI size
-// and runnable on its own for the full million:
+// event, one timer, the same arena, a drained ring buffer). Used by long-run.test.ts (the
+// million, 64×16) and runnable on its own:
 //   node --expose-gc --import tsx test/life/long-run.ts 1000000 [jit|interp] [W H]
-import { randomBoard } from '../../src/life/board.ts';
-import { LifeHost } from '../../src/life/host.ts';
+import { liveCount, randomBoard } from '../../src/life/board.ts';
+import { type GenerationEvent, LifeHost } from '../../src/life/host.ts';
 import type { Engine } from '../../src/runtime/index.ts';
 
 export interface LongRunReport {
@@ -17,12 +17,16 @@ export interface LongRunReport {
   heapAfter: number;
   arenaBefore: number;
   arenaAfter: number;
+  /** live of the last ring-buffer record, and the live cells of the board map at the end. */
+  lastLive: number;
+  boardLive: number;
   ms: number;
 }
 
-const gc = (globalThis as { gc?: () => void }).gc;
+// Looked up at each call: the test installs gc() after this module is imported.
+const gc = () => (globalThis as { gc?: () => void }).gc;
 function heap(): number {
-  gc?.();
+  gc()?.();
   return process.memoryUsage().heapUsed;
 }
 
@@ -33,8 +37,10 @@ export function longRun(n: number, engine: Engine = 'jit', width = 8, height = 8
     host.setBoard(randomBoard(1, width, height));
     host.start();
     let records = 0;
-    const count = () => {
+    let lastLive = -1;
+    const count = (e: GenerationEvent) => {
       records++;
+      lastLive = e.live;
     };
     host.runGenerations(Math.ceil(n / 10), count);
     const arenaBefore = host.coll.vm.arena.size;
@@ -58,6 +64,8 @@ export function longRun(n: number, engine: Engine = 'jit', width = 8, height = 8
       heapAfter: heap(),
       arenaBefore,
       arenaAfter: host.coll.vm.arena.size,
+      lastLive,
+      boardLive: liveCount(host.board()),
       ms,
     };
   } finally {
@@ -76,6 +84,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `${r.generations} generations (${r.records} ring records) of ${w}×${h} on ${engine} in ${(r.ms / 1000).toFixed(1)} s ` +
       `(${((r.generations * 0.9) / (r.ms / 1000)).toFixed(0)} gen/s); max pending ${r.maxPending}, timers ${r.timers}; ` +
       `heap ${mb(r.heapBefore)} -> ${mb(r.heapMid)} (half) -> ${mb(r.heapAfter)}; arena ${r.arenaBefore} -> ${r.arenaAfter} bytes` +
-      `${gc ? '' : ' (run with --expose-gc for exact heap numbers)'}`,
+      `${gc() ? '' : ' (run with --expose-gc for exact heap numbers)'}`,
   );
 }
