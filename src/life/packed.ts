@@ -42,6 +42,8 @@ export function unpackBoard(bytes: Uint8Array, width: number, height: number): C
 /** A frame from the `frames` ring buffer: its header and its rows. */
 export interface Frame extends Cells {
   generation: number;
+  /** The record's height rows of ROW_BYTES bytes, as published (a copy). */
+  rows: Uint8Array;
 }
 
 /** Decodes a `frames` record (header + height rows); undefined if it is too short. */
@@ -51,5 +53,9 @@ export function decodeFrame(rec: Uint8Array): Frame | undefined {
   const width = dv.getUint16(8, true);
   const height = dv.getUint16(10, true);
   if (width < 1 || height < 1 || rec.length < HEADER_BYTES + height * ROW_BYTES) return undefined;
-  return { generation: Number(dv.getBigUint64(0, true)), ...unpackBoard(rec, width, height) };
+  return {
+    generation: Number(dv.getBigUint64(0, true)),
+    ...unpackBoard(rec, width, height),
+    rows: rec.slice(HEADER_BYTES, HEADER_BYTES + height * ROW_BYTES),
+  };
 }

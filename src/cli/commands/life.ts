@@ -1,5 +1,6 @@
 // tsbpf life: Conway's Game of Life computed by examples/life/life.bpf.o on a bpf_timer, drawn
-// in the terminal (or printed as JSON / plain frames when there is no terminal to animate).
+// in the terminal or, with --web, on a canvas in the browser (or printed as JSON / plain frames
+// when there is no terminal to animate).
 import { UsageError } from '../../errors.ts';
 import {
   type Board,
@@ -11,6 +12,7 @@ import {
 } from '../../life/board.ts';
 import { type GenerationEvent, LifeHost, type LifeOptions } from '../../life/host.ts';
 import { ESC, frame } from '../../life/render.ts';
+import { type LifeWebServer, serveLife } from '../../life/web.ts';
 import type { Engine } from '../../runtime/index.ts';
 import { flag, int, parseCommandArgs, str } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -27,6 +29,8 @@ const OPTIONS = {
   engine: { type: 'string' },
   generations: { type: 'string' },
   json: { type: 'boolean' },
+  web: { type: 'boolean' },
+  port: { type: 'string' },
   'no-verify': { type: 'boolean' },
   'verify-limit': { type: 'string' },
 } as const;
@@ -42,7 +46,10 @@ interface Setup {
   note: string;
 }
 
-function setup(argv: string[]): Setup & { json: boolean } {
+/** --web's default port (0 = any free port). */
+const WEB_PORT = 8064;
+
+function setup(argv: string[]): Setup & { json: boolean; web: number | undefined } {
   const p = parseCommandArgs('life', argv, OPTIONS);
   if (p.positionals.length) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
   const sources = ['pattern', 'board', 'seed'].filter((k) => p.values[k] !== undefined);
@@ -78,8 +85,12 @@ function setup(argv: string[]): Setup & { json: boolean } {
     board = randomBoard(seed, width, height);
     note = `seed ${seed}`;
   }
+  const web = flag(p, 'web');
+  if (web && flag(p, 'json')) throw new UsageError('--web and --json: give only one of them');
+  if (!web && p.values.port !== undefined) throw new UsageError('--port needs --web');
   return {
     json: flag(p, 'json'),
+    web: web ? int(p, 'port', WEB_PORT, 65535) : undefined,
     board,
     generations,
     periodMs,
@@ -247,15 +258,57 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
   });
 }
 
+/** --web: the game on a canvas in the browser, served from here (src/life/web.ts). */
+async function runWeb(s: Setup, port: number, io: Io): Promise<number> {
+  if (s.opts.verify !== false)
+    io.err(
+      `tsbpf life: verifying start and stop with tsbpf's verifier (${s.opts.width}×${s.opts.height})...`,
+    );
+  const host = new LifeHost({
+    ...s.opts,
+    clock: 'real',
+    periodNs: s.periodMs * 1e6,
+    maxGenerations: s.generations ?? 0,
+  });
+  let web: LifeWebServer;
+  try {
+    host.setBoard(s.board);
+    const edges = host.torus ? 'torus' : 'bounded';
+    web = await serveLife(host, { port, title: `${host.engine}  ${edges}  ${s.note}` });
+  } catch (e) {
+    host.close();
+    throw e;
+  }
+  io.out(`tsbpf life: serving ${web.url} (Ctrl-C to stop)\n`);
+  return new Promise<number>((resolve) => {
+    const finish = () => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      try {
+        host.stop();
+      } finally {
+        host.close();
+      }
+      web.close().then(() => {
+        io.err(`tsbpf life: stopped after generation ${web.generation}`);
+        resolve(0);
+      });
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+  });
+}
+
 export const lifeCommand: Command = {
   name: 'life',
   summary: "Conway's Game of Life in eBPF on a bpf_timer (examples/life), animated in the terminal",
   usage:
     'life [--width W --height H] [--edges torus|bounded] [--period MS] [--pattern NAME | --board FILE | --seed N]\n' +
-    '            [--engine jit|interp] [--generations N] [--json] [--no-verify] [--verify-limit INSNS]',
+    '            [--engine jit|interp] [--generations N] [--json | --web [--port N]] [--no-verify] [--verify-limit INSNS]',
   run(argv, io) {
     const s = setup(argv);
     if (s.json) return runJson(s, io);
+    if (s.web !== undefined) return runWeb(s, s.web, io);
     if (!process.stdout.isTTY) return runPlain(s, io);
     return runAnimation(s, io);
   },
