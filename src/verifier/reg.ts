@@ -137,6 +137,20 @@ export function copyRegSharingScalar(r: RegState): RegState {
   return regFields(r);
 }
 
+/** r with another numeric part; r's own scalar is left alone. */
+export function withScalar(r: RegState, s: Scalar): RegState {
+  const c = regFields(r);
+  c.s = s;
+  return c;
+}
+
+/** r marked NOT_INIT, its other fields kept (a stack slot's spill overwritten by other data). */
+export function notInitFrom(r: RegState): RegState {
+  const c = regFields(r);
+  c.type = 'NOT_INIT';
+  return c;
+}
+
 // Every field, written out: an object literal of one shape is much faster than `{ ...r }`.
 function regFields(r: RegState): RegState {
   return {

@@ -21,6 +21,7 @@ import {
   hasAddConst,
   isPktPointer,
   knownScalar,
+  withScalar,
 } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { copyState, curFrame } from '../state.ts';
@@ -273,11 +274,11 @@ export function checkCondJmpOp(
     const res = branch.regSetMinMax(opc, dst.s, src.s, is32);
     if (res.violations.length) reject(`verifier bug: ${res.violations[0]}`);
     const sameReg = isX && insn.src === insn.dst;
-    oframe.regs[insn.dst] = { ...oframe.regs[insn.dst]!, s: res.taken[0] };
-    frame.regs[insn.dst] = { ...dst, s: res.fallthrough[0] };
+    oframe.regs[insn.dst] = withScalar(oframe.regs[insn.dst]!, res.taken[0]);
+    frame.regs[insn.dst] = withScalar(dst, res.fallthrough[0]);
     if (isX && !sameReg) {
-      oframe.regs[insn.src] = { ...oframe.regs[insn.src]!, s: res.taken[1] };
-      frame.regs[insn.src] = { ...src, s: res.fallthrough[1] };
+      oframe.regs[insn.src] = withScalar(oframe.regs[insn.src]!, res.taken[1]);
+      frame.regs[insn.src] = withScalar(src, res.fallthrough[1]);
     }
     // registers sharing an id were copies of the same value: they learn the same (kernel: sync_linked_regs())
     if (isX && src.id) {
@@ -325,7 +326,7 @@ function syncLinkedRegs(vstate: VerifierState, known: RegState): void {
     const rc = hasAddConst(r.id);
     const kc = hasAddConst(known.id);
     if ((!rc && !kc) || r.off === known.off) {
-      set({ ...r, s: { ...known.s } });
+      set(withScalar(r, scalar.copy(known.s)));
       return;
     }
     // r = known + (r.off - known.off)

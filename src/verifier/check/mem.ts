@@ -11,6 +11,7 @@ import {
   isKnownZero,
   isPktPointer,
   knownScalar,
+  notInitFrom,
   pointer,
   regTypeStr,
   unknownScalar,
@@ -244,7 +245,7 @@ function checkStackWriteFixedOff(
     noteStackAccess(env, frame.frameno, spi);
   } else {
     let type: SlotType = STACK_MISC;
-    st.spilled = { ...st.spilled, type: 'NOT_INIT' };
+    st.spilled = notInitFrom(st.spilled);
     if (st.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
       for (let i = 0; i < BPF_REG_SIZE; i++)
         if (st.slotType[i] !== STACK_INVALID) st.slotType[i] = STACK_MISC;
@@ -272,7 +273,7 @@ function checkStackWriteVarOff(
     env.log.scratchStack(spi);
     // a write somewhere in the range may hit a spilled register: forget it
     if (st.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
-      st.spilled = { ...st.spilled, type: 'NOT_INIT' };
+      st.spilled = notInitFrom(st.spilled);
       for (let k = 0; k < BPF_REG_SIZE; k++) if (st.slotType[k] === STACK_SPILL) st.slotType[k] = STACK_MISC;
     }
     const t = st.slotType[j]!;

@@ -30,7 +30,18 @@ const S32_MAX = 0x7fffffff;
 const U32_MAX = 0xffffffff;
 
 export function copy(r: Scalar): Scalar {
-  return { ...r };
+  // written out: an object literal of one shape is much faster than `{ ...r }`
+  return {
+    varOff: r.varOff,
+    smin: r.smin,
+    smax: r.smax,
+    umin: r.umin,
+    umax: r.umax,
+    s32min: r.s32min,
+    s32max: r.s32max,
+    u32min: r.u32min,
+    u32max: r.u32max,
+  };
 }
 
 /** Overwrites dst with src's fields (the kernel's struct assignment). */
