@@ -4,6 +4,7 @@ import type { Btf } from '../btf/btf.ts';
 import type { LineInfo } from '../btf/ext-info.ts';
 import type { Insn } from '../isa/index.ts';
 import type { KernelProfile } from '../kernels/profile.ts';
+import type { GlobalFunc } from './check/global-func.ts';
 import type { VerifierLog } from './log.ts';
 import type { Checkpoint, VerifierState } from './state.ts';
 
@@ -97,6 +98,10 @@ export interface VerifierEnv {
   /** Per map: index of its inner template in `maps`, or -1. */
   innerMapIndex: readonly number[];
   subprogs: Subprog[];
+  /** Per subprogram: global functions (verified on their own), null for static ones. */
+  globalFuncs: (GlobalFunc | null)[];
+  /** Global functions some verified path calls, to verify after the main program (kernel: aux->called). */
+  globalCalled: Set<number>;
   /** Source lines by instruction, sorted (kernel: prog->aux->linfo). */
   lineInfo: readonly LineInfo[];
   /** The program came with BTF func_info (needed for callbacks). */

@@ -3,6 +3,7 @@
 import { formatKernelInsn, opcode as opNs } from '../isa/index.ts';
 import { checkAluOp } from './check/alu.ts';
 import { checkFuncCall, checkHelperCall, checkRetval, prepareFuncExit } from './check/call.ts';
+import { globalEntryRegs } from './check/global-func.ts';
 import { checkCondJmpOp } from './check/jmp.ts';
 import { checkCallWhileLocked, checkNoLockHeld, objectRefs } from './check/spin-lock.ts';
 import { checkLdAbs, checkLdImm, checkLoadMem, checkStore } from './check/ldst.ts';
@@ -58,9 +59,14 @@ function isAncestor(cp: Checkpoint, from: Checkpoint): boolean {
   return false;
 }
 
-function initialState(): VerifierState {
-  const frame = newFrame(-1, 0, 0);
-  frame.regs[1] = pointer('PTR_TO_CTX');
+/** The state a program (subprog 0) or a global function (its BTF arguments) starts from. */
+function initialState(env: VerifierEnv, subprog: number): VerifierState {
+  const frame = newFrame(-1, 0, subprog);
+  if (subprog === 0) frame.regs[1] = pointer('PTR_TO_CTX');
+  else {
+    const regs = globalEntryRegs(env, env.globalFuncs[subprog]!);
+    for (let i = 1; i < regs.length; i++) frame.regs[i] = regs[i]!;
+  }
   return {
     frames: [frame],
     refs: [],
@@ -68,20 +74,26 @@ function initialState(): VerifierState {
     callbackUnrollDepth: 0,
     mayGotoDepth: 0,
     history: [],
-    firstInsnIdx: 0,
+    firstInsnIdx: env.subprogs[subprog]!.start,
     lastInsnIdx: -1,
   };
 }
 
 class Explorer {
   private readonly stack: StackElem[] = [];
-  private state: VerifierState = initialState();
-  private idx = 0;
+  private state: VerifierState;
+  private idx: number;
   private prevIdx = -1;
   private doPrintState = false;
   private lastFrames = 1;
 
-  constructor(private readonly env: VerifierEnv) {}
+  constructor(
+    private readonly env: VerifierEnv,
+    private readonly subprog = 0,
+  ) {
+    this.state = initialState(env, subprog);
+    this.idx = env.subprogs[subprog]!.start;
+  }
 
   private get log() {
     return this.env.log;
@@ -232,6 +244,9 @@ class Explorer {
     }
     // kernel: check_return_code(); the program types tsbpf knows check no range, timer callbacks return 0
     const r0 = checkRegArg(this.env, curFrame(st), 0, 'SRC_OP');
+    if (this.subprog !== 0 && r0.type !== 'SCALAR_VALUE') {
+      reject(`At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0)})`);
+    }
     if (curFrame(st).inAsyncCallbackFn) {
       if (r0.type !== 'SCALAR_VALUE')
         reject(`At async callback return the register R0 is not a known value (${regTypeStr(r0)})`);
@@ -458,4 +473,23 @@ class Explorer {
 // kernel: do_check()
 export function doCheck(env: VerifierEnv): void {
   new Explorer(env).run();
+  // kernel: do_check_subprogs(): each called global function once, until no new one is called
+  const verified = new Set<number>();
+  for (let again = true; again; ) {
+    again = false;
+    for (let k = 1; k < env.subprogs.length; k++) {
+      if (!env.globalFuncs[k] || !env.globalCalled.has(k) || verified.has(k)) continue;
+      if (env.log.level >= 2) env.log.add(`Validating ${env.globalFuncs[k]!.name}() func#${k}...`);
+      // kernel: free_states() between subprograms
+      env.explored.clear();
+      new Explorer(env, k).run();
+      if (env.log.enabled) {
+        env.log.add(
+          `Func#${k} ('${env.globalFuncs[k]!.name}') is safe for any args that match its prototype`,
+        );
+      }
+      verified.add(k);
+      again = true;
+    }
+  }
 }

@@ -6,6 +6,7 @@ import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { InternalError } from '../errors.ts';
 import type { Insn } from '../isa/index.ts';
 import { formatKernelInsn, opcode as opNs, VALID_OPCODES } from '../isa/index.ts';
+import { findGlobalFuncs } from './check/global-func.ts';
 import { withInnerMaps } from './check/map-in-map.ts';
 import { checkCfg, checkSubprogs } from './cfg.ts';
 import type { MapInfo, ProgTypeName, VerifierEnv, VerifierOptions } from './env.ts';
@@ -192,6 +193,8 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     ...(prog.btf ? { btf: prog.btf } : {}),
     ...((prog.kernelBtf ?? prog.btf) ? { layoutBtf: (prog.kernelBtf ?? prog.btf)! } : {}),
     subprogs: [{ start: 0, stackDepth: 0 }],
+    globalFuncs: [],
+    globalCalled: new Set(),
     lineInfo,
     hasFuncInfo: (prog.funcInfo?.length ?? 0) > 0,
     aux: insns.map(() => ({
@@ -234,6 +237,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     if (kernel) checkKernelLoad(env, kernel);
     resolvePseudoLdimm64(insns, prog.maps ?? []);
     env.subprogs = checkSubprogs(insns);
+    env.globalFuncs = findGlobalFuncs(env, prog.funcInfo ?? []);
     checkCfg(insns, env.subprogs, env.aux);
     if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);
     const live = computeLiveRegs(insns);

@@ -32,6 +32,16 @@ const EXPECTED: Record<string, string> = {
   iter_task_write: 'only read is supported',
   seq_write_in_xdp: 'program of this type cannot use helper bpf_seq_write#127',
   iter_seq_write_null_seq: 'R1 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_',
+  glob_ok: 'accept',
+  glob_callee_no_null_check: "R1 invalid mem access 'mem_or_null'",
+  glob_ret_unknown: 'accept',
+  glob_small_buf: 'invalid read from stack R1 off=-4 size=8',
+  glob_ctx_expected: 'arg#0 expects pointer to ctx',
+  glob_scalar_expected: 'R1 is not a scalar',
+  glob_void_ptr_arg: "arg#0 reference type('UNKNOWN ') size cannot be determined: -22",
+  glob_null_arg: 'accept',
+  glob_in_lock: 'global function calls are not allowed while holding a lock,',
+  glob_pkt_stale: "R6 invalid mem access 'scalar'",
 };
 
 test('every program of the object has an expectation', () => {

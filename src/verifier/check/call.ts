@@ -22,7 +22,9 @@ import { forEachReg } from './jmp.ts';
 import { checkMemRegionAccess, checkPacketAccess, checkStackAccessWithinBounds } from './mem.ts';
 import { checkBufferAccess } from './btf-ptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
-import { BPF_FUNC_spin_lock, processSpinLock } from './spin-lock.ts';
+import { BPF_FUNC_spin_lock, heldLocks, processSpinLock } from './spin-lock.ts';
+import type { GlobalFunc } from './global-func.ts';
+import { checkGlobalCall } from './global-func.ts';
 const { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -69,6 +71,29 @@ function getConstantMapKey(env: VerifierEnv, state: VerifierState, key: RegState
   // the lookup's result depends on this exact key
   markChainPrecision(env, state, [], [[key.frameno, Math.floor(slot / BPF_REG_SIZE)]]);
   return u64.toNumberS(tnum.value(st.spilled.s.varOff)) ?? -1;
+}
+
+function emptyMeta(funcId: number, insnIdx: number): CallArgMeta {
+  return {
+    mapIndex: -1,
+    refObjId: 0,
+    releaseRegno: 0,
+    memSize: 0,
+    subprogno: -1,
+    writes: [],
+    constMapKey: -1,
+    funcId,
+    insnIdx,
+  };
+}
+
+/** kernel: clear_all_pkt_pointers(): the packet may have moved, every packet pointer is stale */
+function clearAllPktPointers(state: VerifierState): void {
+  forEachReg(state, (r, set) => {
+    if (r.type === 'PTR_TO_PACKET' || r.type === 'PTR_TO_PACKET_META' || r.type === 'PTR_TO_PACKET_END') {
+      set(unknownScalar());
+    }
+  });
 }
 
 // kernel: compatible_reg_types; the names the log lists after `expected=`
@@ -419,17 +444,7 @@ export function checkHelperCall(
   const fn = getHelperProto(funcId, env.progType, env.attachType);
   if (!fn) reject(`program of this type cannot use helper ${funcIdName(funcId)}#${funcId}`);
   if (fn.mightSleep && !env.sleepable) reject('helper call might sleep in a non-sleepable prog');
-  const meta: CallArgMeta = {
-    mapIndex: -1,
-    refObjId: 0,
-    releaseRegno: 0,
-    memSize: 0,
-    subprogno: -1,
-    writes: [],
-    constMapKey: -1,
-    funcId,
-    insnIdx: idx,
-  };
+  const meta = emptyMeta(funcId, idx);
   for (let i = 0; i < 5; i++) checkFuncArg(env, state, fn, i, meta);
   // kernel: record_func_map() (its message has no newline in 6.18)
   if (funcId === 12 && env.maps[meta.mapIndex]?.type !== 'prog_array')
@@ -458,14 +473,7 @@ export function checkHelperCall(
     markRegNotInit(frame, r);
     env.log.scratchReg(r);
   }
-  // kernel: clear_all_pkt_pointers(): the packet may have moved, every packet pointer is stale
-  if (helperChangesPktData(funcId)) {
-    forEachReg(state, (r, set) => {
-      if (r.type === 'PTR_TO_PACKET' || r.type === 'PTR_TO_PACKET_META' || r.type === 'PTR_TO_PACKET_END') {
-        set(unknownScalar());
-      }
-    });
-  }
+  if (helperChangesPktData(funcId)) clearAllPktPointers(state);
   switch (fn.ret) {
     case 'RET_INTEGER':
       frame.regs[0] = unknownScalar();
@@ -539,6 +547,8 @@ export function checkFuncCall(env: VerifierEnv, state: VerifierState, insn: Insn
     reject(`the call stack of ${state.frames.length + 1} frames is too deep`);
   }
   const caller = curFrame(state);
+  const global = env.globalFuncs[subprog];
+  if (global) return callGlobalFunc(env, state, idx, subprog, global);
   const callee = newFrame(idx, state.frames.length, subprog);
   for (let r = 1; r <= 5; r++) callee.regs[r] = { ...caller.regs[r]!, s: { ...caller.regs[r]!.s } };
   for (let r = 0; r <= 5; r++) {
@@ -553,6 +563,45 @@ export function checkFuncCall(env: VerifierEnv, state: VerifierState, insn: Insn
   }
   env.log.scratchAll();
   return target;
+}
+
+// kernel: the global-function branch of check_func_call(): only the signature is checked here
+function callGlobalFunc(
+  env: VerifierEnv,
+  state: VerifierState,
+  idx: number,
+  subprog: number,
+  fn: GlobalFunc,
+): number {
+  if (heldLocks(state)) {
+    reject('global function calls are not allowed while holding a lock,', 'use static function instead');
+  }
+  const caller = curFrame(state);
+  const meta = emptyMeta(-1, idx);
+  checkGlobalCall(caller, subprog, fn, {
+    // kernel: check_mem_reg(): read and write access of `size` bytes, a nullable pointer as if checked
+    checkMem(regno, size) {
+      const saved = caller.regs[regno]!;
+      if (isKnownZero(saved)) return;
+      if (saved.maybeNull) caller.regs[regno] = { ...saved, maybeNull: false };
+      try {
+        checkHelperMemAccess(env, state, regno, size, false, true, meta);
+        checkHelperMemAccess(env, state, regno, size, true, true, meta);
+      } finally {
+        caller.regs[regno] = saved;
+      }
+    },
+  });
+  for (const w of meta.writes) clobberStack(w);
+  if (env.log.enabled) env.log.add(`Func#${subprog} ('${fn.name}') is global and assumed valid.`);
+  if (fn.changesPktData) clearAllPktPointers(state);
+  env.globalCalled.add(subprog);
+  for (let r = 0; r <= 5; r++) {
+    markRegNotInit(caller, r);
+    env.log.scratchReg(r);
+  }
+  caller.regs[0] = unknownScalar();
+  return idx + 1;
 }
 
 /** R0 within [min, max] (kernel: retval_range_within() + verbose_invalid_scalar()). */

@@ -211,3 +211,94 @@ int iter_seq_write_null_seq(struct bpf_iter__bpf_map_elem *ctx) {
   bpf_seq_write((struct seq_file *)0, "x", 1);
   return 0;
 }
+
+// global functions: verified once against their BTF signature; callers see only the signature
+struct pair {
+  __u32 a;
+  __u32 b;
+};
+
+__noinline int g_sum(struct pair *p) {
+  if (!p) return 0;
+  return p->a + p->b;
+}
+
+__noinline int g_len(struct xdp_md *ctx) { return ctx->data_end - ctx->data; }
+
+__noinline int g_twice(int x) { return 2 * x; }
+
+__noinline int g_five(void) { return 5; }
+
+__noinline int g_no_null_check(struct pair *p) { return p->a; }
+
+__noinline int g_void_ptr(void *p) { return p != 0; }
+
+__noinline int g_adjust(struct xdp_md *ctx) { return bpf_xdp_adjust_head(ctx, 0); }
+
+SEC("xdp")
+int glob_ok(struct xdp_md *ctx) {
+  struct pair p = {1, 2};
+  return (g_sum(&p) + g_len(ctx) + g_twice(3)) & 1 ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int glob_callee_no_null_check(struct xdp_md *ctx) {
+  struct pair p = {1, 2};
+  return g_no_null_check(&p) & 1;
+}
+
+SEC("xdp")
+int glob_ret_unknown(struct xdp_md *ctx) {
+  __u32 k = 0;
+  __u64 *v = bpf_map_lookup_elem(&inner0, &k);
+  if (!v) return XDP_PASS;
+  int i = g_five(); // 5 here, but the caller only knows "a scalar"
+  return ((char *)v)[i];
+}
+
+SEC("xdp")
+int glob_small_buf(struct xdp_md *ctx) {
+  __u32 small = 1;
+  return g_sum((struct pair *)&small) & 1;
+}
+
+SEC("xdp")
+int glob_ctx_expected(struct xdp_md *ctx) {
+  struct pair p = {1, 2};
+  return g_len((struct xdp_md *)&p) & 1;
+}
+
+SEC("xdp")
+int glob_scalar_expected(struct xdp_md *ctx) {
+  return g_twice((long)ctx) & 1;
+}
+
+SEC("xdp")
+int glob_void_ptr_arg(struct xdp_md *ctx) {
+  return g_void_ptr(ctx);
+}
+
+SEC("xdp")
+int glob_null_arg(struct xdp_md *ctx) {
+  return g_sum((struct pair *)0) & 1;
+}
+
+SEC("tc")
+int glob_in_lock(struct __sk_buff *skb) {
+  __u32 k = 0;
+  struct locked *l = bpf_map_lookup_elem(&locks, &k);
+  if (!l) return 0;
+  bpf_spin_lock(&l->lock);
+  l->n = g_twice(l->n);
+  bpf_spin_unlock(&l->lock);
+  return 0;
+}
+
+SEC("xdp")
+int glob_pkt_stale(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  if (data + 1 > end) return XDP_PASS;
+  g_adjust(ctx);
+  return *(__u8 *)data;
+}
