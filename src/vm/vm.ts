@@ -1,13 +1,13 @@
 // The VM: an arena, a stack, a helper table and the interpreter, plus the HelperCtx helpers see.
 import type { Where } from '../errors.ts';
 import { RuntimeFault, UsageError } from '../errors.ts';
-import type { Insn } from '../isa/insn.ts';
-import { MAX_BPF_STACK } from '../isa/opcode.ts';
+import { type Insn, insn } from '../isa/insn.ts';
+import * as op from '../isa/opcode.ts';
 import { Arena } from './arena.ts';
 import { baseHelpers, HelperTable } from './helpers.ts';
 import { registerMapHelpers, type VmMap } from './maps.ts';
 import { interpret, MAX_CALL_FRAMES, type Machine, type PacketWindow } from './interp.ts';
-import { MAX_TAIL_CALL_CNT } from './machine.ts';
+import { type InsnHook, MAX_TAIL_CALL_CNT } from './machine.ts';
 import { type PacketCtx, registerPacketHelpers } from './packet-helpers.ts';
 import { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
 import { SleepRequest, type SuspendPoint } from './sleep.ts';
@@ -25,7 +25,7 @@ export const DEFAULT_BUDGET = 1e9;
  * Stack bytes one nesting level owns. A module constant: tsx turns imported bindings into
  * getter calls, which a per-run path cannot afford.
  */
-const LEVEL_STACK = MAX_CALL_FRAMES * MAX_BPF_STACK;
+const LEVEL_STACK = MAX_CALL_FRAMES * op.MAX_BPF_STACK;
 
 /**
  * Runs a loaded program; the interpreter's signature, so a JIT can stand in for it. `resume`
@@ -115,6 +115,8 @@ export class Vm implements Machine {
   readonly cpu: number;
   readonly engine: Engine;
   packet: PacketWindow | undefined;
+  /** Sees every instruction the interpreter runs (step traces); the JIT ignores it. */
+  onInsn: InsnHook | undefined = undefined;
   tailCallTarget: LoadedProgram | undefined;
   private tailCallCount = 0;
   regLo = new Int32Array(16);
@@ -156,7 +158,7 @@ export class Vm implements Machine {
     this.clock = opts.clock ?? defaultClock;
     this.sink = opts.printk ?? (() => {});
     this.rngState = (opts.seed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
-    const size = STACK_FRAMES * MAX_BPF_STACK;
+    const size = STACK_FRAMES * op.MAX_BPF_STACK;
     this.stackBase = this.arena.alloc(size, 16, { kind: 'stack', writable: true, name: 'stack' });
     this.stackTop = this.stackBase + size;
   }
@@ -180,9 +182,33 @@ export class Vm implements Machine {
    * Returns false when there was nothing to do (no such work, or done before).
    */
   prepare(prog: LoadedProgram): boolean {
-    if (this.engine.prepare === undefined || this.prepared.has(prog)) return false;
-    this.engine.prepare(this, prog);
+    if (this.prepared.has(prog)) return false;
     this.prepared.add(prog);
+    const warmed = this.warmUp();
+    if (!this.engine.prepare) return warmed;
+    this.engine.prepare(this, prog);
+    return true;
+  }
+
+  /**
+   * The first interpreted run in a process paid for V8 compiling the interpreter's big switch
+   * (milliseconds), which is not the program's time: a two-instruction program (no memory, no
+   * helpers) takes it first. Engines with prepare() warm themselves up there.
+   */
+  private warmUp(): boolean {
+    if (this.engine !== interpret || interpreterWarm) return false;
+    interpreterWarm = true;
+    const warmUp = this.load([insn(op.CLASS_ALU64 | op.ALU_MOV | op.SRC_K), insn(op.OP_EXIT)], {
+      name: 'warm-up',
+    });
+    // A step recorder must not see the warm-up.
+    const hook = this.onInsn;
+    this.onInsn = undefined;
+    try {
+      this.runRepeated(warmUp, 0, 1);
+    } finally {
+      this.onInsn = hook;
+    }
     return true;
   }
 
@@ -217,7 +243,7 @@ export class Vm implements Machine {
       point: req.point,
       lo: this.regLo.slice(),
       hi: this.regHi.slice(),
-      stack: this.arena.u8.slice(top - MAX_CALL_FRAMES * MAX_BPF_STACK, top),
+      stack: this.arena.u8.slice(top - LEVEL_STACK, top),
       packet: this.packet,
     };
   }
@@ -228,7 +254,7 @@ export class Vm implements Machine {
     if (this.running !== 0) throw new UsageError('vm: resume inside a run');
     lo.set(snap.lo);
     hi.set(snap.hi);
-    this.arena.u8.set(snap.stack, this.stackTop - MAX_CALL_FRAMES * MAX_BPF_STACK);
+    this.arena.u8.set(snap.stack, this.stackTop - LEVEL_STACK);
     return this.exec(snap.point.prog, lo, hi, 0, snap.packet, snap.point);
   }
 
@@ -446,6 +472,9 @@ function defaultHelpers(
   registerPacketHelpers(t, packetAt);
   return t;
 }
+
+/** Whether the interpreter has run once in this process (Vm.warmUp). */
+let interpreterWarm = false;
 
 const t0 = performance.now();
 function defaultClock(): number {
