@@ -4,7 +4,8 @@
 //   repeat      Program.run({ data, repeat }) through a collection: the kernel's duration_ns,
 //               which bench/compare.ts reports (goal from issue 6: <= 50 ns on the JIT)
 //   single      one Program.run({ data }) per call: context setup, packet copies, result
-// Each figure is the best of several rounds (the machine is shared; the range is printed too).
+// Each figure is the best of several rounds (the machine is shared; the range is printed too),
+// in wall time and, because a busy machine stretches wall time, in this process's CPU time.
 // Run: node --import tsx bench/callpath.ts [--quick]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,12 @@ const objectPath = join(root, 'bench/suite/bpf/workloads.bpf.o');
 const ROUNDS = quick ? 3 : 7;
 const REPEAT = quick ? 200_000 : 1_000_000;
 const SINGLE = quick ? 5_000 : 30_000;
+
+/** This process's CPU time (user + system), ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 function spread(xs: number[]): { best: number; detail: string } {
   const best = Math.min(...xs);
@@ -46,6 +53,7 @@ function measure(engine: EngineName): void {
     const engineNs: number[] = [];
     const repeatNs: number[] = [];
     const singleNs: number[] = [];
+    const repeatCpuNs: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       let t = performance.now();
       for (let i = 0; i < REPEAT; i++) {
@@ -56,7 +64,9 @@ function measure(engine: EngineName): void {
         run(vm, loaded, lo, hi, 0);
       }
       engineNs.push(((performance.now() - t) * 1e6) / REPEAT);
+      const c = cpuMs();
       repeatNs.push(prog.run({ data, repeat: REPEAT }).durationNs);
+      repeatCpuNs.push(((cpuMs() - c) * 1e6) / REPEAT);
       t = performance.now();
       for (let i = 0; i < SINGLE; i++) prog.run({ data });
       singleNs.push(((performance.now() - t) * 1e6) / SINGLE);
@@ -65,8 +75,10 @@ function measure(engine: EngineName): void {
     const e = spread(engineNs);
     const p = spread(repeatNs);
     const s = spread(singleNs);
+    const pc = spread(repeatCpuNs);
     console.log(`${engine} engine call  ${e.best.toFixed(1)} ns  (${e.detail})`);
     console.log(`${engine} run with repeat  ${p.best.toFixed(1)} ns  (${p.detail}; duration_ns)`);
+    console.log(`${engine} run with repeat, CPU  ${pc.best.toFixed(1)} ns  (${pc.detail}; process CPU time)`);
     console.log(`${engine} single run  ${s.best.toFixed(0)} ns  (${s.detail})`);
   } finally {
     coll.close();
