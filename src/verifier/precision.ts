@@ -36,7 +36,10 @@ class Backtrack {
     this.regs[f]! &= ~(1 << r);
   }
   empty(): boolean {
-    return this.regs.every((m) => m === 0) && this.slots.every((s) => s.size === 0);
+    // asked after every instruction walked back: plain loops, no callbacks
+    for (let f = 0; f < this.regs.length; f++) if (this.regs[f] !== 0) return false;
+    for (let f = 0; f < this.slots.length; f++) if (this.slots[f]!.size !== 0) return false;
+    return true;
   }
 }
 
@@ -112,8 +115,12 @@ function crossFrames(env: VerifierEnv, bt: Backtrack, idx: number, prev: number)
     if (r0 && !callbackReturn) bt.set(0);
     return;
   }
-  const entered = env.subprogs.some((s) => s.start === idx);
-  if (entered && (isPseudoCall(p) || (isHelperCall(p) && CALLBACK_HELPERS.has(p.imm))) && bt.frame > 0) {
+  // the subprogram search only after the cheap tests: this runs for every instruction walked back
+  if (
+    (isPseudoCall(p) || (isHelperCall(p) && CALLBACK_HELPERS.has(p.imm))) &&
+    bt.frame > 0 &&
+    env.subprogs.some((s) => s.start === idx)
+  ) {
     // prev is the call that created the frame idx runs in: arguments come from the caller
     const args = bt.regs[bt.frame]! & 0x3e;
     bt.regs[bt.frame] = 0;

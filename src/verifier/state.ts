@@ -100,8 +100,20 @@ export function newFrame(callsite: number, frameno: number, subprogno: number): 
   };
 }
 
+// Every field written out (an object spread is several times slower): a new field of FuncState
+// must be copied here too.
 export function copyFrame(f: FuncState): FuncState {
-  return { ...f, regs: f.regs.map(copyRegSharingScalar), stack: f.stack.map(copySlot) };
+  return {
+    regs: f.regs.map(copyRegSharingScalar),
+    stack: f.stack.map(copySlot),
+    callsite: f.callsite,
+    frameno: f.frameno,
+    subprogno: f.subprogno,
+    inCallbackFn: f.inCallbackFn,
+    inAsyncCallbackFn: f.inAsyncCallbackFn,
+    callbackRetMin: f.callbackRetMin,
+    callbackRetMax: f.callbackRetMax,
+  };
 }
 
 export function copyState(s: VerifierState): VerifierState {
