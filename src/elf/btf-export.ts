@@ -77,6 +77,12 @@ export function exportProgramBtf(
   btf: Btf,
   linked: LinkedProgram,
 ): ProgramBtf {
+  const out = exportObjectBtf(elfBytes, file, btf);
+  return { btf: out, funcInfo: funcInfoRecords(linked), lineInfo: lineInfoRecords(linked, file, out) };
+}
+
+/** The object's .BTF as libbpf loads it: DATASEC sizes and offsets filled, no extern linkage. */
+export function exportObjectBtf(elfBytes: Uint8Array, file: string, btf: Btf): Uint8Array {
   const elf = readElf(elfBytes, file);
   const sec = elf.section('.BTF');
   if (!sec) throw new ElfError('the object has no .BTF section to export', { where: { file } });
@@ -85,8 +91,6 @@ export function exportProgramBtf(
   const hdrLen = view.getUint32(4, true);
   const typeStart = hdrLen + view.getUint32(8, true);
   const typeEnd = typeStart + view.getUint32(12, true);
-  const strStart = hdrLen + view.getUint32(16, true);
-  const strLen = view.getUint32(20, true);
   // parseBtf already checked every record, so the walk below stays inside the section.
   let at = typeStart;
   for (let id = 1; at < typeEnd; id++) {
@@ -112,13 +116,24 @@ export function exportProgramBtf(
     }
     at += 12 + extraBytes(kind, vlen);
   }
+  return out;
+}
+
+function funcInfoRecords(linked: LinkedProgram): Uint8Array {
   const funcInfo = new Uint8Array(8 * linked.funcInfo.length);
   const fv = new DataView(funcInfo.buffer);
   linked.funcInfo.forEach((f, i) => {
     fv.setUint32(8 * i, f.insnIdx, true);
     fv.setUint32(8 * i + 4, f.typeId, true);
   });
-  const strings = stringOffsets(out, strStart, strLen);
+  return funcInfo;
+}
+
+/** line_info records; the kernel wants string offsets, which `btf` (the exported BTF) holds. */
+function lineInfoRecords(linked: LinkedProgram, file: string, btf: Uint8Array): Uint8Array {
+  const view = new DataView(btf.buffer, btf.byteOffset, btf.byteLength);
+  const hdrLen = view.getUint32(4, true);
+  const strings = stringOffsets(btf, hdrLen + view.getUint32(16, true), view.getUint32(20, true));
   const offsetOf = (s: string): number => {
     const o = strings.get(s);
     if (o === undefined)
@@ -133,5 +148,5 @@ export function exportProgramBtf(
     lv.setUint32(16 * i + 8, offsetOf(l.lineText), true);
     lv.setUint32(16 * i + 12, ((l.line << 10) | (l.col & 0x3ff)) >>> 0, true);
   });
-  return { btf: out, funcInfo, lineInfo };
+  return lineInfo;
 }

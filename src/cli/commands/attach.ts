@@ -22,6 +22,8 @@ import { loadInput, pickProgram } from '../program-input.ts';
 import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
 import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 import { dumpMapJson, dumpMapText } from './map.ts';
+import { reusePins, savePins } from '../object-pins.ts';
+import { BPFFS_OPTION, bpffsDir } from '../pins.ts';
 
 const PACKET_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter', 'cgroup_skb']);
 
@@ -82,6 +84,8 @@ export interface LoadOptions {
   verify?: boolean;
   /** --btf: CO-RE target. */
   coreTarget?: Btf;
+  /** bpffs stand-in: maps with pinning LIBBPF_PIN_BY_NAME reuse their pins from here. */
+  bpffs?: string;
 }
 
 /** Loads an object as a live collection (only `prog` and its tail-call targets, when given). */
@@ -103,6 +107,7 @@ export function loadObject(o: LoadOptions): { coll: Collection; prog?: Program }
     ...(o.coreTarget ? { coreTarget: o.coreTarget } : {}),
   });
   try {
+    if (o.bpffs !== undefined) reusePins(coll, o.bpffs);
     if (o.verify !== false) for (const p of coll.programs.values()) verifyLoaded(o.path, coll, p);
     applyMapSets(coll, o.mapSets ?? []);
     return progName ? { coll, prog: coll.program(progName) } : { coll };
@@ -228,6 +233,9 @@ export const attachCommand: Command = {
   --engine E           interp (default) | jit
   --no-verify          run without the verifier
 ${btfUsage(23)}
+  --pin-maps           after the run, pin every map whose state is its elements
+  --bpffs DIR          pins' directory (default $TSBPF_BPFFS or ./.tsbpf/bpffs); maps
+                       with pinning LIBBPF_PIN_BY_NAME reuse DIR/NAME and are pinned there
   --dump-maps          after the run, print every map like 'bpftool map dump'
   --json               {"prog", "type", "packets", "actions", "refused", "total_ns", ...}
 
@@ -243,6 +251,8 @@ ${btfUsage(23)}
       'no-verify': { type: 'boolean' },
       'dump-maps': { type: 'boolean' },
       json: { type: 'boolean' },
+      'pin-maps': { type: 'boolean' },
+      ...BPFFS_OPTION,
       ...BTF_OPTION,
     });
     const path = onePositional(p, 'attach', 'FILE.o');
@@ -256,10 +266,12 @@ ${btfUsage(23)}
       mapSets: strs(p, 'map-set'),
       engine: engineOpt(p),
       verify: !flag(p, 'no-verify'),
+      bpffs: bpffsDir(p),
       ...coreTargetOpt(p),
     });
     try {
       const r = attachPcap(coll, prog!, pcap, out, [path]);
+      const pins = savePins(coll, bpffsDir(p), path, flag(p, 'pin-maps'));
       const maps = flag(p, 'dump-maps') ? [...coll.maps.values()] : [];
       if (flag(p, 'json')) {
         const body: { [key: string]: BtfValue } = {
@@ -275,6 +287,7 @@ ${btfUsage(23)}
           ringbuf_records: r.ringbufRecords,
           ringbuf_lost: r.ringbufLost,
           ...(r.output ? { output: r.output } : {}),
+          ...(pins.pinned.length ? { pinned: pins.pinned } : {}),
           ...(maps.length ? { maps: Object.fromEntries(maps.map((m) => [m.name, dumpMapJson(m)])) } : {}),
         };
         // btfValueToJson keeps 64-bit map values exact (bpftool prints them as plain digits).
@@ -291,6 +304,7 @@ ${btfUsage(23)}
         `ring buffer records: ${r.ringbufRecords}${r.ringbufLost ? ` (${r.ringbufLost} lost)` : ''}`,
       );
       if (r.output) lines.push(`wrote ${r.output.packets} packets to ${r.output.path}`);
+      for (const x of pins.pinned) lines.push(`pinned: ${x.map} at ${x.path}`);
       for (const m of maps) lines.push('', `map ${m.name}:`, dumpMapText(m));
       io.out(lines.join('\n'));
       return 0;

@@ -2,6 +2,13 @@ import type { Command } from '../command.ts';
 import { asmCommand } from './asm.ts';
 import { attachCommand } from './attach.ts';
 import { mapDumpCommand, mapShowCommand } from './map.ts';
+import {
+  mapDeleteCommand,
+  mapGetnextCommand,
+  mapLookupCommand,
+  mapPinCommand,
+  mapUpdateCommand,
+} from './map-elem.ts';
 import { btfDumpCommand } from './btf.ts';
 import { disasmCommand } from './disasm.ts';
 import { objLinkCommand, objShowCommand } from './obj.ts';
@@ -24,4 +31,9 @@ export const commands: Command[] = [
   attachCommand,
   mapShowCommand,
   mapDumpCommand,
+  mapLookupCommand,
+  mapUpdateCommand,
+  mapDeleteCommand,
+  mapGetnextCommand,
+  mapPinCommand,
 ];

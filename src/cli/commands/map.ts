@@ -14,6 +14,7 @@ import {
 import { flag, onePositional, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { json } from '../io.ts';
+import { BPFFS_OPTION, bpffsDir, openPin, pinPath } from '../pins.ts';
 import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 import { attachPcap, findMap, loadObject, requireObject } from './attach.ts';
 
@@ -53,7 +54,7 @@ export function dumpMapJson(map: BpfMap): BtfValue[] {
 }
 
 /** bpftool's pretty JSON writer: four-space indent, bigints as plain digits. */
-function pretty(v: BtfValue, indent: string): string {
+export function pretty(v: BtfValue, indent = ''): string {
   if (typeof v === 'bigint') return v.toString();
   if (typeof v !== 'object') return JSON.stringify(v);
   const inner = `${indent}    `;
@@ -90,7 +91,10 @@ export const mapDumpCommand: Command = {
   name: 'map dump',
   summary: "Print a map's elements after loading (or after a pcap run), like bpftool map dump",
   usage: `map dump FILE.o --map NAME [--prog NAME --pcap IN.pcap] [--set VAR=VAL] [--json]
+       map dump pinned PATH [--bpffs DIR] [--json]
 
+  pinned PATH     a pinned map (see 'tsbpf map pin'), under --bpffs DIR, $TSBPF_BPFFS
+                  or ./.tsbpf/bpffs unless absolute
   --map NAME      the map ('.data', '.rodata', '.bss' name an object's global data)
   --prog NAME     with --pcap: run this program over the packets first
   --pcap FILE     packets (pcap or pcapng) to run through --prog before dumping
@@ -109,7 +113,18 @@ ${btfUsage(18)}
       'no-verify': { type: 'boolean' },
       json: { type: 'boolean' },
       ...BTF_OPTION,
+      ...BPFFS_OPTION,
     });
+    if (p.positionals[0] === 'pinned') {
+      if (p.positionals.length !== 2) throw new UsageError("expected 'pinned PATH'");
+      const pin = openPin(pinPath(bpffsDir(p), p.positionals[1]!));
+      try {
+        io.out(flag(p, 'json') ? btfValueToJson(dumpMapJson(pin.map)) : dumpMapText(pin.map));
+        return 0;
+      } finally {
+        pin.close();
+      }
+    }
     const path = onePositional(p, 'map dump', 'FILE.o');
     const name = str(p, 'map');
     if (name === undefined) throw new UsageError('--map NAME is required');

@@ -19,6 +19,8 @@ import { loadInput, pickProgram, programFromBytes } from '../program-input.ts';
 import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
 import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 import { verifyForRun } from '../verify-hook.ts';
+import { reusePins, type SavedPins, savePins } from '../object-pins.ts';
+import { BPFFS_OPTION, bpffsDir } from '../pins.ts';
 
 const RUNNABLE: readonly TestRunProgType[] = [
   'socket_filter',
@@ -65,6 +67,8 @@ interface Outcome {
   trace: string[];
   /** --dump-maps: maps in lddw imm order (objects: the order 'tsbpf obj link' prints). */
   dumps: MapDump[];
+  /** Objects: pins reused before the run and written after it. */
+  pins?: { reused: string[] } & SavedPins;
 }
 
 interface MapDump {
@@ -189,6 +193,8 @@ async function runObject(c: Common, spec: CollectionSpec, p: Parsed): Promise<Ou
     ...coreTargetOpt(p),
   });
   try {
+    const dir = bpffsDir(p);
+    const reused = reusePins(coll, dir);
     if (c.verify) for (const prog of coll.programs.values()) verifyLoaded(c.path, coll, prog, c.verifyLimit);
     const prog = coll.program(ps.name);
     const data = c.data ?? (PACKET_TYPES.includes(prog.type) ? new Uint8Array(64) : undefined);
@@ -207,7 +213,10 @@ async function runObject(c: Common, spec: CollectionSpec, p: Parsed): Promise<Ou
     const r: ProgramRunResult & { sleeps?: number } = ps.sleepable
       ? await prog.runSleepable({ ctx: c.ctx, repeat: c.repeat })
       : prog.run({ data, ctx: c.ctx, repeat: c.repeat });
+    const saved = savePins(coll, dir, c.path, flag(p, 'pin-maps'));
+    const pinned = reused.length || saved.pinned.length || saved.skipped.length;
     return {
+      ...(pinned ? { pins: { reused, ...saved } } : {}),
       type: prog.type,
       prog: prog.name,
       retval: r.retval,
@@ -255,6 +264,10 @@ export const runCommand: Command = {
   --user ADDR=HEX   sleepable programs: user memory bpf_copy_from_user reads, repeatable
   --user-delay MS   deliver the --user memory after MS ms (the program sleeps meanwhile)
 ${btfUsage(20)}
+  --pin-maps        objects: after the run, pin every map whose state is its
+                    elements under the bpffs directory ('tsbpf map dump pinned NAME')
+  --bpffs DIR       where pins live (default $TSBPF_BPFFS or ./.tsbpf/bpffs); maps
+                    with pinning LIBBPF_PIN_BY_NAME reuse DIR/NAME and are pinned there
   --no-verify       run without the verifier (by default a program it rejects
                     does not run, as the kernel would not load it)
   --json            {"retval", "duration_ns", "compile_ns", "setup_ns", "data_out",
@@ -277,6 +290,8 @@ ${btfUsage(20)}
       'verify-limit': { type: 'string' },
       user: { type: 'string', multiple: true },
       'user-delay': { type: 'string' },
+      'pin-maps': { type: 'boolean' },
+      ...BPFFS_OPTION,
       json: { type: 'boolean' },
       ...BTF_OPTION,
     });
@@ -322,6 +337,7 @@ ${btfUsage(20)}
           verified: r.verified,
           ...(r.trace.length ? { trace: r.trace } : {}),
           ...(dumps.length ? { maps: dumps } : {}),
+          ...(r.pins ? { pins: r.pins } : {}),
         }),
       );
       return 0;
@@ -329,6 +345,9 @@ ${btfUsage(20)}
     const lines = [`retval: ${r.retval}`, `duration_ns: ${r.durationNs}`];
     if (r.dataOut.length) lines.push(`data_out: ${toHex(r.dataOut)}`);
     if (r.ctxOut) lines.push(`ctx_out: ${toHex(r.ctxOut)}`);
+    for (const path of r.pins?.reused ?? []) lines.push(`reused pin: ${path}`);
+    for (const x of r.pins?.pinned ?? []) lines.push(`pinned: ${x.map} at ${x.path}`);
+    for (const x of r.pins?.skipped ?? []) lines.push(`not pinned: ${x.map}: ${x.why}`);
     lines.push(`insns_executed: ${r.insns}`);
     if (r.sleeps !== undefined) lines.push(`sleeps: ${r.sleeps}`);
     for (const t of r.trace) lines.push(`trace: ${t}`);
