@@ -10,7 +10,7 @@
 //   {"name", "type" (enum bpf_map_type), "type_name", "key_size", "value_size",
 //    "max_entries", "flags", "map_extra", "nr_cpus", "frozen", "key_type_id",
 //    "value_type_id", "btf" (base64 of the raw BTF the type ids refer to, or null),
-//    "entries": [[KEY_HEX, VALUE_HEX], ...]}
+//    "hash_seed" (hash maps), "entries": [[KEY_HEX, VALUE_HEX], ...] in get_next_key order}
 // Per-CPU values hold every CPU's copy, each rounded up to 8 bytes (as bpf() returns them).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -19,7 +19,7 @@ import { exportObjectBtf } from '../elf/btf-export.ts';
 import type { CollectionSpec } from '../elf/spec.ts';
 import { parseBtf } from '../btf/unmarshal.ts';
 import { InputError, UsageError } from '../errors.ts';
-import { type BpfMap, createMap, MapError } from '../maps/index.ts';
+import { type BpfMap, createMap, HashMap, MapError } from '../maps/index.ts';
 import { Arena } from '../vm/arena.ts';
 import { type Parsed, str } from './args.ts';
 import { readInput, toHex } from './io.ts';
@@ -40,6 +40,8 @@ export interface PinFile {
   key_type_id: number;
   value_type_id: number;
   btf: string | null;
+  /** Hash maps: the bucket hash seed, so get_next_key walks in the same order after reloading. */
+  hash_seed?: number;
   entries: [string, string][];
 }
 
@@ -94,6 +96,7 @@ export function writePin(path: string, map: BpfMap, btfBytes?: Uint8Array): void
     key_type_id: map.keyTypeId,
     value_type_id: map.valueTypeId,
     btf: btfBytes && map.valueTypeId ? Buffer.from(btfBytes).toString('base64') : null,
+    ...(map instanceof HashMap ? { hash_seed: map.hashSeed } : {}),
     entries: [...map.entries()].map(([k, v]) => [toHex(k), toHex(v)]),
   };
   try {
@@ -182,7 +185,9 @@ export function loadPinInto(map: BpfMap, pin: PinFile, path: string): void {
     );
   if (!/array/.test(map.typeName)) for (const k of [...map.keys()]) map.delete(k);
   try {
-    for (const [k, v] of pin.entries) map.update(fromHex(k, 'a key', path), fromHex(v, 'a value', path));
+    // Reversed: a hash bucket lists its newest element first, so the walk order comes back.
+    for (const [k, v] of [...pin.entries].reverse())
+      map.update(fromHex(k, 'a key', path), fromHex(v, 'a value', path));
   } catch (e) {
     if (e instanceof MapError)
       throw new InputError('PIN', `${path}: ${e.message}`, { where: { file: path } });
@@ -209,7 +214,11 @@ export function openPin(path: string): OpenPin {
         keyTypeId: pin.key_type_id,
         valueTypeId: pin.value_type_id,
       },
-      { nrCpus: pin.nr_cpus || 1, ...(btf ? { btf } : {}) },
+      {
+        nrCpus: pin.nr_cpus || 1,
+        ...(btf ? { btf } : {}),
+        ...(Number.isSafeInteger(pin.hash_seed) ? { hashSeed: pin.hash_seed } : {}),
+      },
     );
   } catch (e) {
     if (e instanceof MapError)
