@@ -13,7 +13,8 @@ export type Principle =
   | 'control flow well formed'
   | 'bounded time'
   | 'references released'
-  | 'values used as their types allow';
+  | 'values used as their types allow'
+  | 'uses only what the kernel release has';
 
 export interface Explanation {
   principle: Principle;

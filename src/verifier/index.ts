@@ -19,6 +19,7 @@ import { VerifierLog } from './log.ts';
 import {
   checkKernelLoad,
   checkTailCallStack,
+  kernelExplain,
   kernelInsnBlocks,
   kernelWording,
   resolveKernel,
@@ -271,7 +272,9 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     if (env.insnProcessed === 0 && named)
       env.insnIdx = Math.min(Number(named[1]), Math.max(0, insns.length - 1));
     for (const line of failure.lines) log.add(line);
-    const ex = explain(failure.message, insns[env.insnIdx], prog.progType);
+    const ex =
+      (kernel && kernelExplain(failure.message, insns[env.insnIdx], kernel)) ??
+      explain(failure.message, insns[env.insnIdx], prog.progType);
     log.add(`tsbpf: ${ex.principle}: ${ex.hint}`);
   }
   const stats: VerifyStats = {
@@ -290,7 +293,9 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
   };
   if (failure) {
     const insnIdx = env.insnIdx;
-    const ex = explain(failure.message, insns[insnIdx], prog.progType);
+    const ex =
+      (kernel && kernelExplain(failure.message, insns[insnIdx], kernel)) ??
+      explain(failure.message, insns[insnIdx], prog.progType);
     const line = sourceLine(lineInfo, insnIdx);
     result.error = { insnIdx, message: failure.message, principle: ex.principle, hint: ex.hint };
     if (line) result.error.line = line;

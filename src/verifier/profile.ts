@@ -14,8 +14,9 @@
 import type { Insn } from '../isa/index.ts';
 import { opcode as opNs } from '../isa/index.ts';
 import { firstBackEdge } from '../kernels/scan.ts';
-import { HELPERS, hasFeature } from '../kernels/features.ts';
-import { helperForProgType, type KernelProfile, kernelProfile } from '../kernels/profile.ts';
+import { CAPABILITIES, HELPERS, hasFeature } from '../kernels/features.ts';
+import { helperForProgType, insnFeature, type KernelProfile, kernelProfile } from '../kernels/profile.ts';
+import type { Explanation } from './explain.ts';
 import { checkSubprogs } from './cfg.ts';
 import type { MapInfo, Subprog, VerifierEnv } from './env.ts';
 import { reject, VerifierReject } from './env.ts';
@@ -223,4 +224,49 @@ export function profileKey(
   const tails = insns.some((i) => isCall(i, op.PSEUDO_CALL_HELPER) && i.imm === BPF_FUNC_TAIL_CALL);
   const calls = insns.some((i) => isCall(i, op.PSEUDO_CALL));
   return JSON.stringify([load, blocks, p.maxProcessedInsns, tails && calls ? p.tailCallsInSubprogs : null]);
+}
+
+/**
+ * tsbpf's extra line for a rejection that comes from the release itself: what is missing and
+ * from which release it exists. Undefined for the verifier's other messages.
+ */
+export function kernelExplain(
+  message: string,
+  insn: Insn | undefined,
+  p: KernelProfile,
+): Explanation | undefined {
+  const principle = 'uses only what the kernel release has' as const;
+  const since = (what: string, v: string): Explanation => ({
+    principle,
+    hint: `${what} arrived in Linux ${v}; ${p.version} lacks it (require ${v}, or leave it out for older kernels)`,
+  });
+  const helper =
+    /^(?:invalid func unknown|unknown func \S+|program of this type cannot use helper \S+)#(\d+)/.exec(
+      message,
+    );
+  if (helper) {
+    const id = Number(helper[1]);
+    const h = HELPERS.get(id);
+    if (!h) return undefined;
+    if (message.startsWith('invalid func')) return since(`${h.name} (helper ${id})`, h.since);
+    return undefined;
+  }
+  if (/^back-edge from insn/.test(message))
+    return since('a loop (bounded loops)', CAPABILITIES.boundedLoops.since);
+  if (message.startsWith('tail_calls are not allowed in programs with bpf-to-bpf calls'))
+    return since('bpf_tail_call next to bpf-to-bpf calls', CAPABILITIES.tailCallsInSubprogs.since);
+  if (
+    /^(unknown opcode|unrecognized bpf_ld_imm64 insn|BPF_\w+ uses (reserved fields|invalid atomic opcode))/.test(
+      message,
+    )
+  ) {
+    const f = insn ? insnFeature(insn) : null;
+    return f && !hasFeature(p.version, f.since) ? since(f.feature, f.since) : undefined;
+  }
+  const needs =
+    /^(?:map \S+: BPF_MAP_CREATE fails \(EINVAL\): (map type \S+)|(program type \S+)) needs (\d+\.\d+)/.exec(
+      message,
+    );
+  if (needs) return since((needs[1] ?? needs[2])!, needs[3]!);
+  return undefined;
 }

@@ -205,3 +205,17 @@ test('the 6.18 profile and the default agree on these programs', () => {
     assert.deepEqual(b, a);
   }
 });
+
+test('the explanation line names what the release lacks and the release that has it', () => {
+  const r = run(LOOP, '5.2');
+  assert.equal(r.error!.principle, 'uses only what the kernel release has');
+  assert.match(r.error!.hint, /arrived in Linux 5\.3; 5\.2 lacks it/);
+  const call = prog('call 160\nr0 = 0\nexit');
+  assert.match(
+    run(call, '5.10').error!.hint,
+    /^bpf_ktime_get_coarse_ns \(helper 160\) arrived in Linux 5\.11/,
+  );
+  // a rejection 6.18 gives too keeps the verifier's own explanation
+  const bad = prog('r0 = *(u32 *)(r2 + 0)\nexit');
+  assert.notEqual(run(bad, '5.10').error!.principle, 'uses only what the kernel release has');
+});
