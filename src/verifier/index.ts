@@ -238,7 +238,11 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     if (kernel) checkKernelLoad(env, kernel);
     resolvePseudoLdimm64(insns, prog.maps ?? []);
     env.subprogs = checkSubprogs(insns);
-    env.globalFuncs = findGlobalFuncs(env, prog.funcInfo ?? []);
+    // before 5.6 (51c39bb1d5d1) libbpf makes global functions static: verified in every caller's context
+    env.globalFuncs =
+      kernel && !kernel.globalFunctions
+        ? env.subprogs.map(() => null)
+        : findGlobalFuncs(env, prog.funcInfo ?? []);
     checkCfg(insns, env.subprogs, env.aux);
     if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);
     const live = computeLiveRegs(insns);

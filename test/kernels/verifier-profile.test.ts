@@ -7,6 +7,9 @@ import { assemble } from '../../src/isa/asm/index.ts';
 import type { Insn } from '../../src/isa/insn.ts';
 import { kernelProfile } from '../../src/kernels/index.ts';
 import { type MapInfo, type VerifyResult, verify } from '../../src/verifier/index.ts';
+import { loadExampleProgram } from '../verifier/objects.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
 
 const prog = (asm: string): Insn[] => assemble(asm.trim());
 const run = (insns: readonly Insn[], kernel: string, progType = 'socket_filter', maps: MapInfo[] = []) =>
@@ -218,4 +221,15 @@ test('the explanation line names what the release lacks and the release that has
   // a rejection 6.18 gives too keeps the verifier's own explanation
   const bad = prog('r0 = *(u32 *)(r2 + 0)\nexit');
   assert.notEqual(run(bad, '5.10').error!.principle, 'uses only what the kernel release has');
+});
+
+test('global functions: verified separately from 5.6; before, libbpf makes them static and each call is verified inline', () => {
+  const ex = loadExampleProgram(`${root}examples/subprogs/subprogs.bpf.o`, 'subprogs_xdp');
+  const at = (kernel: string) => verify(ex.input, { logLevel: 0, kernel });
+  const separate = at('5.6');
+  const inline = at('5.5');
+  assert.equal(separate.verdict, 'accept');
+  assert.equal(inline.verdict, 'accept');
+  assert.equal(separate.insnsProcessed, verify(ex.input, { logLevel: 0 }).insnsProcessed);
+  assert.notEqual(inline.insnsProcessed, separate.insnsProcessed, 'the two ways walk different paths');
 });
