@@ -1,7 +1,8 @@
 // Game of Life throughput: generations per second of examples/life/life.bpf.o driven by its own
 // bpf_timer in virtual time (period 0: every generation due at once), through the demo's host,
 // for 64×40 and 256×256 boards (25 % random fill, torus) on each engine. Each generation is
-// one timer callback: bpf_loop over the rows twice (compute, copy back), one ring-buffer record.
+// one timer callback: the bit-sliced rows (one subprogram call at 64×40, bpf_loop over blocks of
+// 16 rows at 256×256), the copy back, one ring-buffer record.
 // Run: node --import tsx bench/life.ts [--quick]
 import { randomBoard } from '../src/life/board.ts';
 import { LifeHost } from '../src/life/host.ts';
