@@ -84,7 +84,32 @@ export const BPF_MAXINSNS = 4096;
 const MAX_BPF_STACK = 512;
 
 // kernel: resolve_pseudo_ldimm64() and the opcode check done while resolving
-function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[]): void {
+/**
+ * Map types a sleepable program may use (kernel: check_map_prog_compatibility(); checked with
+ * kobj on 6.18: queue, stack, the per-CPU hashes and maps of maps load, bloom filter, LPM trie,
+ * perf event array and prog array do not). Local storage, user ringbuf and arena are there too.
+ */
+const SLEEPABLE_MAP_TYPES = new Set([
+  'hash',
+  'lru_hash',
+  'array',
+  'percpu_hash',
+  'percpu_array',
+  'lru_percpu_hash',
+  'array_of_maps',
+  'hash_of_maps',
+  'ringbuf',
+  'user_ringbuf',
+  'inode_storage',
+  'sk_storage',
+  'task_storage',
+  'cgrp_storage',
+  'queue',
+  'stack',
+  'arena',
+]);
+
+function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[], sleepable: boolean): void {
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i]!;
     const c = op.cls(insn.code);
@@ -108,6 +133,8 @@ function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[]):
       if (!isValue && !(isFd && (insn.imm64Hi ?? 0) === 0)) reject('unrecognized bpf_ld_imm64 insn');
       const map = maps[insn.imm];
       if (!map) reject(`fd ${insn.imm} is not pointing to valid bpf_map`);
+      if (sleepable && !SLEEPABLE_MAP_TYPES.has(map.type))
+        reject('Sleepable programs can only use array, hash, ringbuf and local storage maps');
       if (isValue) {
         const off = (insn.imm64Hi ?? 0) >>> 0;
         if (off >= 1 << 29) reject(`direct value offset of ${off} is not allowed`);
@@ -236,7 +263,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
       );
     }
     if (kernel) checkKernelLoad(env, kernel);
-    resolvePseudoLdimm64(insns, prog.maps ?? []);
+    resolvePseudoLdimm64(insns, prog.maps ?? [], env.sleepable);
     env.subprogs = checkSubprogs(insns);
     // before 5.6 (51c39bb1d5d1) libbpf makes global functions static: verified in every caller's context
     env.globalFuncs =
