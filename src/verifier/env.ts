@@ -107,6 +107,8 @@ export interface VerifierEnv {
   /** The program came with BTF func_info (needed for callbacks). */
   hasFuncInfo: boolean;
   aux: InsnAux[];
+  /** Stack slots live before each instruction, two words per instruction (stack-liveness.ts). */
+  liveStack?: Uint32Array;
   log: VerifierLog;
   opts: Required<Omit<VerifierOptions, 'kernel'>>;
   /** do_check()'s messages for instructions the profiled release lacks (kernel option only). */

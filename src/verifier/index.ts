@@ -15,6 +15,7 @@ import type { Principle } from './explain.ts';
 import { explain } from './explain.ts';
 import { doCheck } from './explore.ts';
 import { computeLiveRegs } from './liveness.ts';
+import { computeLiveStack } from './stack-liveness.ts';
 import { VerifierLog } from './log.ts';
 import {
   checkKernelLoad,
@@ -272,6 +273,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
         : findGlobalFuncs(env, prog.funcInfo ?? []);
     checkCfg(insns, env.subprogs, env.aux);
     if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);
+    env.liveStack = computeLiveStack(insns, env.subprogs);
     const live = computeLiveRegs(insns);
     for (let i = 0; i < insns.length; i++) env.aux[i]!.liveRegsBefore = live[i]!;
     if (logLevel >= 2) {

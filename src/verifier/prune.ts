@@ -141,12 +141,24 @@ function regsafeOrUnbound(rold: RegState, rcur: RegState, idmap: IdMap, exact: E
 }
 
 // kernel: stacksafe() (root: uninitialised and misc bytes in the old state match anything)
-function stacksafe(old: FuncState, cur: FuncState, idmap: IdMap, exact: Exactness): boolean {
+function stacksafe(
+  old: FuncState,
+  cur: FuncState,
+  idmap: IdMap,
+  exact: Exactness,
+  liveLo: number,
+  liveHi: number,
+): boolean {
   const oldBytes = old.stack.length * BPF_REG_SIZE;
   const curBytes = cur.stack.length * BPF_REG_SIZE;
   for (let i = 0; i < oldBytes; i++) {
     const spi = Math.floor(i / BPF_REG_SIZE);
     const j = i % BPF_REG_SIZE;
+    // a slot no path reads again before overwriting it (kernel: clean_func_state())
+    if (exact !== 'EXACT' && spi < 64 && !((spi < 32 ? liveLo >>> spi : liveHi >>> (spi - 32)) & 1)) {
+      i += BPF_REG_SIZE - 1 - j;
+      continue;
+    }
     const os = old.stack[spi]!;
     const cs = cur.stack[spi];
     if (exact === 'EXACT' && (i >= curBytes || os.slotType[j] !== cs!.slotType[j])) return false;
@@ -195,12 +207,14 @@ function funcStatesEqual(
   live: number,
   idmap: IdMap,
   exact: Exactness,
+  liveLo: number,
+  liveHi: number,
 ): boolean {
   for (let i = 0; i < old.regs.length; i++) {
     if (exact !== 'EXACT' && !(live & (1 << i))) continue;
     if (!regsafe(old.regs[i]!, cur.regs[i]!, idmap, exact)) return false;
   }
-  return stacksafe(old, cur, idmap, exact);
+  return stacksafe(old, cur, idmap, exact, liveLo, liveHi);
 }
 
 const sharedIdMap = new IdMap();
@@ -222,7 +236,12 @@ export function statesEqual(
   if (!refsafe(old, cur, idmap)) return false;
   for (let k = 0; k < old.frames.length; k++) {
     const live = liveMask(env, old, k, insnIdx);
-    if (!funcStatesEqual(old.frames[k]!, cur.frames[k]!, live, idmap, exact)) return false;
+    // stack slots live where this frame continues: here, or after the call it made
+    const at = k === old.frames.length - 1 ? insnIdx : old.frames[k + 1]!.callsite + 1;
+    const ls = env.liveStack;
+    const lo = ls && at < env.insns.length ? ls[2 * at]! : 0xffffffff;
+    const hi = ls && at < env.insns.length ? ls[2 * at + 1]! : 0xffffffff;
+    if (!funcStatesEqual(old.frames[k]!, cur.frames[k]!, live, idmap, exact, lo, hi)) return false;
   }
   return true;
 }

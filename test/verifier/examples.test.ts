@@ -45,6 +45,11 @@ for (const o of inventory.objects) {
         'accept',
         `${r.error?.message} at insn ${r.error?.insnIdx}\n${r.log.slice(-30).join('\n')}`,
       );
+      // issue 4: processed instructions within 2x of the kernel's
+      assert.ok(
+        r.insnsProcessed <= 2 * p.insnsProcessed,
+        `processed ${r.insnsProcessed} insns, over twice the kernel's ${p.insnsProcessed}`,
+      );
       // on acceptance the level-1 log holds only the statistics, as the kernel's does
       assert.equal(r.log.length, 1);
       assert.match(r.log[0]!, /^processed \d+ insns/);
