@@ -32,17 +32,12 @@ const kernelSays = (v: KernelVerdict, program: string): string =>
   v.reasons.find((r) => r.from === 'verifier' && r.program === program)?.text ?? '';
 const missing = (v: KernelVerdict): string[] => v.reasons.filter((r) => r.from === 'scan').map((r) => r.text);
 
-// tsbpf's verifier is stricter than the kernel on these (docs/STATUS.md): rejected on every release
-// (none since maps of maps, iterator ctx and BTF pointers are modelled)
-const TSBPF_REJECTS = new Set<string>([]);
-
 // What a release's verifier or loader says about a feature it lacks (src/verifier/profile.ts)
 const RELEASE_MESSAGE =
   /: (unknown opcode [0-9a-f]{2}|unrecognized bpf_ld_imm64 insn|invalid func unknown#\d+|unknown func \S+#\d+|back-edge from insn \d+ to \d+|BPF_(ALU|MOV|XADD|CALL) uses reserved fields|tail_calls are not allowed .*|map \S+: BPF_MAP_CREATE fails .*|program type \S+ needs .*|program of \d+ insns is too large .*)( \(insn \d+\))?$/;
 
 test('each example loads exactly from the release its features need, and older releases say why in their words', () => {
   for (const [example, { scan, verdicts }] of results) {
-    if (TSBPF_REJECTS.has(example)) continue;
     for (const v of verdicts) {
       const old = compareVersions(v.version, scan.minVersion) < 0;
       assert.equal(
@@ -53,14 +48,6 @@ test('each example loads exactly from the release its features need, and older r
       for (const r of v.reasons.filter((x) => x.from === 'verifier'))
         assert.match(r.text, RELEASE_MESSAGE, `${example} on ${v.version}`);
     }
-  }
-});
-
-test('tsbpf-only rejections stay visible as "rejected" once nothing is missing', () => {
-  for (const example of TSBPF_REJECTS) {
-    const v = on(example, '6.18');
-    assert.equal(v.verdict, 'rejected', example);
-    assert.doesNotMatch(v.reasons[0]!.text, RELEASE_MESSAGE);
   }
 });
 
