@@ -3,6 +3,7 @@
 import type { LoadedProgram } from '../vm/program.ts';
 import { type CompiledProgram, type CompileOptions, compile } from './compile.ts';
 import { loopHelperIndices } from './inline.ts';
+import { isVerified } from './verified.ts';
 
 /** Distinct program contents remembered for reuse by later loads of the same bytes. */
 const MAX_KEYS = 1024;
@@ -30,8 +31,9 @@ export class JitCache {
   get(prog: LoadedProgram): CompiledProgram {
     const known = this.byProg.get(prog);
     if (known) return known;
-    // Which helpers the JIT may inline is part of the code too (inline.ts).
-    const helperIds = `${prog.helperIds.join(',')}/${[...loopHelperIndices(prog)].join(',')}`;
+    // Which helpers the JIT may inline, and whether the verifier's proof drops region checks,
+    // determine the code too (inline.ts, verified.ts).
+    const helperIds = `${prog.helperIds.join(',')}/${[...loopHelperIndices(prog)].join(',')}/${isVerified(prog) ? 'v' : ''}`;
     const key = `${fnv(prog.code)}:${prog.len}:${helperIds}`;
     const list = this.byKey.get(key) ?? [];
     for (const e of list)

@@ -31,6 +31,7 @@ import {
   resumeSplits,
   sleepsAt,
 } from './resume.ts';
+import { isVerified } from './verified.ts';
 import { address, loadBigEndian, lowerAlu, lowerCond, lowerMem, memAccess, type Temps } from './lower.ts';
 import { FuncBody, type FuncType, ModuleBuilder, type ValType } from './wasm/module.ts';
 import { W as OPCODES } from './wasm/opcodes.ts';
@@ -132,6 +133,8 @@ const NPARAMS = 12;
 export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProgram {
   const t0 = performance.now();
   const { code, len } = prog;
+  // The verifier's proof replaces the region checks (verified.ts).
+  if (opts.checked && isVerified(prog)) opts = { ...opts, checked: false };
   const splits = resumeSplits(prog);
   const cfg = buildCfg(prog, splits);
   // Resumable programs keep bpf_loop a helper call: an inlined callback has no frame to resume.

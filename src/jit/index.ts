@@ -3,3 +3,4 @@
 export { JitCache, type CacheStats } from './cache.ts';
 export { type CompiledProgram, type CompileOptions, compile } from './compile.ts';
 export { JitEngine, type JitOptions, type JitStats, sharedJitEngine } from './engine.ts';
+export { isVerified, markVerified } from './verified.ts';

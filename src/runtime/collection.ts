@@ -6,6 +6,7 @@ import { linkProgram, type LinkedProgram } from '../elf/link.ts';
 import { type CollectionSpec, copyCollectionSpec, type MapSpec, type ProgReloc } from '../elf/spec.ts';
 import { InputError, UsageError } from '../errors.ts';
 import { JitEngine } from '../jit/engine.ts';
+import { markVerified } from '../jit/verified.ts';
 import { helperName } from '../isa/helper-names.ts';
 import type { Insn } from '../isa/insn.ts';
 import * as op from '../isa/opcode.ts';
@@ -297,6 +298,8 @@ function loadPrograms(coll: Collection, spec: CollectionSpec, opts: CollectionOp
       throw new InputError('PROG', `lddw pseudo source ${i.src} is not supported`, { where: w });
     };
     const loaded = coll.vm.load(linked.insns, { name: ps.name, resolveLddw: resolve, where });
+    // The JIT drops region checks the verifier proved unnecessary (src/jit/verified.ts).
+    if (opts.verify ?? true) markVerified(loaded);
     coll.env.funcs.set(slot, loaded);
     coll.programs.set(ps.name, new Program(coll, ps.name, ps.progType, ps.section, linked, loaded));
   }
