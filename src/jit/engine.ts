@@ -96,6 +96,7 @@ const BUDGET_W = SC_BUDGET / 4;
 const WINDOW_W = SC_WINDOW / 4;
 const FLOOR_W = SC_FLOOR / 4;
 const GRANULE_SHIFT = Math.log2(GRANULE);
+const callHelperFn = callHelper;
 
 /** Thrown by the ldabs import when an out-of-bounds LD_ABS/LD_IND in a subprogram ends the run. */
 class ProgramExit {}
@@ -457,11 +458,32 @@ export function instantiate(
   };
   if (imp.has('helper') && resume) e.helper = resume.helperImport(st, argsIn, afterCall);
   else if (imp.has('helper'))
+    // The hot import: unrolled, no destructuring, no imported bindings (module constants).
     e.helper = (k, slot, depth) => {
-      argsIn();
-      const { m, prog } = st;
-      callHelper(m, prog, slot!, prog.helperFns[k!]!, st.lo, st.hi);
-      afterCall();
+      let i32 = arena.i32;
+      if (i32.length === 0) i32 = views();
+      const lo = st.lo;
+      const hi = st.hi;
+      const m = st.m;
+      const prog = st.prog;
+      lo[1] = i32[base + 2]!;
+      hi[1] = i32[base + 3]!;
+      lo[2] = i32[base + 4]!;
+      hi[2] = i32[base + 5]!;
+      lo[3] = i32[base + 6]!;
+      hi[3] = i32[base + 7]!;
+      lo[4] = i32[base + 8]!;
+      hi[4] = i32[base + 9]!;
+      lo[5] = i32[base + 10]!;
+      hi[5] = i32[base + 11]!;
+      m.regLo = lo;
+      m.regHi = hi;
+      callHelperFn(m, prog, slot!, prog.helperFns[k!]!, lo, hi);
+      // The helper may have grown the memory.
+      i32 = arena.i32;
+      if (i32.length === 0) i32 = views();
+      i32[base] = lo[0]!;
+      i32[base + 1] = hi[0]!;
       if (m.tailCallTarget === undefined) return 0;
       const target = m.tailCallTarget;
       m.tailCallTarget = undefined;

@@ -168,7 +168,9 @@ export class Arena {
 
   /** True when [addr, addr+len) lies in one live region (and it is writable, if asked). */
   check(addr: number, len: number, write: boolean): boolean {
-    if (!(addr >= 0) || addr + len > this.size || len < 0) return false;
+    // u8.length, not this.size: memory.buffer costs a runtime call per map helper, and views
+    // detached by an unsynced grow have length 0, so a stale arena refuses (never allows).
+    if (!(addr >= 0) || addr + len > this.u8.length || len < 0) return false;
     const id = this.gran[addr >>> GRANULE_SHIFT]!;
     if (id === 0) return false;
     const t = this.regTable;
