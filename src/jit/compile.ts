@@ -127,6 +127,8 @@ const IMPORT_TYPES: Record<ImportName, FuncType> = {
   ldabs: { params: [W.I32, W.I32, W.I32, W.I32], results: [W.I32] },
   chk: { params: [W.I32, W.I32, W.I32], results: [] },
 };
+/** An inlined bpf_loop's callback: the same parameters, r0 alone out. */
+const CB_TYPE: FuncType = { params: FN_TYPE.params, results: [W.I64] };
 const DEPTH = 11;
 const NPARAMS = 12;
 
@@ -171,14 +173,43 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
   cfg.entries.forEach((e, k) => {
     fnIndex.set(e, mb.funcIndex(k));
   });
+  // Lean callback variants (below) follow the entries' functions.
+  const cbIndex = new Map<number, number>();
+  [...new Set(inlinedLoops.values())].forEach((cb, k) => {
+    cbIndex.set(cb, mb.funcIndex(cfg.entries.length + k));
+  });
   const funcs: FuncInfo[] = [];
   for (const entry of cfg.entries) {
     const layout = layoutFunction(cfg, entry, opts.dispatch || splits !== undefined);
-    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex, inlinedLoops, splits !== undefined);
+    const em = new FnEmitter(
+      prog,
+      layout,
+      opts,
+      importIdx,
+      fnIndex,
+      inlinedLoops,
+      cbIndex,
+      false,
+      splits !== undefined,
+    );
     em.emit();
     mb.addFunc(FN_TYPE, em.f);
     funcs.push({
       entry,
+      structured: layout.scopes !== undefined,
+      codeStart: 0,
+      marks: Int32Array.from(em.marks),
+    });
+  }
+  // Callbacks of inlined bpf_loops also get a lean variant: r0 is the only result, and the
+  // count starts at zero without a round trip through the scratch block (it is discarded).
+  for (const cb of cbIndex.keys()) {
+    const layout = layoutFunction(cfg, cb, opts.dispatch);
+    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex, inlinedLoops, cbIndex, true);
+    em.emit();
+    mb.addFunc(CB_TYPE, em.f);
+    funcs.push({
+      entry: cb,
       structured: layout.scopes !== undefined,
       codeStart: 0,
       marks: Int32Array.from(em.marks),
@@ -317,6 +348,8 @@ class FnEmitter {
     private readonly imports: Map<ImportName, number>,
     private readonly fnIndex: Map<number, number>,
     private readonly inlinedLoops: Map<number, number>,
+    private readonly cbIndex: Map<number, number>,
+    private readonly asCallback: boolean,
     resumable = false,
   ) {
     this.n = this.f.local(W.I64);
@@ -418,9 +451,11 @@ class FnEmitter {
 
   emit(): void {
     const f = this.f;
-    this.scratch();
-    f.mem(W.I64_LOAD, SC_COUNT);
-    f.set(this.n);
+    if (!this.asCallback) {
+      this.scratch();
+      f.mem(W.I64_LOAD, SC_COUNT);
+      f.set(this.n);
+    }
     this.scratch();
     f.mem(W.I64_LOAD, SC_BUDGET);
     f.set(this.budget);
@@ -567,7 +602,7 @@ class FnEmitter {
   }
 
   private returnRegs(): void {
-    for (let r = 0; r <= 5; r++) this.f.get(r);
+    for (let r = 0; r <= (this.asCallback ? 0 : 5); r++) this.f.get(r);
     this.f.op(W.RETURN);
   }
 
@@ -625,7 +660,7 @@ class FnEmitter {
       }
       switch (xop) {
         case OP_EXIT:
-          this.storeCount(0);
+          if (!this.asCallback) this.storeCount(0);
           this.returnRegs();
           break;
         case OP_CALL:
@@ -797,9 +832,6 @@ class FnEmitter {
     f.get(l.nr);
     f.op(W.I32_GE_U);
     f.br(W.BR_IF, 1);
-    this.scratch();
-    f.i64(0, 0);
-    f.mem(W.I64_STORE, SC_COUNT);
     f.i64(0, 0);
     f.get(l.ix);
     f.op(W.I64_EXTEND_I32_U);
@@ -808,8 +840,7 @@ class FnEmitter {
     f.get(l.top);
     f.op(W.I64_EXTEND_I32_U);
     f.i32(0);
-    f.call(this.fnIndex.get(cb)!);
-    for (let r = 0; r < 5; r++) f.op(W.DROP);
+    f.call(this.cbIndex.get(cb)!);
     f.get(l.ix);
     f.i32(1);
     f.op(W.I32_ADD);
