@@ -1,6 +1,7 @@
 // The comparative suite: eight workloads of different character (bench/suite/algo.h), each run
 // back to back in one process on the kernel's JIT (BPF_PROG_TEST_RUN through the kobj oracle),
-// as native C (gcc -O2), and on tsbpf's interpreter and WebAssembly JIT. Prints ns per run, the
+// as native C (gcc -O2), and on tsbpf's interpreter and WebAssembly JIT (the fastest of short
+// samples: the machine is shared). Prints ns per run, the
 // ratios and their geometric means over the compute workloads (all but xdp_pass), checks that
 // every engine returns the same retval, and writes bench/results/compare.json (with
 // --unchecked: compare-unchecked.json).
@@ -23,6 +24,15 @@ const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
 const only = process.argv.includes('--only') && onlyArg ? onlyArg.split(',') : undefined;
 /** Time each engine spends on one workload (a run lasts at least one call). */
 const budgetMs = quick ? 40 : 150;
+/**
+ * The kernel times BPF_PROG_TEST_RUN without the time it was preempted (bpf_test_timer stops
+ * across a reschedule). On a shared machine tsbpf's runs are measured in short samples instead,
+ * of which the fastest counts: a preempted sample is slower, never faster. Native C likewise
+ * (one process per sample; a run longer than a sample is its own sample).
+ */
+const TSBPF_SAMPLE_MS = 2;
+const NATIVE_SAMPLE_MS = 2;
+const NATIVE_SAMPLES = quick ? 8 : 20;
 /** --unchecked: tsbpf without run-time memory checks (the verifier has proved the accesses safe). */
 const unchecked = process.argv.includes('--unchecked');
 
@@ -76,7 +86,13 @@ function parseReport(text: string): Map<string, string> {
   return m;
 }
 
-/** Time each tsbpf engine runs a workload, unmeasured, before the measured runs. */
+/** This process's CPU time in ms (all threads: V8 compiles optimised code in the background). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** CPU time each tsbpf engine runs a workload, unmeasured, before the measured runs. */
 const warmupMs = quick ? 300 : 600;
 
 /** Repeat count that fills `ms`, given the time of one run. */
@@ -102,12 +118,25 @@ function runKernel(kobj: string, w: Workload, pkt: string): Measurement {
   return once(repeatFor(probe.ns, 10_000_000));
 }
 
+/** The sample with the least ns per run (or the first failure). */
+function fastest(sample: () => Measurement, n: number): Measurement {
+  let best: Measurement | undefined;
+  for (let i = 0; i < n; i++) {
+    const m = sample();
+    if (m.ns === undefined) return m;
+    if (best === undefined || m.ns < best.ns!) best = m;
+  }
+  return best!;
+}
+
 function runNative(bin: string, w: Workload, pkt: string): Measurement {
-  const r = spawnSync(bin, [w.name, pkt, String(budgetMs)], { encoding: 'utf8' });
-  const [ns, ret] = (r.stdout ?? '').trim().split(/\s+/);
-  if (r.status !== 0 || ns === undefined || ret === undefined)
-    return { note: `native: ${(r.stderr ?? '').trim() || `exit ${r.status}`}` };
-  return { ns: Number(ns), retval: Number(ret) };
+  return fastest(() => {
+    const r = spawnSync(bin, [w.name, pkt, String(NATIVE_SAMPLE_MS)], { encoding: 'utf8' });
+    const [ns, ret] = (r.stdout ?? '').trim().split(/\s+/);
+    if (r.status !== 0 || ns === undefined || ret === undefined)
+      return { note: `native: ${(r.stderr ?? '').trim() || `exit ${r.status}`}` };
+    return { ns: Number(ns), retval: Number(ret) };
+  }, NATIVE_SAMPLES);
 }
 
 function runTsbpf(engine: Engine, w: Workload, data: Uint8Array): Measurement {
@@ -118,15 +147,29 @@ function runTsbpf(engine: Engine, w: Workload, data: Uint8Array): Measurement {
     const first = prog.run({ data }); // JIT compilation, the hash map's inserts
     // Warm-up: V8 needs >100 ms (more on a busy machine) to optimise the interpreter's big
     // switch; measuring before that timed unoptimised code (life 24 ms/run instead of ~1 ms).
-    const warm = performance.now();
+    const warm = cpuMs();
     let probe = prog.run({ data });
-    while (performance.now() - warm < warmupMs && probe.durationNs * 2 <= budgetMs * 1e6)
+    // CPU time, not wall time: on a loaded machine V8's background tier-up needs CPU to finish.
+    while (cpuMs() - warm < warmupMs && probe.durationNs * 2 <= budgetMs * 1e6)
       probe = prog.run({ data, repeat: repeatFor(probe.durationNs, 50_000_000, budgetMs / 8) });
+    // One sample: wall time or this process's CPU time, whichever is less. Both include the run
+    // (wall time also any preemption, CPU time also V8's background threads), so the lesser is
+    // still an upper bound; CPU time is what keeps runs longer than a time slice honest.
+    const sample = (repeat: number): Measurement => {
+      const c0 = cpuMs();
+      const r = prog.run({ data, repeat });
+      const cpuNs = ((cpuMs() - c0) * 1e6) / repeat;
+      const note = r.retval === first.retval ? undefined : `${engine}: retval changed between runs`;
+      return { ns: Math.min(r.durationNs, cpuNs), retval: r.retval, runs: repeat, ...(note ? { note } : {}) };
+    };
     // A run that alone fills half the budget (bpf_loop on the interpreter) is measured once.
-    const repeat = probe.durationNs * 2 > budgetMs * 1e6 ? 1 : repeatFor(probe.durationNs, 50_000_000);
-    const r = repeat === 1 ? probe : prog.run({ data, repeat });
-    const note = r.retval === first.retval ? undefined : `${engine}: retval changed between runs`;
-    return { ns: r.durationNs, retval: r.retval, runs: repeat, ...(note ? { note } : {}) };
+    if (probe.durationNs * 2 > budgetMs * 1e6) return sample(1);
+    const repeat = repeatFor(probe.durationNs, 50_000_000, TSBPF_SAMPLE_MS);
+    const samples = Math.max(
+      3,
+      Math.round(budgetMs / Math.max(TSBPF_SAMPLE_MS, (repeat * probe.durationNs) / 1e6)),
+    );
+    return fastest(() => sample(repeat), samples);
   } catch (e) {
     return { note: `${engine}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
   } finally {
@@ -169,7 +212,7 @@ function main(): number {
   const mismatches: string[] = [];
   const list = WORKLOADS.filter((w) => !only || only.includes(w.name));
   console.log(
-    `Comparative suite${quick ? ' (quick)' : ''}${unchecked ? ' (tsbpf unchecked)' : ''}: ns per run, ${budgetMs} ms per engine and workload; load average ${loadavg()
+    `Comparative suite${quick ? ' (quick)' : ''}${unchecked ? ' (tsbpf unchecked)' : ''}: ns per run (tsbpf: fastest ${TSBPF_SAMPLE_MS} ms sample), ${budgetMs} ms per engine and workload; load average ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')} on ${cpus().length} cores`,
   );
@@ -283,6 +326,8 @@ function main(): number {
     cores: cpus().length,
     loadavg: loadavg(),
     budgetMs,
+    tsbpfSampleMs: TSBPF_SAMPLE_MS,
+    nativeSamples: NATIVE_SAMPLES,
     tsbpfChecked: !unchecked,
     kernelJit,
     workloads: list.map((w) => ({ ...w, ...results[w.name] })),
