@@ -3,7 +3,7 @@
 import type { LoadedProgram } from '../vm/program.ts';
 import { type CompiledProgram, type CompileOptions, compile } from './compile.ts';
 import { loopHelperIndices } from './inline.ts';
-import { isVerified } from './verified.ts';
+import { provenAccesses } from './verified.ts';
 
 /** Distinct program contents remembered for reuse by later loads of the same bytes. */
 const MAX_KEYS = 1024;
@@ -33,7 +33,7 @@ export class JitCache {
     if (known) return known;
     // Which helpers the JIT may inline, and whether the verifier's proof drops region checks,
     // determine the code too (inline.ts, verified.ts).
-    const helperIds = `${prog.helperIds.join(',')}/${[...loopHelperIndices(prog)].join(',')}/${isVerified(prog) ? 'v' : ''}`;
+    const helperIds = `${prog.helperIds.join(',')}/${[...loopHelperIndices(prog)].join(',')}/${provenKey(provenAccesses(prog))}`;
     const key = `${fnv(prog.code)}:${prog.len}:${helperIds}`;
     const list = this.byKey.get(key) ?? [];
     for (const e of list)
@@ -62,6 +62,14 @@ function fnv(words: Int32Array): string {
     for (let k = 0; k < 32; k += 8) h = Math.imul(h ^ ((w >>> k) & 0xff), 0x01000193);
   }
   return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The verifier's proven accesses as part of the key ('' when not verified). */
+function provenKey(p: Uint8Array | undefined): string {
+  if (!p) return '';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p[i]! ^ (i & 0xff), 0x01000193);
+  return `v${(h >>> 0).toString(16)}`;
 }
 
 function sameWords(a: Int32Array, b: Int32Array): boolean {

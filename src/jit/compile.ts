@@ -31,7 +31,7 @@ import {
   resumeSplits,
   sleepsAt,
 } from './resume.ts';
-import { isVerified } from './verified.ts';
+import { provenAccesses } from './verified.ts';
 import { address, loadBigEndian, lowerAlu, lowerCond, lowerMem, memAccess, type Temps } from './lower.ts';
 import { FuncBody, type FuncType, ModuleBuilder, type ValType } from './wasm/module.ts';
 import { W as OPCODES } from './wasm/opcodes.ts';
@@ -103,6 +103,8 @@ export interface CompiledProgram {
   imports: Set<ImportName>;
   /** bpf_loop calls compiled in place (slot → callback entry); the engine then sets SC_FLOOR. */
   inlinedLoops: Map<number, number>;
+  /** Loads and stores compiled with a region check (checked mode; the rest were proven). */
+  checkedAccesses: number;
   /** Per slot, for the `chk` import: size | write << 4. */
   memInfo: Int8Array;
   wasmBytes: number;
@@ -135,8 +137,6 @@ const NPARAMS = 12;
 export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProgram {
   const t0 = performance.now();
   const { code, len } = prog;
-  // The verifier's proof replaces the region checks (verified.ts).
-  if (opts.checked && isVerified(prog)) opts = { ...opts, checked: false };
   const splits = resumeSplits(prog);
   const cfg = buildCfg(prog, splits);
   // Resumable programs keep bpf_loop a helper call: an inlined callback has no frame to resume.
@@ -150,6 +150,9 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
 
   // Imports first (defined functions are numbered after them).
   const memInfo = new Int8Array(len);
+  // Checked mode: the accesses that keep a region check (not those the verifier proved).
+  const proven = opts.checked ? provenAccesses(prog) : undefined;
+  const checkAt = new Uint8Array(len);
   const need = new Set<ImportName>(['fault']);
   for (let i = 0; i < len; i++) {
     const p = i * SLOT_WORDS;
@@ -161,7 +164,10 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     const m = memAccess(xop, (w >> 12) & 15, (w >> 16) & 15);
     if (m) {
       memInfo[i] = m.size | (m.write ? 16 : 0);
-      if (opts.checked) need.add('chk');
+      if (opts.checked && !proven?.[i]) {
+        checkAt[i] = 1;
+        need.add('chk');
+      }
     }
     if (xop === OP_LDDW) i++;
   }
@@ -178,6 +184,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
   [...new Set(inlinedLoops.values())].forEach((cb, k) => {
     cbIndex.set(cb, mb.funcIndex(cfg.entries.length + k));
   });
+  const checks = need.has('chk') ? checkAt : undefined;
   const funcs: FuncInfo[] = [];
   for (const entry of cfg.entries) {
     const layout = layoutFunction(cfg, entry, opts.dispatch || splits !== undefined);
@@ -189,6 +196,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
       fnIndex,
       inlinedLoops,
       cbIndex,
+      checks,
       false,
       splits !== undefined,
     );
@@ -205,7 +213,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
   // count starts at zero without a round trip through the scratch block (it is discarded).
   for (const cb of cbIndex.keys()) {
     const layout = layoutFunction(cfg, cb, opts.dispatch);
-    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex, inlinedLoops, cbIndex, true);
+    const em = new FnEmitter(prog, layout, opts, importIdx, fnIndex, inlinedLoops, cbIndex, checks, true);
     em.emit();
     mb.addFunc(CB_TYPE, em.f);
     funcs.push({
@@ -218,7 +226,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
   const exports = new Map<number, string>();
   for (const entry of cfg.entries) {
     const f = new FuncBody(0);
-    if (opts.checked) forgetCachedWindows(f);
+    if (need.has('chk')) forgetCachedWindows(f);
     f.op(W.GLOBAL_GET);
     f.code.uleb(0);
     for (let r = 0; r <= 10; r++) {
@@ -234,9 +242,12 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     const name = `f${entry}`;
     mb.exportFunc(name, mb.addFunc({ params: [], results: [] }, f));
     exports.set(entry, name);
-    mb.exportFunc(`a${entry}`, mb.addFunc(argsEntryType(5), argsEntry(fnIndex.get(entry)!, 5, opts.checked)));
+    mb.exportFunc(
+      `a${entry}`,
+      mb.addFunc(argsEntryType(5), argsEntry(fnIndex.get(entry)!, 5, need.has('chk'))),
+    );
     if (entry === 0)
-      mb.exportFunc('b0', mb.addFunc(argsEntryType(1), argsEntry(fnIndex.get(0)!, 1, opts.checked)));
+      mb.exportFunc('b0', mb.addFunc(argsEntryType(1), argsEntry(fnIndex.get(0)!, 1, need.has('chk'))));
   }
   const built = mb.finish();
   funcs.forEach((fi, k) => {
@@ -250,6 +261,7 @@ export function compile(prog: LoadedProgram, opts: CompileOptions): CompiledProg
     funcs,
     imports: need,
     inlinedLoops,
+    checkedAccesses: checks ? checkAt.reduce((a, b) => a + b, 0) : 0,
     memInfo,
     wasmBytes: built.bytes.length,
     compileMs: performance.now() - t0,
@@ -349,6 +361,8 @@ class FnEmitter {
     private readonly fnIndex: Map<number, number>,
     private readonly inlinedLoops: Map<number, number>,
     private readonly cbIndex: Map<number, number>,
+    /** Checked mode: 1 for each slot whose access keeps its region check; undefined: none do. */
+    private readonly checkAt: Uint8Array | undefined,
     private readonly asCallback: boolean,
     resumable = false,
   ) {
@@ -358,7 +372,7 @@ class FnEmitter {
     this.pc = this.f.local(W.I32);
     this.tmp = { a: this.f.local(W.I32), t: this.f.local(W.I64) };
     this.exactBudget = opts.exactBudget !== false;
-    if (opts.checked) {
+    if (checkAt) {
       const l = () => this.f.local(W.I64);
       this.win = { rS: l(), rE: l(), wS: l(), wE: l() };
     }
@@ -642,7 +656,7 @@ class FnEmitter {
       if (lowerAlu(f, this.tmp, xop, d, s, imm)) continue;
       const ma = memAccess(xop, d, s);
       if (ma) {
-        if (this.win && !(ma.base === 10 && off >= -MAX_BPF_STACK && off + ma.size <= 0))
+        if (this.checkAt?.[i] && !(ma.base === 10 && off >= -MAX_BPF_STACK && off + ma.size <= 0))
           this.regionCheck(ma.base, off, ma.size, ma.write, i);
         if (!lowerMem(f, this.tmp, xop, d, s, off, imm))
           throw new InternalError(`jit: memory op 0x${xop.toString(16)}`);

@@ -276,7 +276,8 @@ function loadPrograms(coll: Collection, spec: CollectionSpec, opts: CollectionOp
     });
     const where = { file: spec.file, section: ps.section, prog: ps.name };
     checkHelpers(coll, linked.insns, where);
-    if (opts.verify ?? true) verifyBeforeLoad(linked, spec, maps, where, opts.coreTarget);
+    const ptrTypes =
+      (opts.verify ?? true) ? verifyBeforeLoad(linked, spec, maps, where, opts.coreTarget) : undefined;
     const slot = coll.env.funcs.reserve();
     const resolve: LddwResolver = (i, insnIdx, hiImm) => {
       const w = { ...where, insnIdx };
@@ -299,7 +300,7 @@ function loadPrograms(coll: Collection, spec: CollectionSpec, opts: CollectionOp
     };
     const loaded = coll.vm.load(linked.insns, { name: ps.name, resolveLddw: resolve, where });
     // The JIT drops region checks the verifier proved unnecessary (src/jit/verified.ts).
-    if (opts.verify ?? true) markVerified(loaded);
+    if (ptrTypes) markVerified(loaded, ptrTypes);
     coll.env.funcs.set(slot, loaded);
     coll.programs.set(ps.name, new Program(coll, ps.name, ps.progType, ps.section, linked, loaded));
   }

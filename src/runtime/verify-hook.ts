@@ -8,14 +8,17 @@ import { verify } from '../verifier/index.ts';
 import { objectMapInfo } from './map-info.ts';
 import { verifyBtfFields } from './verify-btf.ts';
 
-/** Throws InputError('VERIFY') with the kernel-style message when the verifier refuses. */
+/**
+ * Throws InputError('VERIFY') with the kernel-style message when the verifier refuses; returns
+ * the pointer type of each instruction's memory access when it accepts (VerifyResult.ptrTypes).
+ */
 export function verifyBeforeLoad(
   linked: LinkedProgram,
   spec: CollectionSpec,
   maps: readonly BpfMap[],
   where: Where,
   coreTarget?: Btf,
-): void {
+): (string | undefined)[] {
   const infos = spec.maps.map((s, i) => objectMapInfo(spec, s, maps[i]));
   const r = verify({
     insns: linked.insns,
@@ -26,7 +29,7 @@ export function verifyBeforeLoad(
     funcInfo: linked.funcInfo,
     ...verifyBtfFields(spec, linked, coreTarget),
   });
-  if (r.verdict === 'accept') return;
+  if (r.verdict === 'accept') return r.ptrTypes ?? [];
   const e = r.error;
   const line = e?.line ? ` (${e.line.file}:${e.line.line}: ${e.line.text.trim()})` : '';
   throw new InputError('VERIFY', `verifier rejected ${linked.name}: ${e?.message ?? 'rejected'}${line}`, {

@@ -76,6 +76,12 @@ export interface VerifyResult {
   stats: VerifyStats;
   log: string[];
   error?: VerifyError;
+  /**
+   * Accepted programs: per instruction, the pointer type its load or store went through
+   * (kernel: insn_aux_data.ptr_type), undefined where none was seen. The JIT drops run-time
+   * checks by it.
+   */
+  ptrTypes?: (string | undefined)[];
 }
 
 /** kernel: BPF_COMPLEXITY_LIMIT_INSNS, BPF_MAXINSNS */
@@ -324,6 +330,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     stats,
     log: log.lines,
   };
+  if (!failure) result.ptrTypes = env.aux.map((a) => a.ptrType);
   if (failure) {
     const insnIdx = env.insnIdx;
     const ex =
