@@ -583,6 +583,13 @@ function callGlobalFunc(
     checkMem(regno, size) {
       const saved = caller.regs[regno]!;
       if (isKnownZero(saved)) return;
+      // the callee's accesses through PTR_TO_MEM run without run-time checks (src/jit/verified.ts),
+      // but a buffer's size is only known when the iterator is attached (kernel: max_rdwr_access)
+      if (saved.type === 'PTR_TO_BUF') {
+        reject(
+          `R${regno} type=${regTypeStr(saved)}: tsbpf does not pass iterator buffers to global functions`,
+        );
+      }
       if (saved.maybeNull) caller.regs[regno] = { ...saved, maybeNull: false };
       try {
         checkHelperMemAccess(env, state, regno, size, false, true, meta);
