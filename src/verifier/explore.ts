@@ -158,7 +158,13 @@ class Explorer {
             propagatePrecision(env, sl.state, cur);
             return true;
           }
-        } else if (statesMaybeLooping(sl.state, cur) && statesEqual(env, sl.state, cur, idx, 'EXACT')) {
+        } else if (
+          statesMaybeLooping(sl.state, cur) &&
+          // another callback run or may_goto iteration is progress, not a loop
+          sl.state.callbackUnrollDepth === cur.callbackUnrollDepth &&
+          sl.state.mayGotoDepth === cur.mayGotoDepth &&
+          statesEqual(env, sl.state, cur, idx, 'EXACT')
+        ) {
           const f = cur.frames.length - 1;
           reject(
             `infinite loop detected at insn ${idx}`,

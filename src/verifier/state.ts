@@ -26,6 +26,8 @@ export interface FuncState {
   inAsyncCallbackFn: boolean;
   callbackRetMin: number;
   callbackRetMax: number;
+  /** bpf_loop callback runs queued from this frame on the current path (kernel: callback_depth). */
+  callbackDepth: number;
 }
 
 // kernel: struct bpf_reference_state
@@ -97,6 +99,7 @@ export function newFrame(callsite: number, frameno: number, subprogno: number): 
     inAsyncCallbackFn: false,
     callbackRetMin: 0,
     callbackRetMax: 0,
+    callbackDepth: 0,
   };
 }
 
@@ -113,6 +116,7 @@ export function copyFrame(f: FuncState): FuncState {
     inAsyncCallbackFn: f.inAsyncCallbackFn,
     callbackRetMin: f.callbackRetMin,
     callbackRetMax: f.callbackRetMax,
+    callbackDepth: f.callbackDepth,
   };
 }
 

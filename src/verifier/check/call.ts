@@ -466,7 +466,7 @@ export function checkHelperCall(
     if (meta.refObjId) releaseReference(state, meta.refObjId);
   }
   const out: CallOutcome = {};
-  if (funcId === 181) out.push = pushCallbackCall(env, state, idx, meta.subprogno);
+  if (funcId === 181) out.push = loopCallbackCall(env, state, idx, meta.subprogno);
   if (funcId === 170) out.push = pushAsyncCb(env, idx, meta);
   const frame = curFrame(state);
   for (let r = 0; r <= 5; r++) {
@@ -512,6 +512,24 @@ export function checkHelperCall(
   return out;
 }
 
+// kernel: the BPF_FUNC_loop case of check_helper_call(): R1 (the loop count) bounds how many
+// callback runs one path queues, so it is precise; past it the loop is over
+function loopCallbackCall(
+  env: VerifierEnv,
+  state: VerifierState,
+  idx: number,
+  subprogno: number,
+): { state: VerifierState; insnIdx: number } | undefined {
+  markRegPrecise(env, 1);
+  const caller = curFrame(state);
+  if (u64.ult(u64.fromNumber(caller.callbackDepth), caller.regs[1]!.s.umax)) {
+    return pushCallbackCall(env, state, idx, subprogno);
+  }
+  caller.callbackDepth = 0;
+  if (env.log.level >= 2) env.log.add(`frame${state.frames.length - 1} bpf_loop iteration limit reached`);
+  return undefined;
+}
+
 // kernel: push_callback_call() + set_loop_callback_state(): the callback's first iteration is
 // explored later from a copy of the state before the call clobbers R1-R5
 function pushCallbackCall(
@@ -535,6 +553,8 @@ function pushCallbackCall(
   callee.callbackRetMax = 1;
   cb.frames.push(callee);
   cb.callbackUnrollDepth++;
+  caller.callbackDepth++;
+  curFrame(state).callbackDepth = 0;
   return { state: cb, insnIdx: sp.start };
 }
 
