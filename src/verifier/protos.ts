@@ -84,8 +84,8 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   ],
   // kernel: bpf_copy_from_user_proto (might_sleep; in bpf_base_func_proto())
   [148, { ...int('base', UNINIT_MEM, SIZE0, ANY), mightSleep: true }],
-  [132, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM'), ANY], avail: 'base' }],
-  [133, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM'), ANY], avail: 'base' }],
+  [132, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM', 'OBJ_RELEASE'), ANY], avail: 'base' }],
+  [133, { ret: 'RET_VOID', args: [a('ARG_PTR_TO_RINGBUF_MEM', 'OBJ_RELEASE'), ANY], avail: 'base' }],
   [134, int('base', MAP, ANY)],
   [160, int('base')],
   [169, int('base', a('ARG_PTR_TO_TIMER'), MAP, ANY)],
@@ -106,8 +106,9 @@ export const helperChangesPktData = (id: number): boolean => CHANGES_PKT_DATA.ha
 
 /** Helpers whose result is a reference the program must release (kernel: is_acquire_function()). */
 export const isAcquireHelper = (id: number): boolean => id === 131;
-/** kernel: is_release_function() via OBJ_RELEASE on the proto's arg */
-export const isReleaseHelper = (id: number): boolean => id === 132 || id === 133;
+/** kernel: is_release_function(): an argument carries OBJ_RELEASE */
+export const isReleaseHelper = (id: number): boolean =>
+  HELPER_PROTOS.get(id)?.args.some((x) => x.flags?.includes('OBJ_RELEASE')) === true;
 
 const TRACING_TYPES = new Set(['kprobe', 'tracepoint', 'raw_tracepoint', 'tracing', 'perf_event', 'syscall']);
 

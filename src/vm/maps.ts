@@ -120,7 +120,11 @@ export const mapProtos = {
   lookup: { ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [mapPtr, mapKey] },
   update: { ret: 'RET_INTEGER', args: [mapPtr, mapKey, mapValue, anything] },
   delete: { ret: 'RET_INTEGER', args: [mapPtr, mapKey] },
-  push: { ret: 'RET_INTEGER', args: [mapPtr, mapValue, anything] },
+  // kernel: bpf_map_push_elem_proto reads the value only (MEM_RDONLY)
+  push: {
+    ret: 'RET_INTEGER',
+    args: [mapPtr, { type: 'ARG_PTR_TO_MAP_VALUE', flags: ['MEM_RDONLY'] }, anything],
+  },
   pop: { ret: 'RET_INTEGER', args: [mapPtr, uninitValue] },
   peek: { ret: 'RET_INTEGER', args: [mapPtr, uninitValue] },
   lookupPercpu: { ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [mapPtr, mapKey, anything] },
