@@ -302,4 +302,49 @@ int key_from_pos(struct count_args *args)
 	return c.pos;
 }
 
+
+struct copier {
+	__u64 buf;
+	__u64 len;
+	__u64 pos;
+	__u8 chunk[CHUNK];
+};
+
+/* the draft's copy loop moved into a callback: the copy size is precise (a helper's size
+ * argument), so is the position it is computed from, and the position's range keeps growing
+ */
+static long copy_chunk(__u64 i, struct copier *c)
+{
+	__u64 n = c->len - c->pos;
+
+	if (c->pos >= c->len)
+		return 1;
+	if (n > CHUNK)
+		n = CHUNK;
+	if (bpf_copy_from_user(c->chunk, n, (const void *)(c->buf + c->pos)))
+		return 1;
+	for (__u32 j = 0; j < CHUNK; j++) {
+		__u32 key;
+		__u64 *count;
+
+		if (j >= n)
+			break;
+		key = c->chunk[j];
+		count = bpf_map_lookup_elem(&byte_counts, &key);
+		if (count)
+			__sync_fetch_and_add(count, 1);
+	}
+	c->pos += n;
+	return 0;
+}
+
+SEC("syscall")
+int copy_in_callback(struct count_args *args)
+{
+	struct copier c = { .buf = args->buf, .len = args->len };
+
+	bpf_loop(args->len, copy_chunk, &c, 0);
+	return c.pos;
+}
+
 char LICENSE[] SEC("license") = "GPL";
