@@ -12,6 +12,7 @@ import type { BpfMap } from '../maps/map.ts';
 import { type Collection, newCollection } from '../runtime/collection.ts';
 import { type TestRunProgType, testRun } from '../runtime/test-run.ts';
 import type { MapInfo } from '../verifier/index.ts';
+import { objectMapInfo } from '../runtime/map-info.ts';
 import type { ProgramView } from './verification.ts';
 import type { Machine } from '../vm/machine.ts';
 import { Vm } from '../vm/vm.ts';
@@ -73,14 +74,8 @@ export function programView(ws: Workspace, name: string, progType: string): Prog
   }
   const spec = ws.spec!;
   const linked = linkProgram(spec, name, { mapIndex: 'object' });
-  const maps: MapInfo[] = spec.maps.map((s) => ({
-    type: s.typeName,
-    keySize: s.keySize,
-    valueSize: s.valueSize,
-    maxEntries: s.maxEntries,
-    flags: s.flags,
-    name: s.name,
-  }));
+  // the same map facts as the CLI: BTF timer/lock offsets, inner maps, frozen .rodata bytes
+  const maps: MapInfo[] = spec.maps.map((m) => objectMapInfo(spec, m));
   return {
     name: linked.name,
     progType: linked.progType,
@@ -88,6 +83,12 @@ export function programView(ws: Workspace, name: string, progType: string): Prog
     lineInfo: linked.lineInfo,
     funcInfo: linked.funcInfo,
     maps,
+    object: {
+      file: src.name,
+      bytes: src.bytes,
+      section: linked.section,
+      ...(linked.attachType ? { attachType: linked.attachType } : {}),
+    },
   };
 }
 

@@ -1,7 +1,10 @@
 // The verifier as the playground calls it (also inside verify-worker.ts, so this file imports
 // nothing of the VM or runtime): log level 2, states indexed by instruction, the log trimmed.
 import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
+import { loadCollectionSpec } from '../elf/collection-spec.ts';
+import type { LinkedProgram } from '../elf/link.ts';
 import type { Insn } from '../isa/insn.ts';
+import { verifyBtfFields } from '../runtime/verify-btf.ts';
 import { type MapInfo, type VerifyResult, verify } from '../verifier/index.ts';
 
 /** One program, ready to verify and run. */
@@ -13,6 +16,12 @@ export interface ProgramView {
   lineInfo: LineInfo[];
   funcInfo: FuncInfo[];
   maps: MapInfo[];
+  /**
+   * For a program of an object file: the file itself, its ELF section and attach type. The
+   * verifier needs the object's BTF (global function signatures, iterator and tp_btf context
+   * types); BTF does not survive postMessage, so the worker parses it again from the bytes.
+   */
+  object?: { file: string; bytes: Uint8Array } & Pick<LinkedProgram, 'section' | 'attachType'>;
 }
 
 export interface Verification extends VerifyResult {
@@ -31,8 +40,17 @@ const MAX_STATES_PER_INSN = 32;
  */
 export function verifyProgram(p: ProgramView, logLevel = 2, kernel?: string): Verification {
   const t0 = performance.now();
+  const o = p.object;
+  const btfFields = o ? verifyBtfFields(loadCollectionSpec(o.bytes, { file: o.file }), o) : {};
   const r = verify(
-    { insns: p.insns, progType: p.progType, maps: p.maps, lineInfo: p.lineInfo, funcInfo: p.funcInfo },
+    {
+      insns: p.insns,
+      progType: p.progType,
+      maps: p.maps,
+      lineInfo: p.lineInfo,
+      funcInfo: p.funcInfo,
+      ...btfFields,
+    },
     kernel !== undefined ? { logLevel, kernel } : { logLevel },
   );
   const ms = performance.now() - t0;

@@ -94,3 +94,21 @@ test('a runaway loop stops at the run budget with a fault, not a frozen page', (
   assert.equal(r.retval, undefined);
   assert.match(r.error ?? '', /budget|instructions/i);
 });
+
+test('every example program verifies in the playground as in the CLI (BTF reaches the worker)', () => {
+  const inventory = JSON.parse(readFileSync('examples/inventory.json', 'utf8')) as {
+    objects?: { object: string }[];
+  };
+  const objects = inventory.objects ?? [];
+  assert.ok(objects.length >= 19, `inventory lists ${objects.length} objects`);
+  for (const o of objects) {
+    const bytes = new Uint8Array(readFileSync(o.object));
+    const ws = openWorkspace({ kind: 'object', name: o.object, bytes });
+    for (const name of ws.programs) {
+      // core_exec (tp_btf ctx) and dump_stats (iterator ctx) need the object's BTF
+      const view = structuredClone(programView(ws, name, ''));
+      const v = verifyProgram(view, 1);
+      assert.equal(v.verdict, 'accept', `${o.object} ${name}: ${v.error?.message ?? ''}`);
+    }
+  }
+});
