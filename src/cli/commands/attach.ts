@@ -6,7 +6,15 @@ import { performance } from 'node:perf_hooks';
 import type { Btf } from '../../btf/btf.ts';
 import type { CollectionSpec } from '../../elf/spec.ts';
 import { UsageError } from '../../errors.ts';
-import { type BpfMap, type BtfValue, btfValueToJson, MapError, RingbufMap } from '../../maps/index.ts';
+import {
+  type BpfMap,
+  type BtfValue,
+  btfValue,
+  btfValueToJson,
+  MapError,
+  PerfEventArrayMap,
+  RingbufMap,
+} from '../../maps/index.ts';
 import { type Collection, newCollection, type Program } from '../../runtime/collection.ts';
 import {
   LINKTYPE_ETHERNET,
@@ -130,16 +138,33 @@ export interface AttachReport {
   nsPerPacket: number;
   ringbufRecords: number;
   ringbufLost: number;
+  /** Perf event array samples drained (and lost because a buffer was full). */
+  perfRecords: number;
+  perfLost: number;
   output?: { path: string; packets: number };
 }
 
-/** Runs `prog` over the packets of `pcapPath`; ring buffers are drained after every packet. */
+/** One ring-buffer or perf-buffer record, as `--follow` prints it. */
+export interface StreamRecord {
+  map: string;
+  kind: 'ringbuf' | 'perf';
+  /** Index of the packet whose run produced it. */
+  packet: number;
+  cpu?: number;
+  data: Uint8Array;
+}
+
+/**
+ * Runs `prog` over the packets of `pcapPath`; ring buffers and perf buffers are drained after
+ * every packet, each record handed to `onRecord` as it is drained.
+ */
 export function attachPcap(
   coll: Collection,
   prog: Program,
   pcapPath: string,
   outPath?: string,
   inputs: readonly string[] = [],
+  onRecord?: (r: StreamRecord) => void,
 ): AttachReport {
   if (!PACKET_TYPES.has(prog.type))
     throw new UsageError(
@@ -172,13 +197,30 @@ export function attachPcap(
   };
   const ringbufs = [...coll.maps.values()].filter((m): m is RingbufMap => m instanceof RingbufMap);
   const lostBefore = ringbufs.reduce((n, r) => n + r.dropped, 0);
+  const perfs = [...coll.maps.values()].filter((m): m is PerfEventArrayMap => m instanceof PerfEventArrayMap);
+  let perfLost = 0;
+  let perfRecords = 0;
+  let packetNo = 0;
   let records = 0;
   let truncated = 0;
   const t0 = performance.now();
   const report = runPacketStream(counting, packets, {
     keepOutput: outPath !== undefined,
     onPacket: (v) => {
-      for (const r of ringbufs) records += r.consume().length;
+      for (const r of ringbufs)
+        for (const data of r.consume()) {
+          records++;
+          onRecord?.({ map: r.name, kind: 'ringbuf', packet: packetNo, data });
+        }
+      for (const m of perfs) {
+        const got = m.read();
+        for (const l of got.lost) perfLost += l.count;
+        for (const rec of got.records) {
+          perfRecords++;
+          onRecord?.({ map: m.name, kind: 'perf', packet: packetNo, cpu: rec.cpu, data: rec.data });
+        }
+      }
+      packetNo++;
       if (prog.type === 'socket_filter' && v.action === 'ACCEPT' && v.retval < lastLen - ETH_HLEN)
         truncated++;
     },
@@ -200,8 +242,26 @@ export function attachPcap(
     nsPerPacket: report.packets ? Math.round(totalNs / report.packets) : 0,
     ringbufRecords: records,
     ringbufLost: ringbufs.reduce((n, r) => n + r.dropped, 0) - lostBefore,
+    perfRecords,
+    perfLost,
     ...(outPath !== undefined ? { output: { path: outPath, packets: report.output.length } } : {}),
   };
+}
+
+const spacedHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+const toHexString = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** `--record-type NAME`: records of exactly that struct's size are shown through its BTF. */
+function recordFormatter(
+  coll: Collection,
+  name: string | undefined,
+): (b: Uint8Array) => BtfValue | undefined {
+  if (name === undefined) return () => undefined;
+  const btf = coll.spec.btf;
+  const t = btf?.findByName(name, 'struct')[0] ?? btf?.findByName(name, 'union')[0];
+  if (!btf || !t || (t.kind !== 'struct' && t.kind !== 'union'))
+    throw new UsageError(`--record-type ${name}: the object's BTF has no struct or union of that name`);
+  return (b) => (b.length === t.size ? btfValue(btf, t.id, b) : undefined);
 }
 
 const ORDER = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT', 'TC_ACT_UNSPEC', 'TC_ACT_OK'];
@@ -236,6 +296,10 @@ ${btfUsage(23)}
   --pin-maps           after the run, pin every map whose state is its elements
   --bpffs DIR          pins' directory (default $TSBPF_BPFFS or ./.tsbpf/bpffs); maps
                        with pinning LIBBPF_PIN_BY_NAME reuse DIR/NAME and are pinned there
+  --follow             print every ring-buffer and perf-buffer record as the packet
+                       that produced it finishes ('[packet N] ringbuf MAP: hex');
+                       with --json one object per line, then the report
+  --record-type NAME   with --follow: format records as this BTF struct of the object
   --dump-maps          after the run, print every map like 'bpftool map dump'
   --json               {"prog", "type", "packets", "actions", "refused", "total_ns", ...}
 
@@ -252,6 +316,8 @@ ${btfUsage(23)}
       'dump-maps': { type: 'boolean' },
       json: { type: 'boolean' },
       'pin-maps': { type: 'boolean' },
+      follow: { type: 'boolean' },
+      'record-type': { type: 'string' },
       ...BPFFS_OPTION,
       ...BTF_OPTION,
     });
@@ -270,7 +336,34 @@ ${btfUsage(23)}
       ...coreTargetOpt(p),
     });
     try {
-      const r = attachPcap(coll, prog!, pcap, out, [path]);
+      const follow = flag(p, 'follow');
+      const recordType = str(p, 'record-type');
+      if (recordType !== undefined && !follow) throw new UsageError('--record-type needs --follow');
+      const fmt = recordFormatter(coll, recordType);
+      const wantJson = flag(p, 'json');
+      const onRecord = follow
+        ? (rec: StreamRecord) => {
+            const formatted = fmt(rec.data);
+            if (wantJson)
+              io.out(
+                btfValueToJson({
+                  packet: rec.packet,
+                  map: rec.map,
+                  kind: rec.kind,
+                  ...(rec.cpu !== undefined ? { cpu: rec.cpu } : {}),
+                  data: toHexString(rec.data),
+                  ...(formatted !== undefined ? { formatted } : {}),
+                }),
+              );
+            else
+              io.out(
+                `[packet ${rec.packet}] ${rec.kind} ${rec.map}${rec.cpu !== undefined ? ` cpu ${rec.cpu}` : ''}: ${
+                  formatted !== undefined ? btfValueToJson(formatted) : spacedHex(rec.data)
+                }`,
+              );
+          }
+        : undefined;
+      const r = attachPcap(coll, prog!, pcap, out, [path], onRecord);
       const pins = savePins(coll, bpffsDir(p), path, flag(p, 'pin-maps'));
       const maps = flag(p, 'dump-maps') ? [...coll.maps.values()] : [];
       if (flag(p, 'json')) {
@@ -286,6 +379,8 @@ ${btfUsage(23)}
           ns_per_packet: r.nsPerPacket,
           ringbuf_records: r.ringbufRecords,
           ringbuf_lost: r.ringbufLost,
+          perf_records: r.perfRecords,
+          perf_lost: r.perfLost,
           ...(r.output ? { output: r.output } : {}),
           ...(pins.pinned.length ? { pinned: pins.pinned } : {}),
           ...(maps.length ? { maps: Object.fromEntries(maps.map((m) => [m.name, dumpMapJson(m)])) } : {}),
@@ -303,6 +398,8 @@ ${btfUsage(23)}
       lines.push(
         `ring buffer records: ${r.ringbufRecords}${r.ringbufLost ? ` (${r.ringbufLost} lost)` : ''}`,
       );
+      if (r.perfRecords || r.perfLost)
+        lines.push(`perf buffer records: ${r.perfRecords}${r.perfLost ? ` (${r.perfLost} lost)` : ''}`);
       if (r.output) lines.push(`wrote ${r.output.packets} packets to ${r.output.path}`);
       for (const x of pins.pinned) lines.push(`pinned: ${x.map} at ${x.path}`);
       for (const m of maps) lines.push('', `map ${m.name}:`, dumpMapText(m));
