@@ -13,7 +13,7 @@ import type { ProgramRunResult } from '../../runtime/run.ts';
 import { DEFAULT_BUDGET, Vm } from '../../vm/vm.ts';
 import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { json, readInput, toHex } from '../io.ts';
+import { type Io, json, readInput, toHex } from '../io.ts';
 import { createMap, dumpMap, mapInfo, parseMapSpec } from '../map-spec.ts';
 import { loadInput, pickProgram, programFromBytes } from '../program-input.ts';
 import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
@@ -21,6 +21,7 @@ import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
 import { verifyForRun } from '../verify-hook.ts';
 import { reusePins, type SavedPins, savePins } from '../object-pins.ts';
 import { BPFFS_OPTION, bpffsDir } from '../pins.ts';
+import { type FollowedRecord, type FollowReport, followTimers } from '../follow.ts';
 
 const RUNNABLE: readonly TestRunProgType[] = [
   'socket_filter',
@@ -67,6 +68,8 @@ interface Outcome {
   trace: string[];
   /** --dump-maps: maps in lddw imm order (objects: the order 'tsbpf obj link' prints). */
   dumps: MapDump[];
+  /** --follow: what the event loop did after the run. */
+  follow?: FollowReport;
   /** Objects: pins reused before the run and written after it. */
   pins?: { reused: string[] } & SavedPins;
 }
@@ -171,7 +174,30 @@ function parseUserMemory(specs: readonly string[]): { addr: bigint; bytes: Uint8
   });
 }
 
-async function runObject(c: Common, spec: CollectionSpec, p: Parsed): Promise<Outcome> {
+/** --follow: each record printed at once (the run's summary comes after them). */
+function followEmitter(p: Parsed, io: Io): ((r: FollowedRecord) => void) | undefined {
+  if (!flag(p, 'follow')) return undefined;
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0'));
+  return (r) =>
+    io.out(
+      flag(p, 'json')
+        ? json({
+            at_ns: r.atNs,
+            map: r.map,
+            kind: r.kind,
+            ...(r.cpu !== undefined ? { cpu: r.cpu } : {}),
+            data: hex(r.data).join(''),
+          })
+        : `[+${r.atNs} ns] ${r.kind} ${r.map}${r.cpu !== undefined ? ` cpu ${r.cpu}` : ''}: ${hex(r.data).join(' ')}`,
+    );
+}
+
+async function runObject(
+  c: Common,
+  spec: CollectionSpec,
+  p: Parsed,
+  emit?: (r: FollowedRecord) => void,
+): Promise<Outcome> {
   if (strs(p, 'map').length)
     throw new UsageError('--map is for raw programs; an object defines its own maps');
   const ps = pickProgram(spec, str(p, 'prog'));
@@ -213,10 +239,14 @@ async function runObject(c: Common, spec: CollectionSpec, p: Parsed): Promise<Ou
     const r: ProgramRunResult & { sleeps?: number } = ps.sleepable
       ? await prog.runSleepable({ ctx: c.ctx, repeat: c.repeat })
       : prog.run({ data, ctx: c.ctx, repeat: c.repeat });
+    const follow = emit
+      ? await followTimers(coll, int(p, 'follow-ns', 1e9), int(p, 'follow-events', 100_000), emit)
+      : undefined;
     const saved = savePins(coll, dir, c.path, flag(p, 'pin-maps'));
     const pinned = reused.length || saved.pinned.length || saved.skipped.length;
     return {
       ...(pinned ? { pins: { reused, ...saved } } : {}),
+      ...(follow ? { follow } : {}),
       type: prog.type,
       prog: prog.name,
       retval: r.retval,
@@ -264,6 +294,10 @@ export const runCommand: Command = {
   --user ADDR=HEX   sleepable programs: user memory bpf_copy_from_user reads, repeatable
   --user-delay MS   deliver the --user memory after MS ms (the program sleeps meanwhile)
 ${btfUsage(20)}
+  --follow          objects: after the run, let armed timers fire (virtual time, up to
+                    --follow-ns N, default 1e9, and --follow-events N, default 100000)
+                    and print each ring/perf buffer record as its event ends
+                    ('[+NS ns] ringbuf MAP: hex'; with --json one object per line)
   --pin-maps        objects: after the run, pin every map whose state is its
                     elements under the bpffs directory ('tsbpf map dump pinned NAME')
   --bpffs DIR       where pins live (default $TSBPF_BPFFS or ./.tsbpf/bpffs); maps
@@ -291,6 +325,9 @@ ${btfUsage(20)}
       user: { type: 'string', multiple: true },
       'user-delay': { type: 'string' },
       'pin-maps': { type: 'boolean' },
+      follow: { type: 'boolean' },
+      'follow-ns': { type: 'string' },
+      'follow-events': { type: 'string' },
       ...BPFFS_OPTION,
       json: { type: 'boolean' },
       ...BTF_OPTION,
@@ -316,7 +353,7 @@ ${btfUsage(20)}
     };
     const input = loadInput(path);
     const r = input.spec
-      ? await runObject(c, input.spec, p)
+      ? await runObject(c, input.spec, p, followEmitter(p, io))
       : runRaw(c, input.bytes, input.kind as 'asm' | 'raw', p);
 
     const dumps = r.dumps;
@@ -338,6 +375,17 @@ ${btfUsage(20)}
           ...(r.trace.length ? { trace: r.trace } : {}),
           ...(dumps.length ? { maps: dumps } : {}),
           ...(r.pins ? { pins: r.pins } : {}),
+          ...(r.follow
+            ? {
+                follow: {
+                  events: r.follow.events,
+                  records: r.follow.records,
+                  ringbuf_lost: r.follow.ringbufLost,
+                  perf_lost: r.follow.perfLost,
+                  cut: r.follow.cut,
+                },
+              }
+            : {}),
         }),
       );
       return 0;
@@ -345,6 +393,10 @@ ${btfUsage(20)}
     const lines = [`retval: ${r.retval}`, `duration_ns: ${r.durationNs}`];
     if (r.dataOut.length) lines.push(`data_out: ${toHex(r.dataOut)}`);
     if (r.ctxOut) lines.push(`ctx_out: ${toHex(r.ctxOut)}`);
+    if (r.follow)
+      lines.push(
+        `follow: ${r.follow.events} events, ${r.follow.records} records, lost ${r.follow.ringbufLost} ringbuf / ${r.follow.perfLost} perf${r.follow.cut ? ' (stopped at --follow-events)' : ''}`,
+      );
     for (const path of r.pins?.reused ?? []) lines.push(`reused pin: ${path}`);
     for (const x of r.pins?.pinned ?? []) lines.push(`pinned: ${x.map} at ${x.path}`);
     for (const x of r.pins?.skipped ?? []) lines.push(`not pinned: ${x.map}: ${x.why}`);
