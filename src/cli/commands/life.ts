@@ -154,18 +154,23 @@ function runPlain(s: Setup, io: Io): number {
   }
 }
 
-/** The animation: real-time timer, one write per frame, q or Ctrl-C restores the terminal. */
-function runAnimation(s: Setup, io: Io): Promise<number> {
+/** The host for the animation and --web: real-time timer; says so first, since verifying takes a moment. */
+function realTimeHost(s: Setup, io: Io): LifeHost {
   if (s.opts.verify !== false)
     io.err(
       `tsbpf life: verifying start and stop with tsbpf's verifier (${s.opts.width}×${s.opts.height})...`,
     );
-  const host = new LifeHost({
+  return new LifeHost({
     ...s.opts,
     clock: 'real',
     periodNs: s.periodMs * 1e6,
     maxGenerations: s.generations ?? 0,
   });
+}
+
+/** The animation: real-time timer, one write per frame, q or Ctrl-C restores the terminal. */
+function runAnimation(s: Setup, io: Io): Promise<number> {
+  const host = realTimeHost(s, io);
   host.setBoard(s.board);
   const out = process.stdout;
   const stdin = process.stdin;
@@ -260,16 +265,7 @@ function runAnimation(s: Setup, io: Io): Promise<number> {
 
 /** --web: the game on a canvas in the browser, served from here (src/life/web.ts). */
 async function runWeb(s: Setup, port: number, io: Io): Promise<number> {
-  if (s.opts.verify !== false)
-    io.err(
-      `tsbpf life: verifying start and stop with tsbpf's verifier (${s.opts.width}×${s.opts.height})...`,
-    );
-  const host = new LifeHost({
-    ...s.opts,
-    clock: 'real',
-    periodNs: s.periodMs * 1e6,
-    maxGenerations: s.generations ?? 0,
-  });
+  const host = realTimeHost(s, io);
   let web: LifeWebServer;
   try {
     host.setBoard(s.board);
