@@ -10,7 +10,7 @@ import { reject } from './env.ts';
 const op = { ...opNs };
 
 /** Helpers that call a callback synchronously (kernel: is_sync_callback_calling_function()). */
-export const CALLBACK_HELPERS: ReadonlySet<number> = new Set([181]);
+export const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 181]);
 
 const isPseudoCall = (i: Insn): boolean => i.code === op.OP_CALL && i.src === op.PSEUDO_CALL;
 const isPseudoFunc = (i: Insn): boolean => i.code === op.OP_LDDW && i.src === op.PSEUDO_FUNC;

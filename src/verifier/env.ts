@@ -46,6 +46,8 @@ export interface Subprog {
   start: number;
   /** Bytes of stack this function touches, rounded to 8 (kernel: stack_depth). */
   stackDepth: number;
+  /** Passed to bpf_timer_set_callback: runs on a stack of its own (kernel: is_async_cb). */
+  isAsyncCb?: boolean;
 }
 
 /** Per-instruction facts (kernel: struct bpf_insn_aux_data). */

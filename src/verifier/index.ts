@@ -17,14 +17,7 @@ import { doCheck } from './explore.ts';
 import { computeLiveRegs } from './liveness.ts';
 import { computeLiveStack } from './stack-liveness.ts';
 import { VerifierLog } from './log.ts';
-import {
-  checkKernelLoad,
-  checkTailCallStack,
-  kernelExplain,
-  kernelInsnBlocks,
-  kernelWording,
-  resolveKernel,
-} from './profile.ts';
+import { checkKernelLoad, kernelExplain, kernelInsnBlocks, kernelWording, resolveKernel } from './profile.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -89,6 +82,8 @@ export const BPF_COMPLEXITY_LIMIT_INSNS = 1_000_000;
 export const BPF_MAXINSNS = 4096;
 /** kernel: MAX_BPF_STACK */
 const MAX_BPF_STACK = 512;
+/** kernel: BPF_FUNC_tail_call */
+const BPF_FUNC_TAIL_CALL = 12;
 
 // kernel: resolve_pseudo_ldimm64() and the opcode check done while resolving
 /**
@@ -157,22 +152,37 @@ function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[], 
   }
 }
 
-// kernel: check_max_stack_depth() along the static call graph, 16-byte rounding as with the JIT
-function checkMaxStackDepth(env: VerifierEnv): void {
+// kernel: check_max_stack_depth() + check_max_stack_depth_subprog(): the frames of every call
+// chain together stay within 512 bytes (16-byte rounding, as with the JIT). A function address
+// loaded into a register (a callback for bpf_loop, bpf_for_each_map_elem, ...) counts as a call
+// from the function that loads it: synchronous callbacks run on top of that frame. A timer
+// callback runs later on a stack of its own, so it starts its own chain. A tail call in a
+// function under 256 or more bytes of callers' frames is refused (the callee reuses the stack).
+function checkMaxStackDepth(env: VerifierEnv, tailCallRule: boolean): void {
   const round = (d: number): number => Math.ceil(d / 16) * 16;
+  const subprogAt = (i: number): number => {
+    let k = 0;
+    for (let j = 0; j < env.subprogs.length; j++) if (env.subprogs[j]!.start <= i) k = j;
+    return k;
+  };
   const calls = env.subprogs.map(() => [] as number[]);
+  const tails = env.subprogs.map(() => false);
   for (let i = 0; i < env.insns.length; i++) {
     const insn = env.insns[i]!;
-    if (insn.code === op.OP_CALL && insn.src === op.PSEUDO_CALL) {
-      let from = -1;
-      env.subprogs.forEach((s, k) => {
-        if (s.start <= i) from = k;
-      });
+    const isCall = insn.code === op.OP_CALL && insn.src === op.PSEUDO_CALL;
+    const isFuncAddr = insn.code === op.OP_LDDW && insn.src === op.PSEUDO_FUNC;
+    if (isCall || isFuncAddr) {
       const to = env.subprogs.findIndex((s) => s.start === i + insn.imm + 1);
-      if (from >= 0 && to >= 0) calls[from]!.push(to);
+      // an async callback adds to no chain unless called directly
+      if (to >= 0 && !(isFuncAddr && env.subprogs[to]!.isAsyncCb)) calls[subprogAt(i)]!.push(to);
     }
+    if (insn.code === op.OP_CALL && insn.src === 0 && insn.imm === BPF_FUNC_TAIL_CALL)
+      tails[subprogAt(i)] = true;
+    if (insn.code === op.OP_LDDW) i++;
   }
   const visit = (sp: number, depth: number, frames: number, onPath: Set<number>): void => {
+    if (tailCallRule && sp !== 0 && tails[sp] && depth >= 256)
+      reject(`tail_calls are not allowed when call stack of previous frames is ${depth} bytes. Too large`);
     const d = depth + round(env.subprogs[sp]!.stackDepth);
     if (d > MAX_BPF_STACK) reject(`combined stack size of ${frames} calls is ${d}. Too large`);
     for (const callee of calls[sp]!) {
@@ -182,7 +192,28 @@ function checkMaxStackDepth(env: VerifierEnv): void {
       onPath.delete(callee);
     }
   };
-  visit(0, 0, 1, new Set([0]));
+  // as the kernel, async callbacks first, from the last function down, then the main program
+  for (let k = env.subprogs.length - 1; k >= 0; k--)
+    if (k === 0 || env.subprogs[k]!.isAsyncCb) visit(k, 0, 1, new Set([k]));
+}
+
+// kernel: check_abnormal_return(), from check_btf_info() when neither func_info nor line_info
+// came: BTF says whether a function returns int, which LD_ABS and tail calls in it rely on
+function checkAbnormalReturn(env: VerifierEnv): void {
+  for (let k = 1; k < env.subprogs.length; k++) {
+    const end = env.subprogs[k + 1]?.start ?? env.insns.length;
+    let ldAbs = false;
+    let tailCall = false;
+    for (let i = env.subprogs[k]!.start; i < end; i++) {
+      const insn = env.insns[i]!;
+      const m = op.mode(insn.code);
+      if (op.cls(insn.code) === op.CLASS_LD && (m === op.MODE_ABS || m === op.MODE_IND)) ldAbs = true;
+      if (insn.code === op.OP_CALL && insn.src === 0 && insn.imm === BPF_FUNC_TAIL_CALL) tailCall = true;
+      if (insn.code === op.OP_LDDW) i++;
+    }
+    if (ldAbs) reject('LD_ABS is not allowed in subprogs without BTF');
+    if (tailCall) reject('tail_call is not allowed in subprogs without BTF');
+  }
 }
 
 function sourceLine(lineInfo: readonly LineInfo[], idx: number): VerifyError['line'] {
@@ -272,6 +303,8 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     if (kernel) checkKernelLoad(env, kernel);
     resolvePseudoLdimm64(insns, prog.maps ?? [], env.sleepable);
     env.subprogs = checkSubprogs(insns);
+    const noBtfInfo = (prog.funcInfo?.length ?? 0) === 0 && lineInfo.length === 0;
+    if (noBtfInfo && (kernel?.tailCallsInSubprogs ?? true)) checkAbnormalReturn(env);
     // before 5.6 (51c39bb1d5d1) libbpf makes global functions static: verified in every caller's context
     env.globalFuncs =
       kernel && !kernel.globalFunctions
@@ -296,8 +329,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     doCheck(env);
     // kernel: on success at level 1 only the statistics remain
     if (logLevel < 2) log.truncate(0);
-    checkMaxStackDepth(env);
-    if (kernel) checkTailCallStack(insns, env.subprogs, kernel);
+    checkMaxStackDepth(env, kernel?.tailCallsInSubprogs ?? true);
   } catch (e) {
     if (!(e instanceof VerifierReject)) {
       if (e instanceof InternalError) throw e;

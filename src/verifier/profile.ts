@@ -8,7 +8,7 @@
 //   - do_check(), when exploration reaches the instruction (so dead branches behind CO-RE checks
 //     stay legal, as in the kernel): reserved fields ("BPF_ALU uses reserved fields"), helpers
 //     ("invalid func unknown#181", "unknown func bpf_x#N"), tail calls in programs with subprograms;
-//   - check_max_stack_depth(): from 5.10, a tail call under 256+ bytes of caller frames.
+//   - check_max_stack_depth() (in index.ts): from 5.10, a tail call under 256+ bytes of caller frames.
 // The processed-insn limit is the release's (131,072 before 5.2). Every rule of 6.18 still applies
 // on top; where a release was laxer than 6.18 tsbpf stays with the stricter rule.
 import type { Insn } from '../isa/index.ts';
@@ -153,47 +153,6 @@ export function kernelWording(message: string, p: KernelProfile): string {
   for (const pre of ['program of this type cannot use helper ', 'unknown func '])
     if (message.startsWith(pre)) return `${helperUnavailable(p)} ${message.slice(pre.length)}`;
   return message;
-}
-
-// kernel: check_max_stack_depth() from e411901c0b77 (5.10): a subprogram that tail-calls must not
-// sit under 256 or more bytes of its callers' frames (the tail-called program reuses the stack).
-export function checkTailCallStack(
-  insns: readonly Insn[],
-  subprogs: readonly Subprog[],
-  p: KernelProfile,
-): void {
-  if (!p.tailCallsInSubprogs || subprogs.length < 2) return;
-  const subprogAt = (i: number): number => {
-    let k = 0;
-    for (let j = 0; j < subprogs.length; j++) if (subprogs[j]!.start <= i) k = j;
-    return k;
-  };
-  const calls = subprogs.map(() => [] as number[]);
-  const tails = subprogs.map(() => false);
-  for (let i = 0; i < insns.length; i++) {
-    const insn = insns[i]!;
-    const from = subprogAt(i);
-    if (isCall(insn, op.PSEUDO_CALL) || (insn.code === op.OP_LDDW && insn.src === op.PSEUDO_FUNC)) {
-      const to = subprogs.findIndex((s) => s.start === i + insn.imm + 1);
-      if (to >= 0) calls[from]!.push(to);
-    }
-    if (isCall(insn, op.PSEUDO_CALL_HELPER) && insn.imm === BPF_FUNC_TAIL_CALL) tails[from] = true;
-    if (insn.code === op.OP_LDDW) i++;
-  }
-  // x86-64 JIT rounding (kernel: round_up_stack_depth()), as checkMaxStackDepth() uses
-  const round = (d: number): number => Math.ceil(d / 16) * 16;
-  const visit = (sp: number, depth: number, onPath: Set<number>): void => {
-    if (sp !== 0 && tails[sp] && depth >= 256)
-      reject(`tail_calls are not allowed when call stack of previous frames is ${depth} bytes. Too large`);
-    const d = depth + round(subprogs[sp]!.stackDepth);
-    for (const callee of calls[sp]!) {
-      if (onPath.has(callee)) continue;
-      onPath.add(callee);
-      visit(callee, d, onPath);
-      onPath.delete(callee);
-    }
-  };
-  visit(0, 0, new Set([0]));
 }
 
 /**

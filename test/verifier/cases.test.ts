@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { verify } from '../../src/verifier/index.ts';
-import { loadCases, mapInfo } from './cases.ts';
+import { caseProgram, loadCases } from './cases.ts';
 
 for (const c of loadCases()) {
   test(`verifier case ${c.name}`, () => {
-    const r = verify({ insns: c.insns, progType: c.progType, maps: c.maps.map(mapInfo) }, { logLevel: 1 });
+    const r = verify(caseProgram(c), { logLevel: 1 });
     assert.equal(r.verdict, c.expect, `${c.name}: ${r.error?.message ?? 'accepted'}`);
     for (const m of c.messages) {
       assert.ok(

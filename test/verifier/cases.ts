@@ -2,6 +2,8 @@
 //
 //   -- type xdp                  program type (default socket_filter)
 //   -- maps array:4:8:1 hash:4:8:16    maps, as kbpf's --map TYPE:KEY:VALUE:ENTRIES; lddw imm=i is map i
+//                                (TYPE:4:VALUE:ENTRIES:timer: the value starts with a struct bpf_timer)
+//   -- btf                       load with BTF func_info (test/verifier/case-btf.ts), as callbacks need
 //   -- expect accept | reject
 //   -- message <substring>       a line of the error (repeatable; all must occur in the log)
 //   -- asm
@@ -13,7 +15,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Insn } from '../../src/isa/index.ts';
 import { assembleAuto } from '../../src/isa/index.ts';
-import type { MapInfo } from '../../src/verifier/index.ts';
+import type { MapInfo, VerifyProgram } from '../../src/verifier/index.ts';
+import { caseBtf } from './case-btf.ts';
 
 export interface VerifierCase {
   name: string;
@@ -23,6 +26,7 @@ export interface VerifierCase {
   expect: 'accept' | 'reject';
   messages: string[];
   insns: Insn[];
+  btf: boolean;
 }
 
 export const CASES_DIR = new URL('./cases/', import.meta.url).pathname;
@@ -36,6 +40,7 @@ export function parseCase(text: string, file: string): VerifierCase {
     expect: 'accept',
     messages: [],
     insns: [],
+    btf: false,
   };
   const lines = text.split('\n');
   let i = 0;
@@ -56,6 +61,7 @@ export function parseCase(text: string, file: string): VerifierCase {
       c.expect = value.trim() as 'accept' | 'reject';
       sawExpect = true;
     } else if (key === 'message') c.messages.push(value.trim());
+    else if (key === 'btf') c.btf = true;
     else if (key !== 'comment') throw new Error(`${file}:${i + 1}: unknown key ${key}`);
   }
   if (!sawExpect) throw new Error(`${file}: missing '-- expect'`);
@@ -93,6 +99,25 @@ export function loadCases(): VerifierCase[] {
 
 /** kbpf's map spec as the verifier's MapInfo. */
 export function mapInfo(spec: string): MapInfo {
-  const [type, k, v, n] = spec.split(':');
-  return { type: type!, keySize: Number(k), valueSize: Number(v), maxEntries: Number(n) };
+  const [type, k, v, n, extra] = spec.split(':');
+  const m: MapInfo = { type: type!, keySize: Number(k), valueSize: Number(v), maxEntries: Number(n) };
+  if (extra === 'timer') m.timerOff = 0;
+  return m;
+}
+
+/** Map index -> value size of the case's maps marked `:timer`. */
+export function timerMaps(c: VerifierCase): Map<number, number> {
+  const out = new Map<number, number>();
+  c.maps.forEach((spec, i) => {
+    const f = spec.split(':');
+    if (f[4] === 'timer') out.set(i, Number(f[2]));
+  });
+  return out;
+}
+
+/** The case as verify()'s input, with func_info when it asks for BTF. */
+export function caseProgram(c: VerifierCase): VerifyProgram {
+  const p: VerifyProgram = { insns: c.insns, progType: c.progType, maps: c.maps.map(mapInfo) };
+  if (c.btf) p.funcInfo = caseBtf(c.insns, timerMaps(c)).funcInfo;
+  return p;
 }

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeProgram } from '../../src/isa/index.ts';
 import { verify } from '../../src/verifier/index.ts';
-import { loadCases, mapInfo } from './cases.ts';
+import { caseBtf } from './case-btf.ts';
+import { caseProgram, loadCases, timerMaps } from './cases.ts';
 import { buildKbpf } from './kbpf.ts';
 
 const kbpf = buildKbpf();
@@ -22,13 +23,14 @@ test('verifier cases against the kernel', {
 }, async (t) => {
   for (const c of cases) {
     await t.test(c.name, () => {
-      const k = kbpf!.load(encodeProgram(c.insns), c.progType, c.maps, 1);
+      const btf = c.btf ? caseBtf(c.insns, timerMaps(c)) : undefined;
+      const k = kbpf!.load(encodeProgram(c.insns), c.progType, c.maps, 1, btf);
       assert.equal(
         k.accepted ? 'accept' : 'reject',
         c.expect,
         `kernel disagrees with ${c.name}:\n${k.log.join('\n')}`,
       );
-      const r = verify({ insns: c.insns, progType: c.progType, maps: c.maps.map(mapInfo) }, { logLevel: 1 });
+      const r = verify(caseProgram(c), { logLevel: 1 });
       assert.equal(r.verdict, c.expect, `tsbpf: ${r.error?.message ?? 'accepted'}`);
       // the whole level-1 log is the kernel's, but for map addresses (lddw prints the kernel pointer)
       assert.deepEqual(

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { verify } from '../../src/verifier/index.ts';
-import { loadCases, mapInfo } from './cases.ts';
+import { caseProgram, loadCases } from './cases.ts';
 import { loadExampleProgram } from './objects.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -34,9 +34,7 @@ export function summary(): string[] {
     }
   }
   for (const c of loadCases()) {
-    run(c.name, () =>
-      verify({ insns: c.insns, progType: c.progType, maps: c.maps.map(mapInfo) }, { logLevel: 1 }),
-    );
+    run(c.name, () => verify(caseProgram(c), { logLevel: 1 }));
   }
   return out;
 }

@@ -346,6 +346,7 @@ function pushAsyncCb(
   if (!env.hasFuncInfo) reject('missing btf func_info');
   const sp = env.subprogs[meta.subprogno];
   if (!sp) reject(`verifier bug. No program starts at subprog ${meta.subprogno}`);
+  sp.isAsyncCb = true;
   const callee = newFrame(idx, 0, meta.subprogno);
   callee.regs[1] = pointer('CONST_PTR_TO_MAP', { mapIndex: meta.mapIndex });
   callee.regs[2] = pointer('PTR_TO_MAP_KEY', { mapIndex: meta.mapIndex });
@@ -466,7 +467,8 @@ export function checkHelperCall(
     if (meta.refObjId) releaseReference(state, meta.refObjId);
   }
   const out: CallOutcome = {};
-  if (funcId === 181) out.push = loopCallbackCall(env, state, idx, meta.subprogno);
+  if (funcId === 181) out.push = loopCallbackCall(env, state, idx, meta);
+  if (funcId === 164) out.push = pushCallbackCall(env, state, idx, meta);
   if (funcId === 170) out.push = pushAsyncCb(env, idx, meta);
   const frame = curFrame(state);
   for (let r = 0; r <= 5; r++) {
@@ -518,17 +520,27 @@ function loopCallbackCall(
   env: VerifierEnv,
   state: VerifierState,
   idx: number,
-  subprogno: number,
+  meta: CallArgMeta,
 ): { state: VerifierState; insnIdx: number } | undefined {
   markRegPrecise(env, 1);
   const caller = curFrame(state);
   if (u64.ult(u64.fromNumber(caller.callbackDepth), caller.regs[1]!.s.umax)) {
-    return pushCallbackCall(env, state, idx, subprogno);
+    return pushCallbackCall(env, state, idx, meta);
   }
   caller.callbackDepth = 0;
   if (env.log.level >= 2) env.log.add(`frame${state.frames.length - 1} bpf_loop iteration limit reached`);
   return undefined;
 }
+
+/** Map types with map_for_each_callback (the ones tsbpf knows). */
+const FOR_EACH_MAPS: ReadonlySet<string> = new Set([
+  'array',
+  'percpu_array',
+  'hash',
+  'lru_hash',
+  'percpu_hash',
+  'lru_percpu_hash',
+]);
 
 // kernel: push_callback_call() + set_loop_callback_state(): the callback's first iteration is
 // explored later from a copy of the state before the call clobbers R1-R5
@@ -536,8 +548,9 @@ function pushCallbackCall(
   env: VerifierEnv,
   state: VerifierState,
   idx: number,
-  subprogno: number,
+  meta: CallArgMeta,
 ): { state: VerifierState; insnIdx: number } {
+  const subprogno = meta.subprogno;
   if (!env.hasFuncInfo) reject('missing btf func_info');
   const sp = env.subprogs[subprogno];
   if (!sp) reject(`verifier bug. No program starts at subprog ${subprogno}`);
@@ -546,8 +559,18 @@ function pushCallbackCall(
   const cb = copyState(state);
   const caller = curFrame(cb);
   const callee = newFrame(idx, cb.frames.length, subprogno);
-  callee.regs[1] = unknownScalar();
-  callee.regs[2] = { ...caller.regs[3]!, s: { ...caller.regs[3]!.s } };
+  if (meta.funcId === 164) {
+    // kernel: set_map_elem_callback_state(): callback(map, key, value, ctx)
+    if (!FOR_EACH_MAPS.has(env.maps[meta.mapIndex]?.type ?? ''))
+      reject('callback function not allowed for map');
+    callee.regs[1] = { ...caller.regs[1]!, s: { ...caller.regs[1]!.s } };
+    callee.regs[2] = pointer('PTR_TO_MAP_KEY', { mapIndex: meta.mapIndex });
+    callee.regs[3] = pointer('PTR_TO_MAP_VALUE', { mapIndex: meta.mapIndex });
+    callee.regs[4] = { ...caller.regs[3]!, s: { ...caller.regs[3]!.s } };
+  } else {
+    callee.regs[1] = unknownScalar();
+    callee.regs[2] = { ...caller.regs[3]!, s: { ...caller.regs[3]!.s } };
+  }
   callee.inCallbackFn = true;
   callee.callbackRetMin = 0;
   callee.callbackRetMax = 1;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kernelProfile } from '../../../src/kernels/index.ts';
 import { verify } from '../../../src/verifier/index.ts';
-import { loadCases, mapInfo } from '../cases.ts';
+import { caseProgram, loadCases, mapInfo } from '../cases.ts';
 import { generate } from './gen/index.ts';
 import { buildKbatch, type KernelVerdict, kernelVerdicts } from './kernel.ts';
 import { fromRecorded, loadRecorded } from './run.ts';
@@ -57,7 +57,7 @@ test('the 6.18 profile gives the kernel verdict on every differential-corpus pro
 test('the 6.18 profile gives every case file its kernel-checked expectation', () => {
   // kernel-diff.test.ts loads each case into the running kernel and holds it to `-- expect`
   for (const c of loadCases()) {
-    const r = verify({ insns: c.insns, progType: c.progType, maps: c.maps.map(mapInfo) }, { kernel: '6.18' });
+    const r = verify(caseProgram(c), { kernel: '6.18' });
     assert.equal(r.verdict, c.expect, `${c.name}: ${r.error?.message ?? 'accepted'}`);
   }
 });
