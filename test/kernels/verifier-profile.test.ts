@@ -178,10 +178,25 @@ test('tail calls with bpf-to-bpf calls: rejected before 5.10; from 5.10 under 25
   const r = run(tailFromSubprog(8), '5.9', 'sched_cls', [PROG_ARRAY]);
   assert.equal(rejected(r), 'tail_calls are not allowed in programs with bpf-to-bpf calls');
   assert.equal(r.error!.insnIdx, 8);
-  assert.equal(run(tailFromSubprog(240), '5.10', 'sched_cls', [PROG_ARRAY]).verdict, 'accept');
+  // a subprogram may tail-call only with BTF func_info (check_abnormal_return, also from 5.10)
+  assert.equal(
+    rejected(run(tailFromSubprog(240), '5.10', 'sched_cls', [PROG_ARRAY])),
+    'tail_call is not allowed in subprogs without BTF',
+  );
+  const withFuncInfo = (insns: Insn[], kernel: string) =>
+    verify(
+      {
+        insns,
+        progType: 'sched_cls',
+        maps: [PROG_ARRAY],
+        funcInfo: [0, 5].map((insnIdx, k) => ({ insnIdx, typeId: k + 1 })),
+      },
+      { logLevel: 1, kernel },
+    );
+  assert.equal(withFuncInfo(tailFromSubprog(240), '5.10').verdict, 'accept');
   // the kernel selftest's pair (verifier_tailcall... "256 bytes of caller stack")
   assert.equal(
-    rejected(run(tailFromSubprog(256), '6.18', 'sched_cls', [PROG_ARRAY])),
+    rejected(withFuncInfo(tailFromSubprog(256), '6.18')),
     'tail_calls are not allowed when call stack of previous frames is 256 bytes. Too large',
   );
 });
