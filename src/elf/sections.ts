@@ -261,3 +261,32 @@ export function classifySection(name: string): SectionKind {
   if (!def) return { progType: 'unspec', ...(attachTo !== undefined ? { attachTo } : {}) };
   return { ...def, ...(attachTo !== undefined ? { attachTo } : {}) };
 }
+
+/** The kernel BTF type a BTF-attached program is loaded against (its attach_btf_id). */
+export interface AttachBtfTarget {
+  /** Name to look up in vmlinux BTF, e.g. 'btf_trace_sched_process_exec'. */
+  name: string;
+  /** BTF kind of that type. */
+  kind: 'typedef' | 'func';
+}
+
+/**
+ * For a section whose suffix names a kernel BTF object (tp_btf/, fentry/, lsm/, iter/...): the
+ * vmlinux type libbpf resolves to attach_btf_id. Undefined for other sections and for freplace,
+ * whose target is another BPF program. libbpf: btf_get_kernel_prefix_kind(), find_attach_btf_id().
+ */
+export function attachBtfTarget(section: string): AttachBtfTarget | undefined {
+  const k = classifySection(section);
+  if (!k.attachBtf || k.attachTo === undefined || k.progType === 'ext') return undefined;
+  switch (k.attachType) {
+    case 'trace_raw_tp':
+      return { name: `btf_trace_${k.attachTo}`, kind: 'typedef' };
+    case 'trace_iter':
+      return { name: `bpf_iter_${k.attachTo}`, kind: 'func' };
+    case 'lsm_mac':
+    case 'lsm_cgroup':
+      return { name: `bpf_lsm_${k.attachTo}`, kind: 'func' };
+    default:
+      return { name: k.attachTo, kind: 'func' };
+  }
+}

@@ -72,3 +72,48 @@ test('obj link writes BTF with fixed DATASECs and func_info at every function of
     s.remove();
   }
 });
+
+test('obj link --json names the attach target of BTF-attached programs and the contents of maps of maps', async () => {
+  const s = scratch('tsbpf-link-attach-');
+  try {
+    const link = async (obj: string, prog: string) => {
+      const r = await cli(
+        'obj',
+        'link',
+        `${root}examples/${obj}`,
+        '--prog',
+        prog,
+        '-o',
+        s.path(`${prog}.bin`),
+        '--json',
+      );
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out);
+    };
+    // SEC("tp_btf/sched_process_exec") and SEC("iter/bpf_map_elem") in the C sources.
+    const tp = await link('core/core.bpf.o', 'core_exec');
+    assert.equal(tp.attach_type, 'trace_raw_tp');
+    assert.deepEqual(tp.attach_btf, { name: 'btf_trace_sched_process_exec', kind: 'typedef' });
+    const it = await link('iter/iter.bpf.o', 'dump_stats');
+    assert.equal(it.attach_type, 'trace_iter');
+    assert.deepEqual(it.attach_btf, { name: 'bpf_iter_bpf_map_elem', kind: 'func' });
+    const xdp = await link('map-in-map/map_in_map.bpf.o', 'mim_xdp');
+    assert.equal(xdp.attach_btf, undefined);
+    // struct inner: ARRAY, 4 entries, __u32 key, __u64 value; the .values initialisers.
+    const inner = { spec: 'array:4:8:4', flags: 0 };
+    const slot = (key: number, name: string) => ({ key, kind: 'map', name, ...inner });
+    const byName = new Map(xdp.maps.map((m: { name: string }) => [m.name, m]));
+    const outerArray = byName.get('outer_array') as Record<string, unknown>;
+    assert.equal(outerArray.spec, 'array_of_maps:4:4:2');
+    assert.deepEqual(outerArray.inner_map, inner);
+    assert.deepEqual(outerArray.values, [slot(0, 'inner_even'), slot(1, 'inner_odd')]);
+    const outerHash = byName.get('outer_hash') as Record<string, unknown>;
+    assert.deepEqual(outerHash.inner_map, inner);
+    assert.deepEqual(outerHash.values, [slot(7, 'inner_h')]);
+    const locked = byName.get('locked') as Record<string, unknown>;
+    assert.equal(locked.inner_map, undefined);
+    assert.equal(locked.values, undefined);
+  } finally {
+    s.remove();
+  }
+});

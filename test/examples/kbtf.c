@@ -1,22 +1,34 @@
 // kbtf: kbpf (/work/shared/tools/kbpf) with what the kernel needs to load a linked object
 // program that kbpf cannot: the program's BTF with its func_info and line_info (bpf_loop and
 // timer callbacks, global functions), maps with BTF key/value types (timers, spin locks),
-// initial values and freezing (global data), and more map types. The files come from
-// `tsbpf obj link --btf-out --func-info-out --line-info-out`.
+// initial values and freezing (global data), maps of maps with their inner maps, more map
+// types, and BTF-attached tracing programs (tp_btf, iter, fentry), whose attach_btf_id it
+// looks up in the running kernel's BTF with libbpf. The files come from
+// `tsbpf obj link --btf-out --func-info-out --line-info-out --json`.
 //
 //   kbtf [options] PROG.bin
 //     --type T          program type (socket_filter, xdp, sched_cls, sched_act, cgroup_skb,
-//                       syscall, tracepoint, kprobe, raw_tracepoint, perf_event)
+//                       syscall, tracepoint, kprobe, raw_tracepoint, perf_event, tracing)
+//     --attach-type A   expected_attach_type (trace_raw_tp, trace_fentry, trace_fexit,
+//                       modify_return, trace_iter)
+//     --attach-btf K:N  attach_btf_id = the vmlinux BTF type named N of kind K (typedef, func),
+//                       as libbpf's libbpf_find_vmlinux_btf_id()
 //     --map SPEC        TYPE:KEY:VALUE:MAX[:FLAGS[:KEY_TYPE_ID:VALUE_TYPE_ID]]; repeatable, in
 //                       lddw imm order. Type ids need --btf. TYPE as in tsbpf obj show.
 //     --init I:HEX      after creating map I, store HEX as the value of key 0
 //     --freeze I        freeze map I after --init (a .rodata map)
+//     --inner I:SPEC    map I is a map of maps: create SPEC (TYPE:KEY:VALUE:MAX[:FLAGS]) first
+//                       and pass it as inner_map_fd (then closed, as libbpf does)
+//     --slot I:K:SPEC   after creating map I, create a map of SPEC and store its fd under the
+//                       u32 key K of map I (the object's `values = {...}` initialiser)
 //     --btf FILE        raw BTF, loaded with BPF_BTF_LOAD and passed as prog_btf_fd
 //     --func-info FILE  struct bpf_func_info records
 //     --line-info FILE  struct bpf_line_info records
 //     --log N, --run, --data FILE, --ctx FILE, --repeat N, --dump-maps: as kbpf
 // Output: kbpf's "key: value" lines (verdict, errno, insns_processed, retval, data_out,
-// map<i>[k] for array maps), plus btf_errno and the BTF log when BPF_BTF_LOAD fails.
+// map<i>[k] for array maps, map<i>/<K>[k] for an array map in slot K of map i),
+// attach_btf_id, and btf_errno and the BTF log when BPF_BTF_LOAD fails.
+#include <bpf/btf.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdint.h>
@@ -56,7 +68,15 @@ static const struct name prog_types[] = {
     {"sched_cls", BPF_PROG_TYPE_SCHED_CLS}, {"sched_act", BPF_PROG_TYPE_SCHED_ACT},
     {"cgroup_skb", BPF_PROG_TYPE_CGROUP_SKB}, {"syscall", BPF_PROG_TYPE_SYSCALL},
     {"tracepoint", BPF_PROG_TYPE_TRACEPOINT}, {"kprobe", BPF_PROG_TYPE_KPROBE},
-    {"raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT}, {"perf_event", BPF_PROG_TYPE_PERF_EVENT}};
+    {"raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT}, {"perf_event", BPF_PROG_TYPE_PERF_EVENT},
+    {"tracing", BPF_PROG_TYPE_TRACING}};
+
+static const struct name attach_types[] = {
+    {"trace_raw_tp", BPF_TRACE_RAW_TP}, {"trace_fentry", BPF_TRACE_FENTRY},
+    {"trace_fexit", BPF_TRACE_FEXIT}, {"modify_return", BPF_MODIFY_RETURN},
+    {"trace_iter", BPF_TRACE_ITER}};
+
+static const struct name btf_kinds[] = {{"typedef", BTF_KIND_TYPEDEF}, {"func", BTF_KIND_FUNC}};
 
 static const struct name map_types[] = {
     {"hash", BPF_MAP_TYPE_HASH}, {"array", BPF_MAP_TYPE_ARRAY},
@@ -67,10 +87,33 @@ static const struct name map_types[] = {
     {"cpumap", BPF_MAP_TYPE_CPUMAP}, {"xskmap", BPF_MAP_TYPE_XSKMAP},
     {"devmap_hash", BPF_MAP_TYPE_DEVMAP_HASH}, {"queue", BPF_MAP_TYPE_QUEUE},
     {"stack", BPF_MAP_TYPE_STACK}, {"ringbuf", BPF_MAP_TYPE_RINGBUF},
-    {"bloom_filter", BPF_MAP_TYPE_BLOOM_FILTER}};
+    {"bloom_filter", BPF_MAP_TYPE_BLOOM_FILTER}, {"array_of_maps", BPF_MAP_TYPE_ARRAY_OF_MAPS},
+    {"hash_of_maps", BPF_MAP_TYPE_HASH_OF_MAPS}};
 
 #define MAX_MAPS 64
 struct map { int fd, type; unsigned key, value, max, flags, ktid, vtid; };
+
+/** A map of SPEC (TYPE:KEY:VALUE:MAX[:FLAGS]) without BTF, as an inner map is made. */
+static int plain_map(const char *spec, struct map *mp, int inner_fd) {
+  char t[32];
+  mp->flags = mp->ktid = mp->vtid = 0;
+  int got = sscanf(spec, "%31[^:]:%u:%u:%u:%u", t, &mp->key, &mp->value, &mp->max, &mp->flags);
+  if (got != 4 && got != 5) { fprintf(stderr, "kbtf: bad map spec %s\n", spec); exit(2); }
+  mp->type = lookup(map_types, sizeof map_types / sizeof *map_types, t, "map type");
+  union bpf_attr at = {0};
+  at.map_type = mp->type;
+  at.key_size = mp->key;
+  at.value_size = mp->value;
+  at.max_entries = mp->max;
+  at.map_flags = mp->flags;
+  at.inner_map_fd = inner_fd > 0 ? inner_fd : 0;
+  mp->fd = bpf(BPF_MAP_CREATE, &at);
+  if (mp->fd < 0) { fprintf(stderr, "kbtf: map create %s: %s\n", spec, strerror(errno)); exit(2); }
+  return mp->fd;
+}
+
+#define MAX_SLOTS 64
+struct slot { int outer; unsigned key; const char *spec; struct map m; };
 
 static void hex(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
@@ -87,7 +130,10 @@ static unsigned char *unhex(const char *s, size_t *n) {
 int main(int argc, char **argv) {
   const char *type = "socket_filter", *data = NULL, *ctx = NULL, *path = NULL;
   const char *btf_path = NULL, *func_path = NULL, *line_path = NULL;
-  const char *inits[MAX_MAPS] = {0};
+  const char *inits[MAX_MAPS] = {0}, *inners[MAX_MAPS] = {0};
+  const char *attach_type = NULL, *attach_btf = NULL;
+  struct slot slots[MAX_SLOTS];
+  int nslots = 0;
   int freeze[MAX_MAPS] = {0};
   int log_level = 0, run = 0, dump = 0, nmaps = 0;
   unsigned repeat = 1;
@@ -105,7 +151,20 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--btf") && i + 1 < argc) btf_path = argv[++i];
     else if (!strcmp(a, "--func-info") && i + 1 < argc) func_path = argv[++i];
     else if (!strcmp(a, "--line-info") && i + 1 < argc) line_path = argv[++i];
-    else if (!strcmp(a, "--init") && i + 1 < argc) {
+    else if (!strcmp(a, "--attach-type") && i + 1 < argc) attach_type = argv[++i];
+    else if (!strcmp(a, "--attach-btf") && i + 1 < argc) attach_btf = argv[++i];
+    else if (!strcmp(a, "--inner") && i + 1 < argc) {
+      int k = atoi(argv[++i]);
+      const char *colon = strchr(argv[i], ':');
+      if (k < 0 || k >= MAX_MAPS || !colon) { fprintf(stderr, "kbtf: bad --inner %s\n", argv[i]); return 2; }
+      inners[k] = colon + 1;
+    } else if (!strcmp(a, "--slot") && i + 1 < argc && nslots < MAX_SLOTS) {
+      struct slot *sl = &slots[nslots++];
+      int used = 0;
+      if (sscanf(argv[++i], "%d:%u:%n", &sl->outer, &sl->key, &used) != 2 || !used || sl->outer < 0 ||
+          sl->outer >= MAX_MAPS) { fprintf(stderr, "kbtf: bad --slot %s\n", argv[i]); return 2; }
+      sl->spec = argv[i] + used;
+    } else if (!strcmp(a, "--init") && i + 1 < argc) {
       int k = atoi(argv[++i]);
       const char *colon = strchr(argv[i], ':');
       if (k < 0 || k >= MAX_MAPS || !colon) { fprintf(stderr, "kbtf: bad --init %s\n", argv[i]); return 2; }
@@ -154,6 +213,8 @@ int main(int argc, char **argv) {
     at.value_size = mp->value;
     at.max_entries = mp->max;
     at.map_flags = mp->flags;
+    struct map tmpl = {.fd = -1};
+    if (inners[m]) at.inner_map_fd = plain_map(inners[m], &tmpl, -1);
     if (mp->vtid && btf_fd >= 0) {
       at.btf_fd = btf_fd;
       at.btf_key_type_id = mp->ktid;
@@ -166,6 +227,20 @@ int main(int argc, char **argv) {
       mp->fd = bpf(BPF_MAP_CREATE, &at);
     }
     if (mp->fd < 0) { fprintf(stderr, "kbtf: map create %s: %s\n", specs[m], strerror(errno)); return 2; }
+    if (tmpl.fd >= 0) close(tmpl.fd);
+    for (int k = 0; k < nslots; k++) {
+      if (slots[k].outer != m) continue;
+      if (mp->key != 4) { fprintf(stderr, "kbtf: --slot needs a 4-byte key in map %d\n", m); return 2; }
+      int inner_fd = plain_map(slots[k].spec, &slots[k].m, -1);
+      union bpf_attr u = {0};
+      u.map_fd = mp->fd;
+      u.key = (uintptr_t)&slots[k].key;
+      u.value = (uintptr_t)&inner_fd;
+      if (bpf(BPF_MAP_UPDATE_ELEM, &u) < 0) {
+        fprintf(stderr, "kbtf: slot %u of map %d: %s\n", slots[k].key, m, strerror(errno));
+        return 2;
+      }
+    }
     if (inits[m]) {
       size_t n;
       unsigned char *v = unhex(inits[m], &n);
@@ -210,6 +285,25 @@ int main(int argc, char **argv) {
   at.log_size = log_size;
   at.log_buf = (uintptr_t)log;
   if (at.prog_type == BPF_PROG_TYPE_SYSCALL) at.prog_flags = BPF_F_SLEEPABLE;
+  if (attach_type)
+    at.expected_attach_type = lookup(attach_types, sizeof attach_types / sizeof *attach_types, attach_type,
+                                     "attach type");
+  if (attach_btf) {
+    char kind[16];
+    int used = 0;
+    if (sscanf(attach_btf, "%15[^:]:%n", kind, &used) != 1 || !used) {
+      fprintf(stderr, "kbtf: bad --attach-btf %s\n", attach_btf);
+      return 2;
+    }
+    struct btf *vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux) { fprintf(stderr, "kbtf: no vmlinux BTF: %s\n", strerror(errno)); return 2; }
+    int id = btf__find_by_name_kind(vmlinux, attach_btf + used,
+                                    lookup(btf_kinds, sizeof btf_kinds / sizeof *btf_kinds, kind, "BTF kind"));
+    btf__free(vmlinux);
+    if (id <= 0) { fprintf(stderr, "kbtf: %s is not in vmlinux BTF\n", attach_btf); return 2; }
+    printf("attach_btf_id: %d\n", id);
+    at.attach_btf_id = id;
+  }
   if (btf_fd >= 0) at.prog_btf_fd = btf_fd;
   if (func_path) {
     size_t n;
@@ -268,6 +362,22 @@ int main(int argc, char **argv) {
         l.key = (uintptr_t)&k;
         l.value = (uintptr_t)v;
         if (bpf(BPF_MAP_LOOKUP_ELEM, &l) == 0) { printf("map%d[%u]: ", m, k); hex(v, maps[m].value); }
+      }
+      free(v);
+    }
+    for (int k = 0; k < nslots; k++) {
+      struct map *im = &slots[k].m;
+      if (im->type != BPF_MAP_TYPE_ARRAY) continue;
+      unsigned char *v = malloc(im->value);
+      for (unsigned j = 0; j < im->max; j++) {
+        union bpf_attr l = {0};
+        l.map_fd = im->fd;
+        l.key = (uintptr_t)&j;
+        l.value = (uintptr_t)v;
+        if (bpf(BPF_MAP_LOOKUP_ELEM, &l) == 0) {
+          printf("map%d/%u[%u]: ", slots[k].outer, slots[k].key, j);
+          hex(v, im->value);
+        }
       }
       free(v);
     }

@@ -1,18 +1,24 @@
 // Issue #3, point 7: every example program linked by `tsbpf obj link` (raw bytecode plus the
 // BTF, func_info and line_info it writes) is accepted by the running kernel through the kbtf
 // oracle (test/examples/kbtf.c), and where BPF_PROG_TEST_RUN can run it, the kernel's retval,
-// data_out and array maps equal `tsbpf run FILE.o`'s on the same input.
+// data_out and array maps equal `tsbpf run FILE.o`'s on the same input. BTF-attached tracing
+// programs get the attach type and vmlinux type `obj link --json` names; maps of maps get the
+// inner map template and the initialiser's inner maps it lists.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { dumpMap } from '../../src/cli/map-spec.ts';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
+import type { CollectionSpec } from '../../src/elf/spec.ts';
+import { newCollection } from '../../src/runtime/collection.ts';
 import { cli, scratch } from '../cli/helpers.ts';
-import { buildCTool, prepareKbpf, repoRoot, runKbpfSync } from '../oracles.ts';
-import { readFileSync } from 'node:fs';
+import { prepareKbpf, repoRoot, runKbpfSync } from '../oracles.ts';
+import { prepareCTool } from './kobj.ts';
 
 const kbpf = prepareKbpf();
-const kbtf = kbpf.skip ? kbpf : buildCTool('kbtf', join(repoRoot, 'test/examples/kbtf.c'));
+// libbpf finds the attach_btf_id in the kernel's BTF (libbpf_find_vmlinux_btf_id()).
+const kbtf = kbpf.skip ? kbpf : prepareCTool('kbtf');
 const skip = kbpf.skip ?? kbtf.skip ?? false;
 
 const LOADABLE = new Set([
@@ -26,10 +32,11 @@ const LOADABLE = new Set([
   'kprobe',
   'raw_tracepoint',
   'perf_event',
+  'tracing',
 ]);
 const RUNNABLE = new Set(['socket_filter', 'xdp', 'sched_cls', 'sched_act', 'syscall']);
 const MAP_TYPES =
-  /^(hash|array|prog_array|perf_event_array|percpu_hash|percpu_array|lru_hash|lru_percpu_hash|lpm_trie|devmap|cpumap|xskmap|devmap_hash|queue|stack|ringbuf|bloom_filter)$/;
+  /^(hash|array|prog_array|perf_event_array|percpu_hash|percpu_array|lru_hash|lru_percpu_hash|lpm_trie|devmap|cpumap|xskmap|devmap_hash|queue|stack|ringbuf|bloom_filter|array_of_maps|hash_of_maps)$/;
 
 /** Programs loaded and run in both, whose results cannot agree by construction. */
 const RUN_EXCLUDED: Record<string, string> = {
@@ -41,6 +48,8 @@ const RUN_EXCLUDED: Record<string, string> = {
 
 interface LinkJson {
   type: string;
+  attach_type?: string;
+  attach_btf?: { name: string; kind: string };
   maps: {
     spec: string;
     flags: number;
@@ -49,7 +58,26 @@ interface LinkJson {
     frozen?: boolean;
     initial_data?: string;
     origin: string;
+    inner_map?: { spec: string; flags: number };
+    values?: { key: number; kind: string; name: string; spec?: string; flags?: number }[];
   }[];
+}
+
+/** The inner maps tsbpf put in map-of-maps slots, after running `prog` on 64 zero bytes. */
+function tsbpfSlotMaps(spec: CollectionSpec, prog: string, l: LinkJson): Map<string, string> {
+  const out = new Map<string, string>();
+  const coll = newCollection(spec, { programs: [prog], verify: false });
+  try {
+    coll.program(prog).run({ data: new Uint8Array(64) });
+    l.maps.forEach((m, i) => {
+      for (const v of m.values ?? [])
+        if (v.kind === 'map' && v.spec?.startsWith('array:'))
+          for (const e of dumpMap(coll.map(v.name))) out.set(`map${i}/${v.key}[${e.key}]`, e.value);
+    });
+  } finally {
+    coll.close();
+  }
+  return out;
 }
 
 function examples(): string[] {
@@ -70,6 +98,8 @@ test('every example program linked by tsbpf loads in the kernel with its BTF; ru
   const excluded: string[] = [];
   const ranSame: string[] = [];
   const ranDiff: string[] = [];
+  const attachChecked: string[] = [];
+  const slotsChecked: string[] = [];
   let sawBtfMatter = false;
   try {
     for (const obj of examples()) {
@@ -78,8 +108,7 @@ test('every example program linked by tsbpf loads in the kernel with its BTF; ru
       for (const p of spec.programs) {
         const id = `${short} ${p.name}`;
         if (!LOADABLE.has(p.progType)) {
-          // BTF-typed contexts (tp_btf, iter) need attach_btf_id of a kernel function.
-          excluded.push(`${id}: ${p.progType} needs an attach target (attach_btf_id)`);
+          excluded.push(`${id}: program type ${p.progType} is not one kbtf loads`);
           continue;
         }
         const f = (ext: string) => s.path(`${p.name}.${ext}`);
@@ -103,8 +132,7 @@ test('every example program linked by tsbpf loads in the kernel with its BTF; ru
         const l = JSON.parse(link.out) as LinkJson;
         const inner = l.maps.find((m) => !MAP_TYPES.test(m.spec.split(':')[0]!));
         if (inner) {
-          // Maps of maps need an inner map fd at creation, which the oracle does not make.
-          excluded.push(`${id}: map type ${inner.spec.split(':')[0]} (needs an inner map)`);
+          excluded.push(`${id}: map type ${inner.spec.split(':')[0]} is not one kbtf creates`);
           continue;
         }
         // Map BTF ids only with the BTF: the no-BTF control below creates plain maps.
@@ -114,9 +142,17 @@ test('every example program linked by tsbpf loads in the kernel with its BTF; ru
             btf ? `${m.spec}:${m.flags}:${m.key_type_id}:${m.value_type_id}` : `${m.spec}:${m.flags}`,
             ...(m.initial_data ? ['--init', `${i}:${m.initial_data}`] : []),
             ...(m.frozen ? ['--freeze', String(i)] : []),
+            ...(m.inner_map ? ['--inner', `${i}:${m.inner_map.spec}:${m.inner_map.flags}`] : []),
+            // Program slots (tail calls) are not filled: the oracle loads one program.
+            ...(m.values ?? [])
+              .filter((v) => v.kind === 'map')
+              .flatMap((v) => ['--slot', `${i}:${v.key}:${v.spec}:${v.flags}`]),
           ]);
+        const attach = l.attach_btf
+          ? ['--attach-type', l.attach_type!, '--attach-btf', `${l.attach_btf.kind}:${l.attach_btf.name}`]
+          : [];
         const btfArgs = ['--btf', f('btf'), '--func-info', f('func'), '--line-info', f('line')];
-        const args = ['--type', l.type, ...btfArgs, ...mapArgs(true)];
+        const args = ['--type', l.type, ...attach, ...btfArgs, ...mapArgs(true)];
         const runnable = RUNNABLE.has(l.type);
         const k = runKbpfSync(kbtf.path, [
           ...args,
@@ -135,6 +171,23 @@ test('every example program linked by tsbpf loads in the kernel with its BTF; ru
           const noBtf = runKbpfSync(kbtf.path, ['--type', l.type, ...mapArgs(false), f('bin')]);
           assert.equal(noBtf.verdict, 'reject', `${id} without BTF: ${noBtf.raw}`);
           sawBtfMatter = true;
+        }
+        if (l.attach_btf) {
+          // The attach target is what made it load: a tracing program without one is refused.
+          assert.match(k.stdout, /^attach_btf_id: [1-9]\d*$/m, id);
+          const noTarget = runKbpfSync(kbtf.path, ['--type', l.type, ...btfArgs, ...mapArgs(true), f('bin')]);
+          assert.equal(noTarget.verdict, 'reject', `${id} without attach_btf_id: ${noTarget.raw}`);
+          attachChecked.push(id);
+        }
+        const kernelSlots = new Map(
+          [...k.stdout.matchAll(/^(map\d+\/\d+\[\d+\]): ([0-9a-f]+)$/gm)].map((x) => [x[1]!, x[2]!]),
+        );
+        if (l.maps.some((m) => m.values?.some((v) => v.kind === 'map'))) {
+          // Filled slots are what let it run: with empty outer maps mim_xdp returns XDP_ABORTED.
+          assert.ok(kernelSlots.size > 0, `${id}: the kernel printed no inner maps`);
+          const mine = tsbpfSlotMaps(spec, p.name, l);
+          assert.deepEqual(kernelSlots, mine, `${id}: inner maps after the run`);
+          slotsChecked.push(id);
         }
         if (!runnable || k.runError) continue;
         if (RUN_EXCLUDED[p.name]) {
@@ -171,7 +224,19 @@ test('every example program linked by tsbpf loads in the kernel with its BTF; ru
   assert.ok(sawBtfMatter, 'loop_histogram was checked without its BTF');
   assert.deepEqual(ranDiff, []);
   assert.deepEqual(rejected, []);
-  // 39 programs in the examples: tp_btf/iter (2) need attach_btf_id, mim_xdp a map of maps.
-  assert.ok(accepted.length >= 36, `accepted ${accepted.length}`);
+  // Every program of every example object; the tp_btf and iter programs with their target.
+  const all = examples().flatMap(
+    (o) => loadCollectionSpec(new Uint8Array(readFileSync(o)), { file: o }).programs,
+  );
+  assert.equal(accepted.length, all.length, `accepted ${accepted.length} of ${all.length}`);
+  assert.ok(all.length >= 39, `${all.length} example programs`);
+  assert.deepEqual(
+    attachChecked.map((x) => x.split(' ')[1]),
+    all.filter((p) => p.progType === 'tracing').map((p) => p.name),
+  );
+  assert.deepEqual(
+    slotsChecked.map((x) => x.split(' ')[1]),
+    ['mim_xdp'],
+  );
   assert.ok(ranSame.length >= 20, `ran ${ranSame.length}`);
 });

@@ -4,7 +4,8 @@ import { TsbpfError, UsageError } from '../../errors.ts';
 import { exportProgramBtf } from '../../elf/btf-export.ts';
 import { kbpfMapArgs, type LinkedProgram, linkProgram } from '../../elf/link.ts';
 import { readElf } from '../../elf/reader.ts';
-import type { CollectionSpec } from '../../elf/spec.ts';
+import { attachBtfTarget } from '../../elf/sections.ts';
+import type { CollectionSpec, MapSpec } from '../../elf/spec.ts';
 import { encodeProgram } from '../../isa/encode.ts';
 import { flag, onePositional, type Parsed, parseCommandArgs, str } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -91,6 +92,28 @@ function writeProgramBtf(
     res.line_info = { output: lineOut, records: linked.lineInfo.length };
   }
   return res;
+}
+
+/** kbpf's --map TYPE:KEY:VALUE:MAX for a map the program does not reference itself. */
+const kbpfSpec = (m: MapSpec): string => `${m.typeName}:${m.keySize}:${m.valueSize}:${m.maxEntries}`;
+
+/**
+ * Map-in-map: the inner map template (BPF_MAP_CREATE's inner_map_fd is made from it) and the
+ * `values = {...}` slots libbpf fills after creating the map, each with the map or program it
+ * holds; a map slot carries that map's spec, as the program need not reference it.
+ */
+function mapContents(spec: CollectionSpec, m: MapSpec) {
+  const inner = m.innerMap && { spec: kbpfSpec(m.innerMap), flags: m.innerMap.flags };
+  const values = m.initialValues?.map((v) => {
+    const target = v.kind === 'map' ? spec.maps.find((x) => x.name === v.name) : undefined;
+    return {
+      key: v.index,
+      kind: v.kind,
+      name: v.name,
+      ...(target ? { spec: kbpfSpec(target), flags: target.flags } : {}),
+    };
+  });
+  return { ...(inner ? { inner_map: inner } : {}), ...(values?.length ? { values } : {}) };
 }
 
 function table(rows: string[][]): string[] {
@@ -235,7 +258,11 @@ export const objLinkCommand: Command = {
                 linked image, for BPF_PROG_LOAD's func_info (needs .BTF.ext)
   --line-info-out F  struct bpf_line_info records (16 bytes) of the linked image
 ${btfUsage(14)}
-  --json        {"output", "insns", "type", "maps": [{"index", "spec", "name", ...}]}`,
+  --json        {"output", "insns", "type", "attach_type", "maps": [{"index", "spec",
+                "name", ...}]}; BTF-attached programs (tp_btf/, fentry/, iter/...) add
+                "attach_btf": {"name", "kind"}, the vmlinux type whose id the kernel
+                wants as attach_btf_id; maps of maps add "inner_map" (the template for
+                inner_map_fd) and "values" (the slots the object's initialiser fills)`,
   run(argv, io) {
     const p = parseCommandArgs('obj link', argv, {
       prog: { type: 'string' },
@@ -270,13 +297,16 @@ ${btfUsage(14)}
         value_type_id: m.valueTypeId,
         ...(m.frozen ? { frozen: true } : {}),
         ...(m.data?.some((b) => b !== 0) ? { initial_data: toHex(m.data) } : {}),
+        ...mapContents(spec, m),
       }));
+      const attachBtf = attachBtfTarget(linked.section);
       io.out(
         json({
           output,
           prog: linked.name,
           type: linked.progType,
           ...(linked.attachType ? { attach_type: linked.attachType } : {}),
+          ...(attachBtf ? { attach_btf: attachBtf } : {}),
           license: linked.license,
           insns: linked.insns.length,
           maps,
