@@ -95,6 +95,18 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [171, int('base', a('ARG_PTR_TO_TIMER'), ANY, ANY)],
   [172, int('base', a('ARG_PTR_TO_TIMER'))],
   [181, int('base', ANY, a('ARG_PTR_TO_FUNC'), a('ARG_PTR_TO_STACK', 'PTR_MAYBE_NULL'), ANY)],
+  // kernel: bpf_probe_read_compat_str_proto (gpl_only)
+  [45, { ...int('tracing', UNINIT_MEM, SIZE0, ANY), gplOnly: true }],
+  // kernel: bpf_strtol_proto, bpf_strtoul_proto (bpf_base_func_proto() since 6.12); the result
+  // pointer is the kernel's ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED of 8
+  [105, int('base', RO_MEM, SIZE, ANY, a('ARG_PTR_TO_LONG'))],
+  [106, int('base', RO_MEM, SIZE, ANY, a('ARG_PTR_TO_LONG'))],
+  // kernel: bpf_xdp_get_buff_len_proto, bpf_xdp_load_bytes_proto, bpf_xdp_store_bytes_proto
+  [188, int('xdp', CTX)],
+  [189, int('xdp', CTX, ANY, UNINIT_MEM, SIZE)],
+  [190, int('xdp', CTX, ANY, RO_MEM, SIZE)],
+  // kernel: bpf_map_lookup_percpu_elem_proto (per-CPU maps only: check_map_func_compatibility())
+  [195, { ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, KEY, ANY], avail: 'base' }],
 ]);
 
 /**

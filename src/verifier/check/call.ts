@@ -19,7 +19,12 @@ import type { FuncState, VerifierState } from '../state.ts';
 import { copyState, curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
 import { mayWritePacket } from './ctx.ts';
 import { forEachReg } from './jmp.ts';
-import { checkMemRegionAccess, checkPacketAccess, checkStackAccessWithinBounds } from './mem.ts';
+import {
+  checkMemRegionAccess,
+  checkPacketAccess,
+  checkPtrAlignment,
+  checkStackAccessWithinBounds,
+} from './mem.ts';
 import { checkBufferAccess } from './btf-ptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
 import { BPF_FUNC_spin_lock, heldLocks, processSpinLock } from './spin-lock.ts';
@@ -135,6 +140,11 @@ const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
   ARG_PTR_TO_SPIN_LOCK: {
     types: ['map_value', 'ptr_'],
     match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull,
+  },
+  // kernel: ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED (bpf_strtol's result)
+  ARG_PTR_TO_LONG: {
+    types: ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem', 'buf', 'trusted_ptr_'],
+    match: (r) => memLike(r) && !r.maybeNull && !r.rdonly,
   },
   ARG_PTR_TO_TIMER: { types: ['map_value'], match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull },
   ARG_PTR_TO_STACK: { types: ['fp'], match: (r) => r.type === 'PTR_TO_STACK' },
@@ -301,6 +311,10 @@ function checkFuncArg(
     case 'ARG_PTR_TO_FUNC':
       meta.subprogno = reg.subprogno;
       break;
+    case 'ARG_PTR_TO_LONG':
+      checkPtrAlignment(reg, 0, 8, true);
+      checkHelperMemAccess(env, state, regno, 8, true, false, meta);
+      break;
     case 'ARG_CONST_SIZE':
     case 'ARG_CONST_SIZE_OR_ZERO': {
       const prev = fn.args[arg - 1]!;
@@ -400,7 +414,10 @@ function checkMapFuncCompatibility(m: MapInfo | undefined, funcId: number): void
   if (queueFns.includes(funcId) && m.type !== 'queue' && m.type !== 'stack' && m.type !== 'bloom_filter')
     bad();
   if (funcId === 25 && m.type !== 'perf_event_array') bad();
+  if (funcId === 195 && !PERCPU_MAPS.has(m.type)) bad();
 }
+
+const PERCPU_MAPS = new Set(['percpu_array', 'percpu_hash', 'lru_percpu_hash']);
 
 /** kernel: mark_reg_invalid() for root: references released elsewhere become unknown scalars. */
 function releaseReference(state: VerifierState, refObjId: number): void {
@@ -450,6 +467,10 @@ export function checkHelperCall(
   // kernel: record_func_map() (its message has no newline in 6.18)
   if (funcId === 12 && env.maps[meta.mapIndex]?.type !== 'prog_array')
     reject('expected prog array map for tail call');
+  // kernel: set_map_elem_callback_state() (only maps with map_for_each_callback) runs in
+  // push_callback_call(), before check_map_func_compatibility()
+  if (funcId === 164 && !FOR_EACH_MAPS.has(env.maps[meta.mapIndex]?.type ?? ''))
+    reject('callback function not allowed for map');
   checkMapFuncCompatibility(env.maps[meta.mapIndex], funcId);
   // kernel: record_func_key(): a constant tail call index is relied on
   if (
@@ -679,16 +700,8 @@ export function prepareFuncExit(env: VerifierEnv, state: VerifierState): number 
   if (callee.inCallbackFn) {
     if (r0.type !== 'SCALAR_VALUE') reject('R0 not a scalar value');
     markRegPrecise(env, 0);
-    const lo = u64.fromS32(callee.callbackRetMin);
-    const hi = u64.fromS32(callee.callbackRetMax);
-    if (u64.slt(r0.s.smin, lo) || u64.sgt(r0.s.smax, hi)) {
-      const has = tnum.isUnknown(r0.s.varOff)
-        ? 'has unknown scalar value'
-        : `has value ${tnum.strn(r0.s.varOff)}`;
-      reject(
-        `At callback return the register R0 ${has} should have been in [${callee.callbackRetMin}, ${callee.callbackRetMax}]`,
-      );
-    }
+    // kernel: verbose_invalid_scalar(), as for bpf_for_each_map_elem's "has smin=2 smax=2"
+    checkRetval(r0, 'At callback return', callee.callbackRetMin, callee.callbackRetMax);
   }
   state.frames.pop();
   // a callback returns to its call, which then schedules the next iteration

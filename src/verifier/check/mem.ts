@@ -67,7 +67,7 @@ const ALIGN_DESC: Partial<Record<RegState['type'], string>> = {
  * loads are cheap) only the stack is checked, since spill tracking relies on aligned slots;
  * atomics check every pointer.
  */
-function checkPtrAlignment(reg: RegState, off: number, size: number, strictOnce: boolean): void {
+export function checkPtrAlignment(reg: RegState, off: number, size: number, strictOnce: boolean): void {
   if (reg.type === 'SCALAR_VALUE' || reg.type === 'NOT_INIT') return;
   if (reg.type === 'PTR_TO_PACKET' || reg.type === 'PTR_TO_PACKET_META') {
     if (!strictOnce || size === 1) return;
