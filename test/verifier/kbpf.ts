@@ -41,7 +41,7 @@ export function buildKbpf(): Kbpf | undefined {
       let path = tool.path;
       if (btf) {
         if (kbtf === undefined) {
-          const t = buildCTool('kbtf', join(repoRoot, 'test/examples/kbtf.c'));
+          const t = buildCTool('kbtf', join(repoRoot, 'test/examples/kbtf.c'), ['-lbpf', '-lelf', '-lz']);
           if (t.skip) throw new Error(`kbtf: ${t.skip}`);
           kbtf = t.path;
         }
