@@ -84,6 +84,26 @@ test('CLI usage errors', async () => {
   assert.equal((await cli('iter', join(root, 'examples/timer/timer.bpf.o'), '--prog', 'timer_arm')).code, 2);
 });
 
+test('tsbpf iter verifies the iterator first: a missing NULL check on ctx->task is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-iter-'));
+  try {
+    const tasks = join(dir, 'tasks.json');
+    writeFileSync(tasks, JSON.stringify([{ pid: 7, tgid: 7, comm: 'init' }]));
+    const features = join(root, 'test/verifier/features/features.bpf.o');
+    // the kernel refuses this program at load (test/verifier/features.test.ts checks that)
+    const bad = await cli('iter', features, '--prog', 'iter_task_no_null_check', '--objects', tasks);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /invalid mem access/);
+    // the same walk over the task list runs for a program with the check
+    const good = await cli('iter', features, '--prog', 'iter_task_ok', '--objects', tasks);
+    assert.equal(good.code, 0, good.err);
+    // pid 7 as a u64 (the test harness ends each write with a newline)
+    assert.deepEqual([...Buffer.from(good.out, 'latin1')].slice(0, 8), [7, 0, 0, 0, 0, 0, 0, 0]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('kernel: the pinned iterator prints the same bytes', (t) => {
   const stats = randomStats(48, 5);
   for (const [stopAt, readSize] of [

@@ -4,7 +4,7 @@ import { newCollection } from '../../runtime/index.ts';
 import { type HostObject, iterate } from '../../runtime/iter/index.ts';
 import { flag, int, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { parseGlobals } from '../loaded-object.ts';
+import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
 import { json, processIo, readInput, toHex } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
@@ -46,7 +46,7 @@ export const iterCommand: Command = {
   name: 'iter',
   summary:
     'Run an iterator program (iter/bpf_map_elem over a map, iter/bpf_map) and print what it writes (like cat on a pinned iterator)',
-  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--read-size N] [--json]
+  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--read-size N] [--no-verify] [--json]
   --prog NAME        the iterator program (default: the object's only iterator)
   --before NAME      run this (syscall) program once first, e.g. to fill the map
   --map NAME         the map iter/bpf_map_elem walks (default: the object's only map that is
@@ -62,8 +62,8 @@ ${btfUsage(21)}
   --json             {program, map, reads, bytes, error, output (UTF-8), output_hex}
   The output goes to stdout as the program wrote it; exit 1 if the stream ended with an error
   (EAGAIN: the program returned 1; E2BIG: one element's output did not fit 32 KiB).
-  Iterator programs are loaded without tsbpf's verifier, which does not model their BTF context
-  (the kernel accepts examples/iter/iter.bpf.o).`,
+  --no-verify        load the programs without tsbpf's verifier (by default a program it
+                     rejects is not run: exit 1 with the verifier's message)`,
   run(argv, io) {
     const p = parseCommandArgs('iter', argv, {
       prog: { type: 'string' },
@@ -73,6 +73,7 @@ ${btfUsage(21)}
       'read-size': { type: 'string' },
       objects: { type: 'string' },
       before: { type: 'string' },
+      'no-verify': { type: 'boolean' },
       json: { type: 'boolean' },
       ...BTF_OPTION,
     });
@@ -105,6 +106,8 @@ ${btfUsage(21)}
       ...coreTargetOpt(p),
     });
     try {
+      // as the kernel checks iterator programs at load: ctx layout, nullable object pointers
+      if (!flag(p, 'no-verify')) for (const prog of coll.programs.values()) verifyLoaded(path, coll, prog);
       const map = mapName === undefined ? undefined : coll.map(mapName);
       if (!map && strs(p, 'fill').length) throw new UsageError('--fill needs --map');
       for (const f of strs(p, 'fill')) {
