@@ -50,7 +50,8 @@ class IdMap {
   }
 }
 
-const sameNumeric = (a: RegState, b: RegState): boolean => scalar.equals(a.s, b.s);
+// copies share scalars (never changed in place), so the same object is the common quick answer
+const sameNumeric = (a: RegState, b: RegState): boolean => a.s === b.s || scalar.equals(a.s, b.s);
 
 // kernel: regs_exact()
 function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
@@ -74,7 +75,7 @@ function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
 }
 
 const within = (rold: RegState, rcur: RegState): boolean =>
-  scalar.rangeWithin(rold.s, rcur.s) && tnum.isIn(rold.s.varOff, rcur.s.varOff);
+  rold.s === rcur.s || (scalar.rangeWithin(rold.s, rcur.s) && tnum.isIn(rold.s.varOff, rcur.s.varOff));
 
 // kernel: regsafe()
 function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness): boolean {
@@ -123,8 +124,12 @@ function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness)
 }
 
 // kernel: is_stack_all_misc() with allow_uninit_stack
-const isStackAllMisc = (s: StackSlot): boolean =>
-  s.slotType.every((t) => t === STACK_MISC || t === STACK_INVALID);
+function isStackAllMisc(s: StackSlot): boolean {
+  const types = s.slotType;
+  for (let j = 0; j < BPF_REG_SIZE; j++)
+    if (types[j] !== STACK_MISC && types[j] !== STACK_INVALID) return false;
+  return true;
+}
 
 // kernel: scalar_reg_for_stack()
 function scalarRegForStack(s: StackSlot | undefined): RegState | null {
@@ -149,35 +154,34 @@ function stacksafe(
   liveLo: number,
   liveHi: number,
 ): boolean {
-  const oldBytes = old.stack.length * BPF_REG_SIZE;
-  const curBytes = cur.stack.length * BPF_REG_SIZE;
-  for (let i = 0; i < oldBytes; i++) {
-    const spi = Math.floor(i / BPF_REG_SIZE);
-    const j = i % BPF_REG_SIZE;
+  // slot by slot, then byte by byte within a slot (no division per byte)
+  const curSlots = cur.stack.length;
+  for (let spi = 0; spi < old.stack.length; spi++) {
     // a slot no path reads again before overwriting it (kernel: clean_func_state())
     if (exact !== 'EXACT' && spi < 64 && !((spi < 32 ? liveLo >>> spi : liveHi >>> (spi - 32)) & 1)) {
-      i += BPF_REG_SIZE - 1 - j;
       continue;
     }
     const os = old.stack[spi]!;
     const cs = cur.stack[spi];
-    if (exact === 'EXACT' && (i >= curBytes || os.slotType[j] !== cs!.slotType[j])) return false;
-    const ot = os.slotType[j];
-    if (ot === STACK_INVALID) continue;
-    if (ot === STACK_MISC && exact !== 'EXACT') continue;
-    if (i >= curBytes) return false;
-    const oldReg = scalarRegForStack(os);
-    const curReg = scalarRegForStack(cs);
-    if (oldReg && curReg) {
-      if (!regsafeOrUnbound(oldReg, curReg, idmap, exact)) return false;
-      i += BPF_REG_SIZE - 1 - j;
-      continue;
+    const inCur = spi < curSlots;
+    for (let j = 0; j < BPF_REG_SIZE; j++) {
+      if (exact === 'EXACT' && (!inCur || os.slotType[j] !== cs!.slotType[j])) return false;
+      const ot = os.slotType[j];
+      if (ot === STACK_INVALID) continue;
+      if (ot === STACK_MISC && exact !== 'EXACT') continue;
+      if (!inCur) return false;
+      const oldReg = scalarRegForStack(os);
+      const curReg = scalarRegForStack(cs);
+      if (oldReg && curReg) {
+        if (!regsafeOrUnbound(oldReg, curReg, idmap, exact)) return false;
+        break;
+      }
+      const ct = cs!.slotType[j];
+      if (ot === STACK_MISC && ct === STACK_ZERO) continue;
+      if (ot !== ct) return false;
+      if (j !== BPF_REG_SIZE - 1) continue;
+      if (ot === STACK_SPILL && !regsafe(os.spilled, cs!.spilled, idmap, exact)) return false;
     }
-    const ct = cs!.slotType[j];
-    if (ot === STACK_MISC && ct === STACK_ZERO) continue;
-    if (ot !== ct) return false;
-    if (j !== BPF_REG_SIZE - 1) continue;
-    if (ot === STACK_SPILL && !regsafe(os.spilled, cs!.spilled, idmap, exact)) return false;
   }
   return true;
 }

@@ -177,7 +177,7 @@ function regFields(r: RegState): RegState {
  * TSBPF_VERIFIER_FREEZE=1 freezes every shared scalar, so a change in place throws instead of
  * silently changing another path's state (test/verifier/shared-scalars.test.ts runs with it).
  */
-const FREEZE_SHARED = typeof process !== 'undefined' && process.env?.TSBPF_VERIFIER_FREEZE === '1';
+export const FREEZE_SHARED = typeof process !== 'undefined' && process.env?.TSBPF_VERIFIER_FREEZE === '1';
 
 export const isScalar = (r: RegState): boolean => r.type === 'SCALAR_VALUE';
 export const isPointer = (r: RegState): boolean => r.type !== 'SCALAR_VALUE' && r.type !== 'NOT_INIT';

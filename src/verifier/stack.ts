@@ -1,7 +1,7 @@
 // Stack slots as the kernel's struct bpf_stack_state keeps them: 8 bytes, each with a slot
 // type, plus the register spilled there. Byte j of slot spi is at fp-(spi*8 + j + 1).
 import type { RegState } from './reg.ts';
-import { copyRegSharingScalar, notInit } from './reg.ts';
+import { copyRegSharingScalar, FREEZE_SHARED, notInit } from './reg.ts';
 
 // kernel: enum bpf_stack_slot_type
 export const STACK_INVALID = 0;
@@ -18,19 +18,34 @@ export const MAX_BPF_STACK = 512;
 
 export interface StackSlot {
   /** slotType[j] describes the byte at fp-(spi*8 + j + 1). */
+  /** Read freely; write only through writableTypes() (the array may be shared with copies). */
   slotType: SlotType[];
   spilled: RegState;
+  /** slotType may be shared with another slot (copy-on-write). */
+  sharedTypes: boolean;
 }
 
 export function emptySlot(): StackSlot {
-  return { slotType: [0, 0, 0, 0, 0, 0, 0, 0], spilled: notInit() };
+  return { slotType: [0, 0, 0, 0, 0, 0, 0, 0], spilled: notInit(), sharedTypes: false };
 }
 
 export function copySlot(s: StackSlot): StackSlot {
   // a slot that holds no spilled register keeps a NOT_INIT placeholder that nothing writes to
   // in place (spills and clobbers replace it), so copies may share it
   const spilled = s.spilled.type === 'NOT_INIT' ? s.spilled : copyRegSharingScalar(s.spilled);
-  return { slotType: s.slotType.slice(), spilled };
+  // most slots of a copied state are never written again: share the byte types until a write
+  if (FREEZE_SHARED) Object.freeze(s.slotType);
+  s.sharedTypes = true;
+  return { slotType: s.slotType, spilled, sharedTypes: true };
+}
+
+/** The slot's byte types, unshared first so that they may be written (copy-on-write). */
+export function writableTypes(s: StackSlot): SlotType[] {
+  if (s.sharedTypes) {
+    s.slotType = s.slotType.slice();
+    s.sharedTypes = false;
+  }
+  return s.slotType;
 }
 
 /** kernel: is_spilled_reg() */

@@ -30,7 +30,7 @@ import { checkRegArg, markRegNotInit } from './regs.ts';
 import { BPF_FUNC_spin_lock, heldLocks, processSpinLock } from './spin-lock.ts';
 import type { GlobalFunc } from './global-func.ts';
 import { checkGlobalCall } from './global-func.ts';
-const { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } = stackNs;
+const { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO, writableTypes } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const tnum = { ...tnumNs };
@@ -435,13 +435,13 @@ function clobberStack(w: { frame: FuncState; minOff: number; maxOff: number }): 
     const slot = -i - 1;
     const spi = Math.floor(slot / BPF_REG_SIZE);
     const st = w.frame.stack[spi]!;
-    if (st.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
+    const types = writableTypes(st);
+    if (types[BPF_REG_SIZE - 1] === STACK_SPILL) {
       st.spilled = unknownScalar();
-      for (let j = 0; j < BPF_REG_SIZE; j++)
-        if (st.slotType[j] !== STACK_INVALID) st.slotType[j] = STACK_MISC;
+      for (let j = 0; j < BPF_REG_SIZE; j++) if (types[j] !== STACK_INVALID) types[j] = STACK_MISC;
     }
-    const t = st.slotType[slot % BPF_REG_SIZE]!;
-    if (t === STACK_ZERO || t === STACK_INVALID) st.slotType[slot % BPF_REG_SIZE] = STACK_MISC;
+    const t = types[slot % BPF_REG_SIZE]!;
+    if (t === STACK_ZERO || t === STACK_INVALID) types[slot % BPF_REG_SIZE] = STACK_MISC;
   }
 }
 

@@ -24,6 +24,7 @@ import {
   withScalar,
 } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
+import type { StackSlot } from '../stack.ts';
 import { copyState, curFrame } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
 import { innerMapPointer } from './map-in-map.ts';
@@ -45,12 +46,37 @@ export function forEachReg(
   vstate: VerifierState,
   fn: (r: RegState, set: (n: RegState) => void) => void,
 ): void {
+  // one setter for every register instead of a closure each; saved and restored so that a
+  // callback may itself walk the registers
+  const savedRegs = setRegs;
+  const savedIdx = setIdx;
+  const savedSlot = setSlot;
   for (const f of vstate.frames) {
-    for (let i = 0; i < f.regs.length; i++) fn(f.regs[i]!, (n) => (f.regs[i] = n));
+    for (let i = 0; i < f.regs.length; i++) {
+      setRegs = f.regs;
+      setIdx = i;
+      setSlot = null;
+      fn(f.regs[i]!, setTarget);
+    }
     for (const slot of f.stack) {
-      if (slot.slotType[7] === 1) fn(slot.spilled, (n) => (slot.spilled = n));
+      if (slot.slotType[7] !== 1) continue;
+      setRegs = null;
+      setSlot = slot;
+      fn(slot.spilled, setTarget);
     }
   }
+  setRegs = savedRegs;
+  setIdx = savedIdx;
+  setSlot = savedSlot;
+}
+
+// where forEachReg()'s setter writes: a register of a frame, or a stack slot's spill
+let setRegs: RegState[] | null = null;
+let setIdx = 0;
+let setSlot: StackSlot | null = null;
+function setTarget(n: RegState): void {
+  if (setSlot) setSlot.spilled = n;
+  else setRegs![setIdx] = n;
 }
 
 // kernel: reg_not_null()

@@ -24,8 +24,16 @@ import { noteStackAccess } from '../precision.ts';
 import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
 import { hasBtfCtx, tracingCtxAccess } from './tracing-ctx.ts';
-const { BPF_REG_SIZE, emptySlot, MAX_BPF_STACK, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } =
-  stackNs;
+const {
+  BPF_REG_SIZE,
+  emptySlot,
+  MAX_BPF_STACK,
+  STACK_INVALID,
+  STACK_MISC,
+  STACK_SPILL,
+  STACK_ZERO,
+  writableTypes,
+} = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const coerce = { ...coerceNs };
@@ -196,12 +204,13 @@ const slotOf = (off: number): [number, number] => {
 function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: number): void {
   const st = frame.stack[spi]!;
   st.spilled = copyReg(reg);
+  const types = writableTypes(st);
   let i = BPF_REG_SIZE;
-  for (; i > BPF_REG_SIZE - size; i--) st.slotType[i - 1] = STACK_SPILL;
+  for (; i > BPF_REG_SIZE - size; i--) types[i - 1] = STACK_SPILL;
   // bytes above a narrow spill keep zeros and uninitialised bytes, else become misc
   for (; i; i--) {
-    const t = st.slotType[i - 1]!;
-    if (t !== STACK_ZERO && t !== STACK_INVALID) st.slotType[i - 1] = STACK_MISC;
+    const t = types[i - 1]!;
+    if (t !== STACK_ZERO && t !== STACK_INVALID) types[i - 1] = STACK_MISC;
   }
 }
 
@@ -246,12 +255,12 @@ function checkStackWriteFixedOff(
   } else {
     let type: SlotType = STACK_MISC;
     st.spilled = notInitFrom(st.spilled);
-    if (st.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
-      for (let i = 0; i < BPF_REG_SIZE; i++)
-        if (st.slotType[i] !== STACK_INVALID) st.slotType[i] = STACK_MISC;
+    const types = writableTypes(st);
+    if (types[BPF_REG_SIZE - 1] === STACK_SPILL) {
+      for (let i = 0; i < BPF_REG_SIZE; i++) if (types[i] !== STACK_INVALID) types[i] = STACK_MISC;
     }
     if ((reg && isKnownZero(reg)) || (!reg && stImm === 0)) type = STACK_ZERO;
-    for (let i = 0; i < size; i++) st.slotType[(slot - i) % BPF_REG_SIZE] = type;
+    for (let i = 0; i < size; i++) types[(slot - i) % BPF_REG_SIZE] = type;
   }
 }
 
@@ -271,14 +280,15 @@ function checkStackWriteVarOff(
     const [spi, j] = slotOf(i);
     const st = frame.stack[spi]!;
     env.log.scratchStack(spi);
+    const types = writableTypes(st);
     // a write somewhere in the range may hit a spilled register: forget it
-    if (st.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
+    if (types[BPF_REG_SIZE - 1] === STACK_SPILL) {
       st.spilled = notInitFrom(st.spilled);
-      for (let k = 0; k < BPF_REG_SIZE; k++) if (st.slotType[k] === STACK_SPILL) st.slotType[k] = STACK_MISC;
+      for (let k = 0; k < BPF_REG_SIZE; k++) if (types[k] === STACK_SPILL) types[k] = STACK_MISC;
     }
-    const t = st.slotType[j]!;
+    const t = types[j]!;
     // a byte stays zero only if it was zero and the value written is zero
-    if (!(writingZero && t === STACK_ZERO)) st.slotType[j] = STACK_MISC;
+    if (!(writingZero && t === STACK_ZERO)) types[j] = STACK_MISC;
   }
 }
 
