@@ -174,8 +174,9 @@ function regFields(r: RegState): RegState {
 }
 
 /**
- * TSBPF_VERIFIER_FREEZE=1 freezes every shared scalar, so a change in place throws instead of
- * silently changing another path's state (test/verifier/shared-scalars.test.ts runs with it).
+ * TSBPF_VERIFIER_FREEZE=1 freezes every shared scalar (and shared stack byte types, see
+ * copySlot()), so a change in place throws instead of silently changing another path's state
+ * (test/verifier/shared-scalars.test.ts runs with it).
  */
 export const FREEZE_SHARED = typeof process !== 'undefined' && process.env?.TSBPF_VERIFIER_FREEZE === '1';
 
