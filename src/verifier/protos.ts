@@ -101,6 +101,21 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   // pointer is the kernel's ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED of 8
   [105, int('base', RO_MEM, SIZE, ANY, a('ARG_PTR_TO_LONG'))],
   [106, int('base', RO_MEM, SIZE, ANY, a('ARG_PTR_TO_LONG'))],
+  // kernel: bpf_snprintf_proto (gpl_only); the format is checked at load (check_bpf_snprintf_call())
+  [
+    165,
+    {
+      ...int(
+        'base',
+        a('ARG_PTR_TO_MEM', 'PTR_MAYBE_NULL', 'MEM_WRITE'),
+        SIZE0,
+        a('ARG_PTR_TO_CONST_STR'),
+        a('ARG_PTR_TO_MEM', 'PTR_MAYBE_NULL', 'MEM_RDONLY'),
+        SIZE0,
+      ),
+      gplOnly: true,
+    },
+  ],
   // kernel: bpf_xdp_get_buff_len_proto, bpf_xdp_load_bytes_proto, bpf_xdp_store_bytes_proto
   [188, int('xdp', CTX)],
   [189, int('xdp', CTX, ANY, UNINIT_MEM, SIZE)],

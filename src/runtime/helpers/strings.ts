@@ -26,7 +26,8 @@ export const stringProtos = {
   snprintf: {
     ret: 'RET_INTEGER',
     args: [
-      { type: 'ARG_PTR_TO_MEM', flags: ['PTR_MAYBE_NULL'] },
+      // kernel 6.18: ARG_PTR_TO_MEM_OR_NULL | MEM_WRITE
+      { type: 'ARG_PTR_TO_MEM', flags: ['PTR_MAYBE_NULL', 'MEM_WRITE'] },
       { type: 'ARG_CONST_SIZE_OR_ZERO' },
       { type: 'ARG_PTR_TO_CONST_STR' },
       { type: 'ARG_PTR_TO_MEM', flags: ['PTR_MAYBE_NULL', 'MEM_RDONLY'] },

@@ -25,6 +25,7 @@ import {
   checkPtrAlignment,
   checkStackAccessWithinBounds,
 } from './mem.ts';
+import { validBprintfFormat } from './bprintf.ts';
 import { checkBufferAccess } from './btf-ptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
 import { BPF_FUNC_spin_lock, heldLocks, processSpinLock } from './spin-lock.ts';
@@ -145,6 +146,10 @@ const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
   ARG_PTR_TO_LONG: {
     types: ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem', 'buf', 'trusted_ptr_'],
     match: (r) => memLike(r) && !r.maybeNull && !r.rdonly,
+  },
+  ARG_PTR_TO_CONST_STR: {
+    types: ['map_value'],
+    match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull,
   },
   ARG_PTR_TO_TIMER: { types: ['map_value'], match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull },
   ARG_PTR_TO_STACK: { types: ['fp'], match: (r) => r.type === 'PTR_TO_STACK' },
@@ -311,6 +316,9 @@ function checkFuncArg(
     case 'ARG_PTR_TO_FUNC':
       meta.subprogno = reg.subprogno;
       break;
+    case 'ARG_PTR_TO_CONST_STR':
+      checkRegConstStr(regno, reg, env.maps[reg.mapIndex]!);
+      break;
     case 'ARG_PTR_TO_LONG':
       checkPtrAlignment(reg, 0, 8, true);
       checkHelperMemAccess(env, state, regno, 8, true, false, meta);
@@ -336,6 +344,27 @@ function checkFuncArg(
     default:
       break;
   }
+}
+
+// kernel: check_reg_const_str(): a NUL-terminated string in a frozen read-only array map
+function checkRegConstStr(regno: number, reg: RegState, m: MapInfo): void {
+  if (!((m.flags ?? 0) & 0x80) || !m.frozenData) reject(`R${regno} does not point to a readonly map'`);
+  if (!tnum.isConst(reg.s.varOff)) reject(`R${regno} is not a constant address'`);
+  if (m.type !== 'array') reject('no direct value access support for this map type');
+  checkMemRegionAccess(regno, reg, reg.off, m.valueSize - reg.off, m.valueSize);
+  const off = reg.off + (u64.toNumberS(tnum.value(reg.s.varOff)) ?? 0);
+  if (m.frozenData.subarray(off, m.valueSize).indexOf(0) < 0) reject('string is not zero-terminated');
+}
+
+// kernel: check_bpf_snprintf_call(): the constant format against the data length in R5
+function checkSnprintfCall(env: VerifierEnv, state: VerifierState): void {
+  const regs = curFrame(state).regs;
+  const fmtReg = regs[3]!;
+  const len = u64.toNumberU(tnum.value(regs[5]!.s.varOff)) ?? 0;
+  if (len % 8) reject('Invalid format string');
+  const m = env.maps[fmtReg.mapIndex]!;
+  const off = fmtReg.off + (u64.toNumberS(tnum.value(fmtReg.s.varOff)) ?? 0);
+  if (!validBprintfFormat(m.frozenData!.subarray(off, m.valueSize), len / 8)) reject('Invalid format string');
 }
 
 // kernel: process_timer_func()
@@ -480,6 +509,7 @@ export function checkHelperCall(
   ) {
     markRegPrecise(env, 3);
   }
+  if (funcId === BPF_FUNC_snprintf) checkSnprintfCall(env, state);
   if (funcId === 12 && state.refs.length) {
     reject('tail_call would lead to reference leak');
   }
@@ -554,6 +584,8 @@ function loopCallbackCall(
 }
 
 /** Map types with map_for_each_callback (the ones tsbpf knows). */
+const BPF_FUNC_snprintf = 165;
+
 const FOR_EACH_MAPS: ReadonlySet<string> = new Set([
   'array',
   'percpu_array',
