@@ -177,3 +177,80 @@ test('run --pin-maps, then dump; LIBBPF_PIN_BY_NAME maps carry state from run to
     s.remove();
   }
 });
+
+test('map create: an empty pinned map of the given shape; the kernel-like checks on its attributes', async () => {
+  const s = scratch('tsbpf-create-');
+  const fs = ['--bpffs', s.dir];
+  try {
+    const made = await cli(
+      'map',
+      'create',
+      'counts',
+      'type',
+      'lru_hash',
+      'key',
+      '4',
+      'value',
+      '8',
+      'entries',
+      '2',
+      ...fs,
+      '--json',
+    );
+    assert.equal(made.code, 0, made.err);
+    assert.deepEqual(JSON.parse(made.out), {
+      pinned: s.path('counts'),
+      type: 'lru_hash',
+      key_size: 4,
+      value_size: 8,
+      max_entries: 2,
+    });
+    const put = (k: string) =>
+      cli(
+        'map',
+        'update',
+        'pinned',
+        'counts',
+        'key',
+        k,
+        '0',
+        '0',
+        '0',
+        'value',
+        '1',
+        '0',
+        '0',
+        '0',
+        '0',
+        '0',
+        '0',
+        '0',
+        ...fs,
+      );
+    for (const k of ['1', '2', '3']) assert.equal((await put(k)).code, 0);
+    // an LRU map of 2 entries keeps the two most recent keys
+    const dump = await cli('map', 'dump', 'pinned', 'counts', ...fs, '--json');
+    assert.equal(dump.code, 0, dump.err);
+    assert.equal((JSON.parse(dump.out) as unknown[]).length, 2);
+    // zero-sized keys are refused as BPF_MAP_CREATE refuses them; unknown words are usage errors
+    assert.equal(
+      (await cli('map', 'create', 'bad', 'type', 'hash', 'key', '0', 'value', '8', 'entries', '1', ...fs))
+        .code,
+      2,
+    );
+    assert.equal(
+      (await cli('map', 'create', 'bad', 'type', 'hash', 'key', '4', 'colour', 'red', ...fs)).code,
+      2,
+    );
+    // a user's file is never overwritten
+    writeFileSync(s.path('notes'), 'mine');
+    assert.equal(
+      (await cli('map', 'create', 'notes', 'type', 'array', 'key', '4', 'value', '4', 'entries', '1', ...fs))
+        .code,
+      2,
+    );
+    assert.equal(readFileSync(s.path('notes'), 'utf8'), 'mine');
+  } finally {
+    s.remove();
+  }
+});

@@ -2,6 +2,7 @@ import type { Command } from '../command.ts';
 import { asmCommand } from './asm.ts';
 import { attachCommand } from './attach.ts';
 import { mapDumpCommand, mapShowCommand } from './map.ts';
+import { mapCreateCommand } from './map-create.ts';
 import {
   mapDeleteCommand,
   mapGetnextCommand,
@@ -36,4 +37,5 @@ export const commands: Command[] = [
   mapDeleteCommand,
   mapGetnextCommand,
   mapPinCommand,
+  mapCreateCommand,
 ];
