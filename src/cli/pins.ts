@@ -126,14 +126,14 @@ export function readPin(path: string): PinFile {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(
       'IO',
-      `pinned ${path}: ${code === 'ENOENT' ? 'no such pin' : (code ?? 'unreadable')}`,
+      code === 'ENOENT' ? 'no such pin' : `cannot read the pin (${code ?? 'unreadable'})`,
       {
         where: { file: path },
       },
     );
   }
   const bad = (why: string): never => {
-    throw new InputError('PIN', `${path} is not a valid tsbpf map pin: ${why}`, { where: { file: path } });
+    throw new InputError('PIN', `not a valid tsbpf map pin: ${why}`, { where: { file: path } });
   };
   if (!text.startsWith(`${PIN_MAGIC}\n`)) bad(`no '${PIN_MAGIC}' header`);
   let j: PinFile;
