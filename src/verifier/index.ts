@@ -8,12 +8,14 @@ import type { Insn } from '../isa/index.ts';
 import { formatKernelInsn, opcode as opNs, VALID_OPCODES } from '../isa/index.ts';
 import { findGlobalFuncs } from './check/global-func.ts';
 import { withInnerMaps } from './check/map-in-map.ts';
+import { checkMaxStackDepth } from './check/stack-depth.ts';
 import { checkCfg, checkSubprogs } from './cfg.ts';
 import type { MapInfo, ProgTypeName, VerifierEnv, VerifierOptions } from './env.ts';
 import { reject, VerifierReject } from './env.ts';
 import type { Principle } from './explain.ts';
 import { explain } from './explain.ts';
 import { doCheck } from './explore.ts';
+import { hasFeature } from '../kernels/features.ts';
 import { computeLiveRegs } from './liveness.ts';
 import { computeLiveStack } from './stack-liveness.ts';
 import { VerifierLog } from './log.ts';
@@ -80,8 +82,6 @@ export interface VerifyResult {
 /** kernel: BPF_COMPLEXITY_LIMIT_INSNS, BPF_MAXINSNS */
 export const BPF_COMPLEXITY_LIMIT_INSNS = 1_000_000;
 export const BPF_MAXINSNS = 4096;
-/** kernel: MAX_BPF_STACK */
-const MAX_BPF_STACK = 512;
 /** kernel: BPF_FUNC_tail_call */
 const BPF_FUNC_TAIL_CALL = 12;
 
@@ -111,7 +111,31 @@ const SLEEPABLE_MAP_TYPES = new Set([
   'arena',
 ]);
 
-function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[], sleepable: boolean): void {
+// kernel: is_tracing_prog_type()
+const TRACING_PROG_TYPES = new Set([
+  'kprobe',
+  'tracepoint',
+  'perf_event',
+  'raw_tracepoint',
+  'raw_tracepoint_writable',
+]);
+
+// kernel: check_map_prog_compatibility(): maps holding a lock or a timer, by program type
+function checkMapProgCompatibility(map: MapInfo, progType: string): void {
+  if (map.spinLockOff !== undefined) {
+    if (progType === 'socket_filter') reject('socket filter progs cannot use bpf_spin_lock yet');
+    if (TRACING_PROG_TYPES.has(progType)) reject('tracing progs cannot use bpf_spin_lock yet');
+  }
+  if (map.timerOff !== undefined && TRACING_PROG_TYPES.has(progType))
+    reject('tracing progs cannot use bpf_timer yet');
+}
+
+function resolvePseudoLdimm64(
+  insns: readonly Insn[],
+  maps: readonly MapInfo[],
+  sleepable: boolean,
+  progType: string,
+): void {
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i]!;
     const c = op.cls(insn.code);
@@ -135,6 +159,7 @@ function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[], 
       if (!isValue && !(isFd && (insn.imm64Hi ?? 0) === 0)) reject('unrecognized bpf_ld_imm64 insn');
       const map = maps[insn.imm];
       if (!map) reject(`fd ${insn.imm} is not pointing to valid bpf_map`);
+      checkMapProgCompatibility(map, progType);
       if (sleepable && !SLEEPABLE_MAP_TYPES.has(map.type))
         reject('Sleepable programs can only use array, hash, ringbuf and local storage maps');
       if (isValue) {
@@ -150,51 +175,6 @@ function resolvePseudoLdimm64(insns: readonly Insn[], maps: readonly MapInfo[], 
     }
     if (!VALID_OPCODES.has(insn.code)) reject(`unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
   }
-}
-
-// kernel: check_max_stack_depth() + check_max_stack_depth_subprog(): the frames of every call
-// chain together stay within 512 bytes (16-byte rounding, as with the JIT). A function address
-// loaded into a register (a callback for bpf_loop, bpf_for_each_map_elem, ...) counts as a call
-// from the function that loads it: synchronous callbacks run on top of that frame. A timer
-// callback runs later on a stack of its own, so it starts its own chain. A tail call in a
-// function under 256 or more bytes of callers' frames is refused (the callee reuses the stack).
-function checkMaxStackDepth(env: VerifierEnv, tailCallRule: boolean): void {
-  const round = (d: number): number => Math.ceil(d / 16) * 16;
-  const subprogAt = (i: number): number => {
-    let k = 0;
-    for (let j = 0; j < env.subprogs.length; j++) if (env.subprogs[j]!.start <= i) k = j;
-    return k;
-  };
-  const calls = env.subprogs.map(() => [] as number[]);
-  const tails = env.subprogs.map(() => false);
-  for (let i = 0; i < env.insns.length; i++) {
-    const insn = env.insns[i]!;
-    const isCall = insn.code === op.OP_CALL && insn.src === op.PSEUDO_CALL;
-    const isFuncAddr = insn.code === op.OP_LDDW && insn.src === op.PSEUDO_FUNC;
-    if (isCall || isFuncAddr) {
-      const to = env.subprogs.findIndex((s) => s.start === i + insn.imm + 1);
-      // an async callback adds to no chain unless called directly
-      if (to >= 0 && !(isFuncAddr && env.subprogs[to]!.isAsyncCb)) calls[subprogAt(i)]!.push(to);
-    }
-    if (insn.code === op.OP_CALL && insn.src === 0 && insn.imm === BPF_FUNC_TAIL_CALL)
-      tails[subprogAt(i)] = true;
-    if (insn.code === op.OP_LDDW) i++;
-  }
-  const visit = (sp: number, depth: number, frames: number, onPath: Set<number>): void => {
-    if (tailCallRule && sp !== 0 && tails[sp] && depth >= 256)
-      reject(`tail_calls are not allowed when call stack of previous frames is ${depth} bytes. Too large`);
-    const d = depth + round(env.subprogs[sp]!.stackDepth);
-    if (d > MAX_BPF_STACK) reject(`combined stack size of ${frames} calls is ${d}. Too large`);
-    for (const callee of calls[sp]!) {
-      if (onPath.has(callee)) continue;
-      onPath.add(callee);
-      visit(callee, d, frames + 1, onPath);
-      onPath.delete(callee);
-    }
-  };
-  // as the kernel, async callbacks first, from the last function down, then the main program
-  for (let k = env.subprogs.length - 1; k >= 0; k--)
-    if (k === 0 || env.subprogs[k]!.isAsyncCb) visit(k, 0, 1, new Set([k]));
 }
 
 // kernel: check_abnormal_return(), from check_btf_info() when neither func_info nor line_info
@@ -301,7 +281,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
       );
     }
     if (kernel) checkKernelLoad(env, kernel);
-    resolvePseudoLdimm64(insns, prog.maps ?? [], env.sleepable);
+    resolvePseudoLdimm64(insns, prog.maps ?? [], env.sleepable, prog.progType);
     env.subprogs = checkSubprogs(insns);
     const noBtfInfo = (prog.funcInfo?.length ?? 0) === 0 && lineInfo.length === 0;
     if (noBtfInfo && (kernel?.tailCallsInSubprogs ?? true)) checkAbnormalReturn(env);
@@ -329,7 +309,10 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     doCheck(env);
     // kernel: on success at level 1 only the statistics remain
     if (logLevel < 2) log.truncate(0);
-    checkMaxStackDepth(env, kernel?.tailCallsInSubprogs ?? true);
+    checkMaxStackDepth(env, {
+      tailCallRule: kernel?.tailCallsInSubprogs ?? true,
+      privStack: kernel ? hasFeature(kernel.version, '6.13') : true,
+    });
   } catch (e) {
     if (!(e instanceof VerifierReject)) {
       if (e instanceof InternalError) throw e;
