@@ -80,6 +80,9 @@ export const about: Record<string, string> = {
     'sleepable syscall program: bpf_copy_from_user of a user buffer (pointer + length in the ctx) in 16-byte chunks, byte-value counts in an array',
   life: "Conway's Game of Life (the reference demo): board in an array map, bpf_loop, bpf_timer, ring buffer",
   http: 'XDP HTTP/1.x parsing: bpf_loop state machine over the payload, per method/host/path-prefix/status counters, LPM path rules',
+  iter: 'BPF iterator (iter/bpf_map_elem) printing a hash map as a table with bpf_seq_printf/bpf_seq_write',
+  'iter-task':
+    'task iterator (iter/task): a ps of every thread (tgid, pid, priority, nice, comm), optionally of one process',
   tls: 'XDP TLS ClientHello parsing: SNI, ALPN, JA3-style FNV-1a fingerprint to a ring buffer, SNI deny map, bounded loop',
 };
 

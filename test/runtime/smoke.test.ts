@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadCollectionSpec } from '../../src/elf/index.ts';
 import { newCollection } from '../../src/runtime/collection.ts';
+import { iterate } from '../../src/runtime/iter/index.ts';
 import { udp4Packet } from '../examples/packets.ts';
 
 const PACKET = new Set(['xdp', 'sched_cls', 'socket_filter']);
@@ -31,6 +32,9 @@ for (const dir of readdirSync('examples', { withFileTypes: true }).filter((d) =>
         } else if (dir.name === 'sleepable') {
           // its ctx holds a user pointer and length: a zero length reads nothing
           out.push(`${p.name}=${p.run({ ctx: new Uint8Array(16) }).retval}`);
+        } else if (p.section === 'iter/task') {
+          const tasks = [{ pid: 7, tgid: 7, comm: 'smoke', prio: 120, static_prio: 120 }];
+          out.push(`${p.name}=${JSON.stringify(iterate(p, { objects: tasks }).text)}`);
         } else if (NO_CTX.has(p.type)) {
           out.push(`${p.name}=${p.run().retval}`);
         }

@@ -2,6 +2,7 @@
 import { UsageError } from '../../errors.ts';
 import { newCollection } from '../../runtime/index.ts';
 import { type HostObject, iterate } from '../../runtime/iter/index.ts';
+import { readProcTasks } from '../../runtime/iter/proc-tasks.ts';
 import { flag, int, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
@@ -45,8 +46,8 @@ function readObjects(path: string): HostObject[] {
 export const iterCommand: Command = {
   name: 'iter',
   summary:
-    'Run an iterator program (iter/bpf_map_elem over a map, iter/bpf_map) and print what it writes (like cat on a pinned iterator)',
-  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--read-size N] [--no-verify] [--json]
+    'Run an iterator program (iter/bpf_map_elem over a map, iter/bpf_map, iter/task) and print what it writes (like cat on a pinned iterator)',
+  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--tasks host | --objects FILE] [--read-size N] [--no-verify] [--json]
   --prog NAME        the iterator program (default: the object's only iterator)
   --before NAME      run this (syscall) program once first, e.g. to fill the map
   --map NAME         the map iter/bpf_map_elem walks (default: the object's only map that is
@@ -57,6 +58,8 @@ export const iterCommand: Command = {
 ${btfUsage(21)}
   --objects FILE     iter/task: a JSON array of task_struct fields by kernel name,
                      e.g. [{"pid": 1, "tgid": 1, "comm": "init"}]
+  --tasks host       iter/task: this machine's tasks, every thread, from /proc (pid, tgid,
+                     comm, flags, prio, static_prio)
   --read-size N      bytes per read(), which decides where the output is cut into the kernel's
                      32 KiB buffer fills (default 131072, as cat)
   --json             {program, map, reads, bytes, error, output (UTF-8), output_hex}
@@ -72,6 +75,7 @@ ${btfUsage(21)}
       set: { type: 'string', multiple: true },
       'read-size': { type: 'string' },
       objects: { type: 'string' },
+      tasks: { type: 'string' },
       before: { type: 'string' },
       'no-verify': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -126,7 +130,17 @@ ${btfUsage(21)}
       if (readSize === 0) throw new UsageError('--read-size: must be at least 1');
       if (before !== undefined) coll.program(before).run();
       const objectsFile = str(p, 'objects');
-      const objects = objectsFile === undefined ? undefined : readObjects(objectsFile);
+      const tasks = str(p, 'tasks');
+      if (tasks !== undefined && tasks !== 'host')
+        throw new UsageError(`--tasks ${tasks}: the only source is 'host' (use --objects FILE for a list)`);
+      if (tasks !== undefined && objectsFile !== undefined)
+        throw new UsageError('--tasks and --objects both give the objects: use one');
+      const objects =
+        tasks !== undefined
+          ? readProcTasks()
+          : objectsFile === undefined
+            ? undefined
+            : readObjects(objectsFile);
       const r = iterate(coll.program(ps.name), {
         ...(map ? { map } : {}),
         ...(objects ? { objects } : {}),
