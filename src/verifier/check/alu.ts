@@ -17,13 +17,13 @@ import {
   copyReg,
   hasAddConst,
   isPktPointer,
-  knownScalar,
   regTypeStr,
   scalarOf,
   unknownScalar,
 } from '../reg.ts';
 import type { FuncState } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
+import { immOperand, sharedKnownS32, sharedKnownU32 } from './imm.ts';
 import { checkRegArg } from './regs.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -144,7 +144,7 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
         regs[insn.dst] = r;
       }
     } else {
-      regs[insn.dst] = knownScalar(is64 ? u64.fromS32(insn.imm) : u64.fromU32(insn.imm >>> 0));
+      regs[insn.dst] = scalarOf(is64 ? sharedKnownS32(insn.imm) : sharedKnownU32(insn.imm));
     }
   } else if (opc > op.ALU_END) {
     reject(`invalid BPF_ALU opcode ${(opc >> 4).toString(16)}`);
@@ -207,7 +207,7 @@ function adjustRegMinMaxVals(
       return null;
     }
   } else {
-    src = knownScalar(u64.fromS32(insn.imm));
+    src = immOperand(insn.imm);
     if (dst.type !== 'SCALAR_VALUE') {
       regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, dst, src, false);
       return null;

@@ -27,6 +27,7 @@ import type { VerifierState } from '../state.ts';
 import type { StackSlot } from '../stack.ts';
 import { copyState, curFrame } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
+import { immOperand } from './imm.ts';
 import { innerMapPointer } from './map-in-map.ts';
 import { checkRegArg } from './regs.ts';
 
@@ -272,7 +273,7 @@ export function checkCondJmpOp(
     src = frame.regs[insn.src]!;
   } else {
     if (insn.src !== 0) reject('BPF_JMP/JMP32 uses reserved fields');
-    src = knownScalar(u64.fromS32(insn.imm));
+    src = immOperand(insn.imm);
   }
   const dst = frame.regs[insn.dst]!;
   const is32 = op.cls(insn.code) === op.CLASS_JMP32;

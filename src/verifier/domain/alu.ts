@@ -7,6 +7,7 @@ import * as s from './scalar.ts';
 import type { Scalar } from './scalar.ts';
 import * as tnum from './tnum.ts';
 import * as u64 from './u64.ts';
+import type { U64 } from './u64.ts';
 
 export const ALU = {
   ADD: 0x00,
@@ -55,22 +56,67 @@ export function scalar32MinMaxAdd(dst: Scalar, src: Scalar): void {
   }
 }
 
+// 64-bit sums and differences on halves, into module variables: the overflow checks and the
+// results come from one computation, and a U64 is made only for a result that is kept.
+let resLo = 0;
+let resHi = 0;
+/** The last add64()/sub64() wrapped as u64 (carry out / borrow). */
+let uWrapped = false;
+/** The last add64()/sub64() overflowed as s64. */
+let sWrapped = false;
+
+function add64(a: U64, b: U64): void {
+  const lo = a.lo + b.lo;
+  const carry = lo > 0xffffffff ? 1 : 0;
+  const hi = a.hi + b.hi + carry;
+  resLo = lo >>> 0;
+  resHi = hi >>> 0;
+  uWrapped = hi > 0xffffffff;
+  // both operands share a sign that the result does not
+  sWrapped = (~(a.hi ^ b.hi) & (a.hi ^ resHi) & 0x80000000) !== 0;
+}
+
+function sub64(a: U64, b: U64): void {
+  const lo = a.lo - b.lo;
+  const borrow = lo < 0 ? 1 : 0;
+  const hi = a.hi - b.hi - borrow;
+  resLo = lo >>> 0;
+  resHi = hi >>> 0;
+  uWrapped = hi < 0;
+  // operands of different signs, and the result's sign differs from the minuend's
+  sWrapped = ((a.hi ^ b.hi) & (a.hi ^ resHi) & 0x80000000) !== 0;
+}
+
+/** The last result as a U64, reusing `old` when it is the same value. */
+function result(old: U64): U64 {
+  return old.lo === resLo && old.hi === resHi ? old : u64.make(resLo, resHi);
+}
+
 // kernel: scalar_min_max_add()
 export function scalarMinMaxAdd(dst: Scalar, src: Scalar): void {
-  if (u64.saddOverflows(dst.smin, src.smin) || u64.saddOverflows(dst.smax, src.smax)) {
+  add64(dst.smin, src.smin);
+  const sminOverflow = sWrapped;
+  const sminLo = resLo;
+  const sminHi = resHi;
+  add64(dst.smax, src.smax);
+  if (sminOverflow || sWrapped) {
     dst.smin = u64.S64_MIN;
     dst.smax = u64.S64_MAX;
   } else {
-    dst.smin = u64.add(dst.smin, src.smin);
-    dst.smax = u64.add(dst.smax, src.smax);
+    dst.smax = result(dst.smax);
+    dst.smin = sminLo === dst.smin.lo && sminHi === dst.smin.hi ? dst.smin : u64.make(sminLo, sminHi);
   }
-  const minOverflow = u64.uaddOverflows(dst.umin, src.umin);
-  const maxOverflow = u64.uaddOverflows(dst.umax, src.umax);
-  dst.umin = u64.add(dst.umin, src.umin);
-  dst.umax = u64.add(dst.umax, src.umax);
-  if (!minOverflow && maxOverflow) {
+  add64(dst.umin, src.umin);
+  const minOverflow = uWrapped;
+  const uminLo = resLo;
+  const uminHi = resHi;
+  add64(dst.umax, src.umax);
+  if (!minOverflow && uWrapped) {
     dst.umin = u64.ZERO;
     dst.umax = u64.MAX;
+  } else {
+    dst.umax = result(dst.umax);
+    dst.umin = uminLo === dst.umin.lo && uminHi === dst.umin.hi ? dst.umin : u64.make(uminLo, uminHi);
   }
 }
 
@@ -98,20 +144,29 @@ export function scalar32MinMaxSub(dst: Scalar, src: Scalar): void {
 
 // kernel: scalar_min_max_sub()
 export function scalarMinMaxSub(dst: Scalar, src: Scalar): void {
-  if (u64.ssubOverflows(dst.smin, src.smax) || u64.ssubOverflows(dst.smax, src.smin)) {
+  sub64(dst.smin, src.smax);
+  const sminOverflow = sWrapped;
+  const sminLo = resLo;
+  const sminHi = resHi;
+  sub64(dst.smax, src.smin);
+  if (sminOverflow || sWrapped) {
     dst.smin = u64.S64_MIN;
     dst.smax = u64.S64_MAX;
   } else {
-    dst.smin = u64.sub(dst.smin, src.smax);
-    dst.smax = u64.sub(dst.smax, src.smin);
+    dst.smax = result(dst.smax);
+    dst.smin = sminLo === dst.smin.lo && sminHi === dst.smin.hi ? dst.smin : u64.make(sminLo, sminHi);
   }
-  const minUnderflow = u64.usubOverflows(dst.umin, src.umax);
-  const maxUnderflow = u64.usubOverflows(dst.umax, src.umin);
-  dst.umin = u64.sub(dst.umin, src.umax);
-  dst.umax = u64.sub(dst.umax, src.umin);
-  if (minUnderflow && !maxUnderflow) {
+  sub64(dst.umin, src.umax);
+  const minUnderflow = uWrapped;
+  const uminLo = resLo;
+  const uminHi = resHi;
+  sub64(dst.umax, src.umin);
+  if (minUnderflow && !uWrapped) {
     dst.umin = u64.ZERO;
     dst.umax = u64.MAX;
+  } else {
+    dst.umax = result(dst.umax);
+    dst.umin = uminLo === dst.umin.lo && uminHi === dst.umin.hi ? dst.umin : u64.make(uminLo, uminHi);
   }
 }
 

@@ -360,15 +360,15 @@ export function regSetMinMax(
   const fallthrough = refineCondOp(revOpcode(op), a, b, is32);
   const taken = refineCondOp(op, a, b, is32);
   const violations: string[] = [];
-  const checks: [Scalar, string][] = [
-    [taken[0], 'true_reg1'],
-    [taken[1], 'true_reg2'],
-    [fallthrough[0], 'false_reg1'],
-    [fallthrough[1], 'false_reg2'],
-  ];
-  for (const [r, ctx] of checks) {
-    const msg = s.regBoundsSanityCheck(r, ctx, strict);
-    if (msg !== null) violations.push(msg);
-  }
+  // written out, in the kernel's order: this runs at every undecided conditional jump
+  noteViolation(violations, taken[0], 'true_reg1', strict);
+  noteViolation(violations, taken[1], 'true_reg2', strict);
+  noteViolation(violations, fallthrough[0], 'false_reg1', strict);
+  noteViolation(violations, fallthrough[1], 'false_reg2', strict);
   return { taken, fallthrough, violations };
+}
+
+function noteViolation(violations: string[], r: Scalar, ctx: string, strict: boolean): void {
+  const msg = s.regBoundsSanityCheck(r, ctx, strict);
+  if (msg !== null) violations.push(msg);
 }

@@ -303,8 +303,19 @@ export function sanityViolation(r: Scalar, ctx: string): string | null {
   if (u64.ugt(r.umin, r.umax) || u64.sgt(r.smin, r.smax) || r.u32min > r.u32max || r.s32min > r.s32max) {
     msg = 'range bounds violation';
   } else if (tnum.isConst(r.varOff)) {
-    const v = tnum.value(r.varOff);
-    if (!u64.eq(r.umin, v) || !u64.eq(r.umax, v) || !u64.eq(r.smin, v) || !u64.eq(r.smax, v)) {
+    // compared on halves: this runs after every ALU instruction
+    const lo = r.varOff.vLo;
+    const hi = r.varOff.vHi;
+    if (
+      r.umin.lo !== lo ||
+      r.umin.hi !== hi ||
+      r.umax.lo !== lo ||
+      r.umax.hi !== hi ||
+      r.smin.lo !== lo ||
+      r.smin.hi !== hi ||
+      r.smax.lo !== lo ||
+      r.smax.hi !== hi
+    ) {
       msg = 'const tnum out of sync with range bounds';
     }
   }

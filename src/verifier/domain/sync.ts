@@ -320,8 +320,55 @@ function boundOffset(): void {
   mHi = (mHi & ~vHi) >>> 0;
 }
 
+/**
+ * True when a sync cannot change r: a constant tnum with all eight bounds at that constant, or
+ * nothing known at all. Both are common (immediates, fresh unknowns) and every step of the sync
+ * provably leaves them as they are, so they skip it.
+ */
+function isFixedPoint(r: Scalar): boolean {
+  const t = r.varOff;
+  if ((t.mLo | t.mHi) === 0) {
+    const lo = t.vLo;
+    const hi = t.vHi;
+    const umin = r.umin;
+    const umax = r.umax;
+    const smin = r.smin;
+    const smax = r.smax;
+    return (
+      umin.lo === lo &&
+      umin.hi === hi &&
+      umax.lo === lo &&
+      umax.hi === hi &&
+      smin.lo === lo &&
+      smin.hi === hi &&
+      smax.lo === lo &&
+      smax.hi === hi &&
+      r.u32min === lo &&
+      r.u32max === lo &&
+      r.s32min === (lo | 0) &&
+      r.s32max === (lo | 0)
+    );
+  }
+  return (
+    t.mLo === 0xffffffff &&
+    t.mHi === 0xffffffff &&
+    (r.umin.lo | r.umin.hi) === 0 &&
+    r.umax.lo === 0xffffffff &&
+    r.umax.hi === 0xffffffff &&
+    r.smin.lo === 0 &&
+    r.smin.hi === 0x80000000 &&
+    r.smax.lo === 0xffffffff &&
+    r.smax.hi === 0x7fffffff &&
+    r.u32min === 0 &&
+    r.u32max === 0xffffffff &&
+    r.s32min === -0x80000000 &&
+    r.s32max === 0x7fffffff
+  );
+}
+
 /** kernel: __update_reg_bounds() */
 export function updateRegBoundsFast(r: Scalar): void {
+  if (isFixedPoint(r)) return;
   load(r);
   updateReg32();
   updateReg64();
@@ -330,6 +377,7 @@ export function updateRegBoundsFast(r: Scalar): void {
 
 /** kernel: reg_bounds_sync() */
 export function regBoundsSyncFast(r: Scalar): void {
+  if (isFixedPoint(r)) return;
   load(r);
   updateReg32();
   updateReg64();

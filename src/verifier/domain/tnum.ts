@@ -145,22 +145,59 @@ export function xor(a: Tnum, b: Tnum): Tnum {
  * b, an unknown bit takes the union of "added" and "not added".
  */
 export function mul(a: Tnum, b: Tnum): Tnum {
-  let acc = ZERO;
-  // a and b are walked as halves: a shifts right, b left, one bit per round
+  // all on halves in locals: one round per bit of a, and no object until the end
+  let accVLo = 0;
+  let accVHi = 0;
+  let accMLo = 0;
+  let accMHi = 0;
   let avLo = a.vLo;
   let avHi = a.vHi;
   let amLo = a.mLo;
   let amHi = a.mHi;
+  let bvLo = b.vLo;
+  let bvHi = b.vHi;
+  let bmLo = b.mLo;
+  let bmHi = b.mHi;
   while ((avLo | avHi | amLo | amHi) !== 0) {
-    if (avLo & 1) acc = add(acc, b);
-    else if (amLo & 1) acc = union(acc, add(acc, b));
+    if (avLo & 1 || amLo & 1) {
+      // sum = tnum_add(acc, b), as add() computes it
+      let smLo = accMLo + bmLo;
+      const smHi = (accMHi + bmHi + (smLo > 0xffffffff ? 1 : 0)) >>> 0;
+      smLo >>>= 0;
+      let svLo = accVLo + bvLo;
+      const svHi = (accVHi + bvHi + (svLo > 0xffffffff ? 1 : 0)) >>> 0;
+      svLo >>>= 0;
+      const sgLo = smLo + svLo;
+      const sgHi = smHi + svHi + (sgLo > 0xffffffff ? 1 : 0);
+      const muLo = ((sgLo ^ svLo) | accMLo | bmLo) >>> 0;
+      const muHi = ((sgHi ^ svHi) | accMHi | bmHi) >>> 0;
+      const sumVLo = (svLo & ~muLo) >>> 0;
+      const sumVHi = (svHi & ~muHi) >>> 0;
+      if (avLo & 1) {
+        accVLo = sumVLo;
+        accVHi = sumVHi;
+        accMLo = muLo;
+        accMHi = muHi;
+      } else {
+        // unknown bit: union(acc, sum)
+        const uLo = ((accVLo ^ sumVLo) | accMLo | muLo) >>> 0;
+        const uHi = ((accVHi ^ sumVHi) | accMHi | muHi) >>> 0;
+        accVLo = (accVLo & sumVLo & ~uLo) >>> 0;
+        accVHi = (accVHi & sumVHi & ~uHi) >>> 0;
+        accMLo = uLo;
+        accMHi = uHi;
+      }
+    }
     avLo = (avLo >>> 1) | (avHi << 31);
     avHi >>>= 1;
     amLo = (amLo >>> 1) | (amHi << 31);
     amHi >>>= 1;
-    b = mk(b.vLo << 1, (b.vHi << 1) | (b.vLo >>> 31), b.mLo << 1, (b.mHi << 1) | (b.mLo >>> 31));
+    bvHi = ((bvHi << 1) | (bvLo >>> 31)) >>> 0;
+    bvLo = (bvLo << 1) >>> 0;
+    bmHi = ((bmHi << 1) | (bmLo >>> 31)) >>> 0;
+    bmLo = (bmLo << 1) >>> 0;
   }
-  return acc;
+  return mk(accVLo, accVHi, accMLo, accMHi);
 }
 
 /** True when the known bits of a and b agree (kernel: tnum_overlap()). */
