@@ -67,6 +67,8 @@ export function createMap(arena: Arena, spec: MapCreateSpec, opts: CreateMapOpti
   const s = normalizeSpec(spec);
   if (s.spinLockOff === undefined && opts.btf && s.valueTypeId)
     s.spinLockOff = spinLockOffset(opts.btf, s.valueTypeId);
+  if (s.timerOff === undefined && opts.btf && s.valueTypeId)
+    s.timerOff = structMemberOffset(opts.btf, s.valueTypeId, 'bpf_timer');
   const kind = KINDS[s.type];
   if (!kind) throw new MapError(EINVAL, `map ${s.name}: map type ${s.typeName} is not supported`);
   const err = mapCreateCheck(spec);
@@ -141,15 +143,20 @@ export function createMaps(
  * BPF_F_LOCK updates valid (kernel: btf_record_has_field(map->record, BPF_SPIN_LOCK)).
  */
 export function spinLockOffset(btf: Btf, valueTypeId: number): number | undefined {
+  return structMemberOffset(btf, valueTypeId, 'bpf_spin_lock');
+}
+
+/** Byte offset of a top-level member of type `struct <name>` in the value type. */
+function structMemberOffset(btf: Btf, valueTypeId: number, name: string): number | undefined {
   try {
     const t = btf.resolve(valueTypeId);
     if (t.kind !== 'struct') return undefined;
     for (const m of t.members) {
       const mt = btf.resolve(m.type);
-      if (mt.kind === 'struct' && mt.name === 'bpf_spin_lock') return m.bitOffset / 8;
+      if (mt.kind === 'struct' && mt.name === name) return m.bitOffset / 8;
     }
   } catch {
-    // Unresolvable BTF: no lock.
+    // Unresolvable BTF: no such field.
   }
   return undefined;
 }

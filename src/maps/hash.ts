@@ -397,7 +397,7 @@ export class HashMap extends BpfMap {
     this.checkKey(key, 'lookup');
     const e = this.byKey.get(this.keyOf(key));
     if (!e) return undefined;
-    if (!this.percpu) return this.arena.read(this.valueAddr(e), this.valueSize);
+    if (!this.percpu) return this.hideSpecialFields(this.arena.read(this.valueAddr(e), this.valueSize));
     const out = new Uint8Array(this.hostValueSize);
     // kernel: copy_map_value_long() — round_up(value_size, 8) bytes per CPU, padding too.
     for (let c = 0; c < this.nrCpus; c++)

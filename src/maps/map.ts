@@ -61,6 +61,10 @@ export interface BatchResult {
 }
 
 let nextMapId = 1;
+/** sizeof(struct bpf_spin_lock), sizeof(struct bpf_timer) */
+const SPIN_LOCK_SIZE = 4;
+const TIMER_SIZE = 16;
+
 const byId = new Map<number, BpfMap>();
 const pinned = new Map<string, BpfMap>();
 
@@ -189,16 +193,34 @@ export abstract class BpfMap implements VmMap {
     return undefined;
   }
 
-  /** kernel: copy_map_value() — the value bytes except a struct bpf_spin_lock in them. */
+  /**
+   * kernel: copy_map_value() then bpf_obj_free_fields() — the value bytes except a struct
+   * bpf_spin_lock (kept) and a struct bpf_timer (the element's timer is cancelled and freed, so
+   * its bytes read as zero, which also drops tsbpf's timer bound to them).
+   */
   protected copyValue(dst: number, src: number): void {
     const lock = this.spec.spinLockOff;
+    const timer = this.spec.timerOff;
     const u8 = this.arena.u8;
     if (lock === undefined) {
       u8.copyWithin(dst, src, src + this.valueSize);
-      return;
+    } else {
+      u8.copyWithin(dst, src, src + lock);
+      u8.copyWithin(dst + lock + SPIN_LOCK_SIZE, src + lock + SPIN_LOCK_SIZE, src + this.valueSize);
     }
-    u8.copyWithin(dst, src, src + lock);
-    u8.copyWithin(dst + lock + 4, src + lock + 4, src + this.valueSize);
+    if (timer !== undefined) u8.fill(0, dst + timer, dst + timer + TIMER_SIZE);
+  }
+
+  /**
+   * kernel: check_and_init_map_value() on the copy bpf() hands to user space: the special
+   * fields (spin lock, timer) read as zero, whatever the element holds.
+   */
+  protected hideSpecialFields(value: Uint8Array): Uint8Array {
+    const lock = this.spec.spinLockOff;
+    const timer = this.spec.timerOff;
+    if (lock !== undefined) value.fill(0, lock, lock + SPIN_LOCK_SIZE);
+    if (timer !== undefined) value.fill(0, timer, timer + TIMER_SIZE);
+    return value;
   }
 
   // ---- host side ----
@@ -247,7 +269,7 @@ export abstract class BpfMap implements VmMap {
     this.checkKey(key, 'lookup');
     if (this.flags & BPF_F_WRONLY) throw new MapError(EPERM, `map ${this.name} is write-only`);
     const a = this.lookupElem(this.stageKey(key));
-    return a ? this.arena.read(a, this.valueSize) : undefined;
+    return a ? this.hideSpecialFields(this.arena.read(a, this.valueSize)) : undefined;
   }
 
   protected checkHostWrite(key: Uint8Array | undefined, value: Uint8Array | undefined, op: string): void {

@@ -26,6 +26,8 @@ export interface MapCreateSpec {
   valueTypeId?: number;
   /** Byte offset of a `struct bpf_spin_lock` in the value, if it has one (enables BPF_F_LOCK). */
   spinLockOff?: number;
+  /** Byte offset of a `struct bpf_timer` in the value, if it has one. */
+  timerOff?: number;
 }
 
 export interface CreateMapOptions {
@@ -56,6 +58,7 @@ export interface NormalizedSpec {
   keyTypeId: number;
   valueTypeId: number;
   spinLockOff?: number;
+  timerOff?: number;
 }
 
 const u32 = (n: number | undefined, what: string): number => {
@@ -90,5 +93,6 @@ export function normalizeSpec(spec: MapCreateSpec): NormalizedSpec {
     keyTypeId: spec.keyTypeId ?? 0,
     valueTypeId: spec.valueTypeId ?? 0,
     spinLockOff: spec.spinLockOff,
+    timerOff: spec.timerOff,
   };
 }
