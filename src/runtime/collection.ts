@@ -3,7 +3,7 @@
 // maps of maps filled from their `.maps` initialisers.
 import type { Btf } from '../btf/btf.ts';
 import { linkProgram, type LinkedProgram } from '../elf/link.ts';
-import { type CollectionSpec, copyCollectionSpec, type MapSpec, type ProgReloc } from '../elf/spec.ts';
+import type { CollectionSpec, MapSpec } from '../elf/spec.ts';
 import { InputError, UsageError } from '../errors.ts';
 import { JitEngine } from '../jit/engine.ts';
 import { markVerified } from '../jit/verified.ts';
@@ -23,7 +23,8 @@ import { applyGlobals, type GlobalValue, kconfigData } from './globals.ts';
 import type { HostInfo, RuntimeEnv } from './helpers/env.ts';
 import { FuncRegistry } from './helpers/func-ptr.ts';
 import { registerRuntimeHelpers } from './helpers/index.ts';
-import { KFUNC_IDS, registerKfuncs } from './helpers/kfuncs.ts';
+import { registerKfuncs } from './helpers/kfuncs.ts';
+import { resolveKfuncCalls } from './kfunc-calls.ts';
 import { TimerTable } from './helpers/timers.ts';
 import { runProgram, type ProgramRunOptions, type ProgramRunResult } from './run.ts';
 import { verifyBeforeLoad } from './verify-hook.ts';
@@ -188,29 +189,6 @@ export function newCollection(spec: CollectionSpec, opts: CollectionOptions = {}
     throw e;
   }
   return coll;
-}
-
-/**
- * libbpf: bpf_object__resolve_ksym_func_btf_id() — calls to `__ksym` functions tsbpf
- * implements become `call` src=BPF_PSEUDO_KFUNC_CALL imm=KFUNC_IDS[name]. Others keep their
- * "not supported" relocation, which linking reports with the function's name.
- */
-function resolveKfuncCalls(spec: CollectionSpec): CollectionSpec {
-  const isKfuncCall = (r: ProgReloc, insns: readonly Insn[]) =>
-    r.kind === 'unsupported' && KFUNC_IDS[r.symbol] !== undefined && insns[r.insnIdx]?.code === op.OP_CALL;
-  const funcs = [...spec.programs, ...spec.subprograms];
-  if (!funcs.some((p) => p.relocs.some((r) => isKfuncCall(r, p.insns)))) return spec;
-  const copy = copyCollectionSpec(spec);
-  for (const p of [...copy.programs, ...copy.subprograms]) {
-    p.relocs = p.relocs.filter((r) => {
-      if (!isKfuncCall(r, p.insns) || r.kind !== 'unsupported') return true;
-      const insn = p.insns[r.insnIdx]!;
-      insn.src = op.PSEUDO_KFUNC_CALL;
-      insn.imm = KFUNC_IDS[r.symbol]!;
-      return false;
-    });
-  }
-  return copy;
 }
 
 function createMaps(coll: Collection, spec: CollectionSpec, opts: CollectionOptions): void {

@@ -5,6 +5,7 @@ import type { CollectionSpec } from '../elf/spec.ts';
 import { InputError, type Where } from '../errors.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { verify } from '../verifier/index.ts';
+import { KFUNC_NAMES } from './kfunc-calls.ts';
 import { objectMapInfo } from './map-info.ts';
 import { verifyBtfFields } from './verify-btf.ts';
 
@@ -24,6 +25,7 @@ export function verifyBeforeLoad(
     insns: linked.insns,
     progType: linked.progType,
     sleepable: linked.sleepable,
+    kfuncs: KFUNC_NAMES,
     maps: infos,
     lineInfo: linked.lineInfo,
     funcInfo: linked.funcInfo,

@@ -23,7 +23,10 @@ export function jmpTarget(insns: readonly Insn[], i: number): number {
 }
 
 // kernel: add_subprog_and_kfunc() + check_subprogs()
-export function checkSubprogs(insns: readonly Insn[]): Subprog[] {
+export function checkSubprogs(
+  insns: readonly Insn[],
+  knownKfunc: (imm: number) => boolean = () => false,
+): Subprog[] {
   const starts = new Set<number>([0]);
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i]!;
@@ -32,7 +35,8 @@ export function checkSubprogs(insns: readonly Insn[]): Subprog[] {
       if (t < 0 || t >= insns.length) reject('call to invalid destination');
       starts.add(t);
     }
-    if (insn.code === op.OP_CALL && insn.src === op.PSEUDO_KFUNC_CALL) reject('unsupported: kfunc calls');
+    if (insn.code === op.OP_CALL && insn.src === op.PSEUDO_KFUNC_CALL && !knownKfunc(insn.imm))
+      reject('unsupported: kfunc calls');
   }
   const sorted = [...starts].sort((a, b) => a - b);
   const subprogs: Subprog[] = sorted.map((start) => ({ start, stackDepth: 0 }));

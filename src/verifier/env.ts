@@ -87,6 +87,8 @@ export interface VerifierEnv {
   progType: ProgTypeName;
   /** kernel: prog->sleepable (BPF_F_SLEEPABLE; libbpf sets it for `.s` sections and syscall). */
   sleepable: boolean;
+  /** kfunc call imm → the kfunc's name (VerifyProgram.kfuncs). */
+  kfuncs: ReadonlyMap<number, string>;
   /** libbpf's expected attach type name ('trace_iter', 'trace_raw_tp', ...), if any. */
   attachType?: string;
   /** What the section names after '/' (iter/bpf_map_elem → 'bpf_map_elem'). */

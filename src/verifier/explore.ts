@@ -5,7 +5,8 @@ import { checkAluOp } from './check/alu.ts';
 import { checkFuncCall, checkHelperCall, checkRetval, prepareFuncExit } from './check/call.ts';
 import { globalEntryRegs } from './check/global-func.ts';
 import { checkCondJmpOp } from './check/jmp.ts';
-import { checkCallWhileLocked, checkNoLockHeld, objectRefs } from './check/spin-lock.ts';
+import { checkKfuncCall } from './check/kfunc.ts';
+import { checkCallWhileLocked, checkNoLockHeld, checkNoRcuLock, objectRefs } from './check/spin-lock.ts';
 import { checkLdAbs, checkLdImm, checkLoadMem, checkStore } from './check/ldst.ts';
 import { checkRegArg } from './check/regs.ts';
 import { jmpTarget } from './cfg.ts';
@@ -70,6 +71,7 @@ function initialState(env: VerifierEnv, subprog: number): VerifierState {
   return {
     frames: [frame],
     refs: [],
+    activeRcuLock: false,
     parent: null,
     callbackUnrollDepth: 0,
     mayGotoDepth: 0,
@@ -248,6 +250,7 @@ class Explorer {
       const lines = refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insnIdx}`);
       reject(...lines, 'BPF_EXIT instruction in main prog would lead to reference leak');
     }
+    checkNoRcuLock(st, 'BPF_EXIT instruction in main prog');
     // kernel: check_return_code(); the program types tsbpf knows check no range, timer callbacks return 0
     const r0 = checkRegArg(this.env, curFrame(st), 0, 'SRC_OP');
     if (this.subprog !== 0 && r0.type !== 'SCALAR_VALUE') {
@@ -416,6 +419,9 @@ class Explorer {
         if (insn.src === op.PSEUDO_CALL) {
           this.idx = checkFuncCall(env, st, insn, idx);
           this.doPrintState = this.log.level >= 1 && false;
+        } else if (insn.src === op.PSEUDO_KFUNC_CALL) {
+          checkKfuncCall(env, st, insn, idx);
+          this.idx = idx + 1;
         } else {
           if (insn.src !== 0) reject('BPF_CALL uses reserved fields');
           const out = checkHelperCall(env, st, insn, idx);

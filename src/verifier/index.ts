@@ -10,6 +10,7 @@ import { findGlobalFuncs } from './check/global-func.ts';
 import { withInnerMaps } from './check/map-in-map.ts';
 import { checkMaxStackDepth } from './check/stack-depth.ts';
 import { checkCfg, checkSubprogs } from './cfg.ts';
+import { knownKfunc } from './check/kfunc.ts';
 import type { MapInfo, ProgTypeName, VerifierEnv, VerifierOptions } from './env.ts';
 import { reject, VerifierReject } from './env.ts';
 import type { Principle } from './explain.ts';
@@ -36,6 +37,11 @@ export interface VerifyProgram {
   maps?: readonly MapInfo[];
   lineInfo?: readonly LineInfo[];
   funcInfo?: readonly FuncInfo[];
+  /**
+   * What each kfunc call's imm names (`call` src=BPF_PSEUDO_KFUNC_CALL): the kernel resolves a
+   * vmlinux BTF id, tsbpf's loader its own ids (runtime KFUNC_IDS). Calls to other ids are refused.
+   */
+  kfuncs?: ReadonlyMap<number, string>;
   /** libbpf's expected attach type ('trace_iter', 'trace_raw_tp', ...). */
   attachType?: string;
   /** The attach target named by the section (iter/task → 'task'). */
@@ -232,6 +238,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     insns,
     progType: prog.progType,
     sleepable: prog.sleepable ?? prog.progType === 'syscall',
+    kfuncs: prog.kfuncs ?? new Map(),
     maps: withInner.maps,
     innerMapIndex: withInner.innerIndex,
     ...(prog.attachType !== undefined ? { attachType: prog.attachType } : {}),
@@ -282,7 +289,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     }
     if (kernel) checkKernelLoad(env, kernel);
     resolvePseudoLdimm64(insns, prog.maps ?? [], env.sleepable, prog.progType);
-    env.subprogs = checkSubprogs(insns);
+    env.subprogs = checkSubprogs(insns, (imm) => knownKfunc(env.kfuncs.get(imm)));
     const noBtfInfo = (prog.funcInfo?.length ?? 0) === 0 && lineInfo.length === 0;
     if (noBtfInfo && (kernel?.tailCallsInSubprogs ?? true)) checkAbnormalReturn(env);
     // before 5.6 (51c39bb1d5d1) libbpf makes global functions static: verified in every caller's context

@@ -189,6 +189,7 @@ function stacksafe(
 // kernel: refsafe()
 function refsafe(old: VerifierState, cur: VerifierState, idmap: IdMap): boolean {
   if (old.refs.length !== cur.refs.length) return false;
+  if (old.activeRcuLock !== cur.activeRcuLock) return false;
   for (let i = 0; i < old.refs.length; i++) {
     if (old.refs[i]!.lockMap !== cur.refs[i]!.lockMap) return false;
     if (!idmap.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;

@@ -56,6 +56,8 @@ export interface HistEntry {
 export interface VerifierState {
   frames: FuncState[];
   refs: RefState[];
+  /** Inside a bpf_rcu_read_lock() section (kernel: active_rcu_lock). */
+  activeRcuLock: boolean;
   /** kernel: parent; the checkpoint this state descends from (for branch counting). */
   parent: Checkpoint | null;
   /** Callback iteration bookkeeping: instruction where a callback's caller resumes. */
@@ -124,6 +126,7 @@ export function copyState(s: VerifierState): VerifierState {
   return {
     frames: s.frames.map(copyFrame),
     refs: s.refs.map((r) => ({ ...r })),
+    activeRcuLock: s.activeRcuLock,
     parent: s.parent,
     callbackUnrollDepth: s.callbackUnrollDepth,
     mayGotoDepth: s.mayGotoDepth,

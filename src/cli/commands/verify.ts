@@ -16,6 +16,7 @@ import {
   scanObject,
   scanProgram,
 } from '../../kernels/index.ts';
+import { KFUNC_NAMES, resolveKfuncCalls } from '../../runtime/kfunc-calls.ts';
 import { objectMapInfo } from '../../runtime/map-info.ts';
 import { verifyBtfFields } from '../../runtime/verify-btf.ts';
 import { verify } from '../../verifier/index.ts';
@@ -43,13 +44,15 @@ function objectTarget(
   typeOpt: ProgType | undefined,
   core: { coreTarget?: Btf },
 ): Target {
-  const linked = linkProgram(spec, name, { mapIndex: 'used', ...core });
+  const linked = linkProgram(resolveKfuncCalls(spec), name, { mapIndex: 'used', ...core });
   return {
     name: linked.name,
     linked,
     req: {
       insns: linked.insns,
       progType: typeOpt ?? linked.progType,
+      sleepable: linked.sleepable,
+      kfuncs: KFUNC_NAMES,
       maps: linked.maps.map((m) => objectMapInfo(spec, m)),
       funcInfo: linked.funcInfo,
       lineInfo: linked.lineInfo,

@@ -6,6 +6,7 @@
 import type { Helper, HelperTable } from '../../vm/helpers.ts';
 import { E2BIG, EINVAL } from './env.ts';
 import { BPF_MAX_LOOPS } from './callbacks.ts';
+import { type RcuState, rcuKfuncs } from './rcu.ts';
 
 /** kfunc name → the id tsbpf uses for it in `call` imm. */
 export const KFUNC_IDS: Readonly<Record<string, number>> = {
@@ -14,6 +15,9 @@ export const KFUNC_IDS: Readonly<Record<string, number>> = {
   bpf_iter_num_destroy: 3,
   /** Sleepable; registered with the user memory by runtime/sleep/helpers.ts. */
   bpf_copy_from_user_str: 4,
+  /** No-ops with a depth (rcu.ts); the verifier checks the sections. */
+  bpf_rcu_read_lock: 5,
+  bpf_rcu_read_unlock: 6,
 };
 
 const iterArg = { type: 'ARG_PTR_TO_STACK' } as const;
@@ -79,6 +83,10 @@ function kfuncs(): Helper[] {
   ];
 }
 
-export function registerKfuncs(t: HelperTable): void {
-  for (const k of kfuncs()) t.register(k);
+/** Registers the kfuncs; returns the RCU section depth they keep. */
+export function registerKfuncs(t: HelperTable): RcuState {
+  const rcu: RcuState = { depth: 0 };
+  const ids = { lock: KFUNC_IDS.bpf_rcu_read_lock!, unlock: KFUNC_IDS.bpf_rcu_read_unlock! };
+  for (const k of [...kfuncs(), ...rcuKfuncs(ids, rcu)]) t.register(k);
+  return rcu;
 }

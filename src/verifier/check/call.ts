@@ -4,7 +4,7 @@
 import { MAP_TYPES } from '../../elf/index.ts';
 import type { Insn } from '../../isa/index.ts';
 import { HELPER_NAMES } from '../../isa/index.ts';
-import type { ArgSpec } from '../../vm/helpers.ts';
+import type { ArgSpec, FuncProto } from '../../vm/helpers.ts';
 import { tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
 import type { MapInfo, VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
@@ -28,7 +28,7 @@ import {
 import { validBprintfFormat } from './bprintf.ts';
 import { checkBufferAccess } from './btf-ptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
-import { BPF_FUNC_spin_lock, heldLocks, processSpinLock } from './spin-lock.ts';
+import { BPF_FUNC_spin_lock, checkNoRcuLock, heldLocks, processSpinLock } from './spin-lock.ts';
 import type { GlobalFunc } from './global-func.ts';
 import { checkGlobalCall } from './global-func.ts';
 const { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO, writableTypes } = stackNs;
@@ -398,6 +398,7 @@ function pushAsyncCb(
   const st: VerifierState = {
     frames: [callee],
     refs: [],
+    activeRcuLock: false,
     parent: null,
     callbackUnrollDepth: 0,
     mayGotoDepth: 0,
@@ -474,6 +475,22 @@ function clobberStack(w: { frame: FuncState; minOff: number; maxOff: number }): 
   }
 }
 
+/**
+ * Whether the code being verified may sleep: the program's flag, except in timer callbacks,
+ * which run from a softirq. Synchronous callbacks (bpf_loop, for_each_map_elem) inherit it.
+ * kernel: in_sleepable() (push_async_cb() clears it for every async callback but bpf_wq's)
+ */
+export const inSleepable = (env: VerifierEnv, state: VerifierState): boolean =>
+  env.sleepable && !state.frames[0]!.inAsyncCallbackFn;
+
+/** A kfunc's arguments, checked as a helper's with the same argument types (kfunc.ts). */
+export function checkKfuncArgs(env: VerifierEnv, state: VerifierState, fn: FuncProto, idx: number): void {
+  const meta = emptyMeta(-1, idx);
+  const proto: HelperProto = { ...fn, avail: 'base' };
+  for (let i = 0; i < 5; i++) checkFuncArg(env, state, proto, i, meta);
+  for (const w of meta.writes) clobberStack(w);
+}
+
 export interface CallOutcome {
   /** A state to explore as well (callback entry), pushed by the caller. */
   push?: { state: VerifierState; insnIdx: number };
@@ -490,7 +507,9 @@ export function checkHelperCall(
   if (funcId < 0 || funcId >= HELPER_NAMES.length) reject(`invalid func ${funcIdName(funcId)}#${funcId}`);
   const fn = getHelperProto(funcId, env.progType, env.attachType);
   if (!fn) reject(`program of this type cannot use helper ${funcIdName(funcId)}#${funcId}`);
-  if (fn.mightSleep && !env.sleepable) reject('helper call might sleep in a non-sleepable prog');
+  if (fn.mightSleep && !inSleepable(env, state)) reject('helper call might sleep in a non-sleepable prog');
+  if (fn.mightSleep && state.activeRcuLock)
+    reject(`sleepable helper ${funcIdName(funcId)}#${funcId} in rcu_read_lock region`);
   const meta = emptyMeta(funcId, idx);
   for (let i = 0; i < 5; i++) checkFuncArg(env, state, fn, i, meta);
   // kernel: record_func_map() (its message has no newline in 6.18)
@@ -513,6 +532,7 @@ export function checkHelperCall(
   if (funcId === 12 && state.refs.length) {
     reject('tail_call would lead to reference leak');
   }
+  if (funcId === 12) checkNoRcuLock(state, 'tail_call');
   for (const w of meta.writes) clobberStack(w);
   if (isReleaseHelper(funcId)) {
     if (meta.refObjId) releaseReference(state, meta.refObjId);

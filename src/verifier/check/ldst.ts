@@ -11,7 +11,7 @@ import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
 import { checkMemAccess } from './mem.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
-import { checkNoLockHeld } from './spin-lock.ts';
+import { checkNoLockHeld, checkNoRcuLock } from './spin-lock.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -148,6 +148,7 @@ export function checkLdAbs(env: VerifierEnv, state: VerifierState, insn: Insn): 
       'BPF_LD_[ABS|IND] would lead to reference leak',
     );
   }
+  checkNoRcuLock(state, 'BPF_LD_[ABS|IND]');
   if (frame.regs[6]!.type !== 'PTR_TO_CTX') reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb');
   if (m === op.MODE_IND) checkRegArg(env, frame, insn.src, 'SRC_OP');
   if (frame.regs[6]!.off) reject(`dereference of modified ctx ptr R6 off=${frame.regs[6]!.off} disallowed`);

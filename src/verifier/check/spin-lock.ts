@@ -66,3 +66,8 @@ export function checkCallWhileLocked(state: VerifierState, insn: Insn): void {
 export function checkNoLockHeld(state: VerifierState, what: string): void {
   if (heldLocks(state)) reject(`${what} cannot be used inside bpf_spin_lock-ed region`);
 }
+
+/** kernel: check_resource_leak() with check_lock: `what` may not run inside an RCU section. */
+export function checkNoRcuLock(state: VerifierState, what: string): void {
+  if (state.activeRcuLock) reject(`${what} cannot be used inside bpf_rcu_read_lock-ed region`);
+}
