@@ -24,6 +24,8 @@ const UNMATCHED = 'unmatched rcu read unlock (kernel function bpf_rcu_read_unloc
 const expected: Record<string, string | undefined> = {
   accept_sleep_in_loop: undefined,
   accept_sleep_in_for_each: undefined,
+  accept_sleep_deep_in_loop: undefined,
+  accept_sleep_in_nested_loops: undefined,
   // kernel: push_async_cb() leaves in_sleepable false for timer callbacks
   reject_sleep_in_timer_cb: 'helper call might sleep in a non-sleepable prog',
   reject_sleepable_kfunc_in_tp: 'program must be sleepable to call sleepable kfunc bpf_copy_from_user_str',

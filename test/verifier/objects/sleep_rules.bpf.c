@@ -84,6 +84,63 @@ int accept_sleep_in_for_each(struct args *a)
 	return 0;
 }
 
+/* a callback two frames deep, and a callback inside a callback, both sleeping */
+static __attribute__((noinline)) __u64 mix(__u64 ptr, __u32 i, __u64 salt)
+{
+	__u8 b[2] = { 0, 0 };
+	__u64 keep = salt * 31 + i; /* lives across the sleep in a callee-saved register */
+
+	if (bpf_copy_from_user(b, 2, (void *)(ptr + i)))
+		return 0;
+	return keep ^ ((__u64)b[0] << 8 | b[1]);
+}
+
+static int deep_cb(__u32 i, struct sum_ctx *c)
+{
+	__u64 before = c->sum;
+
+	c->sum = before * 3 + mix(c->ptr, i, before);
+	return 0;
+}
+
+SEC("syscall")
+int accept_sleep_deep_in_loop(struct args *a)
+{
+	struct sum_ctx c = { .ptr = a->buf, .sum = 7 };
+
+	bpf_loop(a->len & 15, deep_cb, &c, 0);
+	a->out = c.sum ^ (c.sum >> 32);
+	return c.sum & 0xff;
+}
+
+static int inner_cb(__u32 j, struct sum_ctx *c)
+{
+	__u8 b = 0;
+
+	bpf_copy_from_user(&b, 1, (void *)(c->ptr + j));
+	c->sum = c->sum * 5 + b;
+	return b == 0xff; /* stops the inner loop early */
+}
+
+static int outer_cb(__u32 i, struct sum_ctx *c)
+{
+	struct sum_ctx in = { .ptr = c->ptr + i, .sum = i };
+
+	bpf_loop(3, inner_cb, &in, 0);
+	c->sum = c->sum * 7 + in.sum;
+	return 0;
+}
+
+SEC("syscall")
+int accept_sleep_in_nested_loops(struct args *a)
+{
+	struct sum_ctx c = { .ptr = a->buf, .sum = 1 };
+
+	bpf_loop(a->len & 7, outer_cb, &c, 0);
+	a->out = c.sum ^ (c.sum >> 32);
+	return 0;
+}
+
 static int timer_cb(void *map, __u32 *key, struct elem *e)
 {
 	__u8 b = 0;
