@@ -13,7 +13,8 @@ import { newCollection } from '../../src/runtime/index.ts';
 
 const file = 'examples/timer/timer.bpf.o';
 const key0 = new Uint8Array(4);
-const u64At = (v: Uint8Array, off: number): bigint => new DataView(v.buffer, v.byteOffset).getBigUint64(off, true);
+const u64At = (v: Uint8Array, off: number): bigint =>
+  new DataView(v.buffer, v.byteOffset).getBigUint64(off, true);
 
 // struct ticker { struct bpf_timer timer; __u64 ticks, first_ns, last_ns; }
 function armedTicker() {
@@ -26,7 +27,7 @@ function armedTicker() {
   return c;
 }
 
-test('a live timer reads as 16 zero bytes; the fields after it are the program\'s', () => {
+test("a live timer reads as 16 zero bytes; the fields after it are the program's", () => {
   const c = armedTicker();
   try {
     const v = c.map('tickers').lookup(key0);
@@ -43,7 +44,7 @@ test('a live timer reads as 16 zero bytes; the fields after it are the program\'
   }
 });
 
-test('an update from user space frees the element\'s timer, whatever bytes it brings', () => {
+test("an update from user space frees the element's timer, whatever bytes it brings", () => {
   const c = armedTicker();
   try {
     const v = c.map('tickers').lookup(key0)!;
