@@ -35,6 +35,7 @@ export function verifyLoaded(path: string, coll: Collection, prog: Program, insn
   const v = verifyForRun({
     insns: prog.linked.insns,
     progType: prog.type,
+    sleepable: prog.linked.sleepable,
     maps,
     file: path,
     prog: prog.name,

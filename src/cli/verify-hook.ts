@@ -18,6 +18,8 @@ export interface VerifyRequest {
   insnLimit?: number;
   /** BTF and attach fields (src/runtime/verify-btf.ts). */
   btfFields?: VerifyBtfFields;
+  /** BPF_F_SLEEPABLE (`.s` sections); the verifier's default otherwise (syscall programs). */
+  sleepable?: boolean;
 }
 
 export type VerifyOutcome =
@@ -46,6 +48,7 @@ export function verifyForRun(req: VerifyRequest): VerifyOutcome {
       insns: req.insns,
       progType: req.progType,
       maps: req.maps,
+      ...(req.sleepable !== undefined ? { sleepable: req.sleepable } : {}),
       ...(req.funcInfo ? { funcInfo: req.funcInfo } : {}),
       ...(req.lineInfo ? { lineInfo: req.lineInfo } : {}),
       ...req.btfFields,

@@ -1,7 +1,7 @@
 // tsbpf iter: run an iterator program the way `cat` on a pinned BPF iterator does.
 import { UsageError } from '../../errors.ts';
 import { newCollection } from '../../runtime/index.ts';
-import { type HostObject, iterate } from '../../runtime/iter/index.ts';
+import { type HostObject, iterate, iterateAsync } from '../../runtime/iter/index.ts';
 import { readProcTasks } from '../../runtime/iter/proc-tasks.ts';
 import { flag, int, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -9,6 +9,7 @@ import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
 import { json, processIo, readInput, toHex } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
+import { parseUserMemory } from './run.ts';
 
 const HEX = /^(?:[0-9a-f]{2})+$/i;
 
@@ -47,7 +48,7 @@ export const iterCommand: Command = {
   name: 'iter',
   summary:
     'Run an iterator program (iter/bpf_map_elem over a map, iter/bpf_map, iter/task) and print what it writes (like cat on a pinned iterator)',
-  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--tasks host | --objects FILE] [--read-size N] [--no-verify] [--json]
+  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--tasks host | --objects FILE] [--user ADDR=HEX]... [--user-delay MS] [--read-size N] [--no-verify] [--json]
   --prog NAME        the iterator program (default: the object's only iterator)
   --before NAME      run this (syscall) program once first, e.g. to fill the map
   --map NAME         the map iter/bpf_map_elem walks (default: the object's only map that is
@@ -60,6 +61,8 @@ ${btfUsage(21)}
                      e.g. [{"pid": 1, "tgid": 1, "comm": "init"}]
   --tasks host       iter/task: this machine's tasks, every thread, from /proc (pid, tgid,
                      comm, flags, prio, static_prio)
+  --user ADDR=HEX    iter.s/ (sleepable) programs: user memory bpf_copy_from_user reads
+  --user-delay MS    deliver the --user memory after MS ms (the program sleeps meanwhile)
   --read-size N      bytes per read(), which decides where the output is cut into the kernel's
                      32 KiB buffer fills (default 131072, as cat)
   --json             {program, map, reads, bytes, error, output (UTF-8), output_hex}
@@ -67,7 +70,7 @@ ${btfUsage(21)}
   (EAGAIN: the program returned 1; E2BIG: one element's output did not fit 32 KiB).
   --no-verify        load the programs without tsbpf's verifier (by default a program it
                      rejects is not run: exit 1 with the verifier's message)`,
-  run(argv, io) {
+  async run(argv, io) {
     const p = parseCommandArgs('iter', argv, {
       prog: { type: 'string' },
       map: { type: 'string' },
@@ -76,6 +79,8 @@ ${btfUsage(21)}
       'read-size': { type: 'string' },
       objects: { type: 'string' },
       tasks: { type: 'string' },
+      user: { type: 'string', multiple: true },
+      'user-delay': { type: 'string' },
       before: { type: 'string' },
       'no-verify': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -141,11 +146,22 @@ ${btfUsage(21)}
           : objectsFile === undefined
             ? undefined
             : readObjects(objectsFile);
-      const r = iterate(coll.program(ps.name), {
-        ...(map ? { map } : {}),
-        ...(objects ? { objects } : {}),
-        readSize,
-      });
+      const user = parseUserMemory(strs(p, 'user'));
+      const delay = int(p, 'user-delay', 0, 60_000);
+      for (const u of user) {
+        if (delay === 0) coll.userMemory.provide(u.addr, u.bytes);
+        else
+          coll.userMemory.provideLater(
+            u.addr,
+            u.bytes.length,
+            new Promise((res) => setTimeout(() => res(u.bytes), delay)),
+          );
+      }
+      const iterOpts = { ...(map ? { map } : {}), ...(objects ? { objects } : {}), readSize };
+      // iter.s/ programs may sleep in bpf_copy_from_user: their runs are awaited
+      const r = ps.sleepable
+        ? await iterateAsync(coll.program(ps.name), iterOpts)
+        : iterate(coll.program(ps.name), iterOpts);
       if (flag(p, 'json')) {
         io.out(
           json({

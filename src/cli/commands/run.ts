@@ -166,7 +166,7 @@ function programsToLoad(spec: CollectionSpec, name: string): string[] {
 }
 
 /** --user ADDR=HEX (repeatable): user memory for sleepable programs, at 64-bit addresses. */
-function parseUserMemory(specs: readonly string[]): { addr: bigint; bytes: Uint8Array }[] {
+export function parseUserMemory(specs: readonly string[]): { addr: bigint; bytes: Uint8Array }[] {
   return specs.map((s) => {
     const m = /^(0x[0-9a-fA-F]+|\d+)=((?:[0-9a-fA-F]{2})*)$/.exec(s);
     if (!m) throw new UsageError(`--user ${s}: expected ADDR=HEX (e.g. 0x7f0000001000=48656c6c6f)`);

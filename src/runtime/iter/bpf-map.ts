@@ -3,10 +3,15 @@
 // of the program's collection, by id, each shown as a struct bpf_map laid out by BTF.
 import type { Btf } from '../../btf/btf.ts';
 import type { Program } from '../collection.ts';
+import type { IterFrame } from './frame.ts';
 import type { SeqSession } from './seq-file.ts';
 import { openObjectIter } from './objects.ts';
 
-export function openBpfMapIter(prog: Program, btf?: Btf): { session: SeqSession<number>; close(): void } {
+export function openBpfMapIter(
+  prog: Program,
+  btf?: Btf,
+  sleep = false,
+): { session: SeqSession<number>; frame: IterFrame; close(): void } {
   const maps = [...prog.collection.maps.values()].sort((x, y) => x.id - y.id);
   // kernel names (include/linux/bpf.h struct bpf_map)
   const records = maps.map((m) => ({
@@ -19,5 +24,5 @@ export function openBpfMapIter(prog: Program, btf?: Btf): { session: SeqSession<
     id: m.id,
     name: m.name,
   }));
-  return openObjectIter(prog, 'bpf_map', records, btf);
+  return openObjectIter(prog, 'bpf_map', records, btf, sleep);
 }

@@ -9,6 +9,7 @@ import type { Btf } from '../../btf/btf.ts';
 import { openBpfMapIter } from './bpf-map.ts';
 import { openMapElemIter } from './map-elem.ts';
 import { type HostObject, OBJECT_TARGETS, openObjectIter } from './objects.ts';
+import type { IterFrame } from './frame.ts';
 import type { SeqSession } from './seq-file.ts';
 
 export { bprintf, MAX_BPRINTF_VARARGS } from './bprintf.ts';
@@ -41,13 +42,15 @@ export interface IterateResult {
   error?: { errno: number; name: string };
 }
 
+/** Targets registered with BPF_ITER_RESCHED (kernel/bpf/task_iter.c), the only ones iter.s/ attaches to. */
+const RESCHED_TARGETS = new Set(['task', 'task_file', 'task_vma']);
+
 const ERRNO_NAMES: Record<number, string> = { 7: 'E2BIG', 11: 'EAGAIN', 75: 'EOVERFLOW' };
 
 /** Each read()'s bytes in turn; ends at end of file, or throws nothing and yields an errno. */
 export function* iterChunks(prog: Program, opts: IterateOptions): Generator<Uint8Array | number> {
-  const size = opts.readSize ?? 131072;
-  if (!Number.isInteger(size) || size <= 0) throw new UsageError(`iterate: bad read size ${size}`);
-  const it = openIter(prog, opts);
+  const size = readSize(opts);
+  const it = openIter(prog, opts, false);
   try {
     for (;;) {
       const r = it.session.read(size);
@@ -61,11 +64,47 @@ export function* iterChunks(prog: Program, opts: IterateOptions): Generator<Uint
 
 /** Reads the iterator to its end (like `cat`), keeping the bytes before any error. */
 export function iterate(prog: Program, opts: IterateOptions): IterateResult {
+  const chunks: (Uint8Array | number)[] = [];
+  for (const r of iterChunks(prog, opts)) chunks.push(r);
+  return collect(chunks);
+}
+
+export interface AsyncIterateResult extends IterateResult {
+  /** Times a program run went to sleep (a sleepable helper waited for the host) and resumed. */
+  sleeps: number;
+}
+
+/**
+ * iterate() for programs that may sleep (`SEC("iter.s/...")` calling bpf_copy_from_user and
+ * the like): a run whose helper waits for the host's user memory is suspended and resumed
+ * when it arrives, on either engine. Other programs may run on the collection meanwhile.
+ */
+export async function iterateAsync(prog: Program, opts: IterateOptions): Promise<AsyncIterateResult> {
+  const size = readSize(opts);
+  const it = openIter(prog, opts, true);
+  const chunks: (Uint8Array | number)[] = [];
+  try {
+    for (;;) {
+      const r = await it.session.readAsync(size);
+      chunks.push(r);
+      if (typeof r === 'number' || r.length === 0) break;
+    }
+  } finally {
+    it.close();
+  }
+  return { ...collect(chunks), sleeps: it.sleeps() };
+}
+
+function readSize(opts: IterateOptions): number {
+  const size = opts.readSize ?? 131072;
+  if (!Number.isInteger(size) || size <= 0) throw new UsageError(`iterate: bad read size ${size}`);
+  return size;
+}
+
+function collect(chunks: readonly (Uint8Array | number)[]): IterateResult {
   const parts: Uint8Array[] = [];
-  let reads = 0;
   let error: IterateResult['error'];
-  for (const r of iterChunks(prog, opts)) {
-    reads++;
+  for (const r of chunks) {
     if (typeof r === 'number') error = { errno: -r, name: ERRNO_NAMES[-r] ?? `errno ${-r}` };
     else parts.push(r);
   }
@@ -77,21 +116,42 @@ export function iterate(prog: Program, opts: IterateOptions): IterateResult {
   }
   let text = '';
   for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return { bytes, text, reads, ...(error ? { error } : {}) };
+  return { bytes, text, reads: chunks.length, ...(error ? { error } : {}) };
 }
 
-function openIter(prog: Program, opts: IterateOptions): { session: SeqSession<unknown>; close(): void } {
+interface OpenIter {
+  session: SeqSession<unknown>;
+  close(): void;
+  sleeps(): number;
+}
+
+function openIter(prog: Program, opts: IterateOptions, sleep: boolean): OpenIter {
+  const it = openTarget(prog, opts, sleep);
+  return { session: it.session, close: () => it.close(), sleeps: () => it.frame.sleeps };
+}
+
+function openTarget(
+  prog: Program,
+  opts: IterateOptions,
+  sleep: boolean,
+): { session: SeqSession<unknown>; frame: IterFrame; close(): void } {
   const target = iterTarget(prog);
+  // kernel: bpf_iter_link_attach() refuses sleepable programs on targets that walk under a
+  // lock they cannot drop (bpf_iter_target_support_resched()).
+  if (prog.section.startsWith('iter.s/') && !RESCHED_TARGETS.has(target))
+    throw new UsageError(
+      `program ${prog.name}: iter/${target} cannot run sleepable programs (kernel: -EINVAL at attach; iter.s/ needs task, task_file or task_vma)`,
+    );
   if (target === 'bpf_map_elem') {
     if (!opts.map) throw new UsageError(`program ${prog.name}: iter/bpf_map_elem needs a map to walk`);
-    return openMapElemIter(prog, opts.map);
+    return openMapElemIter(prog, opts.map, sleep);
   }
   if (opts.map) throw new UsageError(`program ${prog.name}: iter/${target} takes no map`);
-  if (target === 'bpf_map') return openBpfMapIter(prog, opts.btf);
+  if (target === 'bpf_map') return openBpfMapIter(prog, opts.btf, sleep);
   const struct = OBJECT_TARGETS[target];
   if (struct) {
     if (!opts.objects) throw new UsageError(`program ${prog.name}: iter/${target} needs the host's objects`);
-    return openObjectIter(prog, struct, opts.objects, opts.btf);
+    return openObjectIter(prog, struct, opts.objects, opts.btf, sleep);
   }
   throw new UsageError(
     `program ${prog.name}: iter/${target} is not supported (bpf_map_elem, bpf_map, task are)`,

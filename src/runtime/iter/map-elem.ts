@@ -6,7 +6,7 @@ import type { BpfMap } from '../../maps/map.ts';
 import * as mt from '../../maps/flags.ts';
 import type { VmMap } from '../../vm/maps.ts';
 import type { Program } from '../collection.ts';
-import { openIterFrame } from './frame.ts';
+import { type IterFrame, openIterFrame } from './frame.ts';
 import { type SeqOps, SeqSession } from './seq-file.ts';
 
 /** Map types the kernel's bpf_map_elem target accepts (kernel: bpf_iter_attach_map()). */
@@ -34,7 +34,11 @@ interface Elem {
  * kernel's walk order, taken when the session starts. Call `read(size)` until it returns an
  * empty array (or an errno), then `close()`.
  */
-export function openMapElemIter(prog: Program, map: BpfMap): { session: SeqSession<Elem>; close(): void } {
+export function openMapElemIter(
+  prog: Program,
+  map: BpfMap,
+  sleep = false,
+): { session: SeqSession<Elem>; frame: IterFrame; close(): void } {
   if (!ITERABLE.has(map.type))
     throw new UsageError(
       `map ${map.name}: ${map.typeName} maps cannot be iterated (kernel: -EINVAL at attach)`,
@@ -71,15 +75,14 @@ export function openMapElemIter(prog: Program, map: BpfMap): { session: SeqSessi
       }
       return frame.run(seqNum, [map.ptr, keyBuf, value]);
     },
-    stop: (seqNum) => {
-      frame.run(seqNum, [map.ptr, 0, 0]);
-    },
+    stop: (seqNum) => frame.run(seqNum, [map.ptr, 0, 0]),
   };
   const session = new SeqSession(ops);
   // struct bpf_iter__bpf_map_elem { meta; map; key; value; }
-  const frame = openIterFrame(prog, 3, session.buffer);
+  const frame = openIterFrame(prog, 3, session.buffer, sleep);
   return {
     session,
+    frame,
     close() {
       frame.close();
       for (const b of [keyBuf, pcpuBuf]) if (b) a.freeBlock(b);

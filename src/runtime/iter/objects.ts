@@ -5,7 +5,7 @@ import type { Btf } from '../../btf/btf.ts';
 import { UsageError } from '../../errors.ts';
 import type { Program } from '../collection.ts';
 import { type FieldValue, layoutBtfObject } from './btf-object.ts';
-import { openIterFrame } from './frame.ts';
+import { type IterFrame, openIterFrame } from './frame.ts';
 import { type SeqOps, SeqSession } from './seq-file.ts';
 
 export type HostObject = Readonly<Record<string, FieldValue>>;
@@ -21,7 +21,8 @@ export function openObjectIter(
   structName: string,
   records: readonly HostObject[],
   btf?: Btf,
-): { session: SeqSession<number>; close(): void } {
+  sleep = false,
+): { session: SeqSession<number>; frame: IterFrame; close(): void } {
   const coll = prog.collection;
   const b = btf ?? coll.spec.btf;
   if (!b)
@@ -38,14 +39,13 @@ export function openObjectIter(
       a.write(obj, images[i]!);
       return frame.run(seqNum, [obj]);
     },
-    stop: (seqNum) => {
-      frame.run(seqNum, [0]);
-    },
+    stop: (seqNum) => frame.run(seqNum, [0]),
   };
   const session = new SeqSession(ops);
-  const frame = openIterFrame(prog, 1, session.buffer);
+  const frame = openIterFrame(prog, 1, session.buffer, sleep);
   return {
     session,
+    frame,
     close() {
       frame.close();
       a.freeBlock(obj);

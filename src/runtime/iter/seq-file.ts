@@ -3,6 +3,7 @@
 // did not fit run again in the next read (kernel: bpf_seq_read() in kernel/bpf/bpf_iter.c,
 // seq_write()/seq_bprintf() in fs/seq_file.c). Keeping the same buffer and the same read
 // sizes means programs see the same -EOVERFLOW returns and run the same times as in Linux.
+import { InternalError } from '../../errors.ts';
 
 /** kernel: seq->size = PAGE_SIZE << 3 in bpf_seq_read() */
 export const SEQ_BUF_SIZE = 4096 << 3;
@@ -34,14 +35,23 @@ export class SeqBuf {
   }
 }
 
-/** What one object source offers the read loop (kernel: struct seq_operations). */
+/**
+ * What one object source offers the read loop (kernel: struct seq_operations). show and stop
+ * return promises only for sessions read with readAsync (sleepable programs).
+ */
 export interface SeqOps<T> {
   /** The object at position `index`, or null past the end (kernel: ->start). */
   start(index: number): T | null;
   /** Runs the program on `obj`: 0, or a negative errno such as -EAGAIN (kernel: ->show). */
-  show(obj: T, seqNum: number): number;
+  show(obj: T, seqNum: number): number | Promise<number>;
   /** The walk is over: the program runs once more with no object (kernel: ->stop(seq, NULL)). */
-  stop(seqNum: number): void;
+  stop(seqNum: number): unknown;
+}
+
+/** A program run the read loop asks for: show(obj) or, with `obj` absent, stop. */
+interface RunStep<T> {
+  obj?: T;
+  seqNum: number;
 }
 
 /** One open iterator file: session state plus the kernel's read loop. */
@@ -63,6 +73,32 @@ export class SeqSession<T> {
    * stream) or a negative errno.
    */
   read(size: number): Uint8Array | number {
+    const g = this.readSteps(size);
+    let s = g.next();
+    while (!s.done) {
+      const r = this.runStep(s.value);
+      if (typeof r !== 'number') throw new InternalError('seq_file: a sleeping run in a synchronous read');
+      s = g.next(r);
+    }
+    return s.value;
+  }
+
+  /** read() for sessions whose program runs may sleep: each run is awaited. */
+  async readAsync(size: number): Promise<Uint8Array | number> {
+    const g = this.readSteps(size);
+    let s = g.next();
+    while (!s.done) s = g.next(await this.runStep(s.value));
+    return s.value;
+  }
+
+  private runStep(step: RunStep<T>): number | Promise<number> {
+    if (step.obj !== undefined) return this.ops.show(step.obj, step.seqNum);
+    const r = this.ops.stop(step.seqNum);
+    return r instanceof Promise ? r.then(() => 0) : 0;
+  }
+
+  /** The read loop, yielding each program run it needs and going on with its result. */
+  private *readSteps(size: number): Generator<RunStep<T>, Uint8Array | number, number> {
     const seq = this.seq;
     if (seq.count) {
       const n = Math.min(seq.count, size);
@@ -74,7 +110,7 @@ export class SeqSession<T> {
     seq.from = 0;
     let p = this.ops.start(this.index);
     if (p !== null) {
-      const err = this.ops.show(p, this.seqNum);
+      const err = yield { obj: p, seqNum: this.seqNum };
       if (err < 0 || seq.overflowed) {
         seq.count = 0;
         return err < 0 ? err : -E2BIG;
@@ -92,7 +128,7 @@ export class SeqSession<T> {
           if (offs === 0) return -EAGAIN;
           break;
         }
-        const e = this.ops.show(p, this.seqNum);
+        const e = yield { obj: p, seqNum: this.seqNum };
         if (e < 0 || seq.overflowed) {
           seq.count = offs;
           if (offs === 0) return e < 0 ? e : -E2BIG;
@@ -103,7 +139,7 @@ export class SeqSession<T> {
     const offs = seq.count;
     // kernel: ->stop(seq, NULL) runs the program unless an earlier read already did.
     if (p === null && !this.doneStop) {
-      this.ops.stop(this.seqNum);
+      yield { seqNum: this.seqNum };
       if (!seq.overflowed) this.doneStop = true;
       else {
         seq.count = offs;
