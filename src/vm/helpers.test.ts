@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assembleConformance } from '../isa/asm/conformance.ts';
 import { type Insn, insn } from '../isa/insn.ts';
+import { bprintfFormatValid } from './bprintf.ts';
 import { baseHelpers, HelperTable } from './helpers.ts';
 import { Vm } from './vm.ts';
 
@@ -39,7 +40,24 @@ test('bpf_trace_printk %s reads a string from the arena', () => {
   const s = vm.arena.alloc(8, 8, { kind: 'mem', writable: false });
   vm.arena.write(s, new TextEncoder().encode('tsbpf\0'));
   assert.deepEqual(printk(vm, 'name=%s', [BigInt(s)]), ['name=tsbpf']);
-  assert.deepEqual(printk(vm, 'name=%s', [0n]), ['name=(efault)']);
+  // kernel: bpf_bprintf_prepare() copies the string first; a failed copy is an empty string
+  assert.deepEqual(printk(vm, 'name=%s', [0n]), ['name=']);
+});
+
+test('bpf_trace_printk refuses what bpf_bprintf_prepare() refuses (-EINVAL, no line)', () => {
+  const vm = new Vm({ printk: (l) => lines.push(l) });
+  // no length modifiers but l/ll, no precision, no '#', no %o/%z: the kernel's subset, not C's
+  for (const f of ['%hd', '%hhu', '%.3d', '%#x', '%o', '%zd', '%5.2s', '%d%s1'])
+    assert.deepEqual(printk(vm, f, [1n, 2n]), [], f);
+  // a fourth conversion has no argument: trace_printk passes three
+  assert.deepEqual(printk(vm, '%d %d %d %d', [1n, 2n, 3n]), []);
+  assert.deepEqual(printk(vm, '%d %d %d', [1n, 2n, 3n]), ['1 2 3']);
+  // the verifier's load-time check of a constant bpf_snprintf format is the same function
+  const valid = (f: string, n: number) => bprintfFormatValid(new TextEncoder().encode(`${f}\0`), n);
+  assert.equal(valid('%d %s', 2), true);
+  assert.equal(valid('%hd', 1), false);
+  assert.equal(valid('%d %d', 1), false);
+  assert.equal(valid('%pI4', 1), true);
 });
 
 test('prandom is seedable; ktime uses the given clock; smp id is configurable', () => {

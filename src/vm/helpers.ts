@@ -4,7 +4,7 @@
 // with the full 64-bit values available from the context.
 import { UsageError } from '../errors.ts';
 import type { Arena } from './arena.ts';
-import { formatTracePrintk } from './trace-printk.ts';
+import { bprintf, MAX_BPRINTF_BUF } from './bprintf.ts';
 
 // kernel: enum bpf_return_type
 export type RetType =
@@ -206,9 +206,11 @@ export function baseHelpers(): HelperTable {
     impl: (ctx, fmtAddr, fmtSize) => {
       if (fmtSize === 0 || !ctx.arena.check(fmtAddr, fmtSize, false)) return -EINVAL;
       const bytes = ctx.arena.u8.subarray(fmtAddr, fmtAddr + fmtSize);
-      const line = formatTracePrintk(bytes, [ctx.arg64(3), ctx.arg64(4), ctx.arg64(5)], ctx.arena);
-      if (line === undefined) return -EINVAL;
-      ctx.printk(line);
+      // kernel: bpf_bprintf_prepare() with MAX_TRACE_PRINTK_VARARGS (3), then bstr_printf()
+      const out = bprintf(bytes, [ctx.arg64(3), ctx.arg64(4), ctx.arg64(5)], ctx.arena);
+      if (typeof out === 'number') return out;
+      const line = String.fromCharCode(...out);
+      ctx.printk(line.slice(0, MAX_BPRINTF_BUF - 1));
       return line.length;
     },
   });

@@ -2,7 +2,7 @@
 // kernel: kernel/bpf/helpers.c (__bpf_strtoull, bpf_strtol, bpf_strtoul, bpf_snprintf) and
 // lib/kstrtox.c (_parse_integer_fixup_radix, _parse_integer)
 import type { FuncProto, HelperCtx, HelperTable } from '../../vm/helpers.ts';
-import { formatTracePrintk } from '../../vm/trace-printk.ts';
+import { bprintf } from '../../vm/bprintf.ts';
 import { E2BIG, EINVAL, ERANGE } from './env.ts';
 
 export const BPF_FUNC_strtol = 105;
@@ -132,9 +132,8 @@ export function registerStringHelpers(t: HelperTable): void {
       if (dataLen > 0 && !ctx.arena.check(data, dataLen, false)) return -EINVAL;
       const args: bigint[] = [];
       for (let i = 0; i < dataLen / 8; i++) args.push(ctx.arena.dv.getBigUint64(data + 8 * i, true));
-      const out = formatTracePrintk(fmtBytes, args, ctx.arena);
-      if (out === undefined) return -EINVAL;
-      const bytes = new TextEncoder().encode(out);
+      const bytes = bprintf(fmtBytes, args, ctx.arena);
+      if (typeof bytes === 'number') return bytes;
       if (size > 0) {
         if (!ctx.arena.check(str, size, true))
           return ctx.fault('helper', 'bpf_snprintf: output not writable');

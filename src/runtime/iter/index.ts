@@ -12,7 +12,7 @@ import { type HostObject, OBJECT_TARGETS, openObjectIter } from './objects.ts';
 import type { IterFrame } from './frame.ts';
 import type { SeqSession } from './seq-file.ts';
 
-export { bprintf, MAX_BPRINTF_VARARGS } from './bprintf.ts';
+export { bprintf, MAX_BPRINTF_VARARGS } from '../../vm/bprintf.ts';
 export { type FieldValue, layoutBtfObject } from './btf-object.ts';
 export { BPF_FUNC_seq_printf, BPF_FUNC_seq_write, registerSeqHelpers, seqProtos } from './seq-helpers.ts';
 export { type HostObject, OBJECT_TARGETS } from './objects.ts';

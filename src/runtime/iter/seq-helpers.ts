@@ -2,7 +2,7 @@
 // of the session in progress. kernel: kernel/trace/bpf_trace.c
 import type { FuncProto, HelperCtx, HelperTable } from '../../vm/helpers.ts';
 import type { RuntimeEnv } from '../helpers/env.ts';
-import { bprintf, MAX_BPRINTF_VARARGS } from './bprintf.ts';
+import { bprintf, MAX_BPRINTF_VARARGS } from '../../vm/bprintf.ts';
 import { EOVERFLOW, type SeqBuf } from './seq-file.ts';
 
 export const BPF_FUNC_seq_printf = 126;

@@ -25,12 +25,12 @@ import {
   checkPtrAlignment,
   checkStackAccessWithinBounds,
 } from './mem.ts';
-import { validBprintfFormat } from './bprintf.ts';
 import { checkBufferAccess } from './btf-ptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
 import { BPF_FUNC_spin_lock, checkNoRcuLock, heldLocks, processSpinLock } from './spin-lock.ts';
 import type { GlobalFunc } from './global-func.ts';
 import { checkGlobalCall } from './global-func.ts';
+import { bprintfFormatValid } from '../../vm/bprintf.ts';
 const { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO, writableTypes } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -364,7 +364,7 @@ function checkSnprintfCall(env: VerifierEnv, state: VerifierState): void {
   if (len % 8) reject('Invalid format string');
   const m = env.maps[fmtReg.mapIndex]!;
   const off = fmtReg.off + (u64.toNumberS(tnum.value(fmtReg.s.varOff)) ?? 0);
-  if (!validBprintfFormat(m.frozenData!.subarray(off, m.valueSize), len / 8)) reject('Invalid format string');
+  if (!bprintfFormatValid(m.frozenData!.subarray(off, m.valueSize), len / 8)) reject('Invalid format string');
 }
 
 // kernel: process_timer_func()

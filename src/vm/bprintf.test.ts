@@ -1,7 +1,7 @@
 // bpf_seq_printf's format rules (kernel: bpf_bprintf_prepare) on a small arena.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Arena } from '../../vm/arena.ts';
+import { Arena } from './arena.ts';
 import { bprintf } from './bprintf.ts';
 
 const arena = new Arena();

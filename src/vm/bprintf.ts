@@ -1,12 +1,13 @@
-// The printf dialect of bpf_seq_printf (and bpf_snprintf, bpf_trace_vprintk): which formats
-// the kernel accepts, and what its vsprintf prints for them.
+// The printf dialect of bpf_trace_printk, bpf_snprintf and bpf_seq_printf: which formats the
+// kernel accepts, and what its vsprintf prints for them. One parser for the verifier (a constant
+// bpf_snprintf format is checked at load time) and for the helpers (-EINVAL at run time).
 // kernel: bpf_bprintf_prepare() in kernel/bpf/helpers.c; bstr_printf() in lib/vsprintf.c
-import type { Arena } from '../../vm/arena.ts';
+import type { Arena } from './arena.ts';
 
 /** kernel: MAX_BPRINTF_VARARGS */
 export const MAX_BPRINTF_VARARGS = 12;
 /** kernel: MAX_BPRINTF_BUF — the scratch space %s strings are copied into, per call. */
-const MAX_BPRINTF_BUF = 512;
+export const MAX_BPRINTF_BUF = 512;
 
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 const isPrint = (c: number) => c >= 32 && c < 127;
@@ -50,9 +51,14 @@ const hex2 = (b: number) => b.toString(16).padStart(2, '0');
  * Formats `fmt` (bytes up to its NUL) with `args` (u64 each) the way bpf_seq_printf does.
  * Returns the output bytes, or a negative errno: -EINVAL for a format the kernel refuses.
  * Strings (%s, %pks, %pus) and %pI4/%pI6 addresses are read from `arena`; an unreadable
- * string prints as empty, an unreadable address as zeros, as in the kernel.
+ * string prints as empty, an unreadable address as zeros, as in the kernel. Without an arena
+ * (format checks only) every string is empty and every address zeros.
  */
-export function bprintf(fmtBytes: Uint8Array, args: readonly bigint[], arena: Arena): Uint8Array | number {
+export function bprintf(
+  fmtBytes: Uint8Array,
+  args: readonly bigint[],
+  arena: Arena | null,
+): Uint8Array | number {
   const EINVAL = -22;
   const end = fmtBytes.indexOf(0);
   if (end < 0) return EINVAL;
@@ -117,7 +123,7 @@ export function bprintf(fmtBytes: Uint8Array, args: readonly bigint[], arena: Ar
       const v6 = at(i + 2) === 54;
       const len = v6 ? 16 : 4;
       const a = Number(arg & 0xffffffffn);
-      const ok = arg < 0x1_0000_0000n && arena.check(a, len, false);
+      const ok = arena !== null && arg < 0x1_0000_0000n && arena.check(a, len, false);
       const b = ok ? arena.read(a, len) : new Uint8Array(len);
       let s: string;
       if (!v6) s = [...b].map((x) => (m === 105 ? String(x).padStart(3, '0') : String(x))).join('.');
@@ -157,8 +163,8 @@ export function bprintf(fmtBytes: Uint8Array, args: readonly bigint[], arena: Ar
 const validStrEnd = (c: number) => c === 0 || isSpace(c) || isPunct(c);
 
 /** kernel: strncpy_from_kernel_nofault() into what is left of the scratch buffer. */
-function readStr(arena: Arena, ptr: bigint, budget: number): string {
-  if (budget <= 0 || ptr >= 0x1_0000_0000n) return '';
+function readStr(arena: Arena | null, ptr: bigint, budget: number): string {
+  if (arena === null || budget <= 0 || ptr >= 0x1_0000_0000n) return '';
   let s = '';
   const a = Number(ptr);
   for (let i = 0; i < budget - 1; i++) {
@@ -168,4 +174,13 @@ function readStr(arena: Arena, ptr: bigint, budget: number): string {
     s += String.fromCharCode(c);
   }
   return s;
+}
+
+/**
+ * Whether `fmt` (up to its NUL) is a format bpf_bprintf_prepare() accepts with `numArgs` u64
+ * arguments (kernel: check_bpf_snprintf_call() runs it on a constant format at load time).
+ */
+export function bprintfFormatValid(fmt: Uint8Array, numArgs: number): boolean {
+  if (numArgs > MAX_BPRINTF_VARARGS) return false;
+  return typeof bprintf(fmt, new Array<bigint>(numArgs).fill(0n), null) !== 'number';
 }
