@@ -6,7 +6,6 @@ import type { Insn } from '../isa/index.ts';
 import { opcode as opNs } from '../isa/index.ts';
 import { CALLBACK_HELPERS } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
-import type { RegState } from './reg.ts';
 import * as stackNs from './stack.ts';
 import type { Checkpoint, FuncState, HistEntry, VerifierState } from './state.ts';
 const { BPF_REG_SIZE, STACK_SPILL } = stackNs;
@@ -14,20 +13,26 @@ const { BPF_REG_SIZE, STACK_SPILL } = stackNs;
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
 
-// kernel: struct backtrack_state
+/** kernel: MAX_CALL_FRAMES */
+const MAX_FRAMES = 8;
+
+// kernel: struct backtrack_state. Registers and stack slots (spi < 64, as MAX_BPF_STACK / 8) are
+// bit masks per frame: the walk asks "anything left?" after every instruction.
 class Backtrack {
-  regs: number[] = [];
-  slots: Set<number>[] = [];
-  frame: number;
-  constructor(frames: number) {
-    for (let i = 0; i < frames; i++) {
-      this.regs.push(0);
-      this.slots.push(new Set());
-    }
-    this.frame = frames - 1;
+  readonly regs: number[] = new Array(MAX_FRAMES).fill(0);
+  readonly slotsLo: number[] = new Array(MAX_FRAMES).fill(0);
+  readonly slotsHi: number[] = new Array(MAX_FRAMES).fill(0);
+  frame = 0;
+
+  /** Empties every frame; `frame` is where the walk starts. */
+  reset(frame: number): void {
+    this.regs.fill(0);
+    this.slotsLo.fill(0);
+    this.slotsHi.fill(0);
+    this.frame = frame;
   }
   has(r: number, f = this.frame): boolean {
-    return ((this.regs[f] ?? 0) & (1 << r)) !== 0;
+    return (this.regs[f]! & (1 << r)) !== 0;
   }
   set(r: number, f = this.frame): void {
     if (r !== 10) this.regs[f]! |= 1 << r;
@@ -35,12 +40,37 @@ class Backtrack {
   clear(r: number, f = this.frame): void {
     this.regs[f]! &= ~(1 << r);
   }
-  empty(): boolean {
-    // asked after every instruction walked back: plain loops, no callbacks
-    for (let f = 0; f < this.regs.length; f++) if (this.regs[f] !== 0) return false;
-    for (let f = 0; f < this.slots.length; f++) if (this.slots[f]!.size !== 0) return false;
-    return true;
+  hasSlot(f: number, spi: number): boolean {
+    return ((spi < 32 ? this.slotsLo[f]! >>> spi : this.slotsHi[f]! >>> (spi - 32)) & 1) !== 0;
   }
+  setSlot(f: number, spi: number): void {
+    if (spi < 32) this.slotsLo[f]! |= 1 << spi;
+    else this.slotsHi[f]! |= 1 << (spi - 32);
+  }
+  clearSlot(f: number, spi: number): void {
+    if (spi < 32) this.slotsLo[f]! &= ~(1 << spi);
+    else this.slotsHi[f]! &= ~(1 << (spi - 32));
+  }
+  /** Drops frame f's registers and slots. */
+  clearFrame(f: number): void {
+    this.regs[f] = 0;
+    this.slotsLo[f] = 0;
+    this.slotsHi[f] = 0;
+  }
+  empty(): boolean {
+    let any = 0;
+    for (let f = 0; f < MAX_FRAMES; f++) any |= this.regs[f]! | this.slotsLo[f]! | this.slotsHi[f]!;
+    return any === 0;
+  }
+}
+
+/** One walk at a time (the walk never recurses): the masks are reused. */
+const sharedBt = new Backtrack();
+
+/** One of the linked scalars ([frame, regno or -1-spi]) is being tracked. */
+function anyTracked(linked: readonly [number, number][], bt: Backtrack): boolean {
+  for (const [f, r] of linked) if (r >= 0 ? bt.has(r, f) : bt.hasSlot(f, -1 - r)) return true;
+  return false;
 }
 
 const isHelperCall = (i: Insn): boolean => i.code === op.OP_CALL && i.src === op.PSEUDO_CALL_HELPER;
@@ -65,15 +95,14 @@ function backtrackInsn(insn: Insn, h: HistEntry | undefined, bt: Backtrack): voi
   } else if (c === op.CLASS_LDX) {
     if (!bt.has(dst)) return;
     bt.clear(dst);
-    if (h?.spi !== undefined) bt.slots[h.stackFrame!]!.add(h.spi);
+    if (h?.spi !== undefined) bt.setSlot(h.stackFrame!, h.spi);
   } else if (c === op.CLASS_STX || c === op.CLASS_ST) {
     if (op.mode(code) === op.MODE_ATOMIC && insn.imm & op.ATOMIC_FETCH) {
       bt.clear(insn.imm === op.ATOMIC_CMPXCHG ? 0 : src);
     }
     if (h?.spi === undefined) return;
-    const slots = bt.slots[h.stackFrame!]!;
-    if (!slots.has(h.spi)) return;
-    slots.delete(h.spi);
+    if (!bt.hasSlot(h.stackFrame!, h.spi)) return;
+    bt.clearSlot(h.stackFrame!, h.spi);
     if (c === op.CLASS_STX && op.mode(code) === op.MODE_MEM) bt.set(src);
   } else if (c === op.CLASS_JMP || c === op.CLASS_JMP32) {
     const o = op.jmpOp(code);
@@ -84,10 +113,11 @@ function backtrackInsn(insn: Insn, h: HistEntry | undefined, bt: Backtrack): voi
         bt.set(dst);
         bt.set(src);
       }
-      if (h?.linked?.some(([f, r]) => (r >= 0 ? bt.has(r, f) : bt.slots[f]?.has(-1 - r)))) {
-        for (const [f, r] of h.linked) {
+      const linked = h?.linked;
+      if (linked && anyTracked(linked, bt)) {
+        for (const [f, r] of linked) {
           if (r >= 0) bt.set(r, f);
-          else bt.slots[f]?.add(-1 - r);
+          else bt.setSlot(f, -1 - r);
         }
       }
     }
@@ -106,12 +136,7 @@ function crossFrames(env: VerifierEnv, bt: Backtrack, idx: number, prev: number)
     const r0 = bt.has(0);
     bt.clear(0);
     bt.frame++;
-    while (bt.regs.length <= bt.frame) {
-      bt.regs.push(0);
-      bt.slots.push(new Set());
-    }
-    bt.regs[bt.frame] = 0;
-    bt.slots[bt.frame]!.clear();
+    bt.clearFrame(bt.frame);
     if (r0 && !callbackReturn) bt.set(0);
     return;
   }
@@ -123,8 +148,7 @@ function crossFrames(env: VerifierEnv, bt: Backtrack, idx: number, prev: number)
   ) {
     // prev is the call that created the frame idx runs in: arguments come from the caller
     const args = bt.regs[bt.frame]! & 0x3e;
-    bt.regs[bt.frame] = 0;
-    bt.slots[bt.frame]!.clear();
+    bt.clearFrame(bt.frame);
     bt.frame--;
     if (isPseudoCall(p)) bt.regs[bt.frame]! |= args;
   }
@@ -140,7 +164,9 @@ function markInState(st: VerifierState, bt: Backtrack): void {
       if (reg.type !== 'SCALAR_VALUE' || reg.precise) bt.clear(r, f);
       else reg.precise = true;
     }
-    for (const spi of [...bt.slots[f]!]) {
+    if (bt.slotsLo[f] === 0 && bt.slotsHi[f] === 0) continue;
+    for (let spi = 0; spi < 64; spi++) {
+      if (!bt.hasSlot(f, spi)) continue;
       const slot = func.stack[spi];
       if (
         !slot ||
@@ -148,12 +174,25 @@ function markInState(st: VerifierState, bt: Backtrack): void {
         slot.spilled.type !== 'SCALAR_VALUE' ||
         slot.spilled.precise
       ) {
-        bt.slots[f]!.delete(spi);
+        bt.clearSlot(f, spi);
       } else {
         slot.spilled.precise = true;
       }
     }
   }
+}
+
+/** Names register r of frame f of the current state for the walk, if it holds a scalar. */
+function seedReg(bt: Backtrack, state: VerifierState, f: number, r: number): void {
+  if (state.frames[f]?.regs[r]?.type === 'SCALAR_VALUE') bt.set(r, f);
+}
+
+/** Names stack slot spi of frame f of the current state for the walk, if a scalar is spilled there. */
+function seedSlot(bt: Backtrack, state: VerifierState, f: number, spi: number): void {
+  const slot = state.frames[f]?.stack[spi];
+  if (!slot || slot.slotType[BPF_REG_SIZE - 1] !== STACK_SPILL || slot.spilled.type !== 'SCALAR_VALUE')
+    return;
+  bt.setSlot(f, spi);
 }
 
 /**
@@ -166,33 +205,34 @@ export function markChainPrecision(
   regs: readonly [number, number][],
   slots: readonly [number, number][] = [],
 ): void {
-  const bt = new Backtrack(state.frames.length);
-  for (const [f, r] of regs) {
-    const reg = state.frames[f]?.regs[r];
-    if (reg?.type !== 'SCALAR_VALUE') continue;
-    bt.set(r, f);
-  }
-  for (const [f, spi] of slots) {
-    const slot = state.frames[f]?.stack[spi];
-    if (!slot || slot.slotType[BPF_REG_SIZE - 1] !== STACK_SPILL || slot.spilled.type !== 'SCALAR_VALUE')
-      continue;
-    bt.slots[f]!.add(spi);
-  }
+  const bt = sharedBt;
+  bt.reset(state.frames.length - 1);
+  for (const [f, r] of regs) seedReg(bt, state, f, r);
+  for (const [f, spi] of slots) seedSlot(bt, state, f, spi);
+  backtrackPath(env, state, bt);
+}
+
+// kernel: __mark_chain_precision(): walks the path back from the current instruction
+function backtrackPath(env: VerifierEnv, state: VerifierState, bt: Backtrack): void {
   if (bt.empty()) return;
+  const insns = env.insns;
   let st: VerifierState = state;
   // the current instruction is the one relying on the values: start before it
   let i = env.insnIdx;
   let skipFirst = true;
   for (;;) {
     const hist = st.history;
+    const firstIdx = st.firstInsnIdx;
     let h = hist.length;
     while (i >= 0) {
       const e: HistEntry | undefined = h > 0 && hist[h - 1]!.idx === i ? hist[h - 1] : undefined;
-      if (!skipFirst) backtrackInsn(env.insns[i]!, e, bt);
+      if (!skipFirst) {
+        backtrackInsn(insns[i]!, e, bt);
+        if (bt.empty()) return;
+      }
       skipFirst = false;
-      if (bt.empty()) return;
       // the segment's first insn may recur in it (a loop): stop only when the history is used up
-      if (i === st.firstInsnIdx && (h === 0 || (h === 1 && hist[0]!.idx === i))) break;
+      if (i === firstIdx && (h === 0 || (h === 1 && hist[0]!.idx === i))) break;
       let prev = i - 1;
       if (e) {
         h--;
@@ -216,23 +256,27 @@ export function markChainPrecision(
 
 /** After a prune: what the old state relied on, the current path must provide (kernel: propagate_precision()). */
 export function propagatePrecision(env: VerifierEnv, old: VerifierState, cur: VerifierState): void {
-  const regs: [number, number][] = [];
-  const slots: [number, number][] = [];
-  old.frames.forEach((f, k) => {
-    f.regs.forEach((r: RegState, i) => {
-      if (r.type === 'SCALAR_VALUE' && r.precise) regs.push([k, i]);
-    });
-    f.stack.forEach((s, spi) => {
+  const bt = sharedBt;
+  bt.reset(cur.frames.length - 1);
+  const frames = old.frames;
+  for (let k = 0; k < frames.length; k++) {
+    const f = frames[k]!;
+    for (let i = 0; i < f.regs.length; i++) {
+      const r = f.regs[i]!;
+      if (r.type === 'SCALAR_VALUE' && r.precise) seedReg(bt, cur, k, i);
+    }
+    for (let spi = 0; spi < f.stack.length; spi++) {
+      const s = f.stack[spi]!;
       if (
         s.slotType[BPF_REG_SIZE - 1] === STACK_SPILL &&
         s.spilled.type === 'SCALAR_VALUE' &&
         s.spilled.precise
       ) {
-        slots.push([k, spi]);
+        seedSlot(bt, cur, k, spi);
       }
-    });
-  });
-  if (regs.length || slots.length) markChainPrecision(env, cur, regs, slots);
+    }
+  }
+  backtrackPath(env, cur, bt);
 }
 
 /** kernel: mark_all_scalars_imprecise() */
@@ -246,7 +290,11 @@ export function markAllScalarsImprecise(st: VerifierState): void {
 /** Marks a register of the current frame precise (kernel: mark_chain_precision()). */
 export function markRegPrecise(env: VerifierEnv, regno: number): void {
   const st = env.cur;
-  if (st) markChainPrecision(env, st, [[st.frames.length - 1, regno]]);
+  if (!st) return;
+  const bt = sharedBt;
+  bt.reset(st.frames.length - 1);
+  seedReg(bt, st, st.frames.length - 1, regno);
+  backtrackPath(env, st, bt);
 }
 
 /** Records that the current instruction spilled to or filled from a stack slot (kernel: INSN_F_STACK_ACCESS). */
