@@ -133,16 +133,18 @@ class Explorer {
   private isStateVisited(idx: number): boolean {
     const env = this.env;
     const cur = this.state;
+    const aux = env.aux[idx]!;
     let addNewState =
-      env.aux[idx]!.forceCheckpoint ||
+      aux.forceCheckpoint ||
       (env.jmpsProcessed - env.prevJmpsProcessed >= 2 && env.insnProcessed - env.prevInsnProcessed >= 8);
     const list = env.explored.get(idx) ?? [];
     let statesCnt = 0;
-    for (const sl of list) {
+    for (let n = 0; n < list.length; n++) {
+      const sl = list[n]!;
       statesCnt++;
       if (sl.branches > 0) {
         // a may_goto loop converges when an iteration adds nothing new (kernel: is_may_goto_insn_at())
-        if (env.aux[idx]!.mayGoto) {
+        if (aux.mayGoto) {
           if (
             sl.state.mayGotoDepth !== cur.mayGotoDepth &&
             statesEqual(env, sl.state, cur, idx, 'RANGE_WITHIN')
@@ -152,7 +154,7 @@ class Explorer {
             propagatePrecision(env, sl.state, cur);
             return true;
           }
-        } else if (env.aux[idx]!.callsCallback) {
+        } else if (aux.callsCallback) {
           if (statesEqual(env, sl.state, cur, idx, 'RANGE_WITHIN')) {
             sl.hitCnt++;
             // checkpoints between the loop head and here lack the marks the head still gets
@@ -175,7 +177,7 @@ class Explorer {
           );
         }
         if (
-          !env.aux[idx]!.forceCheckpoint &&
+          !aux.forceCheckpoint &&
           env.jmpsProcessed - env.prevJmpsProcessed < 20 &&
           env.insnProcessed - env.prevInsnProcessed < 100
         ) {
@@ -197,13 +199,19 @@ class Explorer {
       if (addNewState) sl.missCnt++;
     }
     // drop states that keep missing (kernel: the miss_cnt > hit_cnt * n + n heuristic)
-    const force = env.aux[idx]!.forceCheckpoint;
+    const force = aux.forceCheckpoint;
     // usually nothing is dropped: keep the same array then
     let kept = list;
-    if (!list.every((sl) => keepState(sl, force))) {
-      kept = list.filter((sl) => keepState(sl, force));
-      // evicted states stay counted until their paths are done (kernel: free_list)
-      for (const sl of list) if (!keepState(sl, force) && sl.branches === 0) env.curStates--;
+    for (let k = 0; k < list.length; k++) {
+      if (keepState(list[k]!, force)) continue;
+      kept = list.slice(0, k);
+      for (let j = k; j < list.length; j++) {
+        const sl = list[j]!;
+        if (keepState(sl, force)) kept.push(sl);
+        // evicted states stay counted until their paths are done (kernel: free_list)
+        else if (sl.branches === 0) env.curStates--;
+      }
+      break;
     }
     if (env.maxStatesPerInsn < statesCnt) env.maxStatesPerInsn = statesCnt;
     if (!addNewState) {

@@ -23,19 +23,22 @@ class Backtrack {
   readonly slotsLo: number[] = new Array(MAX_FRAMES).fill(0);
   readonly slotsHi: number[] = new Array(MAX_FRAMES).fill(0);
   frame = 0;
+  /** Frames at and above this one hold nothing (so empty() and reset() look at fewer). */
+  private top = MAX_FRAMES;
 
   /** Empties every frame; `frame` is where the walk starts. */
   reset(frame: number): void {
-    this.regs.fill(0);
-    this.slotsLo.fill(0);
-    this.slotsHi.fill(0);
+    for (let f = 0; f < this.top; f++) this.clearFrame(f);
     this.frame = frame;
+    this.top = frame + 1;
   }
   has(r: number, f = this.frame): boolean {
     return (this.regs[f]! & (1 << r)) !== 0;
   }
   set(r: number, f = this.frame): void {
-    if (r !== 10) this.regs[f]! |= 1 << r;
+    if (r === 10) return;
+    this.regs[f]! |= 1 << r;
+    if (f >= this.top) this.top = f + 1;
   }
   clear(r: number, f = this.frame): void {
     this.regs[f]! &= ~(1 << r);
@@ -46,6 +49,7 @@ class Backtrack {
   setSlot(f: number, spi: number): void {
     if (spi < 32) this.slotsLo[f]! |= 1 << spi;
     else this.slotsHi[f]! |= 1 << (spi - 32);
+    if (f >= this.top) this.top = f + 1;
   }
   clearSlot(f: number, spi: number): void {
     if (spi < 32) this.slotsLo[f]! &= ~(1 << spi);
@@ -57,9 +61,15 @@ class Backtrack {
     this.slotsLo[f] = 0;
     this.slotsHi[f] = 0;
   }
+  /** The walk moves into a deeper frame (backward over a callee's exit). */
+  enterFrame(): void {
+    this.frame++;
+    this.clearFrame(this.frame);
+    if (this.frame >= this.top) this.top = this.frame + 1;
+  }
   empty(): boolean {
     let any = 0;
-    for (let f = 0; f < MAX_FRAMES; f++) any |= this.regs[f]! | this.slotsLo[f]! | this.slotsHi[f]!;
+    for (let f = 0; f < this.top; f++) any |= this.regs[f]! | this.slotsLo[f]! | this.slotsHi[f]!;
     return any === 0;
   }
 }
@@ -135,8 +145,7 @@ function crossFrames(env: VerifierEnv, bt: Backtrack, idx: number, prev: number)
     const callbackReturn = isHelperCall(env.insns[idx]!) && CALLBACK_HELPERS.has(env.insns[idx]!.imm);
     const r0 = bt.has(0);
     bt.clear(0);
-    bt.frame++;
-    bt.clearFrame(bt.frame);
+    bt.enterFrame();
     if (r0 && !callbackReturn) bt.set(0);
     return;
   }
