@@ -164,14 +164,21 @@ function stacksafe(
     const os = old.stack[spi]!;
     const cs = cur.stack[spi];
     const inCur = spi < curSlots;
+    // both depend on the slot only: worked out at the first byte that needs them
+    let regsKnown = false;
+    let oldReg: RegState | null = null;
+    let curReg: RegState | null = null;
     for (let j = 0; j < BPF_REG_SIZE; j++) {
       if (exact === 'EXACT' && (!inCur || os.slotType[j] !== cs!.slotType[j])) return false;
       const ot = os.slotType[j];
       if (ot === STACK_INVALID) continue;
       if (ot === STACK_MISC && exact !== 'EXACT') continue;
       if (!inCur) return false;
-      const oldReg = scalarRegForStack(os);
-      const curReg = scalarRegForStack(cs);
+      if (!regsKnown) {
+        oldReg = scalarRegForStack(os);
+        curReg = oldReg && scalarRegForStack(cs);
+        regsKnown = true;
+      }
       if (oldReg && curReg) {
         if (!regsafeOrUnbound(oldReg, curReg, idmap, exact)) return false;
         break;

@@ -108,9 +108,16 @@ export function newFrame(callsite: number, frameno: number, subprogno: number): 
 // Every field written out (an object spread is several times slower): a new field of FuncState
 // must be copied here too.
 export function copyFrame(f: FuncState): FuncState {
+  // plain loops: state copies are made at every branch and checkpoint
+  const fr = f.regs;
+  const regs: RegState[] = [];
+  for (let i = 0; i < fr.length; i++) regs.push(copyRegSharingScalar(fr[i]!));
+  const fs = f.stack;
+  const stack: StackSlot[] = [];
+  for (let i = 0; i < fs.length; i++) stack.push(copySlot(fs[i]!));
   return {
-    regs: f.regs.map(copyRegSharingScalar),
-    stack: f.stack.map(copySlot),
+    regs,
+    stack,
     callsite: f.callsite,
     frameno: f.frameno,
     subprogno: f.subprogno,
@@ -125,7 +132,7 @@ export function copyFrame(f: FuncState): FuncState {
 export function copyState(s: VerifierState): VerifierState {
   return {
     frames: s.frames.map(copyFrame),
-    refs: s.refs.map((r) => ({ ...r })),
+    refs: s.refs.length ? s.refs.map((r) => ({ ...r })) : [],
     activeRcuLock: s.activeRcuLock,
     parent: s.parent,
     callbackUnrollDepth: s.callbackUnrollDepth,
