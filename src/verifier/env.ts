@@ -97,6 +97,8 @@ export interface VerifierEnv {
   btf?: Btf;
   /** The BTF kernel object layouts come from: the CO-RE target, else the program's BTF. */
   layoutBtf?: Btf;
+  /** The kernel BTF attach points (fentry functions, LSM hooks, tracepoints) are found in. */
+  attachBtf?: Btf;
   /** The program's maps, then the inner templates of its maps of maps. */
   maps: readonly MapInfo[];
   /** Per map: index of its inner template in `maps`, or -1. */

@@ -50,6 +50,11 @@ export interface VerifyProgram {
   btf?: Btf;
   /** The BTF CO-RE relocations were resolved against (e.g. vmlinux): kernel struct layouts. */
   kernelBtf?: Btf;
+  /**
+   * The kernel's BTF (/sys/kernel/btf/vmlinux) that fentry/fexit/fmod_ret/lsm/tp_btf attach
+   * points are found in, typing their ctx arguments; default: `kernelBtf`, then `btf`.
+   */
+  attachBtf?: Btf;
 }
 
 export interface VerifyStats {
@@ -245,6 +250,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     ...(prog.attachTo !== undefined ? { attachTo: prog.attachTo } : {}),
     ...(prog.btf ? { btf: prog.btf } : {}),
     ...((prog.kernelBtf ?? prog.btf) ? { layoutBtf: (prog.kernelBtf ?? prog.btf)! } : {}),
+    ...(prog.attachBtf ? { attachBtf: prog.attachBtf } : {}),
     subprogs: [{ start: 0, stackDepth: 0 }],
     globalFuncs: [],
     globalCalled: new Set(),
@@ -279,6 +285,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     insnIdx: 0,
     prevInsnIdx: -1,
   };
+  log.btf = env.layoutBtf;
   let failure: VerifierReject | null = null;
   try {
     if (insns.length === 0) reject('empty program');

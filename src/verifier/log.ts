@@ -2,6 +2,7 @@
 // `0: R1=ctx() R10=fp0`, `1: (b7) r0 = 0                        ; R0=0`. Level 1 keeps only the
 // path that failed (a finished branch's lines are dropped when the next one is popped), level 2
 // keeps every path. Lines are kept as an array; the instruction line stays open for the state.
+import type { Btf } from '../btf/btf.ts';
 import { print as printNs, tnum as tnumNs, u64 as u64Ns } from './domain/index.ts';
 import type { RegState } from './reg.ts';
 import type { PrintOpts } from './domain/print.ts';
@@ -25,6 +26,8 @@ export class VerifierLog {
   scratchedStack = new Set<number>();
   /** Last source line printed (kernel: prev_linfo). */
   prevLineIdx = -1;
+  /** Where BTF pointers' struct names come from (`ptr_file`): the verifier's layout BTF. */
+  btf: Btf | undefined;
 
   constructor(level: number) {
     this.level = level;
@@ -99,7 +102,7 @@ export class VerifierLog {
 const pd = (n: number): string => (n < 0 ? `${n}` : `+${n}`);
 
 // kernel: print_reg_state()
-export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapInfo[]): string {
+export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapInfo[], btf?: Btf): string {
   const t = reg.type;
   if (t === 'SCALAR_VALUE') {
     const opts: PrintOpts = { precise: reg.precise, id: baseId(reg.id) };
@@ -107,6 +110,8 @@ export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapI
     return print.scalarState(reg.s, opts);
   }
   let out = regTypeStr(reg);
+  // kernel: print_reg_state() names a BTF pointer's struct after its type
+  if (t === 'PTR_TO_BTF_ID' && btf && reg.btfId) out += btf.typeById(reg.btfId).name;
   if (t === 'PTR_TO_STACK') {
     if (frame.frameno !== reg.frameno) out += `[${reg.frameno}]`;
     if (tnum.isConst(reg.s.varOff)) {
@@ -155,7 +160,7 @@ export function frameStateStr(
     const reg = frame.regs[i]!;
     if (reg.type === 'NOT_INIT') continue;
     if (!printAll && !(log.scratchedRegs & (1 << i))) continue;
-    out += ` R${i}=${regStateStr(frame, reg, maps)}`;
+    out += ` R${i}=${regStateStr(frame, reg, maps, log.btf)}`;
   }
   for (let spi = 0; spi < frame.stack.length; spi++) {
     if (!all && !log.scratchedStack.has(spi)) continue;
@@ -165,7 +170,7 @@ export function frameStateStr(
     const name = ` fp${-(spi + 1) * BPF_REG_SIZE}`;
     if (slot.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
       types = types.slice(0, slot.slotType.indexOf(STACK_SPILL));
-      out += `${name}=${types}${regStateStr(frame, slot.spilled, maps)}`;
+      out += `${name}=${types}${regStateStr(frame, slot.spilled, maps, log.btf)}`;
     } else {
       out += `${name}=${types}`;
     }

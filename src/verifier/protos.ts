@@ -2,13 +2,44 @@
 // and each program type's get_func_proto()). The runtime's table (src/vm/helpers.ts) only has
 // the helpers it implements; the verifier needs the prototypes of every helper programs call.
 import type { ArgSpec, ArgType, FuncProto, TypeFlag } from '../vm/helpers.ts';
-import type { ProgTypeName } from './env.ts';
+import { isSleepableLsmHook } from './check/lsm-hooks.ts';
+import type { ProgTypeName, VerifierEnv } from './env.ts';
 
 /** Which program types get a helper (kernel: bpf_base_func_proto() and the per-type lists). */
-type Avail = 'base' | 'tracing' | 'skb' | 'tc' | 'xdp' | 'tc_xdp' | 'perf_out' | 'iter';
+type Avail = 'base' | 'tracing' | 'skb' | 'tc' | 'xdp' | 'tc_xdp' | 'perf_out' | 'iter' | 'btf_tracing';
 
 export interface HelperProto extends FuncProto {
   avail: Avail;
+  /** Per argument: the struct an ARG_PTR_TO_BTF_ID must point to (kernel: arg_btf_id). */
+  argBtf?: readonly (string | undefined)[];
+  /** RET_PTR_TO_BTF_ID: the struct, trusted (kernel: ret_btf_id, RET_PTR_TO_BTF_ID_TRUSTED). */
+  retBtf?: string;
+  /** May this program call the helper at all (kernel: bpf_func_proto.allowed)? */
+  allowed?: (env: Pick<VerifierEnv, 'progType' | 'attachType' | 'attachTo'>) => boolean;
+}
+
+/** kernel: btf_allowlist_d_path (fentry/fexit/fmod_ret targets) */
+const D_PATH_ALLOWLIST = new Set([
+  'security_file_permission',
+  'security_inode_getattr',
+  'security_file_open',
+  'security_path_truncate',
+  'vfs_truncate',
+  'vfs_fallocate',
+  'dentry_open',
+  'vfs_getattr',
+  'filp_close',
+]);
+
+// kernel: bpf_d_path_allowed()
+function dPathAllowed(env: Pick<VerifierEnv, 'progType' | 'attachType' | 'attachTo'>): boolean {
+  if (env.progType === 'tracing' && env.attachType === 'trace_iter') return true;
+  if (env.progType === 'lsm') return isSleepableLsmHook(env.attachTo ?? '');
+  const tramp =
+    env.attachType === 'trace_fentry' ||
+    env.attachType === 'trace_fexit' ||
+    env.attachType === 'modify_return';
+  return env.progType === 'tracing' && tramp && D_PATH_ALLOWLIST.has(env.attachTo ?? '');
 }
 
 const a = (type: ArgType, ...flags: TypeFlag[]): ArgSpec => (flags.length ? { type, flags } : { type });
@@ -122,6 +153,27 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [190, int('xdp', CTX, ANY, RO_MEM, SIZE)],
   // kernel: bpf_map_lookup_percpu_elem_proto (per-CPU maps only: check_map_func_compatibility())
   [195, { ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, KEY, ANY], avail: 'base' }],
+  // kernel: bpf_get_current_task_btf_proto (RET_PTR_TO_BTF_ID_TRUSTED; bpf_base_func_proto())
+  [158, { ret: 'RET_PTR_TO_BTF_ID', args: [], avail: 'base', retBtf: 'task_struct' }],
+  // kernel: bpf_d_path_proto (tracing_prog_func_proto(); its `allowed` checks the attach point)
+  [
+    147,
+    {
+      ...int('btf_tracing', a('ARG_PTR_TO_BTF_ID'), UNINIT_MEM, SIZE0),
+      argBtf: ['path'],
+      allowed: dPathAllowed,
+    },
+  ],
+  // kernel: bpf_copy_from_user_task_proto (gpl_only, might_sleep; bpf_base_func_proto())
+  [
+    191,
+    {
+      ...int('base', UNINIT_MEM, SIZE0, ANY, a('ARG_PTR_TO_BTF_ID'), ANY),
+      argBtf: [undefined, undefined, undefined, 'task_struct'],
+      mightSleep: true,
+      gplOnly: true,
+    },
+  ],
 ]);
 
 /**
@@ -139,7 +191,16 @@ export const isAcquireHelper = (id: number): boolean => id === 131;
 export const isReleaseHelper = (id: number): boolean =>
   HELPER_PROTOS.get(id)?.args.some((x) => x.flags?.includes('OBJ_RELEASE')) === true;
 
-const TRACING_TYPES = new Set(['kprobe', 'tracepoint', 'raw_tracepoint', 'tracing', 'perf_event', 'syscall']);
+// lsm: bpf_lsm_func_proto() falls back to tracing_prog_func_proto()
+const TRACING_TYPES = new Set([
+  'kprobe',
+  'tracepoint',
+  'raw_tracepoint',
+  'tracing',
+  'perf_event',
+  'syscall',
+  'lsm',
+]);
 
 /** The prototype program type `t` gets for helper `id`, or null (kernel: env->ops->get_func_proto()). */
 export function getHelperProto(id: number, t: ProgTypeName, attachType?: string): HelperProto | null {
@@ -164,6 +225,8 @@ export function getHelperProto(id: number, t: ProgTypeName, attachType?: string)
     case 'iter':
       // kernel: tracing_prog_func_proto() checks expected_attach_type == BPF_TRACE_ITER
       return t === 'tracing' && attachType === 'trace_iter' ? p : null;
+    case 'btf_tracing':
+      return t === 'tracing' || t === 'lsm' ? p : null;
   }
 }
 

@@ -18,11 +18,14 @@ const SAFE_TRUSTED: Record<string, readonly string[]> = {
   bpf_iter_meta: ['seq'],
 };
 
-/** The full definition of `struct name` in the layout BTF, or 0. */
+/**
+ * The full definition of `struct name` in the layout BTF, else its forward declaration (a typed
+ * pointer to pass to helpers, which loads cannot go through), or 0.
+ */
 export function structId(btf: Btf | undefined, name: string): number {
   if (!btf) return 0;
   const t = btf.findByName(name, 'struct').find((s) => s.kind === 'struct');
-  return t?.id ?? 0;
+  return t?.id ?? btf.findByName(name, 'fwd')[0]?.id ?? 0;
 }
 
 export function btfTypeName(btf: Btf | undefined, id: number): string {
@@ -91,4 +94,55 @@ export function checkBufferAccess(regno: number, reg: RegState, off: number, siz
   if (!tnum.isConst(reg.s.varOff) || !u64.isZero(tnum.value(reg.s.varOff))) {
     reject(`R${regno} invalid variable buffer offset: off=${off}, var_off=${tnum.strn(reg.s.varOff)}`);
   }
+}
+
+// kernel: btf_struct_walk() asked for one byte at `off`: the struct member that starts exactly
+// there, descending through the structs that contain it; 0 when a scalar or pointer is there.
+function nestedStructAt(btf: Btf, id: number, off: number): number {
+  let t = btf.resolve(id);
+  for (let depth = 0; depth < 32; depth++) {
+    if (t.kind !== 'struct' && t.kind !== 'union') return 0;
+    let inner: typeof t | undefined;
+    for (const m of t.members) {
+      if (m.bitfieldSize) continue;
+      let moff = m.bitOffset / 8;
+      if (off < moff) break;
+      let mt = btf.resolve(m.type);
+      const msize = btf.sizeof(m.type);
+      if (off >= moff + msize) continue;
+      if (mt.kind === 'array') {
+        // an element of an array of structs
+        const elem = btf.resolve(mt.type);
+        const esize = btf.sizeof(mt.type);
+        if (esize === 0) return 0;
+        moff += Math.floor((off - moff) / esize) * esize;
+        mt = elem;
+      }
+      if (mt.kind !== 'struct' && mt.kind !== 'union') return 0;
+      if (off === moff) return mt.id;
+      off -= moff;
+      inner = mt;
+      break;
+    }
+    if (!inner) return 0;
+    t = inner;
+  }
+  return 0;
+}
+
+/**
+ * Does a PTR_TO_BTF_ID at fixed offset `off` point to a `struct want` (itself, or a struct nested
+ * at that offset, e.g. &file->f_path)? kernel: btf_struct_ids_match() (non-strict), by name.
+ */
+export function btfStructIdsMatch(btf: Btf | undefined, id: number, off: number, want: string): boolean {
+  if (!btf || !id) return false;
+  if (off === 0 && btf.typeById(id).name === want) return true;
+  for (let depth = 0; depth < 32; depth++) {
+    const next = nestedStructAt(btf, id, off);
+    if (!next) return false;
+    if (btf.typeById(next).name === want) return true;
+    id = next;
+    off = 0;
+  }
+  return false;
 }

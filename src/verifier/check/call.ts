@@ -25,7 +25,7 @@ import {
   checkPtrAlignment,
   checkStackAccessWithinBounds,
 } from './mem.ts';
-import { checkBufferAccess } from './btf-ptr.ts';
+import { btfPointer, btfStructIdsMatch, btfTypeName, checkBufferAccess } from './btf-ptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
 import { BPF_FUNC_spin_lock, checkNoRcuLock, heldLocks, processSpinLock } from './spin-lock.ts';
 import type { GlobalFunc } from './global-func.ts';
@@ -278,6 +278,10 @@ function checkFuncArg(
     if (reg.type === 'PTR_TO_CTX' && reg.off) {
       reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
     }
+    const want = fn.argBtf?.[arg];
+    if (want && !btfStructIdsMatch(env.layoutBtf, reg.btfId, reg.off, want)) {
+      reject(`R${regno} is of type ${btfTypeName(env.layoutBtf, reg.btfId)} but ${want} is expected`);
+    }
   }
   // the ringbuf argument carries OBJ_RELEASE
   if (spec.type === 'ARG_PTR_TO_RINGBUF_MEM') {
@@ -507,6 +511,7 @@ export function checkHelperCall(
   if (funcId < 0 || funcId >= HELPER_NAMES.length) reject(`invalid func ${funcIdName(funcId)}#${funcId}`);
   const fn = getHelperProto(funcId, env.progType, env.attachType);
   if (!fn) reject(`program of this type cannot use helper ${funcIdName(funcId)}#${funcId}`);
+  if (fn.allowed && !fn.allowed(env)) reject('helper call is not allowed in probe');
   if (fn.mightSleep && !inSleepable(env, state)) reject('helper call might sleep in a non-sleepable prog');
   if (fn.mightSleep && state.activeRcuLock)
     reject(`sleepable helper ${funcIdName(funcId)}#${funcId} in rcu_read_lock region`);
@@ -569,6 +574,9 @@ export function checkHelperCall(
       if (maybeNull || m.spinLockOff !== undefined) frame.regs[0]!.id = nextId(env);
       break;
     }
+    case 'RET_PTR_TO_BTF_ID':
+      frame.regs[0] = btfPointer(env, fn.retBtf ?? '', { trusted: true });
+      break;
     case 'RET_PTR_TO_MEM_OR_NULL':
       frame.regs[0] = pointer('PTR_TO_MEM', { maybeNull: true, ringbuf: true, memSize: meta.memSize });
       frame.regs[0]!.id = nextId(env);

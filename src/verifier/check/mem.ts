@@ -411,14 +411,16 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
   } else if (reg.type === 'PTR_TO_CTX') {
     checkCtxReg(a.regno, reg);
     if (hasBtfCtx(env)) {
+      // a narrow read of a scalar argument is zero-extended below, as any ctx load
       const r = tracingCtxAccess(env, off, size, t);
-      return valueWanted ? r : null;
-    }
-    const info = isValidCtxAccess(env.progType, off, size, t);
-    if (!info) reject(`invalid bpf_context access off=${off} size=${size}`);
-    if (valueWanted) {
-      if (info.regType === 'SCALAR_VALUE') value = unknownScalar();
-      else return pointer(info.regType);
+      if (valueWanted) value = r;
+    } else {
+      const info = isValidCtxAccess(env.progType, off, size, t);
+      if (!info) reject(`invalid bpf_context access off=${off} size=${size}`);
+      if (valueWanted) {
+        if (info.regType === 'SCALAR_VALUE') value = unknownScalar();
+        else return pointer(info.regType);
+      }
     }
   } else if (reg.type === 'PTR_TO_STACK') {
     const frame = state.frames[reg.frameno]!;

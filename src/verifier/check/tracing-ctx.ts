@@ -2,16 +2,19 @@
 // arguments whose types come from BTF. Iterators (kernel: struct bpf_iter__<target> and the
 // target's ctx_arg_info in kernel/bpf/*_iter.c) and typed raw tracepoints (tp_btf/, kernel:
 // btf_trace_<name> prototypes) are modelled; arguments of both are trusted (kernel:
-// prog_args_trusted()).
+// prog_args_trusted()) unless the iterator's ctx_arg_info says otherwise. Programs whose attach
+// point's prototype is in a BTF at hand (fentry, lsm, tp_btf) are typed by it: btf-ctx.ts.
 import { nextId, reject } from '../env.ts';
 import type { VerifierEnv } from '../env.ts';
 import type { RegState } from '../reg.ts';
 import { pointer, unknownScalar } from '../reg.ts';
+import { attachProto } from './attach-proto.ts';
+import { btfCtxAccess } from './btf-ctx.ts';
 import { btfPointer } from './btf-ptr.ts';
 
 type Arg =
   | { kind: 'scalar' }
-  | { kind: 'btf'; struct: string; maybeNull: boolean }
+  | { kind: 'btf'; struct: string; maybeNull: boolean; untrusted?: boolean }
   | { kind: 'buf'; rdonly: boolean };
 
 const meta: Arg = { kind: 'btf', struct: 'bpf_iter_meta', maybeNull: false };
@@ -26,6 +29,13 @@ const ITER_TARGETS: Record<string, readonly Arg[]> = {
   ],
   bpf_map: [meta, { kind: 'btf', struct: 'bpf_map', maybeNull: true }],
   task: [meta, { kind: 'btf', struct: 'task_struct', maybeNull: true }],
+  // kernel: task_file_reg_info's ctx_arg_info has no PTR_TRUSTED
+  task_file: [
+    meta,
+    { kind: 'btf', struct: 'task_struct', maybeNull: true, untrusted: true },
+    { kind: 'scalar' },
+    { kind: 'btf', struct: 'file', maybeNull: true, untrusted: true },
+  ],
 };
 
 /** Typed raw tracepoints tsbpf knows (kernel: TP_PROTO of each). */
@@ -59,13 +69,16 @@ function ctxArgs(env: VerifierEnv): readonly Arg[] | undefined {
 }
 
 /** Does this program's ctx come from BTF that tsbpf models? Then tracingCtxAccess() decides. */
-export const hasBtfCtx = (env: VerifierEnv): boolean => ctxArgs(env) !== undefined;
+export const hasBtfCtx = (env: VerifierEnv): boolean =>
+  (!isIterProg(env) && attachProto(env) !== undefined) || ctxArgs(env) !== undefined;
 
 /**
  * kernel: btf_ctx_access(): the register a ctx load at `off` yields; maybe-null pointers get an id
  * for their null check.
  */
 export function tracingCtxAccess(env: VerifierEnv, off: number, size: number, t: 'read' | 'write'): RegState {
+  const proto = isIterProg(env) ? undefined : attachProto(env);
+  if (proto) return btfCtxAccess(env, proto, off, size, t);
   const args = ctxArgs(env)!;
   const bad = (): never => reject(`invalid bpf_context access off=${off} size=${size}`);
   if (t === 'write' || off < 0 || off % 8 !== 0) bad();
@@ -75,7 +88,7 @@ export function tracingCtxAccess(env: VerifierEnv, off: number, size: number, t:
   if (size !== 8) bad();
   const r =
     arg.kind === 'btf'
-      ? btfPointer(env, arg.struct, { trusted: true, maybeNull: arg.maybeNull })
+      ? btfPointer(env, arg.struct, { trusted: arg.untrusted !== true, maybeNull: arg.maybeNull })
       : pointer('PTR_TO_BUF', { rdonly: arg.rdonly, maybeNull: true });
   if (r.maybeNull) r.id = nextId(env);
   return r;
