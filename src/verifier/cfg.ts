@@ -79,18 +79,56 @@ export function successors(insns: readonly Insn[], i: number): number[] {
   return [i + 1, jmpTarget(insns, i)];
 }
 
+/**
+ * successors() of every instruction as one table: entries 2i and 2i+1, -1 where there is none or
+ * the target lies outside the program (checkCfg() has rejected those before liveness runs).
+ */
+export function successorTable(insns: readonly Insn[]): Int32Array {
+  const n = insns.length;
+  const succ = new Int32Array(2 * n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const code = insns[i]!.code;
+    const c = op.cls(code);
+    let a = i + 1;
+    let b = -1;
+    if (code === op.OP_LDDW) a = i + 2;
+    else if (c === op.CLASS_JMP || c === op.CLASS_JMP32) {
+      const o = op.jmpOp(code);
+      if (o === op.JMP_EXIT) a = -1;
+      else if (o === op.JMP_JA) a = jmpTarget(insns, i);
+      else if (o !== op.JMP_CALL) b = jmpTarget(insns, i);
+    }
+    if (a >= 0 && a < n) succ[2 * i] = a;
+    if (b >= 0 && b < n) succ[2 * i + 1] = b;
+  }
+  return succ;
+}
+
 // kernel: check_cfg() (DFS from every function entry) plus mark_prune_point() choices
 export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], aux: InsnAux[]): void {
   const n = insns.length;
   const seen = new Uint8Array(n);
   const stack: number[] = [0];
   seen[0] = 1;
+  // successors() plus a callee's entry, without an array per instruction
+  const next = new Int32Array(3);
   while (stack.length) {
     const i = stack.pop()!;
     const insn = insns[i]!;
-    const next = successors(insns, i);
-    if (isPseudoCall(insn) || isPseudoFunc(insn)) next.push(i + insn.imm + 1);
-    for (const t of next) {
+    const code = insn.code;
+    const c = op.cls(code);
+    let count = 1;
+    next[0] = i + 1;
+    if (code === op.OP_LDDW) next[0] = i + 2;
+    else if (c === op.CLASS_JMP || c === op.CLASS_JMP32) {
+      const o = op.jmpOp(code);
+      if (o === op.JMP_EXIT) count = 0;
+      else if (o === op.JMP_JA) next[0] = jmpTarget(insns, i);
+      else if (o !== op.JMP_CALL) next[count++] = jmpTarget(insns, i);
+    }
+    if (isPseudoCall(insn) || isPseudoFunc(insn)) next[count++] = i + insn.imm + 1;
+    for (let k = 0; k < count; k++) {
+      const t = next[k]!;
       if (t < 0 || t >= n) reject(`jump out of range from insn ${i} to ${t}`);
       if (!seen[t]) {
         seen[t] = 1;
@@ -98,8 +136,6 @@ export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], a
       }
     }
     // kernel: visit_insn() / visit_func_call_insn() prune points
-    const code = insn.code;
-    const c = op.cls(code);
     if (isPseudoFunc(insn)) {
       aux[i]!.prunePoint = true;
       if (i + 2 < n) aux[i + 2]!.prunePoint = true;

@@ -9,7 +9,7 @@ import { formatKernelInsn, opcode as opNs, VALID_OPCODES } from '../isa/index.ts
 import { findGlobalFuncs } from './check/global-func.ts';
 import { withInnerMaps } from './check/map-in-map.ts';
 import { checkMaxStackDepth } from './check/stack-depth.ts';
-import { checkCfg, checkSubprogs } from './cfg.ts';
+import { checkCfg, checkSubprogs, successorTable } from './cfg.ts';
 import { knownKfunc } from './check/kfunc.ts';
 import type { MapInfo, ProgTypeName, VerifierEnv, VerifierOptions } from './env.ts';
 import { reject, VerifierReject } from './env.ts';
@@ -207,6 +207,14 @@ function checkAbnormalReturn(env: VerifierEnv): void {
   }
 }
 
+/** Line info by instruction; loaders give it sorted, so usually the caller's array as it is. */
+function sortedLineInfo(lineInfo: readonly LineInfo[]): readonly LineInfo[] {
+  for (let i = 1; i < lineInfo.length; i++)
+    if (lineInfo[i]!.insnIdx < lineInfo[i - 1]!.insnIdx)
+      return [...lineInfo].sort((a, b) => a.insnIdx - b.insnIdx);
+  return lineInfo;
+}
+
 function sourceLine(lineInfo: readonly LineInfo[], idx: number): VerifyError['line'] {
   let best: LineInfo | undefined;
   for (const li of lineInfo) if (li.insnIdx <= idx) best = li;
@@ -237,7 +245,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
   const logLevel = opts.logLevel ?? 1;
   const log = new VerifierLog(logLevel);
   const kernel = opts.kernel !== undefined ? resolveKernel(opts.kernel) : undefined;
-  const lineInfo = [...(prog.lineInfo ?? [])].sort((a, b) => a.insnIdx - b.insnIdx);
+  const lineInfo = sortedLineInfo(prog.lineInfo ?? []);
   const withInner = withInnerMaps(prog.maps ?? []);
   const env: VerifierEnv = {
     insns,
@@ -306,8 +314,9 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
         : findGlobalFuncs(env, prog.funcInfo ?? []);
     checkCfg(insns, env.subprogs, env.aux);
     if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);
-    env.liveStack = computeLiveStack(insns, env.subprogs);
-    const live = computeLiveRegs(insns);
+    const succ = successorTable(insns);
+    env.liveStack = computeLiveStack(insns, env.subprogs, succ);
+    const live = computeLiveRegs(insns, succ);
     for (let i = 0; i < insns.length; i++) env.aux[i]!.liveRegsBefore = live[i]!;
     if (logLevel >= 2) {
       for (let i = 0; i < env.subprogs.length; i++) log.add(`func#${i} @${env.subprogs[i]!.start}`);

@@ -2,7 +2,7 @@
 // data-flow over each function's control flow. Pruning ignores registers that are dead.
 import type { Insn } from '../isa/index.ts';
 import { opcode as opNs } from '../isa/index.ts';
-import { successors } from './cfg.ts';
+import { successorTable } from './cfg.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -10,57 +10,78 @@ const op = { ...opNs };
 const R0_R5 = 0x3f;
 const R1_R5 = 0x3e;
 
-/** [use, def] bit masks of one instruction (kernel: compute_insn_live_regs()). */
-function useDef(insn: Insn): [number, number] {
+/** Writes the use and def bit masks of one instruction (kernel: compute_insn_live_regs()). */
+function useDef(insn: Insn, use: Uint16Array, def: Uint16Array, i: number): void {
   const code = insn.code;
   const c = op.cls(code);
   const dst = 1 << insn.dst;
   const src = 1 << insn.src;
+  let u = 0;
+  let d = 0;
   switch (c) {
     case op.CLASS_ALU:
     case op.CLASS_ALU64: {
       const o = op.aluOp(code);
       const x = op.srcBit(code) === op.SRC_X && o !== op.ALU_END && o !== op.ALU_NEG;
-      const use = (o === op.ALU_MOV ? 0 : dst) | (x ? src : 0);
-      return [use, dst];
+      u = (o === op.ALU_MOV ? 0 : dst) | (x ? src : 0);
+      d = dst;
+      break;
     }
     case op.CLASS_LDX:
-      return [src, dst];
+      u = src;
+      d = dst;
+      break;
     case op.CLASS_ST:
-      return [dst, 0];
+      u = dst;
+      break;
     case op.CLASS_STX:
+      u = dst | src;
       if (op.mode(code) === op.MODE_ATOMIC) {
-        if (insn.imm === op.ATOMIC_CMPXCHG) return [dst | src | 1, 1];
-        return [dst | src, insn.imm & op.ATOMIC_FETCH ? src : 0];
+        if (insn.imm === op.ATOMIC_CMPXCHG) {
+          u |= 1;
+          d = 1;
+        } else if (insn.imm & op.ATOMIC_FETCH) d = src;
       }
-      return [dst | src, 0];
+      break;
     case op.CLASS_LD:
-      if (code === op.OP_LDDW) return [0, dst];
-      // LD_ABS / LD_IND read the skb from r6
-      return [(1 << 6) | (op.mode(code) === op.MODE_IND ? src : 0), R0_R5];
+      if (code === op.OP_LDDW) d = dst;
+      else {
+        // LD_ABS / LD_IND read the skb from r6
+        u = (1 << 6) | (op.mode(code) === op.MODE_IND ? src : 0);
+        d = R0_R5;
+      }
+      break;
     default: {
       const o = op.jmpOp(code);
-      if (o === op.JMP_JA) return [0, 0];
-      if (o === op.JMP_EXIT) return [1, 0];
-      if (o === op.JMP_CALL) return [R1_R5, R0_R5];
-      return [dst | (op.srcBit(code) === op.SRC_X ? src : 0), 0];
+      if (o === op.JMP_EXIT) u = 1;
+      else if (o === op.JMP_CALL) {
+        u = R1_R5;
+        d = R0_R5;
+      } else if (o !== op.JMP_JA) u = dst | (op.srcBit(code) === op.SRC_X ? src : 0);
     }
   }
+  use[i] = u;
+  def[i] = d;
 }
 
-export function computeLiveRegs(insns: readonly Insn[]): Uint16Array {
+/** `succ` is successorTable(insns), computed here when not given. */
+export function computeLiveRegs(
+  insns: readonly Insn[],
+  succ: Int32Array = successorTable(insns),
+): Uint16Array {
   const n = insns.length;
   const live = new Uint16Array(n);
-  const ud = insns.map(useDef);
-  const succ = insns.map((_, i) => successors(insns, i).filter((t) => t >= 0 && t < n));
+  const use = new Uint16Array(n);
+  const def = new Uint16Array(n);
+  for (let i = 0; i < n; i++) useDef(insns[i]!, use, def, i);
   let changed = true;
   while (changed) {
     changed = false;
     for (let i = n - 1; i >= 0; i--) {
-      let out = 0;
-      for (const t of succ[i]!) out |= live[t]!;
-      const [use, def] = ud[i]!;
-      const inn = (use | (out & ~def)) & 0x7ff;
+      const t0 = succ[2 * i]!;
+      const t1 = succ[2 * i + 1]!;
+      const out = (t0 >= 0 ? live[t0]! : 0) | (t1 >= 0 ? live[t1]! : 0);
+      const inn = (use[i]! | (out & ~def[i]!)) & 0x7ff;
       if (inn !== live[i]) {
         live[i] = inn;
         changed = true;

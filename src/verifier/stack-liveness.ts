@@ -10,7 +10,7 @@
 //   - a function whose stack address escapes (stored to memory) keeps every slot live.
 import type { Insn } from '../isa/index.ts';
 import { opcode as opNs } from '../isa/index.ts';
-import { successors } from './cfg.ts';
+import { successorTable } from './cfg.ts';
 import type { Subprog } from './env.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -31,11 +31,25 @@ const ALL = 0xffffffff;
 
 const spiOf = (off: number): number => Math.floor((-off - 1) / 8);
 
+/** Sets bits from..to (clamped to 0..63) of the two-word slot mask at `at` in `words`. */
+function addRange(words: Uint32Array, at: number, from: number, to: number): void {
+  const lo = Math.max(from, 0);
+  const hi = Math.min(to, 63);
+  for (let s = lo; s <= hi; s++) {
+    if (s < 32) words[at] = (words[at]! | (1 << s)) >>> 0;
+    else words[at + 1] = (words[at + 1]! | (1 << (s - 32))) >>> 0;
+  }
+}
+
 /**
  * Live stack slots before each instruction: words [2i, 2i+1]. Functions whose stack escapes get
- * every bit set.
+ * every bit set. `succ` is successorTable(insns), computed here when not given.
  */
-export function computeLiveStack(insns: readonly Insn[], subprogs: readonly Subprog[]): Uint32Array {
+export function computeLiveStack(
+  insns: readonly Insn[],
+  subprogs: readonly Subprog[],
+  succ: Int32Array = successorTable(insns),
+): Uint32Array {
   const n = insns.length;
   const live = new Uint32Array(2 * n);
   const funcOf = new Int32Array(n);
@@ -43,35 +57,40 @@ export function computeLiveStack(insns: readonly Insn[], subprogs: readonly Subp
     while (k + 1 < subprogs.length && subprogs[k + 1]!.start <= i) k++;
     funcOf[i] = k;
   }
-  const succ = insns.map((_, i) => successors(insns, i).filter((t) => t >= 0 && t < n));
 
-  // forward: fp-derived registers at each instruction
-  const regsIn: (Int32Array | null)[] = new Array(n).fill(null);
+  // forward: fp-derived registers at each instruction, 11 per instruction in one array
+  const regsIn = new Int32Array(11 * n);
+  const reached = new Uint8Array(n);
   const escapes = new Uint8Array(subprogs.length);
+  const r = new Int32Array(11);
   const work: number[] = [];
   for (const sp of subprogs) {
-    const r = new Int32Array(11).fill(NOT_FP);
-    r[10] = 0;
-    regsIn[sp.start] = r;
+    const base = 11 * sp.start;
+    regsIn.fill(NOT_FP, base, base + 10);
+    regsIn[base + 10] = 0;
+    reached[sp.start] = 1;
     work.push(sp.start);
   }
   while (work.length) {
     const i = work.pop()!;
-    const r = Int32Array.from(regsIn[i]!);
-    const insn = insns[i]!;
-    transfer(insn, r, () => (escapes[funcOf[i]!] = 1));
-    for (const t of succ[i]!) {
-      const cur = regsIn[t];
-      if (!cur) {
-        regsIn[t] = Int32Array.from(r);
+    for (let k = 0; k < 11; k++) r[k] = regsIn[11 * i + k]!;
+    if (transfer(insns[i]!, r)) escapes[funcOf[i]!] = 1;
+    for (let e = 2 * i; e < 2 * i + 2; e++) {
+      const t = succ[e]!;
+      if (t < 0) continue;
+      const base = 11 * t;
+      if (!reached[t]) {
+        reached[t] = 1;
+        regsIn.set(r, base);
         work.push(t);
         continue;
       }
       let changed = false;
       for (let k = 0; k < 11; k++) {
-        const j = join(cur[k]!, r[k]!);
-        if (j !== cur[k]) {
-          cur[k] = j;
+        const cur = regsIn[base + k]!;
+        const j = join(cur, r[k]!);
+        if (j !== cur) {
+          regsIn[base + k] = j;
           changed = true;
         }
       }
@@ -79,63 +98,48 @@ export function computeLiveStack(insns: readonly Insn[], subprogs: readonly Subp
     }
   }
 
-  // backward: uses and kills per instruction
-  const useLo = new Uint32Array(n);
-  const useHi = new Uint32Array(n);
-  const killLo = new Uint32Array(n);
-  const killHi = new Uint32Array(n);
-  const addRange = (i: number, from: number, to: number): void => {
-    for (let s = Math.max(0, from); s <= Math.min(63, to); s++) {
-      if (s < 32) useLo[i] = (useLo[i]! | (1 << s)) >>> 0;
-      else useHi[i] = (useHi[i]! | (1 << (s - 32))) >>> 0;
-    }
-  };
+  // backward: uses and kills per instruction, two words each as in `live`
+  const use = new Uint32Array(2 * n);
+  const kill = new Uint32Array(2 * n);
   for (let i = 0; i < n; i++) {
-    const r = regsIn[i];
-    if (!r) continue;
+    if (!reached[i]) continue;
+    const base = 11 * i;
     const insn = insns[i]!;
     const c = op.cls(insn.code);
-    const access = (reg: number, size: number): [number, number] | null => {
-      const v = r[reg]!;
-      if (!isFp(v)) return null;
-      if (v === FP_UNKNOWN) return [0, 63];
-      const off = v + insn.off;
-      return [spiOf(off + size - 1), spiOf(off)];
-    };
     if (c === op.CLASS_LDX) {
-      const a = access(insn.src, op.sizeBytes(insn.code));
-      if (a) addRange(i, a[0], a[1]);
+      const v = regsIn[base + insn.src]!;
+      if (!isFp(v)) continue;
+      if (v === FP_UNKNOWN) addRange(use, 2 * i, 0, 63);
+      else addRange(use, 2 * i, spiOf(v + insn.off + op.sizeBytes(insn.code) - 1), spiOf(v + insn.off));
     } else if (c === op.CLASS_STX || c === op.CLASS_ST) {
+      const d = regsIn[base + insn.dst]!;
+      if (!isFp(d)) continue;
       const size = op.sizeBytes(insn.code);
-      const a = access(insn.dst, size);
-      if (!a) continue;
       const atomic = c === op.CLASS_STX && op.mode(insn.code) === op.MODE_ATOMIC;
-      const v = r[insn.dst]! + insn.off;
-      if (!atomic && r[insn.dst] !== FP_UNKNOWN && size === 8 && v % 8 === 0) {
+      const v = d + insn.off;
+      if (!atomic && d !== FP_UNKNOWN && size === 8 && v % 8 === 0) {
         const s = spiOf(v);
-        if (s >= 0 && s < 32) killLo[i] = (killLo[i]! | (1 << s)) >>> 0;
-        else if (s >= 32 && s < 64) killHi[i] = (killHi[i]! | (1 << (s - 32))) >>> 0;
+        if (s >= 0 && s < 32) kill[2 * i] = (kill[2 * i]! | (1 << s)) >>> 0;
+        else if (s >= 32 && s < 64) kill[2 * i + 1] = (kill[2 * i + 1]! | (1 << (s - 32))) >>> 0;
       } else if (atomic) {
-        addRange(i, a[0], a[1]);
+        if (d === FP_UNKNOWN) addRange(use, 2 * i, 0, 63);
+        else addRange(use, 2 * i, spiOf(v + size - 1), spiOf(v));
       }
     } else if (insn.code === op.OP_CALL) {
       // a helper may read from each stack pointer argument up to the frame's top; a callee or a
       // callback may read anywhere in this frame through it
       const anywhere = insn.src !== 0 || CALLBACK_HELPERS.has(insn.imm);
       for (let reg = 1; reg <= 5; reg++) {
-        const v = r[reg]!;
+        const v = regsIn[base + reg]!;
         if (!isFp(v)) continue;
-        addRange(i, 0, v === FP_UNKNOWN || anywhere ? 63 : spiOf(v));
+        addRange(use, 2 * i, 0, v === FP_UNKNOWN || anywhere ? 63 : spiOf(v));
       }
     }
   }
-  for (let k = 0; k < subprogs.length; k++) {
-    if (!escapes[k]) continue;
-    for (let i = 0; i < n; i++) {
-      if (funcOf[i] !== k) continue;
-      useLo[i] = ALL;
-      useHi[i] = ALL;
-    }
+  for (let i = 0; i < n; i++) {
+    if (!escapes[funcOf[i]!]) continue;
+    use[2 * i] = ALL;
+    use[2 * i + 1] = ALL;
   }
   let changed = true;
   while (changed) {
@@ -143,12 +147,18 @@ export function computeLiveStack(insns: readonly Insn[], subprogs: readonly Subp
     for (let i = n - 1; i >= 0; i--) {
       let lo = 0;
       let hi = 0;
-      for (const t of succ[i]!) {
-        lo |= live[2 * t]!;
-        hi |= live[2 * t + 1]!;
+      const t0 = succ[2 * i]!;
+      const t1 = succ[2 * i + 1]!;
+      if (t0 >= 0) {
+        lo = live[2 * t0]!;
+        hi = live[2 * t0 + 1]!;
       }
-      const inLo = (useLo[i]! | (lo & ~killLo[i]!)) >>> 0;
-      const inHi = (useHi[i]! | (hi & ~killHi[i]!)) >>> 0;
+      if (t1 >= 0) {
+        lo |= live[2 * t1]!;
+        hi |= live[2 * t1 + 1]!;
+      }
+      const inLo = (use[2 * i]! | (lo & ~kill[2 * i]!)) >>> 0;
+      const inHi = (use[2 * i + 1]! | (hi & ~kill[2 * i + 1]!)) >>> 0;
       if (inLo !== live[2 * i] || inHi !== live[2 * i + 1]) {
         live[2 * i] = inLo;
         live[2 * i + 1] = inHi;
@@ -159,8 +169,8 @@ export function computeLiveStack(insns: readonly Insn[], subprogs: readonly Subp
   return live;
 }
 
-// how an instruction changes which registers hold stack addresses; `leak` when one is stored
-function transfer(insn: Insn, r: Int32Array, leak: () => void): void {
+// how an instruction changes which registers hold stack addresses; true when one is stored
+function transfer(insn: Insn, r: Int32Array): boolean {
   const code = insn.code;
   const c = op.cls(code);
   if (c === op.CLASS_ALU64 || c === op.CLASS_ALU) {
@@ -168,39 +178,40 @@ function transfer(insn: Insn, r: Int32Array, leak: () => void): void {
     const x = op.srcBit(code) === op.SRC_X;
     if (c === op.CLASS_ALU64 && o === op.ALU_MOV && x && insn.off === 0) {
       r[insn.dst] = r[insn.src]!;
-      return;
+      return false;
     }
     const d = r[insn.dst]!;
     if (c === op.CLASS_ALU64 && !x && isFp(d) && d !== FP_UNKNOWN && (o === op.ALU_ADD || o === op.ALU_SUB)) {
       const v = o === op.ALU_ADD ? d + insn.imm : d - insn.imm;
       r[insn.dst] = v <= 0 ? v : FP_UNKNOWN;
-      return;
+      return false;
     }
     if (o === op.ALU_MOV) {
       r[insn.dst] = x && isFp(r[insn.src]!) ? FP_UNKNOWN : NOT_FP;
-      return;
+      return false;
     }
     r[insn.dst] = isFp(d) || (x && isFp(r[insn.src]!)) ? FP_UNKNOWN : NOT_FP;
-    return;
+    return false;
   }
   if (c === op.CLASS_LDX) {
     r[insn.dst] = NOT_FP;
-    return;
+    return false;
   }
   if (c === op.CLASS_STX) {
-    if (isFp(r[insn.src]!)) leak();
+    const leaks = isFp(r[insn.src]!);
     if (op.mode(code) === op.MODE_ATOMIC) {
       if (insn.imm === op.ATOMIC_CMPXCHG) r[0] = NOT_FP;
       else if (insn.imm & op.ATOMIC_FETCH) r[insn.src] = NOT_FP;
     }
-    return;
+    return leaks;
   }
   if (c === op.CLASS_LD) {
     if (code === op.OP_LDDW) r[insn.dst] = NOT_FP;
     else for (let k = 0; k <= 5; k++) r[k] = NOT_FP;
-    return;
+    return false;
   }
   if ((c === op.CLASS_JMP || c === op.CLASS_JMP32) && op.jmpOp(code) === op.JMP_CALL) {
     for (let k = 0; k <= 5; k++) r[k] = NOT_FP;
   }
+  return false;
 }

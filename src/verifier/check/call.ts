@@ -415,40 +415,45 @@ function pushAsyncCb(
 
 const mapTypeNo = (m: MapInfo): number => MAP_TYPES.indexOf(m.type as (typeof MAP_TYPES)[number]);
 
+const RINGBUF_FNS: readonly number[] = [130, 131, 134];
+const QUEUE_FNS: readonly number[] = [87, 88, 89];
+
 // kernel: check_map_func_compatibility() (the map types tsbpf knows)
 function checkMapFuncCompatibility(m: MapInfo | undefined, funcId: number): void {
   if (!m) return;
-  const bad = (): never =>
+  if (!mapFuncCompatible(m.type, funcId))
     reject(`cannot pass map_type ${mapTypeNo(m)} into func ${funcIdName(funcId)}#${funcId}`);
-  const ringbufFns = [130, 131, 134];
-  const queueFns = [87, 88, 89];
+}
+
+function mapFuncCompatible(type: string, funcId: number): boolean {
   // map type -> helpers it may be used with
-  switch (m.type) {
+  switch (type) {
     case 'ringbuf':
-      if (!ringbufFns.includes(funcId)) bad();
+      if (!RINGBUF_FNS.includes(funcId)) return false;
       break;
     case 'prog_array':
-      if (funcId !== 12) bad();
+      if (funcId !== 12) return false;
       break;
     case 'queue':
     case 'stack':
-      if (!queueFns.includes(funcId)) bad();
+      if (!QUEUE_FNS.includes(funcId)) return false;
       break;
     case 'perf_event_array':
-      if (funcId !== 25) bad();
+      if (funcId !== 25) return false;
       break;
     case 'array_of_maps':
     case 'hash_of_maps':
-      if (funcId !== 1) bad();
+      if (funcId !== 1) return false;
       break;
   }
   // helper -> map types it accepts
-  if (ringbufFns.includes(funcId) && m.type !== 'ringbuf') bad();
-  if (funcId === 12 && m.type !== 'prog_array') bad();
-  if (queueFns.includes(funcId) && m.type !== 'queue' && m.type !== 'stack' && m.type !== 'bloom_filter')
-    bad();
-  if (funcId === 25 && m.type !== 'perf_event_array') bad();
-  if (funcId === 195 && !PERCPU_MAPS.has(m.type)) bad();
+  if (RINGBUF_FNS.includes(funcId) && type !== 'ringbuf') return false;
+  if (funcId === 12 && type !== 'prog_array') return false;
+  if (QUEUE_FNS.includes(funcId) && type !== 'queue' && type !== 'stack' && type !== 'bloom_filter')
+    return false;
+  if (funcId === 25 && type !== 'perf_event_array') return false;
+  if (funcId === 195 && !PERCPU_MAPS.has(type)) return false;
+  return true;
 }
 
 const PERCPU_MAPS = new Set(['percpu_array', 'percpu_hash', 'lru_percpu_hash']);

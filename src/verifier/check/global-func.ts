@@ -156,31 +156,36 @@ export function findGlobalFuncs(env: VerifierEnv, funcInfo: readonly FuncInfo[])
 
 // kernel: mark_subprog_changes_pkt_data() + merge_callee_effects(): through static and global callees
 function markChangesPktData(env: VerifierEnv, funcs: (GlobalFunc | null)[]): void {
+  // only global functions carry the mark: without one there is nothing to compute
+  if (!funcs.some((f) => f !== null)) return;
   const n = env.subprogs.length;
   const own = new Array<boolean>(n).fill(false);
   const callees = env.subprogs.map(() => [] as number[]);
-  const subprogAt = (i: number): number => {
-    let k = 0;
-    for (let j = 0; j < n; j++) if (env.subprogs[j]!.start <= i) k = j;
-    return k;
-  };
-  for (let i = 0; i < env.insns.length; i++) {
+  for (let i = 0, cur = 0; i < env.insns.length; i++) {
+    while (cur + 1 < n && env.subprogs[cur + 1]!.start <= i) cur++;
     const insn = env.insns[i]!;
     if (insn.code !== op.OP_CALL) continue;
-    if (insn.src === 0 && helperChangesPktData(insn.imm)) own[subprogAt(i)] = true;
+    if (insn.src === 0 && helperChangesPktData(insn.imm)) own[cur] = true;
     if (insn.src === op.PSEUDO_CALL) {
       const to = env.subprogs.findIndex((s) => s.start === i + insn.imm + 1);
-      if (to >= 0) callees[subprogAt(i)]!.push(to);
+      if (to >= 0) callees[cur]!.push(to);
     }
   }
-  const changes = (k: number, seen: Set<number>): boolean => {
-    if (own[k]) return true;
-    seen.add(k);
-    return callees[k]!.some((c) => !seen.has(c) && changes(c, seen));
-  };
-  funcs.forEach((f, k) => {
-    if (f) f.changesPktData = changes(k, new Set());
-  });
+  for (let k = 0; k < n; k++) {
+    const f = funcs[k];
+    if (f) f.changesPktData = changesPktData(own, callees, k, new Set());
+  }
+}
+
+function changesPktData(
+  own: readonly boolean[],
+  callees: readonly number[][],
+  k: number,
+  seen: Set<number>,
+): boolean {
+  if (own[k]) return true;
+  seen.add(k);
+  return callees[k]!.some((c) => !seen.has(c) && changesPktData(own, callees, c, seen));
 }
 
 /** The argument check a global call makes (kernel: btf_check_func_arg_match()). */
