@@ -15,6 +15,7 @@ import type { RegState } from '../reg.ts';
 import {
   BPF_ADD_CONST,
   copyReg,
+  copyRegSharingScalar,
   hasAddConst,
   isPktPointer,
   regTypeStr,
@@ -100,8 +101,9 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
     }
   } else if (opc === op.ALU_MOV) {
     if (srcX) {
-      const okOff = is64 ? [0, 8, 16, 32] : [0, 8, 16];
-      if (!okOff.includes(insn.off) || insn.imm !== 0) reject('BPF_MOV uses reserved fields');
+      const off = insn.off;
+      const okOff = off === 0 || off === 8 || off === 16 || (is64 && off === 32);
+      if (!okOff || insn.imm !== 0) reject('BPF_MOV uses reserved fields');
       checkRegArg(env, frame, insn.src, 'SRC_OP');
     } else if (insn.src !== 0 || insn.off !== 0) {
       reject('BPF_MOV uses reserved fields');
@@ -112,7 +114,8 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
       if (is64) {
         if (insn.off === 0) {
           assignScalarIdBeforeMov(env, src);
-          regs[insn.dst] = copyReg(src);
+          // the numeric part is never changed in place, so the copy may share it
+          regs[insn.dst] = copyRegSharingScalar(src);
         } else if (src.type === 'SCALAR_VALUE') {
           const noSext = coerce.movSxKeepsId(src.s, insn.off);
           if (noSext) assignScalarIdBeforeMov(env, src);
@@ -224,14 +227,15 @@ function adjustRegMinMaxVals(
   alu.adjustScalarMinMaxVals(opc, r.s, srcS, !is64);
   r.precise = false;
   // kernel: linked register tracking; `r += K` keeps the link to r's copies as "id + K"
-  const constSrc = scalar.isRegConst(src.s, false) ? scalar.regConstValue(src.s, false) : null;
-  if (opc === op.ALU_ADD && is64 && r.id && constSrc) {
-    if (hasAddConst(r.id) || u64.ugt(constSrc, u64.fromU32(0x7fffffff))) {
+  const srcVar = src.s.varOff;
+  if (opc === op.ALU_ADD && is64 && r.id && tnum.isConst(srcVar)) {
+    // the constant must fit in 0..S32_MAX (u64 compare against 0x7fffffff)
+    if (hasAddConst(r.id) || srcVar.vHi !== 0 || srcVar.vLo > 0x7fffffff) {
       r.id = 0;
       r.off = 0;
     } else {
       r.id = (r.id | BPF_ADD_CONST) >>> 0;
-      r.off = constSrc.lo;
+      r.off = srcVar.vLo;
     }
   } else {
     r.id = 0;
@@ -241,11 +245,17 @@ function adjustRegMinMaxVals(
   return fork;
 }
 
+/** -BPF_MAX_VAR_OFF < v < BPF_MAX_VAR_OFF for the s64 v given as halves (no U64 made). */
+function fitsMaxVarOff(lo: number, hi: number): boolean {
+  if (hi === 0) return lo < BPF_MAX_VAR_OFF;
+  if (hi === 0xffffffff) return lo > 0x100000000 - BPF_MAX_VAR_OFF;
+  return false;
+}
+
 // kernel: check_reg_sane_offset()
 function checkRegSaneOffset(reg: RegState, typeStr: string): void {
   const known = tnum.isConst(reg.s.varOff);
-  const val = u64.toNumberS(tnum.value(reg.s.varOff)) ?? Number.POSITIVE_INFINITY;
-  if (known && (val >= BPF_MAX_VAR_OFF || val <= -BPF_MAX_VAR_OFF)) {
+  if (known && !fitsMaxVarOff(reg.s.varOff.vLo, reg.s.varOff.vHi)) {
     reject(`math between ${typeStr} pointer and ${u64.toDecS(tnum.value(reg.s.varOff))} is not allowed`);
   }
   if (reg.off >= BPF_MAX_VAR_OFF || reg.off <= -BPF_MAX_VAR_OFF) {
@@ -254,8 +264,7 @@ function checkRegSaneOffset(reg: RegState, typeStr: string): void {
   if (u64.eq(reg.s.smin, u64.S64_MIN)) {
     reject(`math between ${typeStr} pointer and register with unbounded min value is not allowed`);
   }
-  const smin = u64.toNumberS(reg.s.smin) ?? Number.POSITIVE_INFINITY;
-  if (smin >= BPF_MAX_VAR_OFF || smin <= -BPF_MAX_VAR_OFF) {
+  if (!fitsMaxVarOff(reg.s.smin.lo, reg.s.smin.hi)) {
     reject(`value ${u64.toDecS(reg.s.smin)} makes ${typeStr} pointer be out of bounds`);
   }
 }

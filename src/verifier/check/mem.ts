@@ -8,12 +8,14 @@ import { reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
 import {
   copyReg,
+  copyRegSharingScalar,
   isKnownZero,
   isPktPointer,
   knownScalar,
   notInitFrom,
   pointer,
   regTypeStr,
+  scalarOf,
   unknownScalar,
 } from '../reg.ts';
 import type { FuncState, VerifierState } from '../state.ts';
@@ -22,6 +24,7 @@ import type { SlotType } from '../stack.ts';
 import * as stackNs from '../stack.ts';
 import { noteStackAccess } from '../precision.ts';
 import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
+import { immOperand, sharedKnownS32 } from './imm.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
 import { hasBtfCtx, tracingCtxAccess } from './tracing-ctx.ts';
 const {
@@ -173,8 +176,12 @@ export function checkStackAccessWithinBounds(
 ): [number, number] {
   let minOff: number;
   let maxOff: number;
-  if (tnum.isConst(reg.s.varOff)) {
-    minOff = (u64.toNumberS(tnum.value(reg.s.varOff)) ?? 0) + off;
+  const varOff = reg.s.varOff;
+  if (tnum.isConst(varOff)) {
+    // a small constant as a number, from its halves (toNumberS() would make a U64 first)
+    const v =
+      varOff.vHi === 0 ? varOff.vLo : varOff.vHi === 0xffffffff ? varOff.vLo - 0x100000000 : undefined;
+    minOff = (v ?? u64.toNumberS(tnum.value(varOff)) ?? 0) + off;
     maxOff = minOff + size;
   } else {
     const smax = u64.toNumberS(reg.s.smax);
@@ -203,7 +210,8 @@ const slotOf = (off: number): [number, number] => {
 // kernel: save_register_state()
 function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: number): void {
   const st = frame.stack[spi]!;
-  st.spilled = copyReg(reg);
+  // the numeric part is never changed in place, so the spilled copy may share it
+  st.spilled = copyRegSharingScalar(reg);
   const types = writableTypes(st);
   let i = BPF_REG_SIZE;
   for (; i > BPF_REG_SIZE - size; i--) types[i - 1] = STACK_SPILL;
@@ -243,7 +251,7 @@ function checkStackWriteFixedOff(
     }
     noteStackAccess(env, frame.frameno, spi);
   } else if (!reg && off % BPF_REG_SIZE === 0 && stImm !== undefined) {
-    saveRegisterState(frame, spi, knownScalar(u64.fromS32(stImm)), size);
+    saveRegisterState(frame, spi, immOperand(stImm), size);
     noteStackAccess(env, frame.frameno, spi);
   } else if (reg && reg.type !== 'SCALAR_VALUE') {
     if (size !== BPF_REG_SIZE) reject('invalid size of register spill');
@@ -298,7 +306,7 @@ function markRegStackRead(frame: FuncState, minOff: number, maxOff: number): Reg
     const [spi, j] = slotOf(i);
     if (frame.stack[spi]!.slotType[j] !== STACK_ZERO) return unknownScalar();
   }
-  return knownScalar(u64.ZERO);
+  return scalarOf(sharedKnownS32(0));
 }
 
 // kernel: check_stack_read_fixed_off(); returns the loaded register (null when not loading)
@@ -318,7 +326,7 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
         if (size === 4 && spillSize === 4 && regWidth(reg) <= 32 && !reg.id && !tnum.isConst(reg.s.varOff)) {
           reg.id = ++env.idGen;
         }
-        const r = copyReg(reg);
+        const r = copyRegSharingScalar(reg);
         if (!(size === 4 && spillSize === 4)) {
           r.id = 0;
           r.off = 0;
@@ -341,7 +349,7 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
       return unknownScalar();
     }
     noteStackAccess(env, frame.frameno, spi);
-    return copyReg(reg);
+    return copyRegSharingScalar(reg);
   }
   return markRegStackRead(frame, off, off + size);
 }

@@ -354,7 +354,11 @@ function scalar64MinMaxLshInner(dst: Scalar, uminVal: number, umaxVal: number): 
     dst.smax = u64.S64_MAX;
     dst.smin = u64.S64_MIN;
   }
-  if (u64.ugt(dst.umax, u64.shl(u64.ONE, 63 - umaxVal))) {
+  // umax > 1 << (63 - umaxVal), without making that U64
+  const limitBit = 63 - umaxVal;
+  const limitLo = limitBit < 32 ? 2 ** limitBit : 0;
+  const limitHi = limitBit >= 32 ? 2 ** (limitBit - 32) : 0;
+  if (dst.umax.hi > limitHi || (dst.umax.hi === limitHi && dst.umax.lo > limitLo)) {
     dst.umin = u64.ZERO;
     dst.umax = u64.MAX;
   } else {

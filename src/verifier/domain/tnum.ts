@@ -61,14 +61,30 @@ export function range32(min: number, max: number): Tnum {
   return mk(min & ~d, 0, d, 0);
 }
 
-// kernel: tnum_lshift()
+// kernel: tnum_lshift() — on halves, as every shift instruction runs it
 export function lshift(a: Tnum, shift: number): Tnum {
-  return of(u64.shl(value(a), shift), u64.shl(mask(a), shift));
+  if (shift === 0) return a;
+  if (shift >= 32) return mk(0, a.vLo << (shift - 32), 0, a.mLo << (shift - 32));
+  const back = 32 - shift;
+  return mk(
+    a.vLo << shift,
+    (a.vHi << shift) | (a.vLo >>> back),
+    a.mLo << shift,
+    (a.mHi << shift) | (a.mLo >>> back),
+  );
 }
 
 // kernel: tnum_rshift()
 export function rshift(a: Tnum, shift: number): Tnum {
-  return of(u64.shr(value(a), shift), u64.shr(mask(a), shift));
+  if (shift === 0) return a;
+  if (shift >= 32) return mk(a.vHi >>> (shift - 32), 0, a.mHi >>> (shift - 32), 0);
+  const back = 32 - shift;
+  return mk(
+    (a.vLo >>> shift) | (a.vHi << back),
+    a.vHi >>> shift,
+    (a.mLo >>> shift) | (a.mHi << back),
+    a.mHi >>> shift,
+  );
 }
 
 /** Arithmetic shift right by the smallest shift amount, on 32 or 64 bits (kernel: tnum_arshift()). */
@@ -77,7 +93,18 @@ export function arshift(a: Tnum, minShift: number, insnBitness: 32 | 64): Tnum {
     // (u32)((s32)x >> n): the upper half of the result is zero
     return mk((a.vLo | 0) >> minShift, 0, (a.mLo | 0) >> minShift, 0);
   }
-  return of(u64.sar(value(a), minShift), u64.sar(mask(a), minShift));
+  if (minShift === 0) return a;
+  if (minShift >= 32) {
+    const n = minShift - 32;
+    return mk((a.vHi | 0) >> n, (a.vHi | 0) >> 31, (a.mHi | 0) >> n, (a.mHi | 0) >> 31);
+  }
+  const back = 32 - minShift;
+  return mk(
+    (a.vLo >>> minShift) | (a.vHi << back),
+    (a.vHi | 0) >> minShift,
+    (a.mLo >>> minShift) | (a.mHi << back),
+    (a.mHi | 0) >> minShift,
+  );
 }
 
 // kernel: tnum_add() — written on halves with explicit carries, as it runs inside tnum_mul()'s loop
