@@ -328,20 +328,27 @@ export function checkCondJmpOp(
 
 /** Registers and spilled scalars sharing an id with a compared scalar: [frame, regno or -1-spi]. */
 function collectLinkedRegs(vstate: VerifierState, dst: RegState, src: RegState | null): [number, number][] {
-  const ids = new Set<number>();
-  if (dst.type === 'SCALAR_VALUE' && dst.id) ids.add(baseId(dst.id));
-  if (src && src.type === 'SCALAR_VALUE' && src.id) ids.add(baseId(src.id));
+  // at most two ids (0 for none): compared directly, no set
+  const id1 = dst.type === 'SCALAR_VALUE' && dst.id ? baseId(dst.id) : 0;
+  const id2 = src && src.type === 'SCALAR_VALUE' && src.id ? baseId(src.id) : 0;
   const out: [number, number][] = [];
-  if (!ids.size) return out;
-  vstate.frames.forEach((f, k) => {
-    f.regs.forEach((r, i) => {
-      if (r.type === 'SCALAR_VALUE' && ids.has(baseId(r.id))) out.push([k, i]);
-    });
-    f.stack.forEach((slot, spi) => {
-      if (slot.slotType[7] === 1 && slot.spilled.type === 'SCALAR_VALUE' && ids.has(baseId(slot.spilled.id)))
-        out.push([k, -1 - spi]);
-    });
-  });
+  if (id1 === 0 && id2 === 0) return out;
+  const frames = vstate.frames;
+  for (let k = 0; k < frames.length; k++) {
+    const f = frames[k]!;
+    for (let i = 0; i < f.regs.length; i++) {
+      const r = f.regs[i]!;
+      if (r.type !== 'SCALAR_VALUE') continue;
+      const id = baseId(r.id);
+      if ((id1 !== 0 && id === id1) || (id2 !== 0 && id === id2)) out.push([k, i]);
+    }
+    for (let spi = 0; spi < f.stack.length; spi++) {
+      const slot = f.stack[spi]!;
+      if (slot.slotType[7] !== 1 || slot.spilled.type !== 'SCALAR_VALUE') continue;
+      const id = baseId(slot.spilled.id);
+      if ((id1 !== 0 && id === id1) || (id2 !== 0 && id === id2)) out.push([k, -1 - spi]);
+    }
+  }
   return out;
 }
 
@@ -353,7 +360,8 @@ function syncLinkedRegs(vstate: VerifierState, known: RegState): void {
     const rc = hasAddConst(r.id);
     const kc = hasAddConst(known.id);
     if ((!rc && !kc) || r.off === known.off) {
-      set(withScalar(r, scalar.copy(known.s)));
+      // the numeric part is never changed in place: share it
+      set(withScalar(r, known.s));
       return;
     }
     // r = known + (r.off - known.off)

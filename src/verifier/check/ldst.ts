@@ -9,6 +9,7 @@ import { reject } from '../env.ts';
 import { knownScalar, pointer, regTypeStr, unknownScalar } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
+import type { AccessType, MemAccess } from './mem.ts';
 import { checkMemAccess } from './mem.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
 import { checkNoLockHeld, checkNoRcuLock } from './spin-lock.ts';
@@ -30,6 +31,20 @@ function saveAuxPtrType(env: VerifierEnv, type: string): void {
     reject('same insn cannot be used with different pointers');
 }
 
+/** A MemAccess with every field present, so checkMemAccess() always sees objects of one shape. */
+function access(
+  regno: number,
+  off: number,
+  size: number,
+  t: AccessType,
+  valueRegno: number,
+  isLdsx = false,
+  stImm: number | undefined = undefined,
+  strictAlignment = false,
+): MemAccess {
+  return { regno, off, size, t, valueRegno, isLdsx, stImm, strictAlignment };
+}
+
 // kernel: check_load_mem()
 export function checkLoadMem(env: VerifierEnv, state: VerifierState, insn: Insn): void {
   const m = op.mode(insn.code);
@@ -39,14 +54,11 @@ export function checkLoadMem(env: VerifierEnv, state: VerifierState, insn: Insn)
   checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
   const size = op.sizeBytes(insn.code);
   const srcType = frame.regs[insn.src]!.type;
-  const v = checkMemAccess(env, state, {
-    regno: insn.src,
-    off: insn.off,
-    size,
-    t: 'read',
-    valueRegno: insn.dst,
-    isLdsx: m === op.MODE_MEMSX,
-  });
+  const v = checkMemAccess(
+    env,
+    state,
+    access(insn.src, insn.off, size, 'read', insn.dst, m === op.MODE_MEMSX),
+  );
   saveAuxPtrType(env, srcType);
   curFrame(state).regs[insn.dst] = v ?? unknownScalar();
 }
@@ -65,20 +77,13 @@ export function checkStore(env: VerifierEnv, state: VerifierState, insn: Insn): 
     checkRegArg(env, frame, insn.src, 'SRC_OP');
     checkRegArg(env, frame, insn.dst, 'SRC_OP');
     const dstType = frame.regs[insn.dst]!.type;
-    checkMemAccess(env, state, { regno: insn.dst, off: insn.off, size, t: 'write', valueRegno: insn.src });
+    checkMemAccess(env, state, access(insn.dst, insn.off, size, 'write', insn.src));
     saveAuxPtrType(env, dstType);
   } else {
     if (op.mode(insn.code) !== op.MODE_MEM || insn.src !== 0) reject('BPF_ST uses reserved fields');
     checkRegArg(env, frame, insn.dst, 'SRC_OP');
     const dstType = frame.regs[insn.dst]!.type;
-    checkMemAccess(env, state, {
-      regno: insn.dst,
-      off: insn.off,
-      size,
-      t: 'write',
-      valueRegno: -1,
-      stImm: insn.imm,
-    });
+    checkMemAccess(env, state, access(insn.dst, insn.off, size, 'write', -1, false, insn.imm));
     saveAuxPtrType(env, dstType);
   }
 }
@@ -116,10 +121,13 @@ function checkAtomic(env: VerifierEnv, state: VerifierState, insn: Insn): void {
     checkRegArg(env, frame, loadReg, 'DST_OP');
   }
   // atomics check alignment on every pointer type (kernel: strict_alignment_once)
-  const at = { regno: insn.dst, off: insn.off, size, strictAlignment: true };
-  checkMemAccess(env, state, { ...at, t: 'read', valueRegno: -1 });
-  const loaded = loadReg >= 0 ? checkMemAccess(env, state, { ...at, t: 'read', valueRegno: loadReg }) : null;
-  checkMemAccess(env, state, { ...at, t: 'write', valueRegno: -1 });
+  const { dst: d, off } = insn;
+  checkMemAccess(env, state, access(d, off, size, 'read', -1, false, undefined, true));
+  const loaded =
+    loadReg >= 0
+      ? checkMemAccess(env, state, access(d, off, size, 'read', loadReg, false, undefined, true))
+      : null;
+  checkMemAccess(env, state, access(d, off, size, 'write', -1, false, undefined, true));
   // the old value, as a load of that size would give it
   if (loadReg >= 0) curFrame(state).regs[loadReg] = loaded ?? unknownScalar();
 }
