@@ -2,6 +2,7 @@
 import { UsageError } from '../../errors.ts';
 import { newCollection } from '../../runtime/index.ts';
 import { type HostObject, iterate, iterateAsync } from '../../runtime/iter/index.ts';
+import { readProcTcp } from '../../runtime/iter/proc-net.ts';
 import { readProcTasks } from '../../runtime/iter/proc-tasks.ts';
 import { flag, int, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -48,7 +49,7 @@ export const iterCommand: Command = {
   name: 'iter',
   summary:
     'Run an iterator program (iter/bpf_map_elem over a map, iter/bpf_map, iter/task) and print what it writes (like cat on a pinned iterator)',
-  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--tasks host | --objects FILE] [--user ADDR=HEX]... [--user-delay MS] [--read-size N] [--no-verify] [--json]
+  usage: `iter FILE.o [--prog NAME] [--before NAME] [--map NAME] [--fill KEY=VALUE]... [--set NAME=VAL]... [--tasks host | --sockets host | --objects FILE] [--user ADDR=HEX]... [--user-delay MS] [--read-size N] [--no-verify] [--json]
   --prog NAME        the iterator program (default: the object's only iterator)
   --before NAME      run this (syscall) program once first, e.g. to fill the map
   --map NAME         the map iter/bpf_map_elem walks (default: the object's only map that is
@@ -57,10 +58,14 @@ export const iterCommand: Command = {
                      as in memory (e.g. --fill 01000000=0a00000000000000...); repeatable
   --set NAME=VAL     set a global (const volatile) variable before loading
 ${btfUsage(21)}
-  --objects FILE     iter/task: a JSON array of task_struct fields by kernel name,
-                     e.g. [{"pid": 1, "tgid": 1, "comm": "init"}]
+  --objects FILE     iter/task, iter/tcp: a JSON array of the objects' fields by kernel name,
+                     e.g. [{"pid": 1, "tgid": 1, "comm": "init"}] (task_struct),
+                     [{"skc_family": 2, "skc_num": 80, "skc_state": 10, "uid": 0}] (sock_common;
+                     uid is the ctx's)
   --tasks host       iter/task: this machine's tasks, every thread, from /proc (pid, tgid,
                      comm, flags, prio, static_prio)
+  --sockets host     iter/tcp: this machine's IPv4 TCP sockets from /proc/net/tcp (sock_common
+                     addresses, ports, state; uid)
   --user ADDR=HEX    iter.s/ (sleepable) programs: user memory bpf_copy_from_user reads
   --user-delay MS    deliver the --user memory after MS ms (the program sleeps meanwhile)
   --read-size N      bytes per read(), which decides where the output is cut into the kernel's
@@ -79,6 +84,7 @@ ${btfUsage(21)}
       'read-size': { type: 'string' },
       objects: { type: 'string' },
       tasks: { type: 'string' },
+      sockets: { type: 'string' },
       user: { type: 'string', multiple: true },
       'user-delay': { type: 'string' },
       before: { type: 'string' },
@@ -136,16 +142,23 @@ ${btfUsage(21)}
       if (before !== undefined) coll.program(before).run();
       const objectsFile = str(p, 'objects');
       const tasks = str(p, 'tasks');
-      if (tasks !== undefined && tasks !== 'host')
-        throw new UsageError(`--tasks ${tasks}: the only source is 'host' (use --objects FILE for a list)`);
-      if (tasks !== undefined && objectsFile !== undefined)
-        throw new UsageError('--tasks and --objects both give the objects: use one');
+      const sockets = str(p, 'sockets');
+      for (const [opt, v] of [
+        ['--tasks', tasks],
+        ['--sockets', sockets],
+      ] as const)
+        if (v !== undefined && v !== 'host')
+          throw new UsageError(`${opt} ${v}: the only source is 'host' (use --objects FILE for a list)`);
+      if ([tasks, sockets, objectsFile].filter((v) => v !== undefined).length > 1)
+        throw new UsageError('--tasks, --sockets and --objects all give the objects: use one');
       const objects =
         tasks !== undefined
           ? readProcTasks()
-          : objectsFile === undefined
-            ? undefined
-            : readObjects(objectsFile);
+          : sockets !== undefined
+            ? readProcTcp()
+            : objectsFile === undefined
+              ? undefined
+              : readObjects(objectsFile);
       const user = parseUserMemory(strs(p, 'user'));
       const delay = int(p, 'user-delay', 0, 60_000);
       for (const u of user) {

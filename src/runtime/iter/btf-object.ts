@@ -1,4 +1,4 @@
-// Host objects a program reads through BTF pointers (struct bpf_map, later task_struct...):
+// Host objects a program reads through BTF pointers (struct bpf_map, task_struct, sock_common):
 // the bytes of `struct NAME` as a BTF describes it, with the named fields filled in. Programs
 // reach fields at the offsets their CO-RE relocations resolved against that same BTF (the
 // object's own, or the collection's coreTarget), so fields the BTF lacks cannot be read and
@@ -18,8 +18,14 @@ export function layoutBtfObject(
   const out = new Uint8Array(st.size);
   const dv = new DataView(out.buffer);
   for (const [name, value] of Object.entries(fields)) {
-    if (!st.members.some((m) => m.name === name)) continue;
-    const loc = btf.memberOffset(st.id, name);
+    // a member by name, also inside anonymous unions and structs (sock_common's skc_daddr),
+    // or a dotted path into embedded structs ("inet.sk.__sk_common.skc_num")
+    let loc: ReturnType<Btf['memberOffset']>;
+    try {
+      loc = btf.memberOffset(st.id, name);
+    } catch {
+      continue;
+    }
     if (loc.bitfieldSize || loc.bitOffset % 8) continue;
     const off = loc.bitOffset / 8;
     const t = btf.resolve(loc.type);

@@ -13,7 +13,8 @@ let lastSessionId = 0n;
 
 export interface IterFrame {
   /**
-   * Runs the program with ctx pointers 1.. set to `ptrs` (0 = NULL): 0 or -EAGAIN; a promise
+   * Runs the program with ctx members 1.. set to `ptrs` (pointers, 0 = NULL, or scalars; missing
+   * ones 0): 0 or -EAGAIN; a promise
    * of it when the frame was opened to sleep.
    */
   run(seqNum: number, ptrs: readonly number[]): number | Promise<number>;
@@ -23,7 +24,8 @@ export interface IterFrame {
 }
 
 /**
- * `pointers`: the ctx members after meta (e.g. 3 for bpf_map_elem: map, key, value).
+ * `pointers`: the 8-byte ctx members after meta (3 for bpf_map_elem: map, key, value; 2 for
+ * tcp: sk_common, uid).
  * `sleep`: runs may sleep (iter.s/ programs read through iterateAsync): each SleepRequest
  * saves the VM's state, awaits, restores it and resumes, as runtime/sleep's runSleepable does.
  */
@@ -46,7 +48,8 @@ export function openIterFrame(prog: Program, pointers: number, seq: SeqBuf, slee
   const vm = coll.vm;
   const setCtx = (seqNum: number, ptrs: readonly number[]) => {
     a.dv.setBigUint64(meta + 16, BigInt(seqNum), true);
-    for (let i = 0; i < pointers; i++) a.dv.setBigUint64(block + 8 * (i + 1), BigInt(ptrs[i] ?? 0), true);
+    for (let i = 0; i < pointers; i++)
+      a.dv.setBigUint64(block + 8 * (i + 1), BigInt.asUintN(64, BigInt(ptrs[i] ?? 0)), true);
     coll.env.progType = prog.type;
   };
   // kernel: bpf_iter_run_prog() — 0 goes on, anything else means "retry this object".

@@ -15,7 +15,7 @@ import type { SeqSession } from './seq-file.ts';
 export { bprintf, MAX_BPRINTF_VARARGS } from '../../vm/bprintf.ts';
 export { type FieldValue, layoutBtfObject } from './btf-object.ts';
 export { BPF_FUNC_seq_printf, BPF_FUNC_seq_write, registerSeqHelpers, seqProtos } from './seq-helpers.ts';
-export { type HostObject, OBJECT_TARGETS } from './objects.ts';
+export { type HostObject, OBJECT_TARGETS, type ObjectTarget } from './objects.ts';
 export { MAX_ITER_OBJECTS, SEQ_BUF_SIZE, type SeqOps, SeqSession } from './seq-file.ts';
 
 export interface IterateOptions {
@@ -148,13 +148,13 @@ function openTarget(
   }
   if (opts.map) throw new UsageError(`program ${prog.name}: iter/${target} takes no map`);
   if (target === 'bpf_map') return openBpfMapIter(prog, opts.btf, sleep);
-  const struct = OBJECT_TARGETS[target];
-  if (struct) {
+  const objTarget = OBJECT_TARGETS[target];
+  if (objTarget) {
     if (!opts.objects) throw new UsageError(`program ${prog.name}: iter/${target} needs the host's objects`);
-    return openObjectIter(prog, struct, opts.objects, opts.btf, sleep);
+    return openObjectIter(prog, objTarget, opts.objects, opts.btf, sleep);
   }
   throw new UsageError(
-    `program ${prog.name}: iter/${target} is not supported (bpf_map_elem, bpf_map, task are)`,
+    `program ${prog.name}: iter/${target} is not supported (bpf_map_elem, bpf_map, task, tcp are)`,
   );
 }
 

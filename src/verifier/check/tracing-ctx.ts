@@ -36,6 +36,8 @@ const ITER_TARGETS: Record<string, readonly Arg[]> = {
     { kind: 'scalar' },
     { kind: 'btf', struct: 'file', maybeNull: true, untrusted: true },
   ],
+  // kernel: struct bpf_iter__tcp { meta; sk_common; uid_t uid __aligned(8); } (net/ipv4/tcp_ipv4.c)
+  tcp: [meta, { kind: 'btf', struct: 'sock_common', maybeNull: true }, { kind: 'scalar' }],
 };
 
 /** Typed raw tracepoints tsbpf knows (kernel: TP_PROTO of each). */
