@@ -48,13 +48,8 @@ export function linkResumable(
           callHelper(m, prog, slot!, prog.helperFns[k!]!, st.lo, st.hi);
         } catch (e) {
           if (!(e instanceof SleepRequest)) throw e;
-          if (st.active > 1)
-            throw fault(
-              prog,
-              slot!,
-              'sleep',
-              `a sleepable helper would sleep (waiting for ${e.what}) inside a callback`,
-            );
+          // Inside a callback too: the callback's frames save their records, and Vm.exec hands
+          // them on to the helper that ran it (every such helper's call is a resume point).
           state.sleep = e;
           state.depth = depth!;
           st.tailTarget = SLEEPING;
@@ -74,7 +69,7 @@ export function linkResumable(
 }
 
 /** After the frames unwound: the SleepRequest, with its point (the records, copied). */
-export function sleptAt(linked: Linked, arena: Arena): SleepRequest {
+export function sleptAt(linked: Linked, arena: Arena, entry: number): SleepRequest {
   const st = linked.st;
   const r = st.resume!;
   const req = r.sleep!;
@@ -88,6 +83,7 @@ export function sleptAt(linked: Linked, arena: Arena): SleepRequest {
     engine: 'jit',
     prog: st.prog,
     frames,
+    entry,
     records: arena.u8.slice(start, start + frames * REC_SIZE),
   };
   return req;
@@ -116,5 +112,7 @@ export function resumeRun(
   engine.setBudget(linked, m, arena.i32);
   m.regLo = lo;
   m.regHi = hi;
-  return engine.runLoop(m, point.prog, lo, hi, linked, linked.main);
+  const fn = point.entry === 0 ? linked.main : linked.entries.get(point.entry);
+  if (fn === undefined) throw fault(point.prog, point.entry, 'sleep', 'the callback that slept has no entry');
+  return engine.runLoop(m, point.prog, lo, hi, linked, fn, point.entry);
 }

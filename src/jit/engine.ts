@@ -219,7 +219,7 @@ export class JitEngine {
     }
     st.active = 0;
     if (st.tailTarget !== undefined) {
-      if (st.tailTarget === SLEEPING) throw sleptAt(linked, arena);
+      if (st.tailTarget === SLEEPING) throw sleptAt(linked, arena, 0);
       // The argument entry left r10 out of the scratch block; the target's entry reads it there.
       const k = (linked.sc >> 2) + REGS_W + 20;
       arena.i32[k] = lo[10]!;
@@ -291,7 +291,7 @@ export class JitEngine {
     i32[base + COUNT_W + 1] = 0;
     m.regLo = lo;
     m.regHi = hi;
-    return this.runLoop(m, prog, lo, hi, linked, fn);
+    return this.runLoop(m, prog, lo, hi, linked, fn, entry);
   }
 
   /**
@@ -305,6 +305,8 @@ export class JitEngine {
     hi: Int32Array,
     linked: Linked,
     fn: (() => void) | undefined,
+    /** The slot `fn` enters (a callback's, or 0), for a suspend point. */
+    entry = 0,
   ): number {
     const arena = m.arena;
     const checked = m.checked;
@@ -337,19 +339,23 @@ export class JitEngine {
       st.lo = lo;
       st.hi = hi;
       st.tailTarget = undefined;
+      let asleep = false;
       try {
         fn();
+        // Seen before a nested run's finally puts the outer run's state back.
+        asleep = st.tailTarget === SLEEPING;
       } catch (e) {
         return this.caught(e, linked, prog, lo, hi);
       } finally {
         if (saved) Object.assign(st, saved);
         else st.active--;
       }
-      const target = st.tailTarget;
+      const target = asleep ? SLEEPING : st.tailTarget;
       if (target === undefined) break;
-      if (target === SLEEPING) throw sleptAt(linked, arena);
+      if (target === SLEEPING) throw sleptAt(linked, arena, entry);
       prog = target;
       fn = undefined;
+      entry = 0;
     }
     return this.finish(linked.sc, arena, lo, hi);
   }

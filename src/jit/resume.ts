@@ -13,7 +13,7 @@
 import { MAX_CALL_FRAMES } from '../vm/machine.ts';
 import type { LoadedProgram } from '../vm/program.ts';
 import { SLOT_WORDS, X_CALL_LOCAL } from '../vm/program.ts';
-import { isSleepable } from '../vm/sleep.ts';
+import { isSleepable, mayReturnAsleep } from '../vm/sleep.ts';
 import { OP_CALL } from './cfg.ts';
 import type { FuncBody } from './wasm/module.ts';
 import { W } from './wasm/opcodes.ts';
@@ -54,9 +54,9 @@ export function resumeSplits(prog: LoadedProgram): Uint8Array | undefined {
   return split;
 }
 
-/** Whether the helper call at slot i may return HELPER_SLEEP. */
+/** Whether the helper call at slot i may return HELPER_SLEEP (itself, or a callback it runs). */
 export function sleepsAt(prog: LoadedProgram, i: number): boolean {
-  return isSleepable(prog.helperFns[prog.code[i * SLOT_WORDS + 3]!]);
+  return mayReturnAsleep(prog.helperFns[prog.code[i * SLOT_WORDS + 3]!]);
 }
 
 /** The function's locals resume code touches. */

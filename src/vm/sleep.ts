@@ -28,16 +28,34 @@ export interface JitPoint {
   readonly prog: LoadedProgram;
   /** Frames live at the sleeping call (depth + 1). */
   readonly frames: number;
+  /** The function the run entered (0, or a callback's entry slot). */
+  readonly entry: number;
   /** The frame records (compile.ts resume area layout), innermost at index `frames - 1`. */
   readonly records: Uint8Array;
 }
 
 export type SuspendPoint = InterpPoint | JitPoint;
 
+/**
+ * A callback that slept (bpf_loop, for_each_map_elem): where it stopped, its registers and its
+ * callback level's stack frames, and `cont`, what the helper that ran it needs to go on (its
+ * loop position). The helper's call instruction runs again on resume, and the helper takes
+ * this back (Vm.takeCallbackResume) instead of starting over.
+ */
+export interface CallbackPoint {
+  readonly point: SuspendPoint;
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly stack: Uint8Array;
+  readonly cont: number;
+}
+
 /** Thrown by a sleepable helper to put the program to sleep until `until` settles. */
 export class SleepRequest {
   /** Set by the engine that caught the request. */
   point: SuspendPoint | undefined;
+  /** Callbacks the request left on its way out, innermost first (Vm.exec). */
+  readonly callbacks: CallbackPoint[] = [];
   constructor(
     readonly until: Promise<unknown>,
     /** What the program waits for, for error messages ("user memory at 0x1000, 64 bytes"). */
@@ -58,4 +76,21 @@ export function markSleepable<T extends HelperImpl>(impl: T): T {
 
 export function isSleepable(impl: HelperImpl | undefined): boolean {
   return impl !== undefined && sleepable.has(impl);
+}
+
+const resumesCallbacks = new WeakSet<HelperImpl>();
+
+/**
+ * Marks a helper that runs callbacks and can go on after one of them slept (it calls
+ * Vm.callFunctionResumable and Vm.takeCallbackResume): in a program that may sleep, the JIT
+ * makes its call sites resume points too.
+ */
+export function markResumesCallbacks<T extends HelperImpl>(impl: T): T {
+  resumesCallbacks.add(impl);
+  return impl;
+}
+
+/** Whether a call to `impl` may come back asleep (kernel: might_sleep, or a callback that may). */
+export function mayReturnAsleep(impl: HelperImpl | undefined): boolean {
+  return impl !== undefined && (sleepable.has(impl) || resumesCallbacks.has(impl));
 }

@@ -10,7 +10,7 @@ import { interpret, MAX_CALL_FRAMES, type Machine, type PacketWindow } from './i
 import { type InsnHook, MAX_TAIL_CALL_CNT } from './machine.ts';
 import { type PacketCtx, registerPacketHelpers } from './packet-helpers.ts';
 import { type LddwResolver, type LoadedProgram, loadProgram } from './program.ts';
-import { SleepRequest, type SuspendPoint } from './sleep.ts';
+import { type CallbackPoint, SleepRequest, type SuspendPoint } from './sleep.ts';
 
 /**
  * Nested runs a VM allows: a program, a callback it starts (bpf_loop, bpf_for_each_map_elem),
@@ -55,6 +55,8 @@ export interface SleepSnapshot {
   /** The outermost level's stack frames (MAX_CALL_FRAMES of them). */
   readonly stack: Uint8Array;
   readonly packet: PacketWindow | undefined;
+  /** Callbacks that slept inside the program's helper call, innermost first. */
+  readonly callbacks: readonly CallbackPoint[];
 }
 
 export interface VmOptions {
@@ -140,6 +142,8 @@ export class Vm implements Machine {
    * (a synchronous run, or a callback) sleeping is a RuntimeFault.
    */
   sleepAllowed = false;
+  /** Callbacks still to resume, outermost last: the resumed helper calls take them (vm/sleep.ts). */
+  private pendingCallbacks: CallbackPoint[] = [];
   /** Context pointer → packet bookkeeping, for the packet helpers (filled by test runs). */
   readonly packetCtx = new Map<number, PacketCtx>();
 
@@ -245,6 +249,7 @@ export class Vm implements Machine {
       hi: this.regHi.slice(),
       stack: this.arena.u8.slice(top - LEVEL_STACK, top),
       packet: this.packet,
+      callbacks: req.callbacks.slice(),
     };
   }
 
@@ -255,7 +260,27 @@ export class Vm implements Machine {
     lo.set(snap.lo);
     hi.set(snap.hi);
     this.arena.u8.set(snap.stack, this.stackTop - LEVEL_STACK);
+    this.pendingCallbacks = snap.callbacks.slice();
     return this.exec(snap.point.prog, lo, hi, 0, snap.packet, snap.point);
+  }
+
+  /**
+   * For a helper that runs callbacks, at the start of its call: the callback to go on with when
+   * this call is the one a resumed program runs again (its `cont` says where the helper was),
+   * else undefined.
+   */
+  takeCallbackResume(): CallbackPoint | undefined {
+    return this.pendingCallbacks.pop();
+  }
+
+  /** Goes on with a callback that slept (from takeCallbackResume), on the next callback level. */
+  resumeCallback(cb: CallbackPoint): RunResult {
+    const level = this.running;
+    const { lo, hi } = this.enter();
+    lo.set(cb.lo);
+    hi.set(cb.hi);
+    this.arena.u8.set(cb.stack, this.stackTop - (level + 1) * LEVEL_STACK);
+    return this.exec(cb.point.prog, lo, hi, 0, undefined, cb.point, cb.cont);
   }
 
   /**
@@ -264,13 +289,32 @@ export class Vm implements Machine {
    * bpf_timer callbacks need. May be called from a helper while a program runs.
    */
   callFunction(prog: LoadedProgram, pc: number, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0): RunResult {
+    return this.callFunctionResumable(-1, prog, pc, r1, r2, r3, r4, r5);
+  }
+
+  /**
+   * callFunction for a helper that can go on after the callback slept: the callback's state
+   * and `cont` (>= 0, the helper's position) leave with the SleepRequest, and come back through
+   * takeCallbackResume() when the program's call to the helper runs again. With cont < 0 a
+   * callback that would sleep is a RuntimeFault.
+   */
+  callFunctionResumable(
+    cont: number,
+    prog: LoadedProgram,
+    pc: number,
+    r1 = 0,
+    r2 = 0,
+    r3 = 0,
+    r4 = 0,
+    r5 = 0,
+  ): RunResult {
     const { lo, hi } = this.enter();
     lo[1] = r1 | 0;
     lo[2] = r2 | 0;
     lo[3] = r3 | 0;
     lo[4] = r4 | 0;
     lo[5] = r5 | 0;
-    return this.exec(prog, lo, hi, pc, undefined);
+    return this.exec(prog, lo, hi, pc, undefined, undefined, cont);
   }
 
   /**
@@ -347,8 +391,10 @@ export class Vm implements Machine {
     entry: number,
     packet: PacketWindow | undefined,
     resume?: SuspendPoint,
+    cont = -1,
   ): RunResult {
-    const nested = this.running > 0;
+    const level = this.running;
+    const nested = level > 0;
     const outerLo = this.regLo;
     const outerHi = this.regHi;
     const outerPacket = this.packet;
@@ -361,14 +407,30 @@ export class Vm implements Machine {
       const n = this.engine(this, prog, lo, hi, entry, resume);
       return new RunResult(lo[0]!, hi[0]!, n);
     } catch (e) {
-      if (e instanceof SleepRequest && (nested || !this.sleepAllowed || e.point === undefined))
-        throw this.sleepFault(e, nested, prog, !this.sleepAllowed);
+      if (e instanceof SleepRequest) {
+        if (!this.sleepAllowed || e.point === undefined || (nested && cont < 0))
+          throw this.sleepFault(e, nested, prog, !this.sleepAllowed);
+        if (nested) {
+          // The helper that ran this callback goes to sleep with it; the engine below records
+          // where that helper was called.
+          const top = this.stackTop - level * LEVEL_STACK;
+          e.callbacks.push({
+            point: e.point,
+            lo: lo.slice(),
+            hi: hi.slice(),
+            stack: this.arena.u8.slice(top - LEVEL_STACK, top),
+            cont,
+          });
+          e.point = undefined;
+        }
+      }
       throw e;
     } finally {
       this.running--;
       this.regLo = outerLo;
       this.regHi = outerHi;
       this.packet = outerPacket;
+      if (!nested) this.pendingCallbacks.length = 0;
     }
   }
 
@@ -376,7 +438,7 @@ export class Vm implements Machine {
   private sleepFault(e: SleepRequest, nested: boolean, prog: LoadedProgram, sync: boolean): RuntimeFault {
     const waiting = `waiting for ${e.what}`;
     const msg = nested
-      ? `a sleepable helper would sleep (${waiting}) inside a callback; tsbpf sleeps only in the program's own frames`
+      ? `a sleepable helper would sleep (${waiting}) inside a callback of a helper that cannot resume it`
       : sync
         ? `the program would sleep (${waiting}); run it with runSleepable()`
         : `a sleepable helper would sleep (${waiting}) where the engine cannot resume (callx in the JIT)`;

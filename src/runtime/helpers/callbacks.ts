@@ -5,6 +5,7 @@ import type { FuncProto, HelperCtx, HelperTable } from '../../vm/helpers.ts';
 import type { VmMap } from '../../vm/maps.ts';
 import { arenaMapAt } from '../../vm/maps.ts';
 import type { LoadedProgram } from '../../vm/program.ts';
+import { markResumesCallbacks } from '../../vm/sleep.ts';
 import { E2BIG, EINVAL, type RuntimeEnv } from './env.ts';
 
 export const BPF_FUNC_tail_call = 12;
@@ -55,17 +56,28 @@ export function registerCallbackHelpers(t: HelperTable, env: RuntimeEnv): void {
     name: 'bpf_loop',
     proto: callbackProtos.loop,
     // The JIT compiles calls with a known, helper-free callback in place (src/jit/inline.ts).
-    impl: markBpfLoop((ctx, nrLoops, _fn, cbCtx) => {
-      if (ctx.arg64(4) !== 0n) return -EINVAL;
-      if (nrLoops > BPF_MAX_LOOPS) return -E2BIG;
-      const { prog, pc } = env.funcs.arg(ctx, 2);
-      const vm = env.vm;
-      for (let i = 0; i < nrLoops; i++) {
-        const r = vm.callFunction(prog, pc, i, cbCtx);
-        if (r.lo !== 0 || r.hi !== 0) return i + 1;
-      }
-      return nrLoops;
-    }),
+    // A callback may sleep in a sleepable program: the loop goes on from its index on resume.
+    impl: markResumesCallbacks(
+      markBpfLoop((ctx, nrLoops, _fn, cbCtx) => {
+        if (ctx.arg64(4) !== 0n) return -EINVAL;
+        if (nrLoops > BPF_MAX_LOOPS) return -E2BIG;
+        const { prog, pc } = env.funcs.arg(ctx, 2);
+        const vm = env.vm;
+        const resumed = vm.takeCallbackResume();
+        let i = 0;
+        if (resumed !== undefined) {
+          i = resumed.cont;
+          const r = vm.resumeCallback(resumed);
+          if (r.lo !== 0 || r.hi !== 0) return i + 1;
+          i++;
+        }
+        for (; i < nrLoops; i++) {
+          const r = vm.callFunctionResumable(i, prog, pc, i, cbCtx);
+          if (r.lo !== 0 || r.hi !== 0) return i + 1;
+        }
+        return nrLoops;
+      }),
+    ),
   });
 
   // kernel: bpf_for_each_map_elem() + map_ops->map_for_each_callback
@@ -73,16 +85,26 @@ export function registerCallbackHelpers(t: HelperTable, env: RuntimeEnv): void {
     id: BPF_FUNC_for_each_map_elem,
     name: 'bpf_for_each_map_elem',
     proto: callbackProtos.forEachMapElem,
-    impl: (ctx, mapPtrArg, _fn, cbCtx) => {
+    // A callback may sleep: on resume the walk skips the elements it had passed (by position,
+    // so an element added or deleted meanwhile shifts it, as a hash map walk may in the kernel).
+    impl: markResumesCallbacks((ctx, mapPtrArg, _fn, cbCtx) => {
       const m = mapArg(env, ctx, 1);
       if (ctx.arg64(4) !== 0n) return -EINVAL;
       if (!m.forEach) return -EINVAL;
       const { prog, pc } = env.funcs.arg(ctx, 2);
+      const vm = env.vm;
+      const resumed = vm.takeCallbackResume();
+      let pos = 0;
       return m.forEach(ctx.cpu, (key, value) => {
-        const r = env.vm.callFunction(prog, pc, mapPtrArg, key, value, cbCtx);
+        const k = pos++;
+        if (resumed !== undefined && k < resumed.cont) return 0;
+        const r =
+          resumed !== undefined && k === resumed.cont
+            ? vm.resumeCallback(resumed)
+            : vm.callFunctionResumable(k, prog, pc, mapPtrArg, key, value, cbCtx);
         return r.lo !== 0 || r.hi !== 0 ? 1 : 0;
       });
-    },
+    }),
   });
 
   // kernel: bpf_tail_call() — on success the helper never returns; on failure the program
