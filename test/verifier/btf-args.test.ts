@@ -1,6 +1,6 @@
 // test/verifier/btf-args/btf_args.bpf.o: ctx arguments typed by the attach point's BTF prototype
-// (tp_btf, fentry/fexit/fmod_ret, lsm), bpf_get_current_task_btf(), bpf_d_path() and
-// bpf_copy_from_user_task(), verified with the running kernel's BTF as libbpf loads them (CO-RE
+// (tp_btf, fentry/fexit/fmod_ret, lsm), bpf_get_current_task_btf(), bpf_d_path(),
+// bpf_copy_from_user_task() and loads through map pointers, verified with the running kernel's BTF as libbpf loads them (CO-RE
 // against vmlinux, attach points found in it). Rebuild the object with btf-args/build.sh.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -44,6 +44,11 @@ const KERNEL_CHECKED: Record<string, string> = {
   copy_task_null_task: 'R4 type=trusted_ptr_or_null_ expected=ptr_, trusted_ptr_, rcu_ptr_',
   copy_task_wrong_type: 'R4 is of type file but task_struct is expected',
   copy_task_scalar: 'R4 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_',
+  map_ptr_ok: 'accept',
+  map_ptr_ringbuf: 'accept',
+  map_ptr_write: 'only read from bpf_array is supported',
+  map_ptr_negative: 'R1 is bpf_array invalid negative access: off=-8',
+  map_ptr_beyond: 'R1 pointer arithmetic on map_ptr prohibited',
 };
 
 /**

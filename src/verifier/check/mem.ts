@@ -25,6 +25,7 @@ import * as stackNs from '../stack.ts';
 import { noteStackAccess } from '../precision.ts';
 import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
 import { immOperand, sharedKnownS32 } from './imm.ts';
+import { checkPtrToMapAccess } from './map-ptr.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
 import { hasBtfCtx, tracingCtxAccess } from './tracing-ctx.ts';
 const {
@@ -447,6 +448,9 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
     }
   } else if (reg.type === 'PTR_TO_BTF_ID' && !reg.maybeNull) {
     const r = checkPtrToBtfAccess(env, a.regno, reg, off, size, t);
+    if (valueWanted) value = r;
+  } else if (reg.type === 'CONST_PTR_TO_MAP' && env.maps[reg.mapIndex]) {
+    const r = checkPtrToMapAccess(env, a.regno, env.maps[reg.mapIndex]!, off, size, t);
     if (valueWanted) value = r;
   } else if (reg.type === 'PTR_TO_BUF' && !reg.maybeNull) {
     if (t === 'write' && reg.rdonly) reject(`R${a.regno} cannot write into ${regTypeStr(reg)}`);

@@ -347,3 +347,50 @@ int copy_task_scalar(struct bpf_iter__task *ctx) {
   bpf_copy_from_user_task(buf, sizeof(buf), (void *)0x1000, (struct task_struct *)0x1000, 0);
   return 0;
 }
+
+// loads through map pointers: a PTR_TO_BTF_ID to the map type's kernel struct, read-only
+struct bpf_map {
+  __u32 max_entries;
+  __u32 key_size;
+} __attribute__((preserve_access_index));
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 7);
+  __type(key, __u32);
+  __type(value, __u64);
+} arr SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4096);
+} rb SEC(".maps");
+
+SEC("xdp")
+int map_ptr_ok(struct xdp_md *ctx) {
+  struct bpf_map *m = (struct bpf_map *)&arr;
+  return m->max_entries == 7 && m->key_size == 4 ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int map_ptr_ringbuf(struct xdp_md *ctx) {
+  struct bpf_map *m = (struct bpf_map *)&rb;
+  return m->max_entries > 4096 ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int map_ptr_write(struct xdp_md *ctx) {
+  struct bpf_map *m = (struct bpf_map *)&arr;
+  m->max_entries = 1;
+  return XDP_PASS;
+}
+
+SEC("xdp")
+int map_ptr_negative(struct xdp_md *ctx) {
+  return *((volatile __u32 *)&arr - 2) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int map_ptr_beyond(struct xdp_md *ctx) {
+  return *((volatile __u64 *)&arr + 100000) ? XDP_PASS : XDP_DROP;
+}
