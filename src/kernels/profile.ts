@@ -134,6 +134,13 @@ export function helperFeature(id: number): FeatureSince & { name: string } {
   return h ?? { ...UNKNOWN, name: `helper#${id}` };
 }
 
+// Helpers bpf_base_func_proto() gives every program type from a release on, though ebpf-docs lists
+// them for fewer types: strtol/strtoul were cgroup_sysctl's alone before 6.12.
+const BASE_FOR_ALL_TYPES: ReadonlyMap<number, readonly [`${number}.${number}`, string]> = new Map([
+  [105, ['6.12', '8a67f2de9b1d']],
+  [106, ['6.12', '8a67f2de9b1d']],
+]);
+
 // Program types that take their helper set from the program they attach to (ext, struct_ops) or
 // whose page lists none: no per-type restriction is applied.
 const INHERITS_HELPERS = new Set(['ext', 'struct_ops']);
@@ -148,6 +155,14 @@ export function helperForProgType(id: number, progType?: string): FeatureSince &
   const list = progType !== undefined && !INHERITS_HELPERS.has(progType) ? PROG_HELPERS[progType] : undefined;
   if (!list || list.length === 0 || !HELPERS.has(id)) return h;
   const entry = list.find((e) => (typeof e === 'number' ? e : e[0]) === id);
+  const everywhere = BASE_FOR_ALL_TYPES.get(id);
+  if (entry === undefined && everywhere) {
+    return {
+      name: h.name,
+      since: everywhere[0],
+      source: `bpf_base_func_proto() offers it to every program type from ${everywhere[0]}; commit ${everywhere[1]}`,
+    };
+  }
   if (entry === undefined) {
     return {
       name: h.name,

@@ -191,6 +191,19 @@ export const isAcquireHelper = (id: number): boolean => id === 131;
 export const isReleaseHelper = (id: number): boolean =>
   HELPER_PROTOS.get(id)?.args.some((x) => x.flags?.includes('OBJ_RELEASE')) === true;
 
+// kernel: bpf_base_func_proto(): the part of the base set a loader without CAP_BPF gets. The rest
+// needs CAP_BPF (spin locks, timers, and since 6.12 bpf_loop and bpf_for_each_map_elem, commit
+// 5679ff2f138f) or CAP_PERFMON (trace_printk, probe reads, copy_from_user, snprintf).
+const BASE_UNPRIVILEGED = new Set(
+  [
+    [1, 2, 3, 87, 88, 89, 195], // map lookup/update/delete, push/pop/peek, lookup_percpu_elem
+    [7, 8, 42, 12, 5, 125, 208], // prandom, smp id, numa node, tail call, ktime ns/boot/tai
+    [130, 131, 132, 133, 134], // ringbuf output/reserve/submit/discard/query
+    [182, 105, 106], // strncmp, strtol, strtoul
+    [14, 120, 15], // current pid_tgid, ns pid_tgid, uid_gid
+  ].flat(),
+);
+
 // lsm: bpf_lsm_func_proto() falls back to tracing_prog_func_proto()
 const TRACING_TYPES = new Set([
   'kprobe',
@@ -202,10 +215,19 @@ const TRACING_TYPES = new Set([
   'lsm',
 ]);
 
-/** The prototype program type `t` gets for helper `id`, or null (kernel: env->ops->get_func_proto()). */
-export function getHelperProto(id: number, t: ProgTypeName, attachType?: string): HelperProto | null {
+/**
+ * The prototype program type `t` gets for helper `id`, or null (kernel: env->ops->get_func_proto()).
+ * `unprivileged`: loaded without CAP_BPF (nor CAP_PERFMON).
+ */
+export function getHelperProto(
+  id: number,
+  t: ProgTypeName,
+  attachType?: string,
+  unprivileged = false,
+): HelperProto | null {
   const p = HELPER_PROTOS.get(id);
   if (!p) return null;
+  if (unprivileged && p.avail === 'base' && !BASE_UNPRIVILEGED.has(id)) return null;
   const tc = t === 'sched_cls' || t === 'sched_act';
   switch (p.avail) {
     case 'base':

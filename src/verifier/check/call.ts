@@ -514,7 +514,7 @@ export function checkHelperCall(
 ): CallOutcome {
   const funcId = insn.imm;
   if (funcId < 0 || funcId >= HELPER_NAMES.length) reject(`invalid func ${funcIdName(funcId)}#${funcId}`);
-  const fn = getHelperProto(funcId, env.progType, env.attachType);
+  const fn = getHelperProto(funcId, env.progType, env.attachType, env.opts.unprivileged);
   if (!fn) reject(`program of this type cannot use helper ${funcIdName(funcId)}#${funcId}`);
   if (fn.allowed && !fn.allowed(env)) reject('helper call is not allowed in probe');
   if (fn.mightSleep && !inSleepable(env, state)) reject('helper call might sleep in a non-sleepable prog');
