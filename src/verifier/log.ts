@@ -10,7 +10,7 @@ import { baseId, hasAddConst, regTypeStr } from './reg.ts';
 import type { MapInfo } from './env.ts';
 import * as stackNs from './stack.ts';
 import type { FuncState, VerifierState } from './state.ts';
-const { BPF_REG_SIZE, SLOT_TYPE_CHAR, STACK_INVALID, STACK_SPILL } = stackNs;
+const { BPF_REG_SIZE, dynptrTypeStr, SLOT_TYPE_CHAR, STACK_DYNPTR, STACK_INVALID, STACK_SPILL } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const print = { ...printNs };
@@ -145,6 +145,18 @@ export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapI
   return `${out}(${a.join(',')})`;
 }
 
+/**
+ * A dynptr's stack slots (kernel: the STACK_DYNPTR case of print_verifier_state()). The kernel
+ * prints the reg's dynptr_id, which shares its bytes with dynptr.first_slot: always 1 here.
+ */
+function dynptrSlotStr(r: RegState): string {
+  const a: string[] = [];
+  if (r.id) a.push(`id=${r.id}`);
+  if (r.refObjId) a.push(`ref_id=${r.refObjId}`);
+  a.push('dynptr_id=1');
+  return `dynptr_${dynptrTypeStr(r.dynptr)}(${a.join(',')})`;
+}
+
 // kernel: print_verifier_state(); returns the text after `N:` (leading space included)
 export function frameStateStr(
   vstate: VerifierState,
@@ -164,8 +176,15 @@ export function frameStateStr(
   }
   for (let spi = 0; spi < frame.stack.length; spi++) {
     if (!all && !log.scratchedStack.has(spi)) continue;
-    const slot = frame.stack[spi]!;
+    let slot = frame.stack[spi]!;
     if (slot.slotType.every((t) => t === STACK_INVALID)) continue;
+    if (slot.slotType[BPF_REG_SIZE - 1] === STACK_DYNPTR && spi + 1 < frame.stack.length) {
+      // both slots print as one, named by the first (upper) slot
+      spi++;
+      slot = frame.stack[spi]!;
+      out += ` fp${-(spi + 1) * BPF_REG_SIZE}=${dynptrSlotStr(slot.spilled)}`;
+      continue;
+    }
     let types = slot.slotType.map((t) => SLOT_TYPE_CHAR[t]).join('');
     const name = ` fp${-(spi + 1) * BPF_REG_SIZE}`;
     if (slot.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {

@@ -151,6 +151,44 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [188, int('xdp', CTX)],
   [189, int('xdp', CTX, ANY, UNINIT_MEM, SIZE)],
   [190, int('xdp', CTX, ANY, RO_MEM, SIZE)],
+  // kernel: the dynptr helpers (bpf_base_func_proto(), bpf_capable; check/dynptr.ts)
+  [
+    197,
+    int(
+      'base',
+      UNINIT_MEM,
+      SIZE0,
+      ANY,
+      a('ARG_PTR_TO_DYNPTR', 'DYNPTR_TYPE_LOCAL', 'MEM_UNINIT', 'MEM_WRITE'),
+    ),
+  ],
+  [198, int('base', MAP, ANY, ANY, a('ARG_PTR_TO_DYNPTR', 'DYNPTR_TYPE_RINGBUF', 'MEM_UNINIT', 'MEM_WRITE'))],
+  [
+    199,
+    {
+      ret: 'RET_VOID',
+      args: [a('ARG_PTR_TO_DYNPTR', 'DYNPTR_TYPE_RINGBUF', 'OBJ_RELEASE'), ANY],
+      avail: 'base',
+    },
+  ],
+  [
+    200,
+    {
+      ret: 'RET_VOID',
+      args: [a('ARG_PTR_TO_DYNPTR', 'DYNPTR_TYPE_RINGBUF', 'OBJ_RELEASE'), ANY],
+      avail: 'base',
+    },
+  ],
+  [201, int('base', UNINIT_MEM, SIZE0, a('ARG_PTR_TO_DYNPTR', 'MEM_RDONLY'), ANY, ANY)],
+  [202, int('base', a('ARG_PTR_TO_DYNPTR', 'MEM_RDONLY'), ANY, RO_MEM, SIZE0, ANY)],
+  [
+    203,
+    {
+      ret: 'RET_PTR_TO_DYNPTR_MEM_OR_NULL',
+      args: [a('ARG_PTR_TO_DYNPTR', 'MEM_RDONLY'), ANY, a('ARG_CONST_ALLOC_SIZE_OR_ZERO')],
+      avail: 'base',
+    },
+  ],
   // kernel: bpf_map_lookup_percpu_elem_proto (per-CPU maps only: check_map_func_compatibility())
   [195, { ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, KEY, ANY], avail: 'base' }],
   // kernel: bpf_get_current_task_btf_proto (RET_PTR_TO_BTF_ID_TRUSTED; bpf_base_func_proto())

@@ -8,7 +8,15 @@ import { hasAddConst, unknownScalar } from './reg.ts';
 import type { StackSlot } from './stack.ts';
 import * as stackNs from './stack.ts';
 import type { FuncState, VerifierState } from './state.ts';
-const { BPF_REG_SIZE, isSpilledScalarReg64, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO } = stackNs;
+const {
+  BPF_REG_SIZE,
+  isSpilledScalarReg64,
+  STACK_DYNPTR,
+  STACK_INVALID,
+  STACK_MISC,
+  STACK_SPILL,
+  STACK_ZERO,
+} = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const scalar = { ...scalarNs };
@@ -68,6 +76,7 @@ function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
     rold.subprogno === rcur.subprogno &&
     rold.btfId === rcur.btfId &&
     rold.trusted === rcur.trusted &&
+    rold.dynptrId === rcur.dynptrId &&
     sameNumeric(rold, rcur) &&
     idmap.check(rold.id, rcur.id) &&
     idmap.check(rold.refObjId, rcur.refObjId)
@@ -105,6 +114,7 @@ function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness)
         rold.off === rcur.off &&
         rold.mapIndex === rcur.mapIndex &&
         rold.memSize === rcur.memSize &&
+        rold.dynptrId === rcur.dynptrId &&
         within(rold, rcur) &&
         idmap.check(rold.id, rcur.id) &&
         idmap.check(rold.refObjId, rcur.refObjId)
@@ -188,6 +198,13 @@ function stacksafe(
       if (ot !== ct) return false;
       if (j !== BPF_REG_SIZE - 1) continue;
       if (ot === STACK_SPILL && !regsafe(os.spilled, cs!.spilled, idmap, exact)) return false;
+      // kernel: the STACK_DYNPTR case: same dynptr type and slot, the same reference
+      if (
+        ot === STACK_DYNPTR &&
+        (os.spilled.dynptr !== cs!.spilled.dynptr || !idmap.check(os.spilled.refObjId, cs!.spilled.refObjId))
+      ) {
+        return false;
+      }
     }
   }
   return true;

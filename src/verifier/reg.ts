@@ -62,6 +62,10 @@ export interface RegState {
   btfId: number;
   /** PTR_TO_BTF_ID: kernel: PTR_TRUSTED */
   trusted: boolean;
+  /** A STACK_DYNPTR slot's register: the dynptr type, | DYNPTR_FIRST_SLOT on its first slot (kernel: dynptr). */
+  dynptr: number;
+  /** PTR_TO_MEM from bpf_dynptr_data: the id of the dynptr it points into (kernel: dynptr_id). */
+  dynptrId: number;
 }
 
 /**
@@ -94,6 +98,8 @@ function base(type: RegType, s: Scalar): RegState {
     precise: false,
     btfId: 0,
     trusted: false,
+    dynptr: 0,
+    dynptrId: 0,
   };
 }
 
@@ -170,6 +176,8 @@ function regFields(r: RegState): RegState {
     precise: r.precise,
     btfId: r.btfId,
     trusted: r.trusted,
+    dynptr: r.dynptr,
+    dynptrId: r.dynptrId,
   };
 }
 

@@ -8,10 +8,21 @@ export const STACK_INVALID = 0;
 export const STACK_SPILL = 1;
 export const STACK_MISC = 2;
 export const STACK_ZERO = 3;
-export type SlotType = 0 | 1 | 2 | 3;
+/** Both slots of a 16-byte struct bpf_dynptr (src/verifier/check/dynptr.ts). */
+export const STACK_DYNPTR = 4;
+export type SlotType = 0 | 1 | 2 | 3 | 4;
+
+// kernel: enum bpf_dynptr_type (the ones helpers create), kept in a dynptr slot's register
+export const BPF_DYNPTR_TYPE_LOCAL = 1;
+export const BPF_DYNPTR_TYPE_RINGBUF = 2;
+/** Or-ed into RegState.dynptr on the dynptr's first (upper) slot (kernel: dynptr.first_slot). */
+export const DYNPTR_FIRST_SLOT = 0x100;
+const DYNPTR_TYPE_NAMES = ['invalid', 'local', 'ringbuf', 'skb', 'xdp'];
+/** kernel: dynptr_type_str() */
+export const dynptrTypeStr = (dynptr: number): string => DYNPTR_TYPE_NAMES[dynptr & 0xff] ?? 'unknown';
 
 /** kernel: slot_type_char[] */
-export const SLOT_TYPE_CHAR = ['?', 'r', 'm', '0'] as const;
+export const SLOT_TYPE_CHAR = ['?', 'r', 'm', '0', 'd'] as const;
 
 export const BPF_REG_SIZE = 8;
 export const MAX_BPF_STACK = 512;

@@ -18,7 +18,8 @@ export type RetType =
   | 'RET_PTR_TO_MEM_OR_NULL'
   | 'RET_PTR_TO_MEM_OR_BTF_ID'
   | 'RET_PTR_TO_BTF_ID'
-  | 'RET_PTR_TO_BTF_ID_OR_NULL';
+  | 'RET_PTR_TO_BTF_ID_OR_NULL'
+  | 'RET_PTR_TO_DYNPTR_MEM_OR_NULL';
 
 // kernel: enum bpf_arg_type (base types; modifiers go in ArgSpec.flags)
 export type ArgType =
@@ -58,7 +59,9 @@ export type TypeFlag =
   | 'MEM_FIXED_SIZE'
   | 'MEM_ALLOC'
   | 'MEM_RINGBUF'
-  | 'OBJ_RELEASE';
+  | 'OBJ_RELEASE'
+  | 'DYNPTR_TYPE_LOCAL'
+  | 'DYNPTR_TYPE_RINGBUF';
 
 export interface ArgSpec {
   type: ArgType;

@@ -3,6 +3,7 @@
 // Optional members are the operations only some map types have (kernel: struct bpf_map_ops);
 // a helper called on a map without the operation gets the kernel's error for it.
 import type { Arena } from './arena.ts';
+import { registerDynptrHelpers } from './dynptr-helpers.ts';
 import type { FuncProto, HelperCtx, HelperImpl, HelperTable } from './helpers.ts';
 import { BPF_FUNC_map_delete_elem, BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem } from './helpers.ts';
 
@@ -264,6 +265,7 @@ export function registerMapHelpers(t: HelperTable, mapAt: (ptr: number) => VmMap
     const m = mapArg(ctx, 1);
     return m.ringbufQuery ? m.ringbufQuery(ctx.arg64(2)) : 0;
   });
+  registerDynptrHelpers(t, mapArg);
 
   // kernel: bpf_perf_event_output() / __bpf_perf_event_output(); the ctx argument is unused
   // here because the BPF_F_CTXLEN_MASK part (appending packet bytes) is not emulated.

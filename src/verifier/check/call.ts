@@ -20,6 +20,7 @@ import { copyState, curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
 import { mayWritePacket } from './ctx.ts';
 import { forEachReg } from './jmp.ts';
 import {
+  checkMemAccess,
   checkMemRegionAccess,
   checkPacketAccess,
   checkPtrAlignment,
@@ -27,6 +28,14 @@ import {
 } from './mem.ts';
 import { btfPointer, btfStructIdsMatch, btfTypeName, checkBufferAccess } from './btf-ptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
+import type { DynptrArgMeta } from './dynptr.ts';
+import {
+  checkDynptrRelease,
+  dynptrByteIn,
+  dynptrSlice,
+  processDynptrFunc,
+  unmarkStackSlotsDynptr,
+} from './dynptr.ts';
 import { BPF_FUNC_spin_lock, checkNoRcuLock, heldLocks, processSpinLock } from './spin-lock.ts';
 import type { GlobalFunc } from './global-func.ts';
 import { checkGlobalCall } from './global-func.ts';
@@ -57,6 +66,10 @@ interface CallArgMeta {
   constMapKey: number;
   funcId: number;
   insnIdx: number;
+  /** The dynptr argument (bpf_dynptr_data ties its result to it). */
+  dynptr?: DynptrArgMeta;
+  /** A dynptr argument with OBJ_RELEASE: the register pointing to it. */
+  dynptrReleaseRegno: number;
 }
 
 // kernel: get_constant_map_key(): a 4-byte key spilled as a constant or zeroed on the stack
@@ -90,6 +103,7 @@ function emptyMeta(funcId: number, insnIdx: number): CallArgMeta {
     constMapKey: -1,
     funcId,
     insnIdx,
+    dynptrReleaseRegno: 0,
   };
 }
 
@@ -153,6 +167,8 @@ const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
   },
   ARG_PTR_TO_TIMER: { types: ['map_value'], match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull },
   ARG_PTR_TO_STACK: { types: ['fp'], match: (r) => r.type === 'PTR_TO_STACK' },
+  // kernel: dynptr_types (CONST_PTR_TO_DYNPTR only reaches kfuncs and callbacks)
+  ARG_PTR_TO_DYNPTR: { types: ['fp', 'dynptr_ptr'], match: (r) => r.type === 'PTR_TO_STACK' },
   ARG_CONST_SIZE: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
   ARG_CONST_SIZE_OR_ZERO: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
   ARG_CONST_ALLOC_SIZE_OR_ZERO: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
@@ -182,6 +198,12 @@ function checkStackRange(
   const frame = state.frames[reg.frameno]!;
   const what = write ? 'write to' : 'read from';
   const [minOff, maxOff] = checkStackAccessWithinBounds(env, frame, regno, reg, off, size, what);
+  // a helper never reads a dynptr's bytes as data nor writes over them
+  const d = dynptrByteIn(frame, minOff, maxOff);
+  if (d !== undefined) {
+    if (write) reject(`potential write to dynptr at off=${d} disallowed`);
+    reject(`invalid read from stack R${regno} off ${minOff}+${d - minOff} size ${size}`);
+  }
   if (write) meta.writes.push({ frame, minOff, maxOff });
 }
 
@@ -283,6 +305,10 @@ function checkFuncArg(
       reject(`R${regno} is of type ${btfTypeName(env.layoutBtf, reg.btfId)} but ${want} is expected`);
     }
   }
+  if (spec.type === 'ARG_PTR_TO_DYNPTR' && hasFlag(spec, 'OBJ_RELEASE')) {
+    checkDynptrRelease(state, regno, reg);
+    meta.dynptrReleaseRegno = regno;
+  }
   // the ringbuf argument carries OBJ_RELEASE
   if (spec.type === 'ARG_PTR_TO_RINGBUF_MEM') {
     if (!reg.refObjId && !isKnownZero(reg))
@@ -319,6 +345,11 @@ function checkFuncArg(
       break;
     case 'ARG_PTR_TO_FUNC':
       meta.subprogno = reg.subprogno;
+      break;
+    case 'ARG_PTR_TO_DYNPTR':
+      meta.dynptr = processDynptrFunc(env, state, regno, spec, meta.insnIdx, (off) => {
+        checkMemAccess(env, state, { regno, off, size: BPF_REG_SIZE, t: 'write', valueRegno: -1 });
+      });
       break;
     case 'ARG_PTR_TO_CONST_STR':
       checkRegConstStr(regno, reg, env.maps[reg.mapIndex]!);
@@ -415,7 +446,7 @@ function pushAsyncCb(
 
 const mapTypeNo = (m: MapInfo): number => MAP_TYPES.indexOf(m.type as (typeof MAP_TYPES)[number]);
 
-const RINGBUF_FNS: readonly number[] = [130, 131, 134];
+const RINGBUF_FNS: readonly number[] = [130, 131, 134, 198];
 const QUEUE_FNS: readonly number[] = [87, 88, 89];
 
 // kernel: check_map_func_compatibility() (the map types tsbpf knows)
@@ -544,8 +575,15 @@ export function checkHelperCall(
   }
   if (funcId === 12) checkNoRcuLock(state, 'tail_call');
   for (const w of meta.writes) clobberStack(w);
-  if (isReleaseHelper(funcId)) {
+  if (meta.dynptrReleaseRegno) {
+    const reg = curFrame(state).regs[meta.dynptrReleaseRegno]!;
+    unmarkStackSlotsDynptr(env, state, reg, (ref) => releaseReference(state, ref));
+  } else if (isReleaseHelper(funcId)) {
     if (meta.refObjId) releaseReference(state, meta.refObjId);
+  }
+  // kernel: the BPF_FUNC_dynptr_from_mem case of check_helper_call()
+  if (funcId === BPF_FUNC_dynptr_from_mem && curFrame(state).regs[1]!.type !== 'PTR_TO_MAP_VALUE') {
+    reject(`Unsupported reg type ${regTypeStr(curFrame(state).regs[1]!)} for bpf_dynptr_from_mem data`);
   }
   const out: CallOutcome = {};
   if (funcId === 181) out.push = loopCallbackCall(env, state, idx, meta);
@@ -586,6 +624,10 @@ export function checkHelperCall(
       frame.regs[0] = pointer('PTR_TO_MEM', { maybeNull: true, ringbuf: true, memSize: meta.memSize });
       frame.regs[0]!.id = nextId(env);
       break;
+    case 'RET_PTR_TO_DYNPTR_MEM_OR_NULL':
+      if (!meta.dynptr) reject('verifier internal error: no dynptr argument');
+      frame.regs[0] = dynptrSlice(env, meta.memSize, meta.dynptr);
+      break;
     default:
       reject(`unsupported: helper return type ${fn.ret}`);
   }
@@ -618,6 +660,7 @@ function loopCallbackCall(
 
 /** Map types with map_for_each_callback (the ones tsbpf knows). */
 const BPF_FUNC_snprintf = 165;
+const BPF_FUNC_dynptr_from_mem = 197;
 
 const FOR_EACH_MAPS: ReadonlySet<string> = new Set([
   'array',

@@ -26,6 +26,7 @@ import { noteStackAccess } from '../precision.ts';
 import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
 import { immOperand, sharedKnownS32 } from './imm.ts';
 import { checkPtrToMapAccess } from './map-ptr.ts';
+import { destroyIfDynptrStackSlot, dynptrByteIn } from './dynptr.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
 import { hasBtfCtx, tracingCtxAccess } from './tracing-ctx.ts';
 const {
@@ -437,13 +438,27 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
     const [minOff, maxOff] = checkStackAccessWithinBounds(env, frame, a.regno, reg, off, size, what);
     const fixed = tnum.isConst(reg.s.varOff);
     if (t === 'read') {
+      // dynptr bytes are never read as data (kernel: check_stack_read_fixed_off(),
+      // check_stack_range_initialized())
+      const d = dynptrByteIn(frame, minOff, maxOff);
+      if (d !== undefined) {
+        reject(
+          fixed
+            ? `invalid read from stack off ${minOff}+${d - minOff} size ${size}`
+            : `invalid read from stack R${a.regno} var_off ${tnum.strn(reg.s.varOff)}+${d - minOff} size ${size}`,
+        );
+      }
       const r = fixed
         ? checkStackReadFixedOff(env, frame, minOff, size)
         : markRegStackRead(frame, minOff, maxOff);
       if (valueWanted) value = r;
     } else if (fixed) {
+      destroyIfDynptrStackSlot(env, state, frame, Math.floor((-minOff - 1) / BPF_REG_SIZE));
       checkStackWriteFixedOff(env, cur, frame, minOff, size, a.valueRegno, a.stImm);
     } else {
+      for (let i = minOff; i < maxOff; i++) {
+        destroyIfDynptrStackSlot(env, state, frame, Math.floor((-i - 1) / BPF_REG_SIZE));
+      }
       checkStackWriteVarOff(env, cur, frame, minOff, maxOff, a.valueRegno, a.stImm);
     }
   } else if (reg.type === 'PTR_TO_BTF_ID' && !reg.maybeNull) {

@@ -1,0 +1,236 @@
+// The dynptr helpers (kernel/bpf/helpers.c, kernel/bpf/ringbuf.c): a struct bpf_dynptr is 16
+// bytes on the program's stack, laid out as the kernel's struct bpf_dynptr_kern:
+//   [0, 8)   data: arena address of the memory (0 = a null dynptr)
+//   [8, 12)  size in bits 0-23, the dynptr type in bits 28-30, read-only in bit 31
+//   [12, 16) offset into the memory
+// The verifier (src/verifier/check/dynptr.ts) proves every use; the checks here keep a program
+// run without verification from touching memory outside its regions.
+import type { FuncProto, HelperCtx, HelperImpl, HelperTable } from './helpers.ts';
+import type { VmMap } from './maps.ts';
+import { ringbufOfRecord } from './maps.ts';
+
+// kernel: enum bpf_func_id
+export const BPF_FUNC_dynptr_from_mem = 197;
+export const BPF_FUNC_ringbuf_reserve_dynptr = 198;
+export const BPF_FUNC_ringbuf_submit_dynptr = 199;
+export const BPF_FUNC_ringbuf_discard_dynptr = 200;
+export const BPF_FUNC_dynptr_read = 201;
+export const BPF_FUNC_dynptr_write = 202;
+export const BPF_FUNC_dynptr_data = 203;
+
+// kernel: enum bpf_dynptr_type, DYNPTR_* in helpers.c
+const BPF_DYNPTR_TYPE_LOCAL = 1;
+const BPF_DYNPTR_TYPE_RINGBUF = 2;
+const DYNPTR_MAX_SIZE = 0xffffff;
+const DYNPTR_TYPE_SHIFT = 28;
+const DYNPTR_SIZE_MASK = 0xffffff;
+const DYNPTR_RDONLY_BIT = 0x80000000;
+const BPF_DYNPTR_SIZE = 16;
+
+const EINVAL = 22;
+const E2BIG = 7;
+
+const dynptrArg = { type: 'ARG_PTR_TO_DYNPTR' } as const;
+const anything = { type: 'ARG_ANYTHING' } as const;
+const uninitMem = { type: 'ARG_PTR_TO_MEM', flags: ['MEM_UNINIT', 'MEM_WRITE'] } as const;
+const sizeOrZero = { type: 'ARG_CONST_SIZE_OR_ZERO' } as const;
+
+// kernel: bpf_dynptr_*_proto, bpf_ringbuf_*_dynptr_proto
+export const dynptrProtos = {
+  fromMem: {
+    ret: 'RET_INTEGER',
+    args: [
+      uninitMem,
+      sizeOrZero,
+      anything,
+      { ...dynptrArg, flags: ['DYNPTR_TYPE_LOCAL', 'MEM_UNINIT', 'MEM_WRITE'] },
+    ],
+  },
+  reserve: {
+    ret: 'RET_INTEGER',
+    args: [
+      { type: 'ARG_CONST_MAP_PTR' },
+      anything,
+      anything,
+      { ...dynptrArg, flags: ['DYNPTR_TYPE_RINGBUF', 'MEM_UNINIT', 'MEM_WRITE'] },
+    ],
+  },
+  submit: {
+    ret: 'RET_VOID',
+    args: [{ ...dynptrArg, flags: ['DYNPTR_TYPE_RINGBUF', 'OBJ_RELEASE'] }, anything],
+  },
+  discard: {
+    ret: 'RET_VOID',
+    args: [{ ...dynptrArg, flags: ['DYNPTR_TYPE_RINGBUF', 'OBJ_RELEASE'] }, anything],
+  },
+  read: {
+    ret: 'RET_INTEGER',
+    args: [uninitMem, sizeOrZero, { ...dynptrArg, flags: ['MEM_RDONLY'] }, anything, anything],
+  },
+  write: {
+    ret: 'RET_INTEGER',
+    args: [
+      { ...dynptrArg, flags: ['MEM_RDONLY'] },
+      anything,
+      { type: 'ARG_PTR_TO_MEM', flags: ['MEM_RDONLY'] },
+      sizeOrZero,
+      anything,
+    ],
+  },
+  data: {
+    ret: 'RET_PTR_TO_DYNPTR_MEM_OR_NULL',
+    args: [{ ...dynptrArg, flags: ['MEM_RDONLY'] }, anything, { type: 'ARG_CONST_ALLOC_SIZE_OR_ZERO' }],
+  },
+} as const satisfies Record<string, FuncProto>;
+
+/** A dynptr as read from the stack. */
+interface Dynptr {
+  data: number;
+  /** The size field with its type and read-only bits. */
+  sizeWord: number;
+  offset: number;
+}
+
+const dpSize = (d: Dynptr): number => d.sizeWord & DYNPTR_SIZE_MASK;
+const dpType = (d: Dynptr): number => (d.sizeWord & ~DYNPTR_RDONLY_BIT) >>> DYNPTR_TYPE_SHIFT;
+const dpRdonly = (d: Dynptr): boolean => (d.sizeWord & DYNPTR_RDONLY_BIT) !== 0;
+
+function loadDynptr(ctx: HelperCtx, addr: number): Dynptr {
+  if (!ctx.arena.check(addr, BPF_DYNPTR_SIZE, false))
+    ctx.fault('helper', `dynptr at 0x${addr.toString(16)} is not readable`);
+  const dv = ctx.arena.dv;
+  // a data address above 4 GiB cannot be in the arena
+  if (dv.getUint32(addr + 4, true) !== 0) ctx.fault('helper', `dynptr at 0x${addr.toString(16)} is corrupt`);
+  return {
+    data: dv.getUint32(addr, true),
+    sizeWord: dv.getUint32(addr + 8, true),
+    offset: dv.getUint32(addr + 12, true),
+  };
+}
+
+function storeDynptr(ctx: HelperCtx, addr: number, data: number, type: number, size: number): void {
+  if (!ctx.arena.check(addr, BPF_DYNPTR_SIZE, true))
+    ctx.fault('helper', `dynptr at 0x${addr.toString(16)} is not writable`);
+  const dv = ctx.arena.dv;
+  dv.setUint32(addr, data, true);
+  dv.setUint32(addr + 4, 0, true);
+  dv.setUint32(addr + 8, (size | (type << DYNPTR_TYPE_SHIFT)) >>> 0, true);
+  dv.setUint32(addr + 12, 0, true);
+}
+
+/** kernel: bpf_dynptr_set_null() */
+const setNull = (ctx: HelperCtx, addr: number): void => storeDynptr(ctx, addr, 0, 0, 0);
+
+/** kernel: bpf_dynptr_check_off_len() (u32 arithmetic) */
+function checkOffLen(d: Dynptr, offset: number, len: number): boolean {
+  const size = dpSize(d);
+  return !(len > size || offset > size - len);
+}
+
+/** Arena address of byte `offset` of d's memory, after checking [addr, addr + len) is mapped. */
+function dataAddr(ctx: HelperCtx, d: Dynptr, offset: number, len: number, write: boolean): number {
+  const addr = d.data + d.offset + offset;
+  if (!ctx.arena.check(addr, len, write))
+    ctx.fault(
+      'helper',
+      `dynptr memory 0x${addr.toString(16)}+${len} is not ${write ? 'writable' : 'readable'}`,
+    );
+  return addr;
+}
+
+const flagsSet = (ctx: HelperCtx, n: number): boolean => (ctx.argLo(n) | ctx.argHi(n)) !== 0;
+
+/** Registers helpers 197-203; `mapArg` resolves a map pointer argument as the map helpers do. */
+export function registerDynptrHelpers(t: HelperTable, mapArg: (ctx: HelperCtx, n: number) => VmMap): void {
+  const reg = (id: number, name: string, proto: FuncProto, impl: HelperImpl): void => {
+    t.register({ id, name, proto, impl });
+  };
+
+  reg(BPF_FUNC_dynptr_from_mem, 'bpf_dynptr_from_mem', dynptrProtos.fromMem, (ctx, data, size, _f, ptr) => {
+    if (size > DYNPTR_MAX_SIZE) {
+      setNull(ctx, ptr);
+      return -E2BIG;
+    }
+    if (flagsSet(ctx, 3)) {
+      setNull(ctx, ptr);
+      return -EINVAL;
+    }
+    if (!ctx.arena.check(data, size, true))
+      ctx.fault('helper', `0x${data.toString(16)}+${size} is not writable`);
+    storeDynptr(ctx, ptr, data, BPF_DYNPTR_TYPE_LOCAL, size);
+    return 0;
+  });
+
+  reg(
+    BPF_FUNC_ringbuf_reserve_dynptr,
+    'bpf_ringbuf_reserve_dynptr',
+    dynptrProtos.reserve,
+    (ctx, _m, size, _f, ptr) => {
+      const m = mapArg(ctx, 1);
+      // kernel: flags first, then the size, then the reservation; a failed one leaves a null
+      // dynptr that the program must still submit or discard
+      if (flagsSet(ctx, 3)) {
+        setNull(ctx, ptr);
+        return -EINVAL;
+      }
+      if (size > DYNPTR_MAX_SIZE) {
+        setNull(ctx, ptr);
+        return -E2BIG;
+      }
+      const sample = m.ringbufReserve ? m.ringbufReserve(size, 0n) : 0;
+      if (!sample) {
+        setNull(ctx, ptr);
+        return -EINVAL;
+      }
+      storeDynptr(ctx, ptr, sample, BPF_DYNPTR_TYPE_RINGBUF, size);
+      return 0;
+    },
+  );
+
+  const commit =
+    (discard: boolean): HelperImpl =>
+    (ctx, ptr) => {
+      const d = loadDynptr(ctx, ptr);
+      if (!d.data) return 0;
+      const rb = ringbufOfRecord(ctx.arena, d.data);
+      if (!rb?.commit(d.data, ctx.arg64(2), discard))
+        ctx.fault('helper', `0x${d.data.toString(16)} is not a reserved ring buffer record`);
+      setNull(ctx, ptr);
+      return 0;
+    };
+  reg(BPF_FUNC_ringbuf_submit_dynptr, 'bpf_ringbuf_submit_dynptr', dynptrProtos.submit, commit(false));
+  reg(BPF_FUNC_ringbuf_discard_dynptr, 'bpf_ringbuf_discard_dynptr', dynptrProtos.discard, commit(true));
+
+  reg(BPF_FUNC_dynptr_read, 'bpf_dynptr_read', dynptrProtos.read, (ctx, dst, len, src, offset) => {
+    const d = loadDynptr(ctx, src);
+    if (!d.data || flagsSet(ctx, 5)) return -EINVAL;
+    if (!checkOffLen(d, offset, len)) return -E2BIG;
+    const from = dataAddr(ctx, d, offset, len, false);
+    if (!ctx.arena.check(dst, len, true)) ctx.fault('helper', `0x${dst.toString(16)}+${len} is not writable`);
+    // kernel: memmove, the two may overlap
+    ctx.arena.u8.copyWithin(dst, from, from + len);
+    return 0;
+  });
+
+  reg(BPF_FUNC_dynptr_write, 'bpf_dynptr_write', dynptrProtos.write, (ctx, dst, offset, src, len) => {
+    const d = loadDynptr(ctx, dst);
+    if (!d.data || dpRdonly(d)) return -EINVAL;
+    if (!checkOffLen(d, offset, len)) return -E2BIG;
+    const type = dpType(d);
+    if (type !== BPF_DYNPTR_TYPE_LOCAL && type !== BPF_DYNPTR_TYPE_RINGBUF) return -EINVAL;
+    if (flagsSet(ctx, 5)) return -EINVAL;
+    const to = dataAddr(ctx, d, offset, len, true);
+    if (!ctx.arena.check(src, len, false))
+      ctx.fault('helper', `0x${src.toString(16)}+${len} is not readable`);
+    ctx.arena.u8.copyWithin(to, src, src + len);
+    return 0;
+  });
+
+  reg(BPF_FUNC_dynptr_data, 'bpf_dynptr_data', dynptrProtos.data, (ctx, ptr, offset, len) => {
+    const d = loadDynptr(ctx, ptr);
+    if (!d.data || !checkOffLen(d, offset, len) || dpRdonly(d)) return 0;
+    const type = dpType(d);
+    if (type !== BPF_DYNPTR_TYPE_LOCAL && type !== BPF_DYNPTR_TYPE_RINGBUF) return 0;
+    return dataAddr(ctx, d, offset, len, true);
+  });
+}
