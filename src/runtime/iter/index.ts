@@ -24,8 +24,9 @@ export interface IterateOptions {
   /** BTF that lays out host objects such as struct bpf_map (default: the object's own). */
   btf?: Btf;
   /**
-   * iter/task: the tasks, as task_struct fields by kernel name ({ pid, tgid, comm, ... });
-   * fields the BTF's struct lacks are ignored.
+   * iter/task, iter/tcp: the host's objects as fields by kernel name (task_struct: { pid, tgid,
+   * comm, ... }; sock_common: { skc_family, skc_num, ... } plus the ctx's `uid`); fields the
+   * BTF's struct lacks are ignored.
    */
   objects?: readonly HostObject[];
   /** Bytes asked for per read() (default 131072, what coreutils `cat` asks for). */
