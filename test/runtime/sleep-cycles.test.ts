@@ -73,3 +73,50 @@ for (const engine of ['interp', 'jit'] as Engine[]) {
     coll.close();
   });
 }
+
+// The same inside a bpf_loop callback: every run sleeps once in the callback, one level up,
+// whose registers and stack frames (4 KiB) travel with each sleep.
+const rulesSpec = loadCollectionSpec(readFileSync('test/verifier/objects/sleep_rules.bpf.o'), {
+  file: 'test/verifier/objects/sleep_rules.bpf.o',
+});
+
+for (const engine of ['interp', 'jit'] as Engine[]) {
+  test(`${engine}: ${CYCLES} cycles sleeping inside a bpf_loop callback keep memory flat`, async () => {
+    let fetches = 0;
+    const coll = newCollection(rulesSpec, {
+      engine,
+      programs: ['accept_sleep_in_loop'],
+      userMemory: {
+        source: (addr, len) => {
+          fetches++;
+          return Promise.resolve(new Uint8Array(len).fill((addr + fetches) & 0xff));
+        },
+      },
+    });
+    const prog = coll.program('accept_sleep_in_loop');
+    // struct args { u64 buf; u32 len; u32 out; }: one loop iteration, one byte
+    const ctx = new Uint8Array(16);
+    new DataView(ctx.buffer).setBigUint64(0, BigInt(USER), true);
+    new DataView(ctx.buffer).setUint32(8, 1, true);
+    const cycle = async () => {
+      coll.userMemory.unmap(USER);
+      const r = await prog.runSleepable({ ctx });
+      assert.equal(r.sleeps, 1);
+      // out = the byte that arrived
+      assert.equal(
+        new DataView(r.ctxOut!.buffer, r.ctxOut!.byteOffset).getUint32(12, true),
+        (USER + fetches) & 0xff,
+      );
+    };
+    for (let i = 0; i < 200; i++) await cycle();
+    const before = heapMiB();
+    for (let i = 0; i < CYCLES; i++) await cycle();
+    const after = heapMiB();
+    console.log(
+      `${engine} (callback): heap ${before.toFixed(2)} MiB before, ${after.toFixed(2)} MiB after ${CYCLES} cycles`,
+    );
+    assert.equal(fetches, CYCLES + 200);
+    assert.ok(after - before < 8, `heap grew by ${(after - before).toFixed(2)} MiB`);
+    coll.close();
+  });
+}
