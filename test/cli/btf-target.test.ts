@@ -152,3 +152,16 @@ test('--btf with an ELF object uses its .BTF; bad files are exit 2 naming file a
     s.remove();
   }
 });
+
+test('verify --btf vmlinux: fentry arguments are typed by the attach function in it', {
+  skip: noVmlinux,
+}, async () => {
+  const obj = `${root}test/verifier/btf-args/btf_args.bpf.o`;
+  // fentry_walk reads file->f_inode->i_ino from security_file_open's `struct file *file`
+  const typed = await cli('verify', obj, '--prog', 'fentry_walk', '--btf', VMLINUX, '--json');
+  assert.equal(typed.code, 0, typed.out + typed.err);
+  // without the kernel's BTF the prototype is unknown: the argument is a number, not a pointer
+  const plain = await cli('verify', obj, '--prog', 'fentry_walk', '--json');
+  assert.equal(plain.code, 1);
+  assert.match(plain.out, /R1 invalid mem access 'scalar'/);
+});

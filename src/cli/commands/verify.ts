@@ -56,7 +56,8 @@ function objectTarget(
       maps: linked.maps.map((m) => objectMapInfo(spec, m)),
       funcInfo: linked.funcInfo,
       lineInfo: linked.lineInfo,
-      ...verifyBtfFields(spec, linked),
+      // the target the offsets were relocated against also types kernel structs and attach points
+      ...verifyBtfFields(spec, linked, core.coreTarget),
     },
   };
 }
