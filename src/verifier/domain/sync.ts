@@ -321,9 +321,10 @@ function boundOffset(): void {
 }
 
 /**
- * True when a sync cannot change r: a constant tnum with all eight bounds at that constant, or
- * nothing known at all. Both are common (immediates, fresh unknowns) and every step of the sync
- * provably leaves them as they are, so they skip it.
+ * True when the sync's result is known without running it, with r already set to it: a constant
+ * tnum whose 64-bit bounds are all that constant and whose 32-bit bounds contain its low half
+ * (the first step pins them to it, and then nothing changes: pointer arithmetic with a constant
+ * leaves exactly this), or nothing known at all (every step leaves that as it is).
  */
 function isFixedPoint(r: Scalar): boolean {
   const t = r.varOff;
@@ -334,7 +335,8 @@ function isFixedPoint(r: Scalar): boolean {
     const umax = r.umax;
     const smin = r.smin;
     const smax = r.smax;
-    return (
+    const s32 = lo | 0;
+    if (
       umin.lo === lo &&
       umin.hi === hi &&
       umax.lo === lo &&
@@ -343,11 +345,19 @@ function isFixedPoint(r: Scalar): boolean {
       smin.hi === hi &&
       smax.lo === lo &&
       smax.hi === hi &&
-      r.u32min === lo &&
-      r.u32max === lo &&
-      r.s32min === (lo | 0) &&
-      r.s32max === (lo | 0)
-    );
+      r.u32min <= lo &&
+      lo <= r.u32max &&
+      r.s32min <= s32 &&
+      s32 <= r.s32max
+    ) {
+      // __update_reg32_bounds() with a constant subreg
+      r.u32min = lo;
+      r.u32max = lo;
+      r.s32min = s32;
+      r.s32max = s32;
+      return true;
+    }
+    return false;
   }
   return (
     t.mLo === 0xffffffff &&
