@@ -28,8 +28,11 @@ const KERNEL: Record<string, { verdict: 'accept' | 'reject'; processed: number; 
   precise_slot_unbounded: { verdict: 'reject', processed: 1000001 },
   inner_loop_unbounded: { verdict: 'accept', processed: 1788 },
   draft_unbounded: { verdict: 'accept', processed: 119 },
-  // tsbpf processes 7238: half of the kernel's count, a gap not yet understood (not from callbacks
-  // converging differently: both unroll all 256 positions)
+  // tsbpf processes 7238, half of the kernel's count. Both unroll all 256 positions and prune the
+  // `count == NULL` paths at the bpf_loop call on the way back; but in the kernel's level-2 log the
+  // NULL path of run 190 finds no state for pos=191 at the call (evicted by the miss_cnt > hit_cnt
+  // * n + n heuristic as later runs missed it) and runs 191..256 again: the callback body is
+  // processed 2x. tsbpf keeps that state, so its eviction bookkeeping differs (explore.ts).
   walk_buffer: { verdict: 'accept', processed: 14523, slack: 2.05 },
   // never converges either: 8193 queued runs (the jump sequence limit) before 1M
   walk_masked_buffer: { verdict: 'reject', processed: 172060 },
