@@ -28,11 +28,12 @@ const KERNEL: Record<string, { verdict: 'accept' | 'reject'; processed: number; 
   precise_slot_unbounded: { verdict: 'reject', processed: 1000001 },
   inner_loop_unbounded: { verdict: 'accept', processed: 1788 },
   draft_unbounded: { verdict: 'accept', processed: 119 },
-  // tsbpf processes 7238, half of the kernel's count. Both unroll all 256 positions and prune the
-  // `count == NULL` paths at the bpf_loop call on the way back; but in the kernel's level-2 log the
-  // NULL path of run 190 finds no state for pos=191 at the call (evicted by the miss_cnt > hit_cnt
-  // * n + n heuristic as later runs missed it) and runs 191..256 again: the callback body is
-  // processed 2x. tsbpf keeps that state, so its eviction bookkeeping differs (explore.ts).
+  // tsbpf processes 7238, half of the kernel's count (level-2 logs compared): tsbpf prunes the
+  // `count == NULL` path at the callback's exit (insn 73) against a checkpoint whose frame-0 slot
+  // fp-264 (c->pos, read through the callback's pointer into the caller's stack) is not precise,
+  // though it differs (241 vs 240); the kernel marks that slot precise in frame-0 parents
+  // ("frame 0: propagating ... fp-264"), prunes only at the bpf_loop call, and re-runs the body
+  // from states its miss_cnt heuristic evicted. A precision-propagation gap in tsbpf, not fixed.
   walk_buffer: { verdict: 'accept', processed: 14523, slack: 2.05 },
   // never converges either: 8193 queued runs (the jump sequence limit) before 1M
   walk_masked_buffer: { verdict: 'reject', processed: 172060 },
