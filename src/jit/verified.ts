@@ -17,12 +17,18 @@ const PROVEN_TYPES = new Set([
 ]);
 
 const proven = new WeakMap<LoadedProgram, Uint8Array>();
+const ctxEnds = new WeakMap<LoadedProgram, number>();
 
 /**
  * For the loader that ran the verifier on exactly these instructions and it accepted:
  * `ptrTypes` is VerifyResult.ptrTypes (kernel: insn_aux_data.ptr_type, one per instruction).
  */
-export function markVerified(prog: LoadedProgram, ptrTypes: readonly (string | undefined)[]): void {
+export function markVerified(
+  prog: LoadedProgram,
+  ptrTypes: readonly (string | undefined)[],
+  maxCtxOffset = 0,
+): void {
+  ctxEnds.set(prog, maxCtxOffset);
   const ok = new Uint8Array(prog.len);
   for (let i = 0; i < prog.len && i < ptrTypes.length; i++) {
     const t = ptrTypes[i];
@@ -38,4 +44,13 @@ export function isVerified(prog: LoadedProgram): boolean {
 /** Per slot: 1 where the verifier proved the access in bounds, or undefined if not verified. */
 export function provenAccesses(prog: LoadedProgram): Uint8Array | undefined {
   return proven.get(prog);
+}
+
+/**
+ * The end of the furthest ctx byte the verifier saw accessed (VerifyResult.maxCtxOffset), or
+ * undefined if not verified. Test runs of syscall and raw tracepoint programs refuse a shorter
+ * ctx, as the kernel does, so the accesses proven above hold for the ctx too.
+ */
+export function verifiedMaxCtxOffset(prog: LoadedProgram): number | undefined {
+  return ctxEnds.get(prog);
 }

@@ -254,7 +254,7 @@ function loadPrograms(coll: Collection, spec: CollectionSpec, opts: CollectionOp
     });
     const where = { file: spec.file, section: ps.section, prog: ps.name };
     checkHelpers(coll, linked.insns, where);
-    const ptrTypes =
+    const proof =
       (opts.verify ?? true) ? verifyBeforeLoad(linked, spec, maps, where, opts.coreTarget) : undefined;
     const slot = coll.env.funcs.reserve();
     const resolve: LddwResolver = (i, insnIdx, hiImm) => {
@@ -278,7 +278,7 @@ function loadPrograms(coll: Collection, spec: CollectionSpec, opts: CollectionOp
     };
     const loaded = coll.vm.load(linked.insns, { name: ps.name, resolveLddw: resolve, where });
     // The JIT drops region checks the verifier proved unnecessary (src/jit/verified.ts).
-    if (ptrTypes) markVerified(loaded, ptrTypes);
+    if (proof) markVerified(loaded, proof.ptrTypes, proof.maxCtxOffset);
     coll.env.funcs.set(slot, loaded);
     coll.programs.set(ps.name, new Program(coll, ps.name, ps.progType, ps.section, linked, loaded));
   }

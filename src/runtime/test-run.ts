@@ -5,6 +5,7 @@ import { InputError, RuntimeFault, UsageError } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
 import * as op from '../isa/opcode.ts';
 import { sharedJitEngine } from '../jit/engine.ts';
+import { verifiedMaxCtxOffset } from '../jit/verified.ts';
 import { ArrayMap, type ArrayMapSpec } from '../vm/array-map.ts';
 import {
   ETH_HLEN,
@@ -516,6 +517,7 @@ function runCtxOnly(
   if (opts.type === 'raw_tracepoint' && c && c.length > MAX_RAW_TP_CTX)
     einval('raw tracepoint ctx too large');
   if (opts.type === 'syscall' && c && c.length > 0xffff) einval('syscall ctx larger than U16_MAX');
+  checkCtxCoversAccesses(prog, c?.length ?? 0);
   const a = vm.arena;
   const writable = opts.type === 'syscall';
   const ctx = c && c.length > 0 ? a.alloc(c.length, 8, { kind: 'ctx', writable, name: 'ctx' }) : 0;
@@ -534,4 +536,16 @@ function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
   out.set(x);
   out.set(y, x.length);
   return out;
+}
+
+/**
+ * kernel: bpf_prog_test_run_syscall()/_raw_tp(): ctx_size_in < max_ctx_offset is EINVAL. A
+ * verified program's ctx accesses run without region checks when they went through a global
+ * function's memory argument, so a short ctx must be refused before the run, as in Linux.
+ */
+export function checkCtxCoversAccesses(prog: LoadedProgram, ctxLen: number): void {
+  const need = verifiedMaxCtxOffset(prog);
+  if (need !== undefined && ctxLen < need) {
+    einval(`ctx_size_in ${ctxLen} is less than the ${need} bytes the program's ctx accesses reach`);
+  }
 }

@@ -11,7 +11,8 @@ import { verifyBtfFields } from './verify-btf.ts';
 
 /**
  * Throws InputError('VERIFY') with the kernel-style message when the verifier refuses; returns
- * the pointer type of each instruction's memory access when it accepts (VerifyResult.ptrTypes).
+ * the pointer type of each instruction's memory access (VerifyResult.ptrTypes) and the ctx bytes
+ * the program may touch (VerifyResult.maxCtxOffset) when it accepts.
  */
 export function verifyBeforeLoad(
   linked: LinkedProgram,
@@ -19,7 +20,7 @@ export function verifyBeforeLoad(
   maps: readonly BpfMap[],
   where: Where,
   coreTarget?: Btf,
-): (string | undefined)[] {
+): { ptrTypes: (string | undefined)[]; maxCtxOffset: number } {
   const infos = spec.maps.map((s, i) => objectMapInfo(spec, s, maps[i]));
   const r = verify({
     insns: linked.insns,
@@ -31,7 +32,7 @@ export function verifyBeforeLoad(
     funcInfo: linked.funcInfo,
     ...verifyBtfFields(spec, linked, coreTarget),
   });
-  if (r.verdict === 'accept') return r.ptrTypes ?? [];
+  if (r.verdict === 'accept') return { ptrTypes: r.ptrTypes ?? [], maxCtxOffset: r.maxCtxOffset ?? 0 };
   const e = r.error;
   const line = e?.line ? ` (${e.line.file}:${e.line.line}: ${e.line.text.trim()})` : '';
   throw new InputError('VERIFY', `verifier rejected ${linked.name}: ${e?.message ?? 'rejected'}${line}`, {

@@ -121,6 +121,8 @@ export interface VerifierEnv {
   kernelBlocks?: ReadonlyMap<number, string>;
   /** kernel: id_gen */
   idGen: number;
+  /** The highest ctx byte any access reaches (kernel: prog->aux->max_ctx_offset). */
+  maxCtxOffset: number;
   insnProcessed: number;
   prevInsnProcessed: number;
   jmpsProcessed: number;

@@ -88,6 +88,11 @@ export interface VerifyResult {
    * checks by it.
    */
   ptrTypes?: (string | undefined)[];
+  /**
+   * Accepted programs: the end of the furthest ctx byte accessed (kernel: max_ctx_offset). A
+   * syscall or raw tracepoint test run with a shorter ctx fails with EINVAL, as in the kernel.
+   */
+  maxCtxOffset?: number;
 }
 
 /** kernel: BPF_COMPLEXITY_LIMIT_INSNS, BPF_MAXINSNS */
@@ -283,6 +288,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
       insnLimit: opts.insnLimit ?? kernel?.maxProcessedInsns ?? BPF_COMPLEXITY_LIMIT_INSNS,
     },
     idGen: 0,
+    maxCtxOffset: 0,
     insnProcessed: 0,
     prevInsnProcessed: 0,
     jmpsProcessed: 0,
@@ -372,7 +378,10 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     stats,
     log: log.lines,
   };
-  if (!failure) result.ptrTypes = env.aux.map((a) => a.ptrType);
+  if (!failure) {
+    result.ptrTypes = env.aux.map((a) => a.ptrType);
+    result.maxCtxOffset = env.maxCtxOffset;
+  }
   if (failure) {
     const insnIdx = env.insnIdx;
     const ex =

@@ -6,6 +6,7 @@ import type { RunResult } from '../../vm/vm.ts';
 import { SleepRequest } from '../../vm/sleep.ts';
 import type { Collection, Program } from '../collection.ts';
 import type { ProgramRunOptions, ProgramRunResult } from '../run.ts';
+import { checkCtxCoversAccesses } from '../test-run.ts';
 
 export interface SleepableRunResult extends ProgramRunResult {
   /** Times the program went to sleep and resumed. */
@@ -41,6 +42,7 @@ export async function runSleepable(
   const syscall = prog.type === 'syscall';
   if (syscall && c.length > 0xffff)
     throw new UsageError('test run: syscall ctx larger than U16_MAX (the kernel returns EINVAL)');
+  if (syscall) checkCtxCoversAccesses(prog.loaded, c.length);
   const vm = coll.vm;
   const a = vm.arena;
   const tc = performance.now();

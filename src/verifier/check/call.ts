@@ -48,6 +48,8 @@ const u64 = { ...u64Ns };
 
 /** kernel: BPF_MAX_VAR_SIZ */
 const BPF_MAX_VAR_SIZ = 1 << 29;
+/** kernel: U16_MAX, the largest syscall program ctx (syscall_prog_is_valid_access()) */
+const SYSCALL_CTX_MAX = 0xffff;
 
 const funcIdName = (id: number): string =>
   id >= 0 && id < HELPER_NAMES.length ? HELPER_NAMES[id]! : 'unknown';
@@ -218,6 +220,16 @@ function checkHelperMemAccess(
   meta: CallArgMeta,
 ): void {
   const reg = curFrame(state).regs[regno]!;
+  // a syscall program's ctx is a plain buffer of the caller's size: reachable here only through
+  // a global function's memory argument (helpers' prototypes do not take ctx)
+  if (reg.type === 'PTR_TO_CTX' && env.progType === 'syscall') {
+    // kernel: check_func_arg_reg_off() before check_mem_reg()
+    if (reg.off) reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+    checkMemRegionAccess(regno, reg, 0, size, SYSCALL_CTX_MAX);
+    const end = (u64.toNumberU(reg.s.umax) ?? SYSCALL_CTX_MAX) + size;
+    if (env.maxCtxOffset < end) env.maxCtxOffset = end;
+    return;
+  }
   switch (reg.type) {
     case 'PTR_TO_PACKET':
     case 'PTR_TO_PACKET_META':

@@ -427,6 +427,8 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
     } else {
       const info = isValidCtxAccess(env.progType, off, size, t);
       if (!info) reject(`invalid bpf_context access off=${off} size=${size}`);
+      // kernel: check_ctx_access()
+      if (env.maxCtxOffset < off + size) env.maxCtxOffset = off + size;
       if (valueWanted) {
         if (info.regType === 'SCALAR_VALUE') value = unknownScalar();
         else return pointer(info.regType);
