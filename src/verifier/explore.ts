@@ -12,7 +12,7 @@ import { checkRegArg } from './check/regs.ts';
 import { jmpTarget } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
 import { reject } from './env.ts';
-import { frameStateStr } from './log.ts';
+import { frameStateStr, type LogPos } from './log.ts';
 import { markAllScalarsImprecise, markRegPrecise, propagatePrecision } from './precision.ts';
 import { statesEqual, statesMaybeLooping } from './prune.ts';
 import { scalar as scalarNs } from './domain/index.ts';
@@ -35,7 +35,7 @@ interface StackElem {
   st: VerifierState;
   insnIdx: number;
   prevInsnIdx: number;
-  logPos: number;
+  logPos: LogPos;
 }
 
 /** Paths still open below a checkpoint; a finished path closes its ancestors (kernel: update_branch_counts()). */
@@ -108,7 +108,7 @@ class Explorer {
 
   // kernel: push_stack()
   private pushStack(st: VerifierState, insnIdx: number, prevInsnIdx: number): void {
-    this.stack.push({ st, insnIdx, prevInsnIdx, logPos: this.log.length });
+    this.stack.push({ st, insnIdx, prevInsnIdx, logPos: this.log.endPos });
     if (this.stack.length > BPF_COMPLEXITY_LIMIT_JMP_SEQ) {
       reject(`The sequence of ${this.stack.length} jumps is too complex.`);
     }

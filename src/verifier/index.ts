@@ -341,7 +341,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     }
     doCheck(env);
     // kernel: on success at level 1 only the statistics remain
-    if (logLevel < 2) log.truncate(0);
+    if (logLevel < 2) log.truncate({ lines: 0, lastLen: 0 });
     checkMaxStackDepth(env, {
       tailCallRule: kernel?.tailCallsInSubprogs ?? true,
       privStack: kernel ? hasFeature(kernel.version, '6.13') : true,

@@ -17,6 +17,12 @@ const print = { ...printNs };
 const tnum = { ...tnumNs };
 const u64 = { ...u64Ns };
 
+/** A position in the log: its line count and the last line's length then. */
+export interface LogPos {
+  lines: number;
+  lastLen: number;
+}
+
 export class VerifierLog {
   readonly level: number;
   lines: string[] = [];
@@ -37,16 +43,28 @@ export class VerifierLog {
     return this.level > 0;
   }
 
+  /** The next line continues the last one (after a reset into it; see truncate()). */
+  private continueLast = false;
+
   add(line: string): void {
     if (!this.enabled) return;
-    this.lines.push(line);
+    this.push(line);
     this.openInsnLine = -1;
   }
 
   addInsnLine(line: string): void {
     if (!this.enabled) return;
-    this.lines.push(line);
+    this.push(line);
     this.openInsnLine = this.lines.length - 1;
+  }
+
+  private push(line: string): void {
+    if (this.continueLast) {
+      this.continueLast = false;
+      this.lines[this.lines.length - 1] += line;
+    } else {
+      this.lines.push(line);
+    }
   }
 
   /** Appends the state after `; ` to the open instruction line, else starts `N:`. kernel: print_insn_state() */
@@ -68,10 +86,28 @@ export class VerifierLog {
     return this.lines.length;
   }
 
-  /** kernel: bpf_vlog_reset() */
-  truncate(len: number): void {
-    if (this.lines.length > len) this.lines.length = len;
+  /** Where the log ends now, for truncate() (kernel: log.end_pos). */
+  get endPos(): LogPos {
+    const n = this.lines.length;
+    return { lines: n, lastLen: n > 0 ? this.lines[n - 1]!.length : 0 };
+  }
+
+  /**
+   * kernel: bpf_vlog_reset(). The kernel's log is bytes: a branch pushed right after its jump's
+   * line was printed remembers the position past that line's newline, and the state printed on
+   * the line afterwards (`        ; R2=0`) replaced the newline with padding. Resetting there keeps
+   * the first padding space, so the popped path's first line continues the jump's line:
+   * `2: (55) if r2 != 0x0 goto pc+1 4: R0=0 ...`.
+   */
+  truncate(pos: LogPos): void {
+    if (this.lines.length > pos.lines) this.lines.length = pos.lines;
     this.openInsnLine = -1;
+    this.continueLast = false;
+    const last = pos.lines - 1;
+    if (last >= 0 && this.lines[last]!.length > pos.lastLen) {
+      this.lines[last] = `${this.lines[last]!.slice(0, pos.lastLen)} `;
+      this.continueLast = true;
+    }
   }
 
   scratchReg(regno: number): void {
