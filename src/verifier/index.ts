@@ -10,7 +10,7 @@ import { findGlobalFuncs } from './check/global-func.ts';
 import { withInnerMaps } from './check/map-in-map.ts';
 import { checkMaxStackDepth } from './check/stack-depth.ts';
 import { checkCfg, checkSubprogs, successorTable } from './cfg.ts';
-import { knownKfunc } from './check/kfunc.ts';
+import { kfuncParamCount, knownKfunc } from './check/kfunc.ts';
 import type { MapInfo, ProgTypeName, VerifierEnv, VerifierOptions } from './env.ts';
 import { reject, VerifierReject } from './env.ts';
 import type { Principle } from './explain.ts';
@@ -18,6 +18,7 @@ import { explain } from './explain.ts';
 import { doCheck } from './explore.ts';
 import { hasFeature } from '../kernels/features.ts';
 import { computeLiveRegs } from './liveness.ts';
+import { getHelperProto } from './protos.ts';
 import { computeLiveStack } from './stack-liveness.ts';
 import { VerifierLog } from './log.ts';
 import { checkKernelLoad, kernelExplain, kernelInsnBlocks, kernelWording, resolveKernel } from './profile.ts';
@@ -195,6 +196,16 @@ function resolvePseudoLdimm64(
 
 // kernel: check_abnormal_return(), from check_btf_info() when neither func_info nor line_info
 // came: BTF says whether a function returns int, which LD_ABS and tail calls in it rely on
+// kernel: get_call_summary(): the argument registers a helper or kfunc call reads
+function callParams(env: VerifierEnv, insn: Insn): number | undefined {
+  if (insn.src === opNs.PSEUDO_KFUNC_CALL) return kfuncParamCount(env.kfuncs.get(insn.imm));
+  if (insn.src !== 0) return undefined;
+  const fn = getHelperProto(insn.imm, env.progType, env.attachType, env.opts.unprivileged);
+  if (!fn) return undefined;
+  const n = fn.args.findIndex((a) => a.type === 'ARG_DONTCARE');
+  return n < 0 ? Math.min(fn.args.length, 5) : n;
+}
+
 function checkAbnormalReturn(env: VerifierEnv): void {
   for (let k = 1; k < env.subprogs.length; k++) {
     const end = env.subprogs[k + 1]?.start ?? env.insns.length;
@@ -326,7 +337,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);
     const succ = successorTable(insns);
     env.liveStack = computeLiveStack(insns, env.subprogs, succ);
-    const live = computeLiveRegs(insns, succ);
+    const live = computeLiveRegs(insns, succ, (insn) => callParams(env, insn));
     for (let i = 0; i < insns.length; i++) env.aux[i]!.liveRegsBefore = live[i]!;
     if (logLevel >= 2) {
       for (let i = 0; i < env.subprogs.length; i++) log.add(`func#${i} @${env.subprogs[i]!.start}`);

@@ -29,3 +29,11 @@ test('computeLiveRegs: a helper call reads R1-R5 and writes R0-R5', () => {
   // the call's arguments R2-R5 pass through `r6 = r1` untouched, so they are live before it too
   assert.deepEqual([...computeLiveRegs(insns)], [0b0111110, 0b1111110, 0b1000000, 0b1]);
 });
+
+test('computeLiveRegs: a call with a known prototype reads only its parameters (GENMASK(n, 1))', () => {
+  const insns = assembleAuto(['r6 = r1', 'call 5', 'r0 = r6', 'exit'].join('\n'), 'test.s');
+  // bpf_ktime_get_ns takes nothing: only R1 (copied to R6 for after the call) is live at entry
+  assert.deepEqual([...computeLiveRegs(insns, undefined, () => 0)], [0b10, 0b1000000, 0b1000000, 0b1]);
+  // two parameters: R1 and R2 before the call
+  assert.deepEqual([...computeLiveRegs(insns, undefined, () => 2)][1], 0b1000110);
+});

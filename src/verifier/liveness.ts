@@ -10,8 +10,15 @@ const op = { ...opNs };
 const R0_R5 = 0x3f;
 const R1_R5 = 0x3e;
 
+/**
+ * How many argument registers a call reads, when its prototype is known (kernel:
+ * get_call_summary(): a helper's arguments up to the first ARG_DONTCARE, a kfunc's BTF
+ * parameters); undefined for bpf-to-bpf calls and unknown callees, which read R1-R5.
+ */
+export type CallParams = (insn: Insn) => number | undefined;
+
 /** Writes the use and def bit masks of one instruction (kernel: compute_insn_live_regs()). */
-function useDef(insn: Insn, use: Uint16Array, def: Uint16Array, i: number): void {
+function useDef(insn: Insn, use: Uint16Array, def: Uint16Array, i: number, callParams?: CallParams): void {
   const code = insn.code;
   const c = op.cls(code);
   const dst = 1 << insn.dst;
@@ -55,7 +62,9 @@ function useDef(insn: Insn, use: Uint16Array, def: Uint16Array, i: number): void
       const o = op.jmpOp(code);
       if (o === op.JMP_EXIT) u = 1;
       else if (o === op.JMP_CALL) {
-        u = R1_R5;
+        const n = callParams?.(insn);
+        // kernel: GENMASK(num_params, 1)
+        u = n === undefined ? R1_R5 : ((1 << (n + 1)) - 1) & ~1;
         d = R0_R5;
       } else if (o !== op.JMP_JA) u = dst | (op.srcBit(code) === op.SRC_X ? src : 0);
     }
@@ -68,12 +77,13 @@ function useDef(insn: Insn, use: Uint16Array, def: Uint16Array, i: number): void
 export function computeLiveRegs(
   insns: readonly Insn[],
   succ: Int32Array = successorTable(insns),
+  callParams?: CallParams,
 ): Uint16Array {
   const n = insns.length;
   const live = new Uint16Array(n);
   const use = new Uint16Array(n);
   const def = new Uint16Array(n);
-  for (let i = 0; i < n; i++) useDef(insns[i]!, use, def, i);
+  for (let i = 0; i < n; i++) useDef(insns[i]!, use, def, i, callParams);
   let changed = true;
   while (changed) {
     changed = false;

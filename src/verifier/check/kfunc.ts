@@ -41,6 +41,10 @@ const KFUNC_PROTOS: ReadonlyMap<string, KfuncProto> = new Map<string, KfuncProto
   ],
 ]);
 
+/** The number of parameters of kfunc `name`, if the verifier knows it. */
+export const kfuncParamCount = (name: string | undefined): number | undefined =>
+  name === undefined ? undefined : KFUNC_PROTOS.get(name)?.args.length;
+
 /** Whether the verifier can check calls to kfunc `name`. */
 export const knownKfunc = (name: string | undefined): boolean => name !== undefined && KFUNC_PROTOS.has(name);
 
