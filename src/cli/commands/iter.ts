@@ -10,7 +10,7 @@ import { parseGlobals, verifyLoaded } from '../loaded-object.ts';
 import { json, processIo, readInput, toHex } from '../io.ts';
 import { loadInput, pickProgram } from '../program-input.ts';
 import { BTF_OPTION, btfUsage, coreTargetOpt } from '../target-btf.ts';
-import { parseUserMemory } from './run.ts';
+import { provideUserMemory } from './run.ts';
 
 const HEX = /^(?:[0-9a-f]{2})+$/i;
 
@@ -159,17 +159,7 @@ ${btfUsage(21)}
             : objectsFile === undefined
               ? undefined
               : readObjects(objectsFile);
-      const user = parseUserMemory(strs(p, 'user'));
-      const delay = int(p, 'user-delay', 0, 60_000);
-      for (const u of user) {
-        if (delay === 0) coll.userMemory.provide(u.addr, u.bytes);
-        else
-          coll.userMemory.provideLater(
-            u.addr,
-            u.bytes.length,
-            new Promise((res) => setTimeout(() => res(u.bytes), delay)),
-          );
-      }
+      provideUserMemory(coll, p);
       const iterOpts = { ...(map ? { map } : {}), ...(objects ? { objects } : {}), readSize };
       // iter.s/ programs may sleep in bpf_copy_from_user: their runs are awaited
       const r = ps.sleepable

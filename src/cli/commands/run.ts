@@ -7,7 +7,7 @@ import type { CollectionSpec } from '../../elf/spec.ts';
 import type { Insn } from '../../isa/insn.ts';
 import * as op from '../../isa/opcode.ts';
 import type { BpfMap } from '../../maps/index.ts';
-import { newCollection } from '../../runtime/collection.ts';
+import { type Collection, newCollection } from '../../runtime/collection.ts';
 import { type TestRunProgType, testRun } from '../../runtime/test-run.ts';
 import type { ProgramRunResult } from '../../runtime/run.ts';
 import { DEFAULT_BUDGET, Vm } from '../../vm/vm.ts';
@@ -174,6 +174,20 @@ export function parseUserMemory(specs: readonly string[]): { addr: bigint; bytes
   });
 }
 
+/** --user and --user-delay MS: the user memory sleepable helpers read, there at once or later. */
+export function provideUserMemory(coll: Collection, p: Parsed): void {
+  const delay = int(p, 'user-delay', 0, 60_000);
+  for (const u of parseUserMemory(strs(p, 'user'))) {
+    if (delay === 0) coll.userMemory.provide(u.addr, u.bytes);
+    else
+      coll.userMemory.provideLater(
+        u.addr,
+        u.bytes.length,
+        new Promise((res) => setTimeout(() => res(u.bytes), delay)),
+      );
+  }
+}
+
 /** --follow: each record printed at once (the run's summary comes after them). */
 function followEmitter(p: Parsed, io: Io): ((r: FollowedRecord) => void) | undefined {
   if (!flag(p, 'follow')) return undefined;
@@ -225,17 +239,7 @@ async function runObject(
     const prog = coll.program(ps.name);
     const data = c.data ?? (PACKET_TYPES.includes(prog.type) ? new Uint8Array(64) : undefined);
     // Sleepable programs read --user memory, delivered after --user-delay ms, and are awaited.
-    const user = parseUserMemory(strs(p, 'user'));
-    const delay = int(p, 'user-delay', 0, 60_000);
-    for (const u of user) {
-      if (delay === 0) coll.userMemory.provide(u.addr, u.bytes);
-      else
-        coll.userMemory.provideLater(
-          u.addr,
-          u.bytes.length,
-          new Promise((res) => setTimeout(() => res(u.bytes), delay)),
-        );
-    }
+    provideUserMemory(coll, p);
     const r: ProgramRunResult & { sleeps?: number } = ps.sleepable
       ? await prog.runSleepable({ ctx: c.ctx, repeat: c.repeat })
       : prog.run({ data, ctx: c.ctx, repeat: c.repeat });
