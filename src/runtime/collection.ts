@@ -130,6 +130,7 @@ export class Collection {
       loop: this.loop,
       funcs,
       host: opts.host ?? {},
+      ...(opts.coreTarget || spec.btf ? { layoutBtf: opts.coreTarget ?? spec.btf } : {}),
       progType: '',
       redirect: undefined,
       trace,

@@ -1,5 +1,6 @@
 // What the runtime's helpers share: the VM they run in, the event loop timers fire on, the
 // function-pointer registry, host-supplied process facts, and per-run side effects.
+import type { Btf } from '../../btf/btf.ts';
 import type { Vm } from '../../vm/vm.ts';
 import type { EventLoop } from '../event-loop.ts';
 import type { FuncRegistry } from './func-ptr.ts';
@@ -42,6 +43,8 @@ export interface RuntimeEnv {
   readonly loop: EventLoop;
   readonly funcs: FuncRegistry;
   readonly host: HostInfo;
+  /** The BTF kernel objects are laid out by (CO-RE target, else the object's own): bpf_get_current_task_btf. */
+  readonly layoutBtf?: Btf;
   /** Program type of the run in progress (helpers such as bpf_redirect depend on it). */
   progType: string;
   /** Set by the redirect helpers; attach points clear it before each run. */

@@ -6,6 +6,7 @@ import type { RuntimeEnv } from './env.ts';
 import { registerNetHelpers } from './net.ts';
 import { registerStringHelpers } from './strings.ts';
 import { registerTaskHelpers } from './task.ts';
+import { registerTaskBtfHelper } from './task-btf.ts';
 import { registerTimerHelpers, type TimerTable } from './timers.ts';
 import { registerSeqHelpers } from '../iter/seq-helpers.ts';
 
@@ -14,6 +15,7 @@ export function registerRuntimeHelpers(t: HelperTable, env: RuntimeEnv, timers: 
   registerTimerHelpers(t, env, timers);
   registerNetHelpers(t, env);
   registerTaskHelpers(t, env);
+  registerTaskBtfHelper(t, env);
   registerStringHelpers(t);
   registerSeqHelpers(t, env); // bpf_seq_printf/write for iterators (src/runtime/iter)
   registerCorePoison(t);
