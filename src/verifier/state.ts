@@ -1,7 +1,7 @@
 // Verifier states (include/linux/bpf_verifier.h): a function frame holds registers and stack,
 // a verifier state holds the call chain of frames and the acquired references.
 import type { RegState } from './reg.ts';
-import { copyRegSharingScalar, notInit, pointer } from './reg.ts';
+import { copyRegSharingScalar, FREEZE_SHARED, notInit, pointer } from './reg.ts';
 import type { StackSlot } from './stack.ts';
 import * as stackNs from './stack.ts';
 const { copySlot } = stackNs;
@@ -111,7 +111,12 @@ export function copyFrame(f: FuncState): FuncState {
   // plain loops: state copies are made at every branch and checkpoint
   const fr = f.regs;
   const regs: RegState[] = [];
-  for (let i = 0; i < fr.length; i++) regs.push(copyRegSharingScalar(fr[i]!));
+  for (let i = 0; i < fr.length; i++) {
+    const r = fr[i]!;
+    // an uninitialized register is only ever replaced, never written in place (as a stack
+    // slot's NOT_INIT placeholder, see copySlot()): copies share it
+    regs.push(r.type === 'NOT_INIT' ? shareNotInit(r) : copyRegSharingScalar(r));
+  }
   const fs = f.stack;
   const stack: StackSlot[] = [];
   for (let i = 0; i < fs.length; i++) stack.push(copySlot(fs[i]!));
@@ -127,6 +132,11 @@ export function copyFrame(f: FuncState): FuncState {
     callbackRetMax: f.callbackRetMax,
     callbackDepth: f.callbackDepth,
   };
+}
+
+function shareNotInit(r: RegState): RegState {
+  if (FREEZE_SHARED) Object.freeze(r);
+  return r;
 }
 
 export function copyState(s: VerifierState): VerifierState {
