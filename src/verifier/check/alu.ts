@@ -90,11 +90,11 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
     const dst = regs[insn.dst]!;
     if (dst.type === 'SCALAR_VALUE') {
       checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
-      const r = copyReg(dst);
-      r.id = 0;
+      // in place on the state's own register, on a copy of its (shared) scalar
+      dst.s = scalar.copy(dst.s);
+      dst.id = 0;
       const end = opc === op.ALU_END ? { toLe: !srcX || is64, imm: insn.imm } : undefined;
-      alu.adjustScalarMinMaxVals(opc, r.s, r.s, !is64, end);
-      regs[insn.dst] = r;
+      alu.adjustScalarMinMaxVals(opc, dst.s, dst.s, !is64, end);
     } else {
       // pointer leaks are allowed to root: the result is an unknown scalar
       checkRegArg(env, frame, insn.dst, 'DST_OP');
@@ -216,14 +216,19 @@ function adjustRegMinMaxVals(
       return null;
     }
   }
-  const r = copyReg(dst);
+  // the register object belongs to this state alone (state copies copy registers, only their
+  // scalars are shared): update it in place, on a copy of its scalar
+  const r = dst;
+  const oldS = dst.s;
+  r.s = scalar.copy(oldS);
   let fork: AluFork | null = null;
   if ((opc === op.ALU_AND || opc === op.ALU_OR) && tnum.isConst(src.s.varOff)) {
     // kernel: maybe_fork_scalars(); the 0 state re-runs this instruction on its own path
     const zero = alu.maybeForkScalars(r.s);
     if (zero !== null) fork = { regno: insn.dst, value: zero };
   }
-  const srcS = src === dst ? copyReg(src).s : src.s;
+  // `r op= r`: the operand is the value before the operation (never changed in place)
+  const srcS = src === dst ? oldS : src.s;
   alu.adjustScalarMinMaxVals(opc, r.s, srcS, !is64);
   r.precise = false;
   // kernel: linked register tracking; `r += K` keeps the link to r's copies as "id + K"
@@ -308,11 +313,14 @@ function adjustPtrMinMaxVals(
     default:
       break;
   }
-  const d = copyReg(ptr);
+  const p = ptr.s;
+  // the destination register belongs to this state alone: update it in place (its scalar is
+  // shared, so on a copy); `r = scalar + ptr` needs a new register for the pointer
+  const d = offIsDst ? copyReg(ptr) : ptr;
+  if (!offIsDst) d.s = scalar.copy(p);
   checkRegSaneOffset(offReg, typeStr);
   checkRegSaneOffset(ptr, typeStr);
   scalar.mark32Unbounded(d.s);
-  const p = ptr.s;
   const sminVal = u64.toNumberS(o.smin) ?? 0;
   switch (opc) {
     case op.ALU_ADD:
