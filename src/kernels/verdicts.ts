@@ -3,8 +3,7 @@
 // Used by `tsbpf verify --kernel`, scripts/kernel-table.ts and the playground.
 import { type CollectionSpec, type LinkedProgram, linkProgram } from '../elf/index.ts';
 import { TsbpfError } from '../errors.ts';
-import { objectMapInfo } from '../runtime/map-info.ts';
-import { verifyBtfFields } from '../runtime/verify-btf.ts';
+import { linkedVerifyProgram } from '../runtime/verify-btf.ts';
 import { isLoadStageMessage, kernelWording, profileKey } from '../verifier/profile.ts';
 import { type VerifyProgram, type VerifyResult, verify } from '../verifier/index.ts';
 import { kernelProfile } from './profile.ts';
@@ -137,14 +136,7 @@ export function objectKernelVerdicts(
     }
     targets.push({
       name: linked.name,
-      req: {
-        insns: linked.insns,
-        progType: linked.progType,
-        maps: linked.maps.map((m) => objectMapInfo(spec, m)),
-        funcInfo: linked.funcInfo,
-        lineInfo: linked.lineInfo,
-        ...verifyBtfFields(spec, linked),
-      },
+      req: linkedVerifyProgram(spec, linked),
     });
   }
   const scan = scanObject(spec, versions);

@@ -4,7 +4,9 @@
 import type { Btf } from '../btf/btf.ts';
 import type { LinkedProgram } from '../elf/link.ts';
 import type { CollectionSpec } from '../elf/spec.ts';
-import type { VerifyProgram } from '../verifier/index.ts';
+import type { MapInfo, VerifyProgram } from '../verifier/index.ts';
+import { KFUNC_NAMES } from './kfunc-calls.ts';
+import { objectMapInfo } from './map-info.ts';
 
 export type VerifyBtfFields = Pick<VerifyProgram, 'btf' | 'kernelBtf' | 'attachType' | 'attachTo'>;
 
@@ -20,4 +22,26 @@ export function verifyBtfFields(
   const slash = linked.section.indexOf('/');
   if (slash >= 0) out.attachTo = linked.section.slice(slash + 1);
   return out;
+}
+
+/**
+ * The verifier's whole input for one linked program of an object: instructions, type,
+ * sleepable, kfunc names, maps (by default the linked program's, as `mapIndex: 'used'` numbers
+ * them), BTF func and line info, and the BTF fields above.
+ */
+export function linkedVerifyProgram(
+  spec: CollectionSpec,
+  linked: LinkedProgram,
+  opts: { maps?: readonly MapInfo[]; coreTarget?: Btf } = {},
+): VerifyProgram {
+  return {
+    insns: linked.insns,
+    progType: linked.progType,
+    sleepable: linked.sleepable,
+    kfuncs: KFUNC_NAMES,
+    maps: opts.maps ?? linked.maps.map((m) => objectMapInfo(spec, m)),
+    funcInfo: linked.funcInfo,
+    lineInfo: linked.lineInfo,
+    ...verifyBtfFields(spec, linked, opts.coreTarget),
+  };
 }

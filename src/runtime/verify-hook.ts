@@ -5,9 +5,8 @@ import type { CollectionSpec } from '../elf/spec.ts';
 import { InputError, type Where } from '../errors.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { verify } from '../verifier/index.ts';
-import { KFUNC_NAMES } from './kfunc-calls.ts';
 import { objectMapInfo } from './map-info.ts';
-import { verifyBtfFields } from './verify-btf.ts';
+import { linkedVerifyProgram } from './verify-btf.ts';
 
 /**
  * Throws InputError('VERIFY') with the kernel-style message when the verifier refuses; returns
@@ -21,17 +20,9 @@ export function verifyBeforeLoad(
   where: Where,
   coreTarget?: Btf,
 ): { ptrTypes: (string | undefined)[]; maxCtxOffset: number } {
+  // the collection numbers maps as the object does (mapIndex 'object'), with their live facts
   const infos = spec.maps.map((s, i) => objectMapInfo(spec, s, maps[i]));
-  const r = verify({
-    insns: linked.insns,
-    progType: linked.progType,
-    sleepable: linked.sleepable,
-    kfuncs: KFUNC_NAMES,
-    maps: infos,
-    lineInfo: linked.lineInfo,
-    funcInfo: linked.funcInfo,
-    ...verifyBtfFields(spec, linked, coreTarget),
-  });
+  const r = verify(linkedVerifyProgram(spec, linked, { maps: infos, ...(coreTarget ? { coreTarget } : {}) }));
   if (r.verdict === 'accept') return { ptrTypes: r.ptrTypes ?? [], maxCtxOffset: r.maxCtxOffset ?? 0 };
   const e = r.error;
   const line = e?.line ? ` (${e.line.file}:${e.line.line}: ${e.line.text.trim()})` : '';

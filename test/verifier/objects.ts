@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { LinkedProgram } from '../../src/elf/index.ts';
 import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
-import { objectMapInfo } from '../../src/runtime/map-info.ts';
-import { verifyBtfFields } from '../../src/runtime/verify-btf.ts';
+import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
 import type { VerifyProgram } from '../../src/verifier/index.ts';
 
 export interface ExampleProgram {
@@ -17,18 +16,5 @@ export interface ExampleProgram {
 export function loadExampleProgram(objectPath: string, name: string): ExampleProgram {
   const spec = loadCollectionSpec(readFileSync(objectPath), { file: objectPath });
   const linked = linkProgram(spec, name, { mapIndex: 'used' });
-  const maps = linked.maps.map((m) => objectMapInfo(spec, m));
-  return {
-    object: objectPath,
-    name,
-    linked,
-    input: {
-      insns: linked.insns,
-      progType: linked.progType,
-      maps,
-      lineInfo: linked.lineInfo,
-      funcInfo: linked.funcInfo,
-      ...verifyBtfFields(spec, linked),
-    },
-  };
+  return { object: objectPath, name, linked, input: linkedVerifyProgram(spec, linked) };
 }

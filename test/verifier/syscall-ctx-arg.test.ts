@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
 import { newCollection } from '../../src/runtime/index.ts';
-import { objectMapInfo } from '../../src/runtime/map-info.ts';
-import { verifyBtfFields } from '../../src/runtime/verify-btf.ts';
+import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
 import { verify } from '../../src/verifier/index.ts';
 import { closingMessage, logOf } from '../examples/reject-expected.ts';
 import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
@@ -36,14 +35,7 @@ const expected: Record<string, string[] | undefined> = {
 function tsbpfVerify(name: string) {
   const spec = loadCollectionSpec(bytes(), { file: object });
   const linked = linkProgram(spec, name, { mapIndex: 'used' });
-  return verify({
-    insns: linked.insns,
-    progType: linked.progType,
-    maps: linked.maps.map((m) => objectMapInfo(spec, m)),
-    funcInfo: linked.funcInfo,
-    lineInfo: linked.lineInfo,
-    ...verifyBtfFields(spec, linked),
-  });
+  return verify(linkedVerifyProgram(spec, linked));
 }
 
 for (const [name, lines] of Object.entries(expected)) {

@@ -16,9 +16,8 @@ import {
   scanObject,
   scanProgram,
 } from '../../kernels/index.ts';
-import { KFUNC_NAMES, resolveKfuncCalls } from '../../runtime/kfunc-calls.ts';
-import { objectMapInfo } from '../../runtime/map-info.ts';
-import { verifyBtfFields } from '../../runtime/verify-btf.ts';
+import { resolveKfuncCalls } from '../../runtime/kfunc-calls.ts';
+import { linkedVerifyProgram } from '../../runtime/verify-btf.ts';
 import { verify } from '../../verifier/index.ts';
 import { flag, int, onePositional, type Parsed, parseCommandArgs, str, strs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -49,15 +48,9 @@ function objectTarget(
     name: linked.name,
     linked,
     req: {
-      insns: linked.insns,
-      progType: typeOpt ?? linked.progType,
-      sleepable: linked.sleepable,
-      kfuncs: KFUNC_NAMES,
-      maps: linked.maps.map((m) => objectMapInfo(spec, m)),
-      funcInfo: linked.funcInfo,
-      lineInfo: linked.lineInfo,
       // the target the offsets were relocated against also types kernel structs and attach points
-      ...verifyBtfFields(spec, linked, core.coreTarget),
+      ...linkedVerifyProgram(spec, linked, core.coreTarget ? { coreTarget: core.coreTarget } : {}),
+      progType: typeOpt ?? linked.progType,
     },
   };
 }
