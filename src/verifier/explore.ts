@@ -129,6 +129,26 @@ class Explorer {
     return true;
   }
 
+  // kernel: push_jmp_history() for steps that are not "next slot, same frame"
+  private pushStep(idx: number): void {
+    const st = this.state;
+    if (this.prevIdx !== idx - 1 || this.lastFrames !== st.frames.length) {
+      st.history.push({ idx, prevIdx: this.prevIdx });
+    }
+  }
+
+  // A pruned path's precision walk starts at idx, so the step into idx must be in the history,
+  // or the walk takes idx - 1 for its predecessor (kernel: push_jmp_history() before
+  // propagate_precision() in is_state_visited()). Recorded only for a return from a callee or
+  // callback (the bpf_loop call after a callback's exit). Jump edges need it too (without it a
+  // checkpoint on the jump's path can miss a mark: unsound), but recording them, as the kernel
+  // does, sends examples/l4lb past 1M insns through a pruning difference not yet found
+  // (test/verifier/precision-history.test.ts, the todo case).
+  private propagateOnPrune(idx: number, old: VerifierState): void {
+    if (this.env.insns[this.prevIdx]?.code === op.OP_EXIT) this.pushStep(idx);
+    propagatePrecision(this.env, old, this.state);
+  }
+
   // kernel: is_state_visited(); true when the current state is covered by an explored one
   private isStateVisited(idx: number): boolean {
     const env = this.env;
@@ -151,7 +171,7 @@ class Explorer {
           ) {
             sl.hitCnt++;
             for (let cp = cur.parent; cp && cp !== sl; cp = cp.state.parent) cp.loopEntry ??= sl;
-            propagatePrecision(env, sl.state, cur);
+            this.propagateOnPrune(idx, sl.state);
             return true;
           }
         } else if (aux.callsCallback) {
@@ -159,7 +179,7 @@ class Explorer {
             sl.hitCnt++;
             // checkpoints between the loop head and here lack the marks the head still gets
             for (let cp = cur.parent; cp && cp !== sl; cp = cp.state.parent) cp.loopEntry ??= sl;
-            propagatePrecision(env, sl.state, cur);
+            this.propagateOnPrune(idx, sl.state);
             return true;
           }
         } else if (
@@ -193,7 +213,7 @@ class Explorer {
         )
       ) {
         sl.hitCnt++;
-        propagatePrecision(env, sl.state, cur);
+        this.propagateOnPrune(idx, sl.state);
         return true;
       }
       if (addNewState) sl.missCnt++;
@@ -352,11 +372,8 @@ class Explorer {
         this.printLineInfo(idx);
         this.log.addInsnLine(`${idx}: ${formatKernelInsn(insns, idx)}`);
       }
-      // kernel: push_jmp_history() for steps that are not "next slot, same frame"
       const st = this.state;
-      if (this.prevIdx !== idx - 1 || this.lastFrames !== st.frames.length) {
-        st.history.push({ idx, prevIdx: this.prevIdx });
-      }
+      this.pushStep(idx);
       this.lastFrames = st.frames.length;
       env.cur = st;
       this.prevIdx = idx;

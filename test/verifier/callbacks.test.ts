@@ -28,13 +28,12 @@ const KERNEL: Record<string, { verdict: 'accept' | 'reject'; processed: number; 
   precise_slot_unbounded: { verdict: 'reject', processed: 1000001 },
   inner_loop_unbounded: { verdict: 'accept', processed: 1788 },
   draft_unbounded: { verdict: 'accept', processed: 119 },
-  // tsbpf processes 7238, half of the kernel's count (level-2 logs compared): tsbpf prunes the
-  // `count == NULL` path at the callback's exit (insn 73) against a checkpoint whose frame-0 slot
-  // fp-264 (c->pos, read through the callback's pointer into the caller's stack) is not precise,
-  // though it differs (241 vs 240); the kernel marks that slot precise in frame-0 parents
-  // ("frame 0: propagating ... fp-264"), prunes only at the bpf_loop call, and re-runs the body
-  // from states its miss_cnt heuristic evicted. A precision-propagation gap in tsbpf, not fixed.
-  walk_buffer: { verdict: 'accept', processed: 14523, slack: 2.05 },
+  // tsbpf processed 7238 until a prune at the bpf_loop call after a callback's exit recorded that
+  // step before its precision walk (explore.ts propagateOnPrune()): c->pos, read through the
+  // callback's pointer into the caller's stack (frame-0 fp-264), is now precise in the checkpoint
+  // at the callback's exit, as in the kernel; the count is now the kernel's
+  // (test/verifier/precision-history.test.ts)
+  walk_buffer: { verdict: 'accept', processed: 14523 },
   // never converges either: 8193 queued runs (the jump sequence limit) before 1M
   walk_masked_buffer: { verdict: 'reject', processed: 172060 },
   key_from_pos: { verdict: 'accept', processed: 101 },
