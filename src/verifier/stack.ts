@@ -15,6 +15,8 @@ export type SlotType = 0 | 1 | 2 | 3 | 4;
 // kernel: enum bpf_dynptr_type (the ones helpers create), kept in a dynptr slot's register
 export const BPF_DYNPTR_TYPE_LOCAL = 1;
 export const BPF_DYNPTR_TYPE_RINGBUF = 2;
+export const BPF_DYNPTR_TYPE_SKB = 3;
+export const BPF_DYNPTR_TYPE_XDP = 4;
 /** Or-ed into RegState.dynptr on the dynptr's first (upper) slot (kernel: dynptr.first_slot). */
 export const DYNPTR_FIRST_SLOT = 0x100;
 const DYNPTR_TYPE_NAMES = ['invalid', 'local', 'ringbuf', 'skb', 'xdp'];

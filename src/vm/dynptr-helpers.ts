@@ -1,11 +1,13 @@
 // The dynptr helpers (kernel/bpf/helpers.c, kernel/bpf/ringbuf.c): a struct bpf_dynptr is 16
 // bytes on the program's stack, laid out as the kernel's struct bpf_dynptr_kern:
-//   [0, 8)   data: arena address of the memory (0 = a null dynptr)
+//   [0, 8)   data: arena address of the memory (0 = a null dynptr); for skb and xdp dynptrs the
+//            context's address, as the kernel keeps the sk_buff / xdp_buff: the packet may move
 //   [8, 12)  size in bits 0-23, the dynptr type in bits 28-30, read-only in bit 31
 //   [12, 16) offset into the memory
 // The verifier (src/verifier/check/dynptr.ts) proves every use; the checks here keep a program
 // run without verification from touching memory outside its regions.
-import type { FuncProto, HelperCtx, HelperImpl, HelperTable } from './helpers.ts';
+import type { FuncProto, Helper, HelperCtx, HelperImpl, HelperTable } from './helpers.ts';
+import { SK_BUFF, XDP_MD } from './ctx-layout.ts';
 import type { VmMap } from './maps.ts';
 import { ringbufOfRecord } from './maps.ts';
 
@@ -21,6 +23,8 @@ export const BPF_FUNC_dynptr_data = 203;
 // kernel: enum bpf_dynptr_type, DYNPTR_* in helpers.c
 const BPF_DYNPTR_TYPE_LOCAL = 1;
 const BPF_DYNPTR_TYPE_RINGBUF = 2;
+const BPF_DYNPTR_TYPE_SKB = 3;
+const BPF_DYNPTR_TYPE_XDP = 4;
 const DYNPTR_MAX_SIZE = 0xffffff;
 const DYNPTR_TYPE_SHIFT = 28;
 const DYNPTR_SIZE_MASK = 0xffffff;
@@ -29,6 +33,8 @@ const BPF_DYNPTR_SIZE = 16;
 
 const EINVAL = 22;
 const E2BIG = 7;
+const ERANGE = 34;
+const EFAULT = 14;
 
 const dynptrArg = { type: 'ARG_PTR_TO_DYNPTR' } as const;
 const anything = { type: 'ARG_ANYTHING' } as const;
@@ -121,6 +127,29 @@ function storeDynptr(ctx: HelperCtx, addr: number, data: number, type: number, s
 /** kernel: bpf_dynptr_set_null() */
 const setNull = (ctx: HelperCtx, addr: number): void => storeDynptr(ctx, addr, 0, 0, 0);
 
+const isPkt = (d: Dynptr): boolean => {
+  const t = dpType(d);
+  return t === BPF_DYNPTR_TYPE_SKB || t === BPF_DYNPTR_TYPE_XDP;
+};
+
+/**
+ * Arena address of bytes [offset, offset + len) of a packet dynptr's linear data, or 0 when
+ * they are not all there (kernel: skb_pointer_if_linear(), bpf_xdp_pointer()).
+ */
+function pktRange(ctx: HelperCtx, d: Dynptr, offset: number, len: number): number {
+  const skb = dpType(d) === BPF_DYNPTR_TYPE_SKB;
+  const dataOff = skb ? SK_BUFF.data : XDP_MD.data;
+  const endOff = skb ? SK_BUFF.data_end : XDP_MD.data_end;
+  if (!ctx.arena.check(d.data + dataOff, 4, false) || !ctx.arena.check(d.data + endOff, 4, false))
+    ctx.fault('helper', `packet dynptr context 0x${d.data.toString(16)} is not readable`);
+  const dv = ctx.arena.dv;
+  const data = dv.getUint32(d.data + dataOff, true);
+  const end = dv.getUint32(d.data + endOff, true);
+  const start = d.offset + offset;
+  if (start > end - data || len > end - data - start) return 0;
+  return data + start;
+}
+
 /** kernel: bpf_dynptr_check_off_len() (u32 arithmetic) */
 function checkOffLen(d: Dynptr, offset: number, len: number): boolean {
   const size = dpSize(d);
@@ -205,7 +234,10 @@ export function registerDynptrHelpers(t: HelperTable, mapArg: (ctx: HelperCtx, n
     const d = loadDynptr(ctx, src);
     if (!d.data || flagsSet(ctx, 5)) return -EINVAL;
     if (!checkOffLen(d, offset, len)) return -E2BIG;
-    const from = dataAddr(ctx, d, offset, len, false);
+    const pkt = isPkt(d) ? pktRange(ctx, d, offset, len) : undefined;
+    // kernel: __bpf_skb_load_bytes() / bpf_xdp_copy_buf(); tsbpf's packets are linear
+    if (pkt === 0) return -EFAULT;
+    const from = pkt ?? dataAddr(ctx, d, offset, len, false);
     if (!ctx.arena.check(dst, len, true)) ctx.fault('helper', `0x${dst.toString(16)}+${len} is not writable`);
     // kernel: memmove, the two may overlap
     ctx.arena.u8.copyWithin(dst, from, from + len);
@@ -233,4 +265,112 @@ export function registerDynptrHelpers(t: HelperTable, mapArg: (ctx: HelperCtx, n
     if (type !== BPF_DYNPTR_TYPE_LOCAL && type !== BPF_DYNPTR_TYPE_RINGBUF) return 0;
     return dataAddr(ctx, d, offset, len, true);
   });
+}
+
+/** The packet-dynptr kfuncs' ids (the runtime's KFUNC_IDS). */
+export interface PacketDynptrKfuncIds {
+  fromSkb: number;
+  fromXdp: number;
+  slice: number;
+  sliceRdwr: number;
+  size: number;
+  isNull: number;
+  isRdonly: number;
+  adjust: number;
+}
+
+const kfunc = (id: number, name: string, args: FuncProto['args'], impl: HelperImpl): Helper => ({
+  id,
+  name,
+  proto: { ret: 'RET_INTEGER', args },
+  impl,
+});
+
+/**
+ * kfuncs of kernel/bpf/helpers.c and net/core/filter.c: dynptrs over a packet and slices of any
+ * dynptr. The verifier decides which program types may call which.
+ */
+export function dynptrKfuncs(ids: PacketDynptrKfuncIds): Helper[] {
+  const from =
+    (type: number): HelperImpl =>
+    (ctx, pktCtx, _flags, ptr) => {
+      if (flagsSet(ctx, 2)) {
+        setNull(ctx, ptr);
+        return -EINVAL;
+      }
+      const skb = type === BPF_DYNPTR_TYPE_SKB;
+      const dv = ctx.arena.dv;
+      const dataOff = skb ? SK_BUFF.data : XDP_MD.data;
+      const endOff = skb ? SK_BUFF.data_end : XDP_MD.data_end;
+      if (!ctx.arena.check(pktCtx + dataOff, 4, false) || !ctx.arena.check(pktCtx + endOff, 4, false))
+        ctx.fault('helper', `0x${pktCtx.toString(16)} is not a packet context`);
+      // kernel: skb->len / xdp_get_buff_len(); tsbpf's dynptr packets are linear
+      const size = dv.getUint32(pktCtx + endOff, true) - dv.getUint32(pktCtx + dataOff, true);
+      storeDynptr(ctx, ptr, pktCtx, type, size);
+      return 0;
+    };
+  // kernel: bpf_dynptr_slice(): a pointer into the dynptr's memory, or the buffer, or NULL
+  const slice = (ctx: HelperCtx, ptr: number, offset: number, buf: number, len: number): number => {
+    const d = loadDynptr(ctx, ptr);
+    if (!d.data || !checkOffLen(d, offset, len)) return 0;
+    if (!isPkt(d)) {
+      const t = dpType(d);
+      if (t !== BPF_DYNPTR_TYPE_LOCAL && t !== BPF_DYNPTR_TYPE_RINGBUF) return 0;
+      return dataAddr(ctx, d, offset, len, false);
+    }
+    // linear packets: skb_header_pointer() and bpf_xdp_pointer() return the packet itself, and
+    // the buffer is used only for bytes in fragments, which tsbpf's dynptrs do not reach
+    void buf;
+    return pktRange(ctx, d, offset, len);
+  };
+  const dynptrIn = { type: 'ARG_PTR_TO_DYNPTR', flags: ['MEM_RDONLY'] } as const;
+  const sliceArgs: FuncProto['args'] = [
+    dynptrIn,
+    anything,
+    { type: 'ARG_PTR_TO_MEM', flags: ['PTR_MAYBE_NULL', 'MEM_UNINIT', 'MEM_WRITE'] },
+    sizeOrZero,
+  ];
+  const ctxArg = { type: 'ARG_PTR_TO_CTX' } as const;
+  const fromArgs = (t: 'DYNPTR_TYPE_SKB' | 'DYNPTR_TYPE_XDP'): FuncProto['args'] => [
+    ctxArg,
+    anything,
+    { ...dynptrArg, flags: [t, 'MEM_UNINIT'] },
+  ];
+  return [
+    kfunc(ids.fromSkb, 'bpf_dynptr_from_skb', fromArgs('DYNPTR_TYPE_SKB'), from(BPF_DYNPTR_TYPE_SKB)),
+    kfunc(ids.fromXdp, 'bpf_dynptr_from_xdp', fromArgs('DYNPTR_TYPE_XDP'), from(BPF_DYNPTR_TYPE_XDP)),
+    {
+      ...kfunc(ids.slice, 'bpf_dynptr_slice', sliceArgs, slice),
+      proto: { ret: 'RET_PTR_TO_MEM_OR_NULL', args: sliceArgs },
+    },
+    {
+      ...kfunc(ids.sliceRdwr, 'bpf_dynptr_slice_rdwr', sliceArgs, (ctx, ptr, offset, buf, len) => {
+        // kernel: bpf_dynptr_slice_rdwr(): never a slice of a read-only dynptr
+        const d = loadDynptr(ctx, ptr);
+        if (!d.data || dpRdonly(d)) return 0;
+        return slice(ctx, ptr, offset, buf, len);
+      }),
+      proto: { ret: 'RET_PTR_TO_MEM_OR_NULL', args: sliceArgs },
+    },
+    kfunc(ids.size, 'bpf_dynptr_size', [dynptrIn], (ctx, ptr) => {
+      const d = loadDynptr(ctx, ptr);
+      return d.data ? dpSize(d) : -EINVAL;
+    }),
+    kfunc(ids.isNull, 'bpf_dynptr_is_null', [dynptrIn], (ctx, ptr) => (loadDynptr(ctx, ptr).data ? 0 : 1)),
+    kfunc(ids.isRdonly, 'bpf_dynptr_is_rdonly', [dynptrIn], (ctx, ptr) => {
+      const d = loadDynptr(ctx, ptr);
+      return d.data && dpRdonly(d) ? 1 : 0;
+    }),
+    kfunc(ids.adjust, 'bpf_dynptr_adjust', [dynptrIn, anything, anything], (ctx, ptr, start, end) => {
+      // kernel: bpf_dynptr_adjust() (u32 start and end)
+      const d = loadDynptr(ctx, ptr);
+      if (!d.data) return -EINVAL;
+      if (start > end) return -ERANGE;
+      if (end > dpSize(d)) return -ERANGE;
+      const dv = ctx.arena.dv;
+      dv.setUint32(ptr + 12, (d.offset + start) >>> 0, true);
+      dv.setUint32(ptr + 8, ((d.sizeWord & ~DYNPTR_SIZE_MASK) | (end - start)) >>> 0, true);
+      return 0;
+    }),
+  ];
 }

@@ -61,7 +61,9 @@ export type TypeFlag =
   | 'MEM_RINGBUF'
   | 'OBJ_RELEASE'
   | 'DYNPTR_TYPE_LOCAL'
-  | 'DYNPTR_TYPE_RINGBUF';
+  | 'DYNPTR_TYPE_RINGBUF'
+  | 'DYNPTR_TYPE_SKB'
+  | 'DYNPTR_TYPE_XDP';
 
 export interface ArgSpec {
   type: ArgType;

@@ -4,6 +4,7 @@
 // collection rewrites each call to `call` src=BPF_PSEUDO_KFUNC_CALL with that id.
 // kernel: kernel/bpf/bpf_iter.c (bpf_iter_num_new/next/destroy)
 import type { Helper, HelperTable } from '../../vm/helpers.ts';
+import { dynptrKfuncs } from '../../vm/dynptr-helpers.ts';
 import { E2BIG, EINVAL } from './env.ts';
 import { BPF_MAX_LOOPS } from './callbacks.ts';
 import { type RcuState, rcuKfuncs } from './rcu.ts';
@@ -18,6 +19,14 @@ export const KFUNC_IDS: Readonly<Record<string, number>> = {
   /** No-ops with a depth (rcu.ts); the verifier checks the sections. */
   bpf_rcu_read_lock: 5,
   bpf_rcu_read_unlock: 6,
+  bpf_dynptr_from_skb: 7,
+  bpf_dynptr_from_xdp: 8,
+  bpf_dynptr_slice: 9,
+  bpf_dynptr_slice_rdwr: 10,
+  bpf_dynptr_size: 11,
+  bpf_dynptr_is_null: 12,
+  bpf_dynptr_is_rdonly: 13,
+  bpf_dynptr_adjust: 14,
 };
 
 const iterArg = { type: 'ARG_PTR_TO_STACK' } as const;
@@ -87,6 +96,16 @@ function kfuncs(): Helper[] {
 export function registerKfuncs(t: HelperTable): RcuState {
   const rcu: RcuState = { depth: 0 };
   const ids = { lock: KFUNC_IDS.bpf_rcu_read_lock!, unlock: KFUNC_IDS.bpf_rcu_read_unlock! };
-  for (const k of [...kfuncs(), ...rcuKfuncs(ids, rcu)]) t.register(k);
+  const dynptr = dynptrKfuncs({
+    fromSkb: KFUNC_IDS.bpf_dynptr_from_skb!,
+    fromXdp: KFUNC_IDS.bpf_dynptr_from_xdp!,
+    slice: KFUNC_IDS.bpf_dynptr_slice!,
+    sliceRdwr: KFUNC_IDS.bpf_dynptr_slice_rdwr!,
+    size: KFUNC_IDS.bpf_dynptr_size!,
+    isNull: KFUNC_IDS.bpf_dynptr_is_null!,
+    isRdonly: KFUNC_IDS.bpf_dynptr_is_rdonly!,
+    adjust: KFUNC_IDS.bpf_dynptr_adjust!,
+  });
+  for (const k of [...kfuncs(), ...rcuKfuncs(ids, rcu), ...dynptr]) t.register(k);
   return rcu;
 }

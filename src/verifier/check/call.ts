@@ -33,6 +33,7 @@ import {
   checkDynptrRelease,
   dynptrByteIn,
   dynptrSlice,
+  isPktDynptrType,
   processDynptrFunc,
   unmarkStackSlotsDynptr,
 } from './dynptr.ts';
@@ -112,7 +113,12 @@ function emptyMeta(funcId: number, insnIdx: number): CallArgMeta {
 /** kernel: clear_all_pkt_pointers(): the packet may have moved, every packet pointer is stale */
 function clearAllPktPointers(state: VerifierState): void {
   forEachReg(state, (r, set) => {
-    if (r.type === 'PTR_TO_PACKET' || r.type === 'PTR_TO_PACKET_META' || r.type === 'PTR_TO_PACKET_END') {
+    if (
+      r.type === 'PTR_TO_PACKET' ||
+      r.type === 'PTR_TO_PACKET_META' ||
+      r.type === 'PTR_TO_PACKET_END' ||
+      (r.type === 'PTR_TO_MEM' && isPktDynptrType(r.dynptr))
+    ) {
       set(unknownScalar());
     }
   });
@@ -536,11 +542,17 @@ export const inSleepable = (env: VerifierEnv, state: VerifierState): boolean =>
   env.sleepable && !state.frames[0]!.inAsyncCallbackFn;
 
 /** A kfunc's arguments, checked as a helper's with the same argument types (kfunc.ts). */
-export function checkKfuncArgs(env: VerifierEnv, state: VerifierState, fn: FuncProto, idx: number): void {
+export function checkKfuncArgs(
+  env: VerifierEnv,
+  state: VerifierState,
+  fn: FuncProto,
+  idx: number,
+): DynptrArgMeta | undefined {
   const meta = emptyMeta(-1, idx);
   const proto: HelperProto = { ...fn, avail: 'base' };
   for (let i = 0; i < 5; i++) checkFuncArg(env, state, proto, i, meta);
   for (const w of meta.writes) clobberStack(w);
+  return meta.dynptr;
 }
 
 export interface CallOutcome {

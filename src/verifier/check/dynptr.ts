@@ -15,6 +15,8 @@ import { forEachReg } from './jmp.ts';
 const {
   BPF_DYNPTR_TYPE_LOCAL,
   BPF_DYNPTR_TYPE_RINGBUF,
+  BPF_DYNPTR_TYPE_SKB,
+  BPF_DYNPTR_TYPE_XDP,
   BPF_REG_SIZE,
   DYNPTR_FIRST_SLOT,
   dynptrTypeStr,
@@ -38,6 +40,8 @@ const hasFlag = (a: ArgSpec, f: string): boolean => a.flags?.includes(f as never
 export function argDynptrType(a: ArgSpec): number {
   if (hasFlag(a, 'DYNPTR_TYPE_LOCAL')) return BPF_DYNPTR_TYPE_LOCAL;
   if (hasFlag(a, 'DYNPTR_TYPE_RINGBUF')) return BPF_DYNPTR_TYPE_RINGBUF;
+  if (hasFlag(a, 'DYNPTR_TYPE_SKB')) return BPF_DYNPTR_TYPE_SKB;
+  if (hasFlag(a, 'DYNPTR_TYPE_XDP')) return BPF_DYNPTR_TYPE_XDP;
   return 0;
 }
 
@@ -82,6 +86,8 @@ export interface DynptrArgMeta {
   /** The dynptr's id and reference (kernel: dynptr_id(), dynptr_ref_obj_id()), for bpf_dynptr_data. */
   id: number;
   refObjId: number;
+  /** The dynptr type (kernel: meta->initialized_dynptr.type), 0 for a new one. */
+  type: number;
 }
 
 /**
@@ -117,7 +123,7 @@ export function processDynptrFunc(
     for (let i = 0; i < 16; i += BPF_REG_SIZE) writeSlot(i);
     const spi = dynptrGetSpi(frame, reg, msgs);
     markStackSlotsDynptr(env, state, frame, spi, argDynptrType(spec), insnIdx);
-    return { id: 0, refObjId: 0 };
+    return { id: 0, refObjId: 0, type: 0 };
   }
   const spi = dynptrGetSpi(frame, reg, msgs);
   if (spi < 0 || !validInit(frame, spi)) {
@@ -131,7 +137,7 @@ export function processDynptrFunc(
   // kernel: mark_dynptr_read() (the log then shows the dynptr)
   env.log.scratchStack(spi);
   env.log.scratchStack(spi - 1);
-  return { id: slot.id, refObjId: slot.refObjId };
+  return { id: slot.id, refObjId: slot.refObjId, type: slot.dynptr & 0xff };
 }
 
 function dynptrSlotReg(type: number, first: boolean, id: number, refObjId: number): RegState {
@@ -251,4 +257,24 @@ export function dynptrSlice(env: VerifierEnv, memSize: number, d: DynptrArgMeta)
     refObjId: d.refObjId,
     dynptrId: d.id,
   });
+}
+
+/** Packet dynptrs: their slices are packet pointers for clear_all_pkt_pointers(). */
+export const isPktDynptrType = (type: number): boolean =>
+  type === BPF_DYNPTR_TYPE_SKB || type === BPF_DYNPTR_TYPE_XDP;
+
+/**
+ * R0 of bpf_dynptr_slice(_rdwr): PTR_TO_MEM or NULL of the constant buffer__szk size, read-only
+ * from bpf_dynptr_slice; a packet slice keeps its dynptr type so that packet-changing helpers
+ * invalidate it (kernel: check_kfunc_call(), get_dynptr_type_flag()).
+ */
+export function dynptrKfuncSlice(
+  env: VerifierEnv,
+  memSize: number,
+  d: DynptrArgMeta,
+  rdonly: boolean,
+): RegState {
+  const r = pointer('PTR_TO_MEM', { maybeNull: true, memSize, id: nextId(env), dynptrId: d.id, rdonly });
+  r.dynptr = d.type;
+  return r;
 }

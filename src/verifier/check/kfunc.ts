@@ -5,25 +5,95 @@
 // kernel: check_kfunc_call()
 import type { Insn } from '../../isa/index.ts';
 import type { ArgSpec, FuncProto } from '../../vm/helpers.ts';
-import type { VerifierEnv } from '../env.ts';
+import type { ProgTypeName, VerifierEnv } from '../env.ts';
 import { reject } from '../env.ts';
-import { unknownScalar } from '../reg.ts';
+import type { RegState } from '../reg.ts';
+import { isKnownZero, unknownScalar } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
 import { checkKfuncArgs, inSleepable } from './call.ts';
 import { markRegNotInit } from './regs.ts';
+import { dynptrKfuncSlice } from './dynptr.ts';
+import { tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
 
-interface KfuncProto extends FuncProto {
-  /** kernel: KF_SLEEPABLE */
-  sleepable?: boolean;
-}
+const tnum = { ...tnumNs };
+const u64 = { ...u64Ns };
+
+// kernel: net/core/filter.c bpf_kfunc_set_skb / bpf_kfunc_set_xdp
+const SKB_PROG_TYPES: readonly ProgTypeName[] = [
+  'sched_cls',
+  'sched_act',
+  'sk_skb',
+  'socket_filter',
+  'cgroup_skb',
+  'lwt_out',
+  'lwt_in',
+  'lwt_xmit',
+  'lwt_seg6local',
+  'netfilter',
+  'tracing',
+];
+
+/** kernel: may_access_direct_pkt_data(env, NULL, BPF_WRITE) */
+const PKT_WRITE_PROG_TYPES: ReadonlySet<string> = new Set([
+  'sched_cls',
+  'sched_act',
+  'xdp',
+  'lwt_xmit',
+  'sk_skb',
+  'sk_msg',
+  'cgroup_sockopt',
+]);
 
 const a = (type: ArgSpec['type'], ...flags: NonNullable<ArgSpec['flags']>): ArgSpec =>
   flags.length ? { type, flags } : { type };
 
+const dynptrIn = a('ARG_PTR_TO_DYNPTR', 'MEM_RDONLY');
+// void *bpf_dynptr_slice(const struct bpf_dynptr *p, u32 offset, void *buffer__opt, u32 buffer__szk)
+const sliceProto = (): KfuncProto => ({
+  ret: 'RET_PTR_TO_MEM_OR_NULL',
+  args: [
+    dynptrIn,
+    a('ARG_ANYTHING'),
+    a('ARG_PTR_TO_MEM', 'PTR_MAYBE_NULL', 'MEM_UNINIT', 'MEM_WRITE'),
+    a('ARG_CONST_SIZE_OR_ZERO'),
+  ],
+});
+const SLICE_NO_BUFFER: KfuncProto = { ...sliceProto(), args: [dynptrIn, a('ARG_ANYTHING')] };
+
+interface KfuncProto extends FuncProto {
+  /** kernel: KF_SLEEPABLE */
+  sleepable?: boolean;
+  /** The program types whose kfunc id set holds it (kernel: register_btf_kfunc_id_set()); all if absent. */
+  progTypes?: readonly ProgTypeName[];
+}
+
 // kernel: the BTF_ID_FLAGS() sets of kernel/bpf/helpers.c (common_btf_ids: every program type)
 const KFUNC_PROTOS: ReadonlyMap<string, KfuncProto> = new Map<string, KfuncProto>([
   ['bpf_rcu_read_lock', { ret: 'RET_VOID', args: [] }],
+  [
+    // int bpf_dynptr_from_skb(struct __sk_buff *s, u64 flags, struct bpf_dynptr *ptr__uninit)
+    'bpf_dynptr_from_skb',
+    {
+      ret: 'RET_INTEGER',
+      args: [a('ARG_PTR_TO_CTX'), a('ARG_ANYTHING'), a('ARG_PTR_TO_DYNPTR', 'DYNPTR_TYPE_SKB', 'MEM_UNINIT')],
+      progTypes: SKB_PROG_TYPES,
+    },
+  ],
+  [
+    'bpf_dynptr_from_xdp',
+    {
+      ret: 'RET_INTEGER',
+      args: [a('ARG_PTR_TO_CTX'), a('ARG_ANYTHING'), a('ARG_PTR_TO_DYNPTR', 'DYNPTR_TYPE_XDP', 'MEM_UNINIT')],
+      progTypes: ['xdp'],
+    },
+  ],
+  ['bpf_dynptr_slice', sliceProto()],
+  ['bpf_dynptr_slice_rdwr', sliceProto()],
+  ['bpf_dynptr_size', { ret: 'RET_INTEGER', args: [dynptrIn] }],
+  ['bpf_dynptr_is_null', { ret: 'RET_INTEGER', args: [dynptrIn] }],
+  ['bpf_dynptr_is_rdonly', { ret: 'RET_INTEGER', args: [dynptrIn] }],
+  ['bpf_dynptr_adjust', { ret: 'RET_INTEGER', args: [dynptrIn, a('ARG_ANYTHING'), a('ARG_ANYTHING')] }],
   ['bpf_rcu_read_unlock', { ret: 'RET_VOID', args: [] }],
   [
     // int bpf_copy_from_user_str(void *dst, u32 dst__sz, const void *unsafe_ptr__ign, u64 flags)
@@ -53,6 +123,8 @@ export function checkKfuncCall(env: VerifierEnv, state: VerifierState, insn: Ins
   const name = env.kfuncs.get(insn.imm);
   const fn = name === undefined ? undefined : KFUNC_PROTOS.get(name);
   if (name === undefined || fn === undefined) reject(`kernel btf_id ${insn.imm} is not a function`);
+  if (fn.progTypes && !fn.progTypes.includes(env.progType))
+    reject(`calling kernel function ${name} is not allowed`);
   if (fn.sleepable && !inSleepable(env, state))
     reject(`program must be sleepable to call sleepable kfunc ${name}`);
   const rcuLock = name === 'bpf_rcu_read_lock';
@@ -64,11 +136,26 @@ export function checkKfuncCall(env: VerifierEnv, state: VerifierState, insn: Ins
     else if (fn.sleepable) reject(`kernel func ${name} is sleepable within rcu_read_lock region`);
   } else if (rcuLock) state.activeRcuLock = true;
   else if (rcuUnlock) reject(`unmatched rcu read unlock (kernel function ${name})`);
-  checkKfuncArgs(env, state, fn, idx);
+  const slice = name === 'bpf_dynptr_slice' || name === 'bpf_dynptr_slice_rdwr';
+  // buffer__opt: a NULL buffer skips the memory check of the pair (kernel: check_kfunc_args())
+  const noBuffer = slice && isKnownZero(curFrame(state).regs[3]!);
+  const dynptr = checkKfuncArgs(env, state, noBuffer ? SLICE_NO_BUFFER : fn, idx);
+  let r0: RegState | undefined;
+  if (slice) {
+    // buffer__szk: the slice's size, a constant
+    const size = curFrame(state).regs[4]!;
+    if (size.type !== 'SCALAR_VALUE' || !tnum.isConst(size.s.varOff)) reject('R4 must be a known constant');
+    const rdwr = name === 'bpf_dynptr_slice_rdwr';
+    if (rdwr && !PKT_WRITE_PROG_TYPES.has(env.progType))
+      reject('the prog does not allow writes to packet data');
+    const memSize = u64.toNumberU(tnum.value(size.s.varOff)) ?? 0;
+    r0 = dynptrKfuncSlice(env, memSize, dynptr!, !rdwr);
+  }
   const frame = curFrame(state);
   for (let r = 0; r <= 5; r++) {
     markRegNotInit(frame, r);
     env.log.scratchReg(r);
   }
   if (fn.ret === 'RET_INTEGER') frame.regs[0] = unknownScalar();
+  if (r0) frame.regs[0] = r0;
 }

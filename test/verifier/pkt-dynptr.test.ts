@@ -1,0 +1,74 @@
+// skb and xdp dynptrs against Linux 6.18: test/verifier/objects/pkt_dynptr.bpf.o parses
+// Ethernet/IPv4 through bpf_dynptr_slice(_rdwr) in XDP, TC and socket filter programs, plus
+// near-misses. The messages below were read from the kernel's log (kobj --log 1); tsbpf's
+// verifier must give the same, and the kernel test re-checks the table where bpf() is there.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
+import { KFUNC_NAMES, resolveKfuncCalls } from '../../src/runtime/kfunc-calls.ts';
+import { objectMapInfo } from '../../src/runtime/map-info.ts';
+import { verifyBtfFields } from '../../src/runtime/verify-btf.ts';
+import { verify } from '../../src/verifier/index.ts';
+import { closingMessage, logOf } from '../examples/reject-expected.ts';
+import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
+
+export const object = 'test/verifier/objects/pkt_dynptr.bpf.o';
+
+/** Program → undefined (accepted) or the kernel's message. */
+const expected: Record<string, string | undefined> = {
+  accept_xdp_parse: undefined,
+  accept_tc_parse: undefined,
+  accept_xdp_adjust: undefined,
+  accept_socket_filter_slice: undefined,
+  // bpf_dynptr_slice() returns PTR_TO_MEM | MEM_RDONLY | PTR_MAYBE_NULL
+  reject_slice_without_null_check: "R0 invalid mem access 'rdonly_mem_or_null'",
+  reject_write_rdonly_slice: 'R0 cannot write into rdonly_mem',
+  // may_access_direct_pkt_data(env, NULL, BPF_WRITE) is false for socket filters
+  reject_rdwr_slice_in_socket_filter: 'the prog does not allow writes to packet data',
+  // bpf_kfunc_set_xdp is registered for XDP programs only
+  reject_xdp_dynptr_in_tc: 'calling kernel function bpf_dynptr_from_xdp is not allowed',
+  // clear_all_pkt_pointers() also invalidates skb/xdp slices
+  reject_slice_after_adjust_head: "R7 invalid mem access 'scalar'",
+};
+
+function tsbpfVerdict(name: string): string | undefined {
+  const spec = resolveKfuncCalls(
+    loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object }),
+  );
+  const linked = linkProgram(spec, name, { mapIndex: 'used' });
+  const r = verify({
+    insns: linked.insns,
+    progType: linked.progType,
+    kfuncs: KFUNC_NAMES,
+    maps: linked.maps.map((m) => objectMapInfo(spec, m)),
+    funcInfo: linked.funcInfo,
+    lineInfo: linked.lineInfo,
+    ...verifyBtfFields(spec, linked),
+  });
+  return r.verdict === 'accept' ? undefined : r.error?.message;
+}
+
+for (const [name, message] of Object.entries(expected)) {
+  test(`tsbpf: ${name} ${message === undefined ? 'is accepted' : `is refused: ${message}`}`, () => {
+    assert.equal(tsbpfVerdict(name), message);
+  });
+}
+
+test('the table names every program of the object', () => {
+  const spec = loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object });
+  assert.deepEqual(spec.programs.map((p) => p.name).sort(), Object.keys(expected).sort());
+});
+
+const skip = prepareKobj();
+test('kernel: the same verdicts and messages', { skip }, () => {
+  const r = runKobj([object]);
+  for (const p of r.programs) {
+    const want = expected[p.program];
+    assert.equal(p.verdict, want === undefined ? 'accept' : 'reject', p.program);
+    if (want === undefined) continue;
+    const log = logOf(runKobj(['--prog', p.program, '--log', '1', object]).stdout);
+    assert.ok(closingMessage(log).includes(want), `${p.program}: ${closingMessage(log).join(' | ')}`);
+  }
+});
