@@ -33,7 +33,7 @@ const expected: Record<string, string | undefined> = {
   reject_slice_after_adjust_head: "R7 invalid mem access 'scalar'",
 };
 
-function tsbpfVerdict(name: string): string | undefined {
+function tsbpfVerify(name: string) {
   const spec = resolveKfuncCalls(
     loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object }),
   );
@@ -47,6 +47,11 @@ function tsbpfVerdict(name: string): string | undefined {
     lineInfo: linked.lineInfo,
     ...verifyBtfFields(spec, linked),
   });
+  return r;
+}
+
+function tsbpfVerdict(name: string): string | undefined {
+  const r = tsbpfVerify(name);
   return r.verdict === 'accept' ? undefined : r.error?.message;
 }
 
@@ -62,10 +67,11 @@ test('the table names every program of the object', () => {
 });
 
 const skip = prepareKobj();
-test('kernel: the same verdicts and messages', { skip }, () => {
+test('kernel: the same verdicts, messages and processed-instruction counts', { skip }, () => {
   const r = runKobj([object]);
   for (const p of r.programs) {
     const want = expected[p.program];
+    assert.equal(tsbpfVerify(p.program).insnsProcessed, p.insnsProcessed, p.program);
     assert.equal(p.verdict, want === undefined ? 'accept' : 'reject', p.program);
     if (want === undefined) continue;
     const log = logOf(runKobj(['--prog', p.program, '--log', '1', object]).stdout);
