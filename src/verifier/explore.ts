@@ -9,6 +9,7 @@ import { checkKfuncCall } from './check/kfunc.ts';
 import { checkCallWhileLocked, checkNoLockHeld, checkNoRcuLock, objectRefs } from './check/spin-lock.ts';
 import { checkLdAbs, checkLdImm, checkLoadMem, checkStore } from './check/ldst.ts';
 import { checkRegArg } from './check/regs.ts';
+import { checkProgReturnCode } from './check/return-code.ts';
 import { jmpTarget } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
 import { reject } from './env.ts';
@@ -279,7 +280,7 @@ class Explorer {
       reject(...lines, 'BPF_EXIT instruction in main prog would lead to reference leak');
     }
     checkNoRcuLock(st, 'BPF_EXIT instruction in main prog');
-    // kernel: check_return_code(); the program types tsbpf knows check no range, timer callbacks return 0
+    // kernel: check_return_code(): a range per program type (check/return-code.ts), timer callbacks return 0
     const r0 = checkRegArg(this.env, curFrame(st), 0, 'SRC_OP');
     if (this.subprog !== 0 && r0.type !== 'SCALAR_VALUE') {
       reject(`At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0)})`);
@@ -289,6 +290,8 @@ class Explorer {
         reject(`At async callback return the register R0 is not a known value (${regTypeStr(r0)})`);
       markRegPrecise(this.env, 0);
       checkRetval(r0, 'At async callback return', 0, 0);
+    } else if (this.subprog === 0) {
+      checkProgReturnCode(this.env, r0);
     }
     return this.endPath();
   }

@@ -10,6 +10,8 @@ import { nextId, reject } from '../env.ts';
 import type { VerifierEnv } from '../env.ts';
 import type { RegState } from '../reg.ts';
 import { unknownScalar } from '../reg.ts';
+import { scalar, u64 } from '../domain/index.ts';
+import { lsmRetvalRange } from './return-code.ts';
 import type { AttachProto } from './attach-proto.ts';
 import { btfPointer } from './btf-ptr.ts';
 import { isTrustedLsmHook } from './lsm-hooks.ts';
@@ -54,8 +56,10 @@ export function btfCtxAccess(
   const bad = (...why: string[]): never =>
     reject(...why, `invalid bpf_context access off=${off} size=${size}`);
   if (env.progType === 'tracing' && (off < 0 || off >= 8 * MAX_BPF_FUNC_ARGS || off % size !== 0)) bad();
-  // tsbpf: lsm programs may not write their ctx either (the kernel's lsm rules are not modelled)
-  if (t === 'write') bad();
+  // tracing_prog_is_valid_access() refuses writes; lsm's is_valid_access is btf_ctx_access()
+  // alone, which never looks at the access type: an lsm program may overwrite any argument slot
+  // (and the return value's) it may read, as the trampoline's copy of the arguments
+  if (t === 'write' && env.progType !== 'lsm') bad();
   if (off % 8 !== 0) bad(`func '${p.name}' offset ${off} is not multiple of 8`);
   // the index counts the skipped __data too, then names the argument after it (as the kernel)
   const arg = ctxArgIdx(p, off);
@@ -76,8 +80,14 @@ export function btfCtxAccess(
   }
   const ty = p.btf.resolve(typeId);
   const k = ty.kind;
-  if (isSmallInt(ty) || k === 'enum' || k === 'enum64' || k === 'struct' || k === 'union')
-    return unknownScalar();
+  if (isSmallInt(ty) || k === 'enum' || k === 'enum64' || k === 'struct' || k === 'union') {
+    const r = unknownScalar();
+    // an lsm program reads the previous program's return value: within the hook's range
+    // (kernel: info->is_retval, then __mark_reg_s32_range() in check_mem_access())
+    const range = arg === nrArgs && t === 'read' ? lsmRetvalRange(env) : undefined;
+    if (range) markS32Range(r, range.min, range.max);
+    return r;
+  }
   if (ty.kind !== 'ptr') {
     return bad(
       `func '${p.name}' arg${arg} '${ty.name}' has type ${kindStr(ty)}. Only pointer access is allowed`,
@@ -91,6 +101,16 @@ export function btfCtxAccess(
     env.attachType === 'trace_raw_tp' || (env.progType === 'lsm' && isTrustedLsmHook(env.attachTo ?? ''));
   const maybeNull = arg < nrArgs && p.params[arg + p.skip]!.name.endsWith('__nullable');
   const r = btfPointer(env, target.name, { trusted, maybeNull });
-  if (maybeNull) r.id = nextId(env);
+  if (maybeNull && t === 'read') r.id = nextId(env);
   return r;
+}
+
+/** kernel: __mark_reg_s32_range(): both signed ranges narrowed to [min, max], then synced. */
+function markS32Range(r: RegState, min: number, max: number): void {
+  const s = r.s;
+  s.s32min = Math.max(s.s32min, min);
+  s.s32max = Math.min(s.s32max, max);
+  if (u64.slt(s.smin, u64.fromS32(min))) s.smin = u64.fromS32(min);
+  if (u64.sgt(s.smax, u64.fromS32(max))) s.smax = u64.fromS32(max);
+  scalar.regBoundsSync(s);
 }

@@ -810,6 +810,11 @@ function callGlobalFunc(
 /** R0 within [min, max] (kernel: retval_range_within() + verbose_invalid_scalar()). */
 export function checkRetval(r0: RegState, ctx: string, min: number, max: number): void {
   if (!u64.slt(r0.s.smin, u64.fromS32(min)) && !u64.sgt(r0.s.smax, u64.fromS32(max))) return;
+  rejectRetval(r0, ctx, min, max);
+}
+
+/** kernel: verbose_invalid_scalar(): R0's 64-bit bounds and the range it should have been in. */
+export function rejectRetval(r0: RegState, ctx: string, min: number, max: number): never {
   let text = `${ctx} the register R0 has`;
   let unknown = true;
   if (!u64.eq(r0.s.smin, u64.S64_MIN)) {
@@ -821,7 +826,7 @@ export function checkRetval(r0: RegState, ctx: string, min: number, max: number)
     unknown = false;
   }
   if (unknown) text += ' unknown scalar value';
-  reject(`${text} should have been in [${min}, ${max}]`);
+  return reject(`${text} should have been in [${min}, ${max}]`);
 }
 
 // kernel: prepare_func_exit(); returns the caller's next instruction

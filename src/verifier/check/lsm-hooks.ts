@@ -37,3 +37,10 @@ const UNTRUSTED = new Set([
 export const isSleepableLsmHook = (hook: string): boolean => SLEEPABLE.has(hook);
 /** kernel: bpf_lsm_is_trusted() */
 export const isTrustedLsmHook = (hook: string): boolean => !UNTRUSTED.has(hook);
+
+/**
+ * Hooks returning int used as a boolean: programs on them return 0 or 1, all other int hooks
+ * 0 or a negative errno (kernel: bool_lsm_hooks, bpf_lsm_get_retval_range()).
+ */
+const BOOL = new Set(['xfrm_state_pol_flow_match', 'audit_rule_known', 'inode_xattr_skipcap']);
+export const isBoolLsmHook = (hook: string): boolean => BOOL.has(hook);
