@@ -57,6 +57,8 @@ const CASES: readonly Case[] = [
   { prog: 'accept_tc_parse', packet: 'ARP', retval: 0, dataOut: ARP },
   // 60 - 14 (adjusted away) - 20 (the header)
   { prog: 'accept_xdp_adjust', packet: 'TCP', retval: 26 },
+  // byte 26 is 26 * 7 & 0xff = 182; bytes [58, 62) run past the 60-byte packet: -E2BIG
+  { prog: 'accept_xdp_dynptr_read', packet: 'TCP', retval: 1182 },
   // a 6-byte dynptr holds no 20-byte header
   { prog: 'accept_xdp_adjust', packet: 'SHORT', retval: 1001 },
 ];
@@ -67,7 +69,13 @@ const coll = Object.fromEntries(
     engine,
     newCollection(spec, {
       engine,
-      programs: ['accept_xdp_parse', 'accept_tc_parse', 'accept_xdp_adjust', 'accept_socket_filter_slice'],
+      programs: [
+        'accept_xdp_parse',
+        'accept_tc_parse',
+        'accept_xdp_adjust',
+        'accept_xdp_dynptr_read',
+        'accept_socket_filter_slice',
+      ],
     }),
   ]),
 );

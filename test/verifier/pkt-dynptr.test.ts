@@ -22,6 +22,7 @@ const expected: Record<string, string | undefined> = {
   accept_tc_parse: undefined,
   accept_xdp_adjust: undefined,
   accept_socket_filter_slice: undefined,
+  accept_xdp_dynptr_read: undefined,
   // bpf_dynptr_slice() returns PTR_TO_MEM | MEM_RDONLY | PTR_MAYBE_NULL
   reject_slice_without_null_check: "R0 invalid mem access 'rdonly_mem_or_null'",
   reject_write_rdonly_slice: 'R0 cannot write into rdonly_mem',

@@ -104,6 +104,24 @@ int accept_xdp_adjust(struct xdp_md *ctx)
 	return bpf_dynptr_size(&ptr) - sizeof(*ip);
 }
 
+/* bpf_dynptr_read() of a packet dynptr: byte 26 (the IPv4 source address), +1000 if a read
+ * of 4 bytes at 58 fails with -E2BIG */
+SEC("xdp")
+int accept_xdp_dynptr_read(struct xdp_md *ctx)
+{
+	struct bpf_dynptr ptr;
+	__u8 buf[4] = {};
+	int ret;
+
+	bpf_dynptr_from_xdp(ctx, 0, &ptr);
+	if (bpf_dynptr_read(buf, sizeof(buf), &ptr, 26, 0))
+		return 2000;
+	ret = buf[0];
+	if (bpf_dynptr_read(buf, sizeof(buf), &ptr, 58, 0) == -7)
+		ret += 1000;
+	return ret;
+}
+
 SEC("socket")
 int accept_socket_filter_slice(struct __sk_buff *skb)
 {
