@@ -301,11 +301,12 @@ export function checkCondJmpOp(
     const res = branch.regSetMinMax(opc, dst.s, src.s, is32);
     if (res.violations.length) reject(`verifier bug: ${res.violations[0]}`);
     const sameReg = isX && insn.src === insn.dst;
-    oframe.regs[insn.dst] = withScalar(oframe.regs[insn.dst]!, res.taken[0]);
-    frame.regs[insn.dst] = withScalar(dst, res.fallthrough[0]);
+    // each state's register objects are its own (copies share only scalars): set them in place
+    oframe.regs[insn.dst]!.s = res.taken[0];
+    dst.s = res.fallthrough[0];
     if (isX && !sameReg) {
-      oframe.regs[insn.src] = withScalar(oframe.regs[insn.src]!, res.taken[1]);
-      frame.regs[insn.src] = withScalar(src, res.fallthrough[1]);
+      oframe.regs[insn.src]!.s = res.taken[1];
+      src.s = res.fallthrough[1];
     }
     // registers sharing an id were copies of the same value: they learn the same (kernel: sync_linked_regs())
     if (isX && src.id) {
