@@ -105,6 +105,20 @@ function base(type: RegType, s: Scalar): RegState {
 
 /** kernel: __mark_reg_not_init() */
 export const notInit = (): RegState => base('NOT_INIT', scalar.unknown());
+let notInitShared: RegState | undefined;
+
+/**
+ * One NOT_INIT register for every register a call clobbers: registers of that type are only
+ * ever replaced, never written in place (copyFrame() shares them too); a helper call clobbers six.
+ */
+export function sharedNotInit(): RegState {
+  if (notInitShared === undefined) {
+    notInitShared = notInit();
+    if (FREEZE_SHARED) Object.freeze(Object.freeze(notInitShared).s);
+  }
+  return notInitShared;
+}
+
 /** kernel: __mark_reg_unknown() */
 export const unknownScalar = (): RegState => base('SCALAR_VALUE', scalar.unknown());
 /** kernel: __mark_reg_known() */

@@ -2,7 +2,7 @@
 import type { VerifierEnv } from '../env.ts';
 import { reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
-import { notInit, unknownScalar } from '../reg.ts';
+import { sharedNotInit, unknownScalar } from '../reg.ts';
 import type { FuncState } from '../state.ts';
 import { BPF_REG_FP, MAX_BPF_REG } from '../state.ts';
 
@@ -29,7 +29,7 @@ export function markRegUnknown(frame: FuncState, regno: number): void {
 
 // kernel: mark_reg_not_init()
 export function markRegNotInit(frame: FuncState, regno: number): void {
-  frame.regs[regno] = notInit();
+  frame.regs[regno] = sharedNotInit();
 }
 
 /** Replaces register `regno` with `r` (kernel: struct assignment of bpf_reg_state). */
