@@ -138,12 +138,18 @@ export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], a
     // kernel: visit_insn() / visit_func_call_insn() prune points
     if (isPseudoFunc(insn)) {
       aux[i]!.prunePoint = true;
-      if (i + 2 < n) aux[i + 2]!.prunePoint = true;
+      if (i + 2 < n) aux[i + 2]!.prunePoint = aux[i + 2]!.jmpPoint = true;
+      const t = i + insn.imm + 1;
+      if (t >= 0 && t < n) aux[t]!.jmpPoint = true;
     } else if (c === op.CLASS_JMP || c === op.CLASS_JMP32) {
       const o = op.jmpOp(code);
       if (o === op.JMP_CALL) {
-        if (i + 1 < n) aux[i + 1]!.prunePoint = true;
-        if (isPseudoCall(insn)) aux[i]!.prunePoint = true;
+        if (i + 1 < n) aux[i + 1]!.prunePoint = aux[i + 1]!.jmpPoint = true;
+        if (isPseudoCall(insn)) {
+          aux[i]!.prunePoint = true;
+          const t = i + insn.imm + 1;
+          if (t >= 0 && t < n) aux[t]!.jmpPoint = true;
+        }
         // kernel: a callback-calling helper is a loop head (mark_calls_callback, mark_force_checkpoint)
         // kernel: is_async_callback_calling_insn(): checked before a new async state is pushed
         if (insn.src === 0 && insn.imm === 170) aux[i]!.prunePoint = true;
@@ -154,19 +160,19 @@ export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], a
         }
       } else if (o === op.JMP_JA) {
         const t = jmpTarget(insns, i);
-        if (t >= 0 && t < n) aux[t]!.prunePoint = true;
+        if (t >= 0 && t < n) aux[t]!.prunePoint = aux[t]!.jmpPoint = true;
       } else if (code === op.OP_MAY_GOTO) {
         // kernel: a may_goto is a loop head like a callback call (mark_force_checkpoint)
         aux[i]!.prunePoint = true;
         aux[i]!.forceCheckpoint = true;
         aux[i]!.mayGoto = true;
         const t = jmpTarget(insns, i);
-        if (t >= 0 && t < n) aux[t]!.prunePoint = true;
+        if (t >= 0 && t < n) aux[t]!.prunePoint = aux[t]!.jmpPoint = true;
       } else if (o !== op.JMP_EXIT) {
         // kernel: the jump itself, and push_insn() marks the branch target
         aux[i]!.prunePoint = true;
         const t = jmpTarget(insns, i);
-        if (t >= 0 && t < n) aux[t]!.prunePoint = true;
+        if (t >= 0 && t < n) aux[t]!.prunePoint = aux[t]!.jmpPoint = true;
       }
     }
   }

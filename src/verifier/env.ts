@@ -53,6 +53,8 @@ export interface Subprog {
 /** Per-instruction facts (kernel: struct bpf_insn_aux_data). */
 export interface InsnAux {
   prunePoint: boolean;
+  /** A jump, call or return lands here: every step into it is in the state's history (kernel: jmp_point). */
+  jmpPoint: boolean;
   /** Checkpoints must be made here (loop heads of callbacks, kernel: force_checkpoint). */
   forceCheckpoint: boolean;
   /** A helper call that runs a callback (bpf_loop): a loop head (kernel: calls_callback). */

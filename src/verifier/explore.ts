@@ -130,24 +130,45 @@ class Explorer {
     return true;
   }
 
-  // kernel: push_jmp_history() for steps that are not "next slot, same frame"
+  // kernel: push_insn_history() for every step into a jump point (a jump, call or return
+  // target), and for any step that is not "next slot, same frame"
   private pushStep(idx: number): void {
     const st = this.state;
-    if (this.prevIdx !== idx - 1 || this.lastFrames !== st.frames.length) {
+    if (this.env.aux[idx]!.jmpPoint || this.prevIdx !== idx - 1 || this.lastFrames !== st.frames.length) {
       st.history.push({ idx, prevIdx: this.prevIdx });
     }
   }
 
   // A pruned path's precision walk starts at idx, so the step into idx must be in the history,
-  // or the walk takes idx - 1 for its predecessor (kernel: push_jmp_history() before
-  // propagate_precision() in is_state_visited()). Recorded only for a return from a callee or
-  // callback (the bpf_loop call after a callback's exit). Jump edges need it too (without it a
-  // checkpoint on the jump's path can miss a mark: unsound), but recording them, as the kernel
-  // does, sends examples/l4lb past 1M insns through a pruning difference not yet found
-  // (test/verifier/precision-history.test.ts, the todo case).
+  // or the walk takes idx - 1 for its predecessor (kernel: push_insn_history() before
+  // propagate_precision() in is_state_visited())
   private propagateOnPrune(idx: number, old: VerifierState): void {
-    if (this.env.insns[this.prevIdx]?.code === op.OP_EXIT) this.pushStep(idx);
+    this.pushStep(idx);
     propagatePrecision(this.env, old, this.state);
+  }
+
+  /**
+   * Drops the states among the first `upto` of `list` (those compared and missed) that keep
+   * missing, also when a later one is hit (kernel: the miss_cnt > hit_cnt * n + n eviction
+   * inside is_state_visited()'s loop). Returns the list left at idx.
+   */
+  private dropMissing(idx: number, list: Checkpoint[], upto: number): Checkpoint[] {
+    const env = this.env;
+    const force = env.aux[idx]!.forceCheckpoint;
+    // usually nothing is dropped: keep the same array then
+    for (let k = 0; k < upto; k++) {
+      if (keepState(list[k]!, force)) continue;
+      const kept = list.slice(0, k);
+      for (let j = k; j < list.length; j++) {
+        const sl = list[j]!;
+        if (j >= upto || keepState(sl, force)) kept.push(sl);
+        // evicted states stay counted until their paths are done (kernel: free_list)
+        else if (sl.branches === 0) env.curStates--;
+      }
+      env.explored.set(idx, kept);
+      return kept;
+    }
+    return list;
   }
 
   // kernel: is_state_visited(); true when the current state is covered by an explored one
@@ -155,8 +176,10 @@ class Explorer {
     const env = this.env;
     const cur = this.state;
     const aux = env.aux[idx]!;
+    // a long history is costly to walk: cut it (kernel: force_new_state)
+    const forceNewState = aux.forceCheckpoint || cur.history.length > 40;
     let addNewState =
-      aux.forceCheckpoint ||
+      forceNewState ||
       (env.jmpsProcessed - env.prevJmpsProcessed >= 2 && env.insnProcessed - env.prevInsnProcessed >= 8);
     const list = env.explored.get(idx) ?? [];
     let statesCnt = 0;
@@ -172,6 +195,7 @@ class Explorer {
           ) {
             sl.hitCnt++;
             for (let cp = cur.parent; cp && cp !== sl; cp = cp.state.parent) cp.loopEntry ??= sl;
+            this.dropMissing(idx, list, n);
             this.propagateOnPrune(idx, sl.state);
             return true;
           }
@@ -180,6 +204,7 @@ class Explorer {
             sl.hitCnt++;
             // checkpoints between the loop head and here lack the marks the head still gets
             for (let cp = cur.parent; cp && cp !== sl; cp = cp.state.parent) cp.loopEntry ??= sl;
+            this.dropMissing(idx, list, n);
             this.propagateOnPrune(idx, sl.state);
             return true;
           }
@@ -198,7 +223,7 @@ class Explorer {
           );
         }
         if (
-          !aux.forceCheckpoint &&
+          !forceNewState &&
           env.jmpsProcessed - env.prevJmpsProcessed < 20 &&
           env.insnProcessed - env.prevInsnProcessed < 100
         ) {
@@ -214,29 +239,15 @@ class Explorer {
         )
       ) {
         sl.hitCnt++;
+        this.dropMissing(idx, list, n);
         this.propagateOnPrune(idx, sl.state);
         return true;
       }
       if (addNewState) sl.missCnt++;
     }
-    // drop states that keep missing (kernel: the miss_cnt > hit_cnt * n + n heuristic)
-    const force = aux.forceCheckpoint;
-    // usually nothing is dropped: keep the same array then
-    let kept = list;
-    for (let k = 0; k < list.length; k++) {
-      if (keepState(list[k]!, force)) continue;
-      kept = list.slice(0, k);
-      for (let j = k; j < list.length; j++) {
-        const sl = list[j]!;
-        if (keepState(sl, force)) kept.push(sl);
-        // evicted states stay counted until their paths are done (kernel: free_list)
-        else if (sl.branches === 0) env.curStates--;
-      }
-      break;
-    }
+    const kept = this.dropMissing(idx, list, list.length);
     if (env.maxStatesPerInsn < statesCnt) env.maxStatesPerInsn = statesCnt;
     if (!addNewState) {
-      if (kept.length !== list.length) env.explored.set(idx, kept);
       return false;
     }
     env.totalStates++;

@@ -284,6 +284,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     hasFuncInfo: (prog.funcInfo?.length ?? 0) > 0,
     aux: insns.map(() => ({
       prunePoint: false,
+      jmpPoint: false,
       forceCheckpoint: false,
       callsCallback: false,
       mayGoto: false,

@@ -103,7 +103,9 @@ function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness)
     case 'SCALAR_VALUE':
       // an imprecise old scalar: nothing after this point relied on its value
       if (!rold.precise && exact === 'NOT_EXACT') return true;
-      // a linked "id + off" scalar must be linked the same way
+      // an unlinked old scalar only bounds the value; a linked one ("id" or "id + off") must be
+      // linked the same way (kernel 6.18: regsafe()'s rold->id == 0 column)
+      if (!rold.id) return within(rold, rcur);
       if (hasAddConst(rold.id) !== hasAddConst(rcur.id)) return false;
       if (hasAddConst(rold.id) && rold.off !== rcur.off) return false;
       return within(rold, rcur) && idmap.checkScalar(rold.id, rcur.id);

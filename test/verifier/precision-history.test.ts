@@ -3,8 +3,8 @@
 // the state's history before the walk starts (kernel: push_jmp_history() before
 // propagate_precision() in is_state_visited()); without it the walk takes idx - 1 for the
 // predecessor, marks nothing on the real path, and a later state is pruned against a
-// checkpoint that lacks the mark. tsbpf records the step for returns from callees and
-// callbacks (explore.ts propagateOnPrune()); for jumps not yet, see the todo below.
+// checkpoint that lacks the mark. tsbpf records the step into every jump point, as the kernel
+// does (explore.ts propagateOnPrune()).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeProgram } from '../../src/isa/index.ts';
@@ -62,16 +62,12 @@ exit
 
 const c = parseCase(CASE, 'precision-prune-jump-edge');
 
-// UNSOUND, open: tsbpf accepts this program, the kernel rejects it. Recording the jump edge
-// before the prune walk (as the kernel does) makes tsbpf reject it with the kernel's message and
-// processed count, and brings callbacks.bpf.o inner_loop from 1,578 to 1,741 insns (kernel
-// 1,789), but sends examples/l4lb past 1M insns (kernel: 267,880). Its instruction sequence then
-// stays the kernel's (level-2 logs) up to the 32nd visit of insn 852 in the TCP-option loop,
-// where the kernel prunes and tsbpf holds only the loop's own, still-branching checkpoint
-// there: a checkpoint the kernel has at 852 tsbpf lacks (creation or eviction); not yet found.
-test('a prune after a jump marks the jump path precise: the path that needs it is explored and rejected', {
-  todo: 'tsbpf accepts: the jump edge into a pruned insn is not in the history (unsound)',
-}, () => {
+// Once unsound: tsbpf accepted this program because the jump edge into the pruned insn was not
+// in the history. Recording it also needed the kernel's checkpoint rules to keep examples/l4lb
+// near the kernel's count: a history longer than 40 entries forces a checkpoint, states that keep
+// missing are evicted also when a later one is hit, `rX = rY` drops rY's "id + K" link, and an
+// unlinked old scalar is compared by range alone.
+test('a prune after a jump marks the jump path precise: the path that needs it is explored and rejected', () => {
   const r = verify(caseProgram(c), { logLevel: 1 });
   assert.equal(r.verdict, 'reject');
   assert.equal(r.error?.message, "R6 invalid mem access 'scalar'");

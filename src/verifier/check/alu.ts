@@ -65,7 +65,13 @@ export interface AluFork {
 
 // kernel: assign_scalar_id_before_mov()
 function assignScalarIdBeforeMov(env: VerifierEnv, src: RegState): void {
-  if (src.type === 'SCALAR_VALUE' && !src.id && !tnum.isConst(src.s.varOff)) src.id = nextId(env);
+  if (src.type !== 'SCALAR_VALUE') return;
+  // a "linked value + K" source starts a new link: one rX += K per link is tracked
+  if (hasAddConst(src.id)) {
+    src.id = 0;
+    src.off = 0;
+  }
+  if (!src.id && !tnum.isConst(src.s.varOff)) src.id = nextId(env);
 }
 
 // kernel: check_alu_op()
