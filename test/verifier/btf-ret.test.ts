@@ -16,11 +16,11 @@ import { test } from 'node:test';
 import type { Btf } from '../../src/btf/btf.ts';
 import { parseBtf } from '../../src/btf/unmarshal.ts';
 import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
-import { objectMapInfo } from '../../src/runtime/map-info.ts';
-import { verifyBtfFields } from '../../src/runtime/verify-btf.ts';
+import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
 import { verify } from '../../src/verifier/index.ts';
 import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
 import { closingMessage, logOf } from '../examples/reject-expected.ts';
+import { checkSourceExpectations } from './source-checked.ts';
 
 const object = join(repoRoot, 'test/verifier/btf-ret/btf_ret.bpf.o');
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -69,16 +69,7 @@ function tsbpf(name: string) {
   const spec = loadCollectionSpec(readFileSync(object), { file: object });
   const linked = linkProgram(spec, name, { mapIndex: 'used', coreTarget: vmlinux });
   return verify(
-    {
-      insns: linked.insns,
-      progType: linked.progType,
-      sleepable: linked.sleepable,
-      maps: linked.maps.map((m) => objectMapInfo(spec, m)),
-      lineInfo: linked.lineInfo,
-      funcInfo: linked.funcInfo,
-      ...verifyBtfFields(spec, linked, vmlinux),
-      attachBtf: vmlinux,
-    },
+    { ...linkedVerifyProgram(spec, linked, { coreTarget: vmlinux }), attachBtf: vmlinux },
     { logLevel: 1 },
   );
 }
@@ -111,18 +102,6 @@ test('kernel: the tp_btf and iter verdicts and messages are what Linux says', { 
 test('kernel: fentry/fexit/fmod_ret/lsm expectations, where this kernel verifies those types', {
   skip,
 }, (t) => {
-  let refused = 0;
-  for (const [name, want] of Object.entries(SOURCE_CHECKED)) {
-    const r = runKobj(['--prog', name, '--log', '1', object]);
-    const p = r.programs[0]!;
-    const log = logOf(r.stdout);
-    // EPERM with an empty log: refused before verification (this machine's policy)
-    if (p.errno.startsWith('1 ') && log.trim() === '') {
-      refused++;
-      continue;
-    }
-    if (want === 'accept') assert.equal(p.verdict, 'accept', name);
-    else assert.equal(closingMessage(log)[0], want, name);
-  }
+  const refused = checkSourceExpectations(object, SOURCE_CHECKED);
   if (refused) t.diagnostic(`${refused} programs not verified by this kernel (EPERM before the verifier)`);
 });

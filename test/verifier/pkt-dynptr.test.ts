@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
-import { KFUNC_NAMES, resolveKfuncCalls } from '../../src/runtime/kfunc-calls.ts';
-import { objectMapInfo } from '../../src/runtime/map-info.ts';
-import { verifyBtfFields } from '../../src/runtime/verify-btf.ts';
+import { resolveKfuncCalls } from '../../src/runtime/kfunc-calls.ts';
+import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
 import { verify } from '../../src/verifier/index.ts';
 import { closingMessage, logOf } from '../examples/reject-expected.ts';
 import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
@@ -39,16 +38,7 @@ function tsbpfVerify(name: string) {
     loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object }),
   );
   const linked = linkProgram(spec, name, { mapIndex: 'used' });
-  const r = verify({
-    insns: linked.insns,
-    progType: linked.progType,
-    kfuncs: KFUNC_NAMES,
-    maps: linked.maps.map((m) => objectMapInfo(spec, m)),
-    funcInfo: linked.funcInfo,
-    lineInfo: linked.lineInfo,
-    ...verifyBtfFields(spec, linked),
-  });
-  return r;
+  return verify(linkedVerifyProgram(spec, linked));
 }
 
 function tsbpfVerdict(name: string): string | undefined {

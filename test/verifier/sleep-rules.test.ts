@@ -8,9 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
-import { KFUNC_NAMES, resolveKfuncCalls } from '../../src/runtime/kfunc-calls.ts';
-import { objectMapInfo } from '../../src/runtime/map-info.ts';
-import { verifyBtfFields } from '../../src/runtime/verify-btf.ts';
+import { resolveKfuncCalls } from '../../src/runtime/kfunc-calls.ts';
+import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
 import { verify } from '../../src/verifier/index.ts';
 import { closingMessage, logOf } from '../examples/reject-expected.ts';
 import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
@@ -55,16 +54,7 @@ function tsbpfVerdict(name: string): string | undefined {
     loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object }),
   );
   const linked = linkProgram(spec, name, { mapIndex: 'used' });
-  const r = verify({
-    insns: linked.insns,
-    progType: linked.progType,
-    sleepable: linked.sleepable,
-    kfuncs: KFUNC_NAMES,
-    maps: linked.maps.map((m) => objectMapInfo(spec, m)),
-    funcInfo: linked.funcInfo,
-    lineInfo: linked.lineInfo,
-    ...verifyBtfFields(spec, linked),
-  });
+  const r = verify(linkedVerifyProgram(spec, linked));
   return r.verdict === 'accept' ? undefined : r.error?.message;
 }
 
