@@ -89,6 +89,8 @@ class Explorer {
   private prevIdx = -1;
   private doPrintState = false;
   private lastFrames = 1;
+  /** `idx: (code) text` per instruction, formatted once: a failing 1M-step path prints each many times. */
+  private readonly insnLines: (string | undefined)[] = [];
 
   constructor(
     private readonly env: VerifierEnv,
@@ -384,7 +386,7 @@ class Explorer {
         this.doPrintState = false;
         if (this.log.isScratched()) this.log.insnState(idx, this.printState(false));
         this.printLineInfo(idx);
-        this.log.addInsnLine(`${idx}: ${formatKernelInsn(insns, idx)}`);
+        this.log.addInsnLine(this.insnLine(idx));
       }
       const st = this.state;
       this.pushStep(idx);
@@ -397,6 +399,15 @@ class Explorer {
       if (!this.step(idx)) return;
       this.lastFrames = this.state.frames.length;
     }
+  }
+
+  private insnLine(idx: number): string {
+    let line = this.insnLines[idx];
+    if (line === undefined) {
+      line = `${idx}: ${formatKernelInsn(this.env.insns, idx)}`;
+      this.insnLines[idx] = line;
+    }
+    return line;
   }
 
   private printLineInfo(idx: number): void {

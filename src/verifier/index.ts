@@ -388,7 +388,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     verdict: failure ? 'reject' : 'accept',
     insnsProcessed: env.insnProcessed,
     stats,
-    log: log.lines,
+    log: log.toLines(),
   };
   if (!failure) {
     result.ptrTypes = env.aux.map((a) => a.ptrType);

@@ -23,13 +23,29 @@ export interface LogPos {
   lastLen: number;
 }
 
+/**
+ * Lines per sealed block. A failing path of a million steps logs a million lines: kept as single
+ * strings they made the garbage collector walk a million objects at every major collection (a
+ * third of the time on such a path); joined into blocks they are a few hundred.
+ */
+const BLOCK_LINES = 4096;
+
 export class VerifierLog {
   readonly level: number;
-  lines: string[] = [];
+  /** Sealed blocks of BLOCK_LINES lines joined by '\n', then the lines after them. */
+  private blocks: string[] = [];
+  private sealedLines = 0;
+  private tail: string[] = [];
   /** Index of the last instruction line while the state may still be appended to it. */
   private openInsnLine = -1;
   scratchedRegs = 0;
-  scratchedStack = new Set<number>();
+  /**
+   * Stack slots touched since the state was last printed: spi 0..31 and 32..63 as bit masks
+   * (a Set cost a measurable share of a long level-1 log), all slots after scratchAll().
+   */
+  private scratchedSlotsLo = 0;
+  private scratchedSlotsHi = 0;
+  private scratchedAllSlots = false;
   /** Last source line printed (kernel: prev_linfo). */
   prevLineIdx = -1;
   /** Where BTF pointers' struct names come from (`ptr_file`): the verifier's layout BTF. */
@@ -55,27 +71,69 @@ export class VerifierLog {
   addInsnLine(line: string): void {
     if (!this.enabled) return;
     this.push(line);
-    this.openInsnLine = this.lines.length - 1;
+    this.openInsnLine = this.length - 1;
   }
 
   private push(line: string): void {
+    const tail = this.tail;
     if (this.continueLast) {
       this.continueLast = false;
-      this.lines[this.lines.length - 1] += line;
-    } else {
-      this.lines.push(line);
+      tail[tail.length - 1] += line;
+      return;
     }
+    tail.push(line);
+    // keep a block's worth in the tail: truncate() and insnState() work on recent lines
+    if (tail.length >= this.sealAt) this.seal();
+  }
+
+  /** Tail length at which the next block is sealed. */
+  private sealAt = 2 * BLOCK_LINES;
+
+  /** Joins the tail's first BLOCK_LINES lines into a block (unless one holds a newline). */
+  private seal(): void {
+    const tail = this.tail;
+    const block = tail.slice(0, BLOCK_LINES).join('\n');
+    let newlines = 0;
+    for (let k = block.indexOf('\n'); k >= 0; k = block.indexOf('\n', k + 1)) newlines++;
+    if (newlines !== BLOCK_LINES - 1) {
+      // a line with a newline in it would come back as two: try again a block later
+      this.sealAt = tail.length + BLOCK_LINES;
+      return;
+    }
+    this.sealAt = 2 * BLOCK_LINES;
+    this.blocks.push(block);
+    this.sealedLines += BLOCK_LINES;
+    this.tail = tail.slice(BLOCK_LINES);
+  }
+
+  /** Splits sealed blocks back into the tail until line `lineIdx` is in it. */
+  private unsealTo(lineIdx: number): void {
+    while (this.blocks.length > 0 && this.sealedLines > lineIdx) {
+      const lines = this.blocks.pop()!.split('\n');
+      this.sealedLines -= lines.length;
+      this.tail = lines.concat(this.tail);
+    }
+  }
+
+  /** Every line, in order. */
+  toLines(): string[] {
+    if (this.blocks.length === 0) return this.tail;
+    const out: string[] = [];
+    for (const b of this.blocks) for (const l of b.split('\n')) out.push(l);
+    for (const l of this.tail) out.push(l);
+    return out;
   }
 
   /** Appends the state after `; ` to the open instruction line, else starts `N:`. kernel: print_insn_state() */
   insnState(insnIdx: number, text: string): void {
     if (!this.enabled) return;
-    const last = this.lines.length - 1;
-    if (this.openInsnLine === last && last >= 0) {
-      const line = this.lines[last]!;
+    const tail = this.tail;
+    const last = tail.length - 1;
+    if (this.openInsnLine === this.sealedLines + last && last >= 0) {
+      const line = tail[last]!;
       // kernel: vlog_alignment(); the ';' lands on a multiple of 8 minus 2, at least column 38
       const width = Math.ceil(Math.max(line.length + 5, 40) / 8) * 8 - 2;
-      this.lines[last] = `${line.padEnd(width)};${text}`;
+      tail[last] = `${line.padEnd(width)};${text}`;
       this.openInsnLine = -1;
     } else {
       this.add(`${insnIdx}:${text}`);
@@ -83,13 +141,15 @@ export class VerifierLog {
   }
 
   get length(): number {
-    return this.lines.length;
+    return this.sealedLines + this.tail.length;
   }
 
   /** Where the log ends now, for truncate() (kernel: log.end_pos). */
   get endPos(): LogPos {
-    const n = this.lines.length;
-    return { lines: n, lastLen: n > 0 ? this.lines[n - 1]!.length : 0 };
+    const n = this.length;
+    const t = this.tail;
+    // the tail is never empty while blocks exist (seal() leaves a block's worth, unsealTo() refills)
+    return { lines: n, lastLen: t.length > 0 ? t[t.length - 1]!.length : 0 };
   }
 
   /**
@@ -100,12 +160,16 @@ export class VerifierLog {
    * `2: (55) if r2 != 0x0 goto pc+1 4: R0=0 ...`.
    */
   truncate(pos: LogPos): void {
-    if (this.lines.length > pos.lines) this.lines.length = pos.lines;
+    // the last line kept must be in the tail
+    this.unsealTo(pos.lines - 1);
+    const tail = this.tail;
+    const keep = pos.lines - this.sealedLines;
+    if (tail.length > keep) tail.length = keep;
     this.openInsnLine = -1;
     this.continueLast = false;
-    const last = pos.lines - 1;
-    if (last >= 0 && this.lines[last]!.length > pos.lastLen) {
-      this.lines[last] = `${this.lines[last]!.slice(0, pos.lastLen)} `;
+    const last = keep - 1;
+    if (last >= 0 && tail[last]!.length > pos.lastLen) {
+      tail[last] = `${tail[last]!.slice(0, pos.lastLen)} `;
       this.continueLast = true;
     }
   }
@@ -115,22 +179,43 @@ export class VerifierLog {
   }
 
   scratchStack(spi: number): void {
-    // only the log reads the scratch marks: without one, skip the Set
-    if (this.level > 0) this.scratchedStack.add(spi);
+    // a frame has at most 64 slots (MAX_BPF_STACK / 8); -1 stands for all of them
+    if (spi === -1) this.scratchedAllSlots = true;
+    else if (spi >= 0 && spi < 32) this.scratchedSlotsLo |= 1 << spi;
+    else if (spi >= 32 && spi < 64) this.scratchedSlotsHi |= 1 << (spi - 32);
+  }
+
+  /** Every stack slot is to be printed (after scratchAll()). */
+  get allSlotsScratched(): boolean {
+    return this.scratchedAllSlots;
+  }
+
+  /** Whether stack slot spi is to be printed (kernel: is_spi_scratched()). */
+  isSlotScratched(spi: number): boolean {
+    if (this.scratchedAllSlots) return true;
+    if (spi >= 0 && spi < 32) return ((this.scratchedSlotsLo >>> spi) & 1) !== 0;
+    return spi >= 32 && spi < 64 && ((this.scratchedSlotsHi >>> (spi - 32)) & 1) !== 0;
   }
 
   scratchAll(): void {
     this.scratchedRegs = 0x7ff;
-    this.scratchedStack.add(-1);
+    this.scratchedAllSlots = true;
   }
 
   isScratched(): boolean {
-    return this.scratchedRegs !== 0 || this.scratchedStack.size > 0;
+    return (
+      this.scratchedRegs !== 0 ||
+      this.scratchedAllSlots ||
+      this.scratchedSlotsLo !== 0 ||
+      this.scratchedSlotsHi !== 0
+    );
   }
 
   clean(): void {
     this.scratchedRegs = 0;
-    this.scratchedStack.clear();
+    this.scratchedSlotsLo = 0;
+    this.scratchedSlotsHi = 0;
+    this.scratchedAllSlots = false;
   }
 }
 
@@ -203,7 +288,7 @@ export function frameStateStr(
 ): string {
   let out = '';
   if (frame.frameno) out += ` frame${frame.frameno}:`;
-  const all = printAll || log.scratchedStack.has(-1);
+  const all = printAll || log.allSlotsScratched;
   for (let i = 0; i < frame.regs.length; i++) {
     const reg = frame.regs[i]!;
     if (reg.type === 'NOT_INIT') continue;
@@ -211,7 +296,7 @@ export function frameStateStr(
     out += ` R${i}=${regStateStr(frame, reg, maps, log.btf)}`;
   }
   for (let spi = 0; spi < frame.stack.length; spi++) {
-    if (!all && !log.scratchedStack.has(spi)) continue;
+    if (!all && !log.isSlotScratched(spi)) continue;
     let slot = frame.stack[spi]!;
     if (slot.slotType.every((t) => t === STACK_INVALID)) continue;
     if (slot.slotType[BPF_REG_SIZE - 1] === STACK_DYNPTR && spi + 1 < frame.stack.length) {
