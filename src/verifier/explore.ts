@@ -18,7 +18,7 @@ import { markAllScalarsImprecise, markRegPrecise, propagatePrecision } from './p
 import { statesEqual, statesMaybeLooping } from './prune.ts';
 import { scalar as scalarNs } from './domain/index.ts';
 import type { RegState } from './reg.ts';
-import { pointer, regTypeStr, unknownScalar } from './reg.ts';
+import { pointer, regTypeStr, unknownScalar, withScalar } from './reg.ts';
 import * as stackNs from './stack.ts';
 import type { Checkpoint, VerifierState } from './state.ts';
 import { copyState, curFrame, newFrame } from './state.ts';
@@ -448,7 +448,9 @@ class Explorer {
       if (fork) {
         // kernel: maybe_fork_scalars() pushes the 0 case to re-run this instruction
         const other = copyState(st);
-        curFrame(other).regs[fork.regno] = { ...curFrame(other).regs[fork.regno]!, s: fork.value, id: 0 };
+        const forked = withScalar(curFrame(other).regs[fork.regno]!, fork.value);
+        forked.id = 0;
+        curFrame(other).regs[fork.regno] = forked;
         this.pushStack(other, idx, idx);
       }
       this.idx = idx + 1;

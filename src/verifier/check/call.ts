@@ -13,7 +13,7 @@ import { markChainPrecision, markRegPrecise } from '../precision.ts';
 import { getHelperProto, helperChangesPktData, isAcquireHelper, isReleaseHelper } from '../protos.ts';
 import type { HelperProto } from '../protos.ts';
 import type { RegState } from '../reg.ts';
-import { isKnownZero, isPktPointer, pointer, regTypeStr, unknownScalar } from '../reg.ts';
+import { copyReg, isKnownZero, isPktPointer, pointer, regTypeStr, unknownScalar } from '../reg.ts';
 import * as stackNs from '../stack.ts';
 import type { FuncState, VerifierState } from '../state.ts';
 import { copyState, curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
@@ -716,13 +716,13 @@ function pushCallbackCall(
     // kernel: set_map_elem_callback_state(): callback(map, key, value, ctx)
     if (!FOR_EACH_MAPS.has(env.maps[meta.mapIndex]?.type ?? ''))
       reject('callback function not allowed for map');
-    callee.regs[1] = { ...caller.regs[1]!, s: { ...caller.regs[1]!.s } };
+    callee.regs[1] = copyReg(caller.regs[1]!);
     callee.regs[2] = pointer('PTR_TO_MAP_KEY', { mapIndex: meta.mapIndex });
     callee.regs[3] = pointer('PTR_TO_MAP_VALUE', { mapIndex: meta.mapIndex });
-    callee.regs[4] = { ...caller.regs[3]!, s: { ...caller.regs[3]!.s } };
+    callee.regs[4] = copyReg(caller.regs[3]!);
   } else {
     callee.regs[1] = unknownScalar();
-    callee.regs[2] = { ...caller.regs[3]!, s: { ...caller.regs[3]!.s } };
+    callee.regs[2] = copyReg(caller.regs[3]!);
   }
   callee.inCallbackFn = true;
   callee.callbackRetMin = 0;
@@ -746,7 +746,7 @@ export function checkFuncCall(env: VerifierEnv, state: VerifierState, insn: Insn
   const global = env.globalFuncs[subprog];
   if (global) return callGlobalFunc(env, state, idx, subprog, global);
   const callee = newFrame(idx, state.frames.length, subprog);
-  for (let r = 1; r <= 5; r++) callee.regs[r] = { ...caller.regs[r]!, s: { ...caller.regs[r]!.s } };
+  for (let r = 1; r <= 5; r++) callee.regs[r] = copyReg(caller.regs[r]!);
   for (let r = 0; r <= 5; r++) {
     markRegNotInit(caller, r);
   }

@@ -146,9 +146,15 @@ function findGoodPktPointers(vstate: VerifierState, dst: RegState, rightOpen: bo
   const newRange = dst.off + (rightOpen ? 1 : 0);
   const { type, id } = dst;
   forEachReg(vstate, (r, set) => {
-    if (r.type === type && r.id === id && r.range < newRange)
-      set({ ...r, range: Math.max(r.range, newRange) });
+    if (r.type === type && r.id === id && r.range < newRange) set(withRange(r, newRange));
   });
+}
+
+/** r with another packet range; withScalar() keeps the one object shape every register has (a spread makes another). */
+function withRange(r: RegState, range: number): RegState {
+  const c = withScalar(r, r.s);
+  c.range = range;
+  return c;
 }
 
 // kernel: mark_pkt_end()
@@ -156,7 +162,7 @@ function markPktEnd(vstate: VerifierState, regno: number, rangeOpen: boolean): v
   const f = curFrame(vstate);
   const r = f.regs[regno]!;
   if (r.type !== 'PTR_TO_PACKET') return;
-  f.regs[regno] = { ...r, range: rangeOpen ? BEYOND_PKT_END : AT_PKT_END };
+  f.regs[regno] = withRange(r, rangeOpen ? BEYOND_PKT_END : AT_PKT_END);
 }
 
 const isInitPkt = (r: RegState): boolean =>
@@ -223,7 +229,10 @@ function tryMatchPktPointers(
 // kernel: mark_ptr_not_null_reg(); a map value holding a spin lock keeps its id, which names the lock
 function markPtrNotNull(r: RegState, env: VerifierEnv | undefined): RegState {
   const keepId = r.type === 'PTR_TO_MAP_VALUE' && env?.maps[r.mapIndex]?.spinLockOff !== undefined;
-  return { ...r, maybeNull: false, id: keepId ? r.id : 0, s: { ...r.s } };
+  const c = copyReg(r);
+  c.maybeNull = false;
+  if (!keepId) c.id = 0;
+  return c;
 }
 
 // kernel: mark_ptr_or_null_regs()
