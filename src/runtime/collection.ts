@@ -138,7 +138,7 @@ export class Collection {
     this.env = env;
     this.timers = new TimerTable(env);
     registerRuntimeHelpers(this.vm.helpers, env, this.timers);
-    registerKfuncs(this.vm.kfuncs);
+    registerKfuncs(this.vm.kfuncs, (c) => this.vm.packetCtx.get(c));
     this.userMemory =
       opts.userMemory instanceof UserMemory ? opts.userMemory : new UserMemory(opts.userMemory ?? {});
     registerSleepHelpers(this.vm.helpers, this.vm.kfuncs, this.userMemory);

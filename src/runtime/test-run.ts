@@ -330,6 +330,8 @@ function runSkb(
       block,
       hardStart: block,
       frameSize: SKB_HEADROOM + size,
+      // of the skb types a test run takes, only socket filters may not write packets
+      rdonly: opts.type === 'socket_filter',
     });
     const timing = timedRuns(vm, prog, ctx, repeat, loop, {
       start,

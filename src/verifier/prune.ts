@@ -68,6 +68,7 @@ function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
     rold.maybeNull === rcur.maybeNull &&
     rold.rdonly === rcur.rdonly &&
     rold.ringbuf === rcur.ringbuf &&
+    rold.dynptr === rcur.dynptr &&
     rold.off === rcur.off &&
     rold.range === rcur.range &&
     rold.mapIndex === rcur.mapIndex &&
@@ -95,7 +96,9 @@ function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness)
     rold.type !== rcur.type ||
     rold.maybeNull !== rcur.maybeNull ||
     rold.rdonly !== rcur.rdonly ||
-    rold.ringbuf !== rcur.ringbuf
+    rold.ringbuf !== rcur.ringbuf ||
+    // a slice's dynptr type is part of the kernel's reg->type (DYNPTR_TYPE_SKB/XDP flags)
+    rold.dynptr !== rcur.dynptr
   ) {
     return false;
   }

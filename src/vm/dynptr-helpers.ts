@@ -9,6 +9,7 @@
 import type { FuncProto, Helper, HelperCtx, HelperImpl, HelperTable } from './helpers.ts';
 import { SK_BUFF, XDP_MD } from './ctx-layout.ts';
 import type { VmMap } from './maps.ts';
+import type { PacketCtx } from './packet-helpers.ts';
 import { ringbufOfRecord } from './maps.ts';
 
 // kernel: enum bpf_func_id
@@ -114,13 +115,20 @@ function loadDynptr(ctx: HelperCtx, addr: number): Dynptr {
   };
 }
 
-function storeDynptr(ctx: HelperCtx, addr: number, data: number, type: number, size: number): void {
+function storeDynptr(
+  ctx: HelperCtx,
+  addr: number,
+  data: number,
+  type: number,
+  size: number,
+  rdonly = false,
+): void {
   if (!ctx.arena.check(addr, BPF_DYNPTR_SIZE, true))
     ctx.fault('helper', `dynptr at 0x${addr.toString(16)} is not writable`);
   const dv = ctx.arena.dv;
   dv.setUint32(addr, data, true);
   dv.setUint32(addr + 4, 0, true);
-  dv.setUint32(addr + 8, (size | (type << DYNPTR_TYPE_SHIFT)) >>> 0, true);
+  dv.setUint32(addr + 8, (size | (type << DYNPTR_TYPE_SHIFT) | (rdonly ? DYNPTR_RDONLY_BIT : 0)) >>> 0, true);
   dv.setUint32(addr + 12, 0, true);
 }
 
@@ -168,6 +176,62 @@ function dataAddr(ctx: HelperCtx, d: Dynptr, offset: number, len: number, write:
 }
 
 const flagsSet = (ctx: HelperCtx, n: number): boolean => (ctx.argLo(n) | ctx.argHi(n)) !== 0;
+
+/** kernel: BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH, the flags __bpf_skb_store_bytes() takes */
+const SKB_STORE_FLAGS = 3;
+
+/**
+ * Where bytes [offset, offset + len) of d may be read from, or a negative errno (kernel:
+ * __bpf_dynptr_read() up to its copy). `flags` says whether the flags argument was non-zero.
+ */
+function readSource(ctx: HelperCtx, d: Dynptr, offset: number, len: number, flags: boolean): number {
+  if (!d.data || flags) return -EINVAL;
+  if (!checkOffLen(d, offset, len)) return -E2BIG;
+  if (!isPkt(d)) return dataAddr(ctx, d, offset, len, false);
+  // kernel: __bpf_skb_load_bytes() / bpf_xdp_copy_buf(); tsbpf's packets are linear
+  return pktRange(ctx, d, offset, len) || -EFAULT;
+}
+
+/**
+ * Where bytes [offset, offset + len) of d may be written, or a negative errno (kernel:
+ * __bpf_dynptr_write() up to its copy: an skb dynptr stores as __bpf_skb_store_bytes(), an xdp one
+ * as __bpf_xdp_store_bytes()). `flagsLo`/`flagsHi`: the flags argument's halves.
+ */
+function writeTarget(
+  ctx: HelperCtx,
+  d: Dynptr,
+  offset: number,
+  len: number,
+  flagsLo: number,
+  flagsHi: number,
+): number {
+  if (!d.data || dpRdonly(d)) return -EINVAL;
+  if (!checkOffLen(d, offset, len)) return -E2BIG;
+  const type = dpType(d);
+  if (type === BPF_DYNPTR_TYPE_SKB) {
+    if (flagsHi || flagsLo & ~SKB_STORE_FLAGS) return -EINVAL;
+    // bpf_try_make_writable() fails past the packet: -EFAULT
+    return pktRange(ctx, d, offset, len) || -EFAULT;
+  }
+  if (flagsLo || flagsHi) return -EINVAL;
+  // kernel: bpf_xdp_pointer(): past the buffer is -EINVAL
+  if (type === BPF_DYNPTR_TYPE_XDP) return pktRange(ctx, d, offset, len) || -EINVAL;
+  if (type !== BPF_DYNPTR_TYPE_LOCAL && type !== BPF_DYNPTR_TYPE_RINGBUF) return -EINVAL;
+  return dataAddr(ctx, d, offset, len, true);
+}
+
+/**
+ * kernel: bpf_dynptr_slice() with a NULL buffer: the address of the bytes, or 0; `rdwr` as
+ * bpf_dynptr_slice_rdwr(), never a slice of a read-only dynptr. Packets are linear in tsbpf, so
+ * the buffer a program passes is never needed.
+ */
+function sliceAddr(ctx: HelperCtx, d: Dynptr, offset: number, len: number, rdwr: boolean): number {
+  if (!d.data || (rdwr && dpRdonly(d)) || !checkOffLen(d, offset, len)) return 0;
+  if (isPkt(d)) return pktRange(ctx, d, offset, len);
+  const t = dpType(d);
+  if (t !== BPF_DYNPTR_TYPE_LOCAL && t !== BPF_DYNPTR_TYPE_RINGBUF) return 0;
+  return dataAddr(ctx, d, offset, len, rdwr);
+}
 
 /** Registers helpers 197-203; `mapArg` resolves a map pointer argument as the map helpers do. */
 export function registerDynptrHelpers(t: HelperTable, mapArg: (ctx: HelperCtx, n: number) => VmMap): void {
@@ -231,13 +295,8 @@ export function registerDynptrHelpers(t: HelperTable, mapArg: (ctx: HelperCtx, n
   reg(BPF_FUNC_ringbuf_discard_dynptr, 'bpf_ringbuf_discard_dynptr', dynptrProtos.discard, commit(true));
 
   reg(BPF_FUNC_dynptr_read, 'bpf_dynptr_read', dynptrProtos.read, (ctx, dst, len, src, offset) => {
-    const d = loadDynptr(ctx, src);
-    if (!d.data || flagsSet(ctx, 5)) return -EINVAL;
-    if (!checkOffLen(d, offset, len)) return -E2BIG;
-    const pkt = isPkt(d) ? pktRange(ctx, d, offset, len) : undefined;
-    // kernel: __bpf_skb_load_bytes() / bpf_xdp_copy_buf(); tsbpf's packets are linear
-    if (pkt === 0) return -EFAULT;
-    const from = pkt ?? dataAddr(ctx, d, offset, len, false);
+    const from = readSource(ctx, loadDynptr(ctx, src), offset, len, flagsSet(ctx, 5));
+    if (from < 0) return from;
     if (!ctx.arena.check(dst, len, true)) ctx.fault('helper', `0x${dst.toString(16)}+${len} is not writable`);
     // kernel: memmove, the two may overlap
     ctx.arena.u8.copyWithin(dst, from, from + len);
@@ -245,13 +304,8 @@ export function registerDynptrHelpers(t: HelperTable, mapArg: (ctx: HelperCtx, n
   });
 
   reg(BPF_FUNC_dynptr_write, 'bpf_dynptr_write', dynptrProtos.write, (ctx, dst, offset, src, len) => {
-    const d = loadDynptr(ctx, dst);
-    if (!d.data || dpRdonly(d)) return -EINVAL;
-    if (!checkOffLen(d, offset, len)) return -E2BIG;
-    const type = dpType(d);
-    if (type !== BPF_DYNPTR_TYPE_LOCAL && type !== BPF_DYNPTR_TYPE_RINGBUF) return -EINVAL;
-    if (flagsSet(ctx, 5)) return -EINVAL;
-    const to = dataAddr(ctx, d, offset, len, true);
+    const to = writeTarget(ctx, loadDynptr(ctx, dst), offset, len, ctx.argLo(5), ctx.argHi(5));
+    if (to < 0) return to;
     if (!ctx.arena.check(src, len, false))
       ctx.fault('helper', `0x${src.toString(16)}+${len} is not readable`);
     ctx.arena.u8.copyWithin(to, src, src + len);
@@ -277,6 +331,9 @@ export interface PacketDynptrKfuncIds {
   isNull: number;
   isRdonly: number;
   adjust: number;
+  clone: number;
+  copy: number;
+  memset: number;
 }
 
 const kfunc = (id: number, name: string, args: FuncProto['args'], impl: HelperImpl): Helper => ({
@@ -288,9 +345,14 @@ const kfunc = (id: number, name: string, args: FuncProto['args'], impl: HelperIm
 
 /**
  * kfuncs of kernel/bpf/helpers.c and net/core/filter.c: dynptrs over a packet and slices of any
- * dynptr. The verifier decides which program types may call which.
+ * dynptr, clones, copies and memset. The verifier decides which program types may call which.
+ * `ctxOf` finds a packet context's bookkeeping: an skb dynptr is read-only where the program
+ * type may not write packets.
  */
-export function dynptrKfuncs(ids: PacketDynptrKfuncIds): Helper[] {
+export function dynptrKfuncs(
+  ids: PacketDynptrKfuncIds,
+  ctxOf: (ctxAddr: number) => PacketCtx | undefined = () => undefined,
+): Helper[] {
   const from =
     (type: number): HelperImpl =>
     (ctx, pktCtx, _flags, ptr) => {
@@ -306,23 +368,16 @@ export function dynptrKfuncs(ids: PacketDynptrKfuncIds): Helper[] {
         ctx.fault('helper', `0x${pktCtx.toString(16)} is not a packet context`);
       // kernel: skb->len / xdp_get_buff_len(); tsbpf's dynptr packets are linear
       const size = dv.getUint32(pktCtx + endOff, true) - dv.getUint32(pktCtx + dataOff, true);
-      storeDynptr(ctx, ptr, pktCtx, type, size);
+      // kernel: specialize_kfunc() gives such programs bpf_dynptr_from_skb_rdonly()
+      const rdonly = skb && ctxOf(pktCtx)?.rdonly === true;
+      storeDynptr(ctx, ptr, pktCtx, type, size, rdonly);
       return 0;
     };
-  // kernel: bpf_dynptr_slice(): a pointer into the dynptr's memory, or the buffer, or NULL
-  const slice = (ctx: HelperCtx, ptr: number, offset: number, buf: number, len: number): number => {
-    const d = loadDynptr(ctx, ptr);
-    if (!d.data || !checkOffLen(d, offset, len)) return 0;
-    if (!isPkt(d)) {
-      const t = dpType(d);
-      if (t !== BPF_DYNPTR_TYPE_LOCAL && t !== BPF_DYNPTR_TYPE_RINGBUF) return 0;
-      return dataAddr(ctx, d, offset, len, false);
-    }
-    // linear packets: skb_header_pointer() and bpf_xdp_pointer() return the packet itself, and
-    // the buffer is used only for bytes in fragments, which tsbpf's dynptrs do not reach
-    void buf;
-    return pktRange(ctx, d, offset, len);
-  };
+  // kernel: bpf_dynptr_slice(): a pointer into the dynptr's memory, or the buffer, or NULL.
+  // Linear packets: skb_header_pointer() and bpf_xdp_pointer() return the packet itself, and the
+  // buffer is used only for bytes in fragments, which tsbpf's dynptrs do not reach.
+  const slice = (ctx: HelperCtx, ptr: number, offset: number, _buf: number, len: number): number =>
+    sliceAddr(ctx, loadDynptr(ctx, ptr), offset, len, false);
   const dynptrIn = { type: 'ARG_PTR_TO_DYNPTR', flags: ['MEM_RDONLY'] } as const;
   const sliceArgs: FuncProto['args'] = [
     dynptrIn,
@@ -344,12 +399,9 @@ export function dynptrKfuncs(ids: PacketDynptrKfuncIds): Helper[] {
       proto: { ret: 'RET_PTR_TO_MEM_OR_NULL', args: sliceArgs },
     },
     {
-      ...kfunc(ids.sliceRdwr, 'bpf_dynptr_slice_rdwr', sliceArgs, (ctx, ptr, offset, buf, len) => {
-        // kernel: bpf_dynptr_slice_rdwr(): never a slice of a read-only dynptr
-        const d = loadDynptr(ctx, ptr);
-        if (!d.data || dpRdonly(d)) return 0;
-        return slice(ctx, ptr, offset, buf, len);
-      }),
+      ...kfunc(ids.sliceRdwr, 'bpf_dynptr_slice_rdwr', sliceArgs, (ctx, ptr, offset, _buf, len) =>
+        sliceAddr(ctx, loadDynptr(ctx, ptr), offset, len, true),
+      ),
       proto: { ret: 'RET_PTR_TO_MEM_OR_NULL', args: sliceArgs },
     },
     kfunc(ids.size, 'bpf_dynptr_size', [dynptrIn], (ctx, ptr) => {
@@ -364,13 +416,68 @@ export function dynptrKfuncs(ids: PacketDynptrKfuncIds): Helper[] {
     kfunc(ids.adjust, 'bpf_dynptr_adjust', [dynptrIn, anything, anything], (ctx, ptr, start, end) => {
       // kernel: bpf_dynptr_adjust() (u32 start and end)
       const d = loadDynptr(ctx, ptr);
-      if (!d.data) return -EINVAL;
-      if (start > end) return -ERANGE;
+      if (!d.data || start > end) return -EINVAL;
       if (end > dpSize(d)) return -ERANGE;
       const dv = ctx.arena.dv;
       dv.setUint32(ptr + 12, (d.offset + start) >>> 0, true);
       dv.setUint32(ptr + 8, ((d.sizeWord & ~DYNPTR_SIZE_MASK) | (end - start)) >>> 0, true);
       return 0;
     }),
+    kfunc(ids.clone, 'bpf_dynptr_clone', [dynptrIn, { ...dynptrArg, flags: ['MEM_UNINIT'] }], (ctx, p, c) => {
+      // kernel: bpf_dynptr_clone(): the 16 bytes, type, offset and read-only bit included
+      const d = loadDynptr(ctx, p);
+      if (!d.data) {
+        setNull(ctx, c);
+        return -EINVAL;
+      }
+      storeDynptr(ctx, c, d.data, 0, 0);
+      const dv = ctx.arena.dv;
+      dv.setUint32(c + 8, d.sizeWord, true);
+      dv.setUint32(c + 12, d.offset, true);
+      return 0;
+    }),
+    kfunc(ids.copy, 'bpf_dynptr_copy', [dynptrIn, anything, dynptrIn, anything, anything], copy),
+    kfunc(
+      ids.memset,
+      'bpf_dynptr_memset',
+      [dynptrIn, anything, anything, anything],
+      (ctx, p, off, size, val) => {
+        // kernel: bpf_dynptr_memset(): a writable slice, else the checks and __bpf_dynptr_write()
+        const d = loadDynptr(ctx, p);
+        let to = sliceAddr(ctx, d, off, size, true);
+        if (!to) {
+          if (dpRdonly(d)) return -EINVAL;
+          if (!checkOffLen(d, off, size)) return -E2BIG;
+          // a null dynptr passes the size check for 0 bytes: nothing to write
+          if (size === 0) return 0;
+          to = writeTarget(ctx, d, off, size, 0, 0);
+          if (to < 0) return to;
+        }
+        ctx.arena.u8.fill(val & 0xff, to, to + size);
+        return 0;
+      },
+    ),
   ];
 }
+
+/**
+ * kernel: bpf_dynptr_copy(): memmove between two slices, else a write from the source slice, a
+ * read into the destination slice, or both through a buffer. tsbpf's memory is linear, so the
+ * last case only meets a null or read-only dynptr, refused by its first read or write.
+ */
+const copy: HelperImpl = (ctx, dstPtr, dstOff, srcPtr, srcOff, size) => {
+  const dst = loadDynptr(ctx, dstPtr);
+  const src = loadDynptr(ctx, srcPtr);
+  let from = sliceAddr(ctx, src, srcOff, size, false);
+  let to = sliceAddr(ctx, dst, dstOff, size, true);
+  if (!from && !to) {
+    if (!checkOffLen(dst, dstOff, size) || !checkOffLen(src, srcOff, size)) return -E2BIG;
+    if (size === 0) return 0;
+  }
+  if (!from) from = readSource(ctx, src, srcOff, size, false);
+  if (from < 0) return from;
+  if (!to) to = writeTarget(ctx, dst, dstOff, size, 0, 0);
+  if (to < 0) return to;
+  ctx.arena.u8.copyWithin(to, from, from + size);
+  return 0;
+};

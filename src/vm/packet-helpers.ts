@@ -29,6 +29,11 @@ export interface PacketCtx {
    * the host: programs reach them only through helpers. Helpers replace `bytes` when it grows.
    */
   frags?: { bytes: Uint8Array };
+  /**
+   * skb: the program type may not write packets (kernel: !may_access_direct_pkt_data(env, NULL,
+   * BPF_WRITE)), so its skb dynptrs are read-only.
+   */
+  rdonly?: boolean;
 }
 
 /** Bytes per fragment page (kernel: PAGE_SIZE; also the test run's rxq frag_size). */

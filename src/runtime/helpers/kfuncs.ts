@@ -5,6 +5,7 @@
 // kernel: kernel/bpf/bpf_iter.c (bpf_iter_num_new/next/destroy)
 import type { Helper, HelperTable } from '../../vm/helpers.ts';
 import { dynptrKfuncs } from '../../vm/dynptr-helpers.ts';
+import type { PacketCtx } from '../../vm/packet-helpers.ts';
 import { E2BIG, EINVAL } from './env.ts';
 import { BPF_MAX_LOOPS } from './callbacks.ts';
 import { type RcuState, rcuKfuncs } from './rcu.ts';
@@ -27,6 +28,9 @@ export const KFUNC_IDS: Readonly<Record<string, number>> = {
   bpf_dynptr_is_null: 12,
   bpf_dynptr_is_rdonly: 13,
   bpf_dynptr_adjust: 14,
+  bpf_dynptr_clone: 15,
+  bpf_dynptr_copy: 16,
+  bpf_dynptr_memset: 17,
 };
 
 const iterArg = { type: 'ARG_PTR_TO_STACK' } as const;
@@ -92,20 +96,29 @@ function kfuncs(): Helper[] {
   ];
 }
 
-/** Registers the kfuncs; returns the RCU section depth they keep. */
-export function registerKfuncs(t: HelperTable): RcuState {
+/**
+ * Registers the kfuncs; returns the RCU section depth they keep. `ctxOf`: the packet contexts of
+ * test runs (an skb dynptr is read-only where the program type may not write packets).
+ */
+export function registerKfuncs(t: HelperTable, ctxOf?: (ctxAddr: number) => PacketCtx | undefined): RcuState {
   const rcu: RcuState = { depth: 0 };
   const ids = { lock: KFUNC_IDS.bpf_rcu_read_lock!, unlock: KFUNC_IDS.bpf_rcu_read_unlock! };
-  const dynptr = dynptrKfuncs({
-    fromSkb: KFUNC_IDS.bpf_dynptr_from_skb!,
-    fromXdp: KFUNC_IDS.bpf_dynptr_from_xdp!,
-    slice: KFUNC_IDS.bpf_dynptr_slice!,
-    sliceRdwr: KFUNC_IDS.bpf_dynptr_slice_rdwr!,
-    size: KFUNC_IDS.bpf_dynptr_size!,
-    isNull: KFUNC_IDS.bpf_dynptr_is_null!,
-    isRdonly: KFUNC_IDS.bpf_dynptr_is_rdonly!,
-    adjust: KFUNC_IDS.bpf_dynptr_adjust!,
-  });
+  const dynptr = dynptrKfuncs(
+    {
+      fromSkb: KFUNC_IDS.bpf_dynptr_from_skb!,
+      fromXdp: KFUNC_IDS.bpf_dynptr_from_xdp!,
+      slice: KFUNC_IDS.bpf_dynptr_slice!,
+      sliceRdwr: KFUNC_IDS.bpf_dynptr_slice_rdwr!,
+      size: KFUNC_IDS.bpf_dynptr_size!,
+      isNull: KFUNC_IDS.bpf_dynptr_is_null!,
+      isRdonly: KFUNC_IDS.bpf_dynptr_is_rdonly!,
+      adjust: KFUNC_IDS.bpf_dynptr_adjust!,
+      clone: KFUNC_IDS.bpf_dynptr_clone!,
+      copy: KFUNC_IDS.bpf_dynptr_copy!,
+      memset: KFUNC_IDS.bpf_dynptr_memset!,
+    },
+    ctxOf,
+  );
   for (const k of [...kfuncs(), ...rcuKfuncs(ids, rcu), ...dynptr]) t.register(k);
   return rcu;
 }

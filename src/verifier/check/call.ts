@@ -41,7 +41,15 @@ import { BPF_FUNC_spin_lock, checkNoRcuLock, heldLocks, processSpinLock } from '
 import type { GlobalFunc } from './global-func.ts';
 import { checkGlobalCall } from './global-func.ts';
 import { bprintfFormatValid } from '../../vm/bprintf.ts';
-const { BPF_REG_SIZE, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO, writableTypes } = stackNs;
+const {
+  BPF_DYNPTR_TYPE_SKB,
+  BPF_REG_SIZE,
+  STACK_INVALID,
+  STACK_MISC,
+  STACK_SPILL,
+  STACK_ZERO,
+  writableTypes,
+} = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const tnum = { ...tnumNs };
@@ -73,6 +81,8 @@ interface CallArgMeta {
   dynptr?: DynptrArgMeta;
   /** A dynptr argument with OBJ_RELEASE: the register pointing to it. */
   dynptrReleaseRegno: number;
+  /** bpf_dynptr_clone: the uninitialised argument copies the dynptr before it (kernel: KF_bpf_dynptr_clone). */
+  clone?: boolean;
 }
 
 // kernel: get_constant_map_key(): a 4-byte key spilled as a constant or zeroed on the stack
@@ -365,9 +375,17 @@ function checkFuncArg(
       meta.subprogno = reg.subprogno;
       break;
     case 'ARG_PTR_TO_DYNPTR':
-      meta.dynptr = processDynptrFunc(env, state, regno, spec, meta.insnIdx, (off) => {
-        checkMemAccess(env, state, { regno, off, size: BPF_REG_SIZE, t: 'write', valueRegno: -1 });
-      });
+      meta.dynptr = processDynptrFunc(
+        env,
+        state,
+        regno,
+        spec,
+        meta.insnIdx,
+        (off) => {
+          checkMemAccess(env, state, { regno, off, size: BPF_REG_SIZE, t: 'write', valueRegno: -1 });
+        },
+        meta.clone ? meta.dynptr : undefined,
+      );
       break;
     case 'ARG_PTR_TO_CONST_STR':
       checkRegConstStr(regno, reg, env.maps[reg.mapIndex]!);
@@ -547,8 +565,10 @@ export function checkKfuncArgs(
   state: VerifierState,
   fn: FuncProto,
   idx: number,
+  clone = false,
 ): DynptrArgMeta | undefined {
   const meta = emptyMeta(-1, idx);
+  meta.clone = clone;
   const proto: HelperProto = { ...fn, avail: 'base' };
   for (let i = 0; i < 5; i++) checkFuncArg(env, state, proto, i, meta);
   for (const w of meta.writes) clobberStack(w);
@@ -618,7 +638,9 @@ export function checkHelperCall(
     markRegNotInit(frame, r);
     env.log.scratchReg(r);
   }
-  if (helperChangesPktData(funcId)) clearAllPktPointers(state);
+  // kernel: the BPF_FUNC_dynptr_write case: writing through an skb dynptr may move the packet
+  const skbWrite = funcId === BPF_FUNC_dynptr_write && meta.dynptr?.type === BPF_DYNPTR_TYPE_SKB;
+  if (helperChangesPktData(funcId) || skbWrite) clearAllPktPointers(state);
   switch (fn.ret) {
     case 'RET_INTEGER':
       frame.regs[0] = unknownScalar();
@@ -685,6 +707,7 @@ function loopCallbackCall(
 /** Map types with map_for_each_callback (the ones tsbpf knows). */
 const BPF_FUNC_snprintf = 165;
 const BPF_FUNC_dynptr_from_mem = 197;
+const BPF_FUNC_dynptr_write = 202;
 
 const FOR_EACH_MAPS: ReadonlySet<string> = new Set([
   'array',

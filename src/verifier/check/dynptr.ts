@@ -103,7 +103,8 @@ export function checkDynptrRelease(state: VerifierState, regno: number, reg: Reg
 /**
  * kernel: process_dynptr_func() for helpers. An uninitialised argument (MEM_UNINIT) gets a new
  * dynptr written over 16 stack bytes (`writeSlot` does the kernel's check_mem_access() of each
- * 8-byte half); an initialised one must be a dynptr of the type the helper wants.
+ * 8-byte half); an initialised one must be a dynptr of the type the helper wants. `cloneOf`:
+ * bpf_dynptr_clone's parent, whose type and reference the new dynptr takes.
  */
 export function processDynptrFunc(
   env: VerifierEnv,
@@ -112,6 +113,7 @@ export function processDynptrFunc(
   spec: ArgSpec,
   insnIdx: number,
   writeSlot: (off: number) => void,
+  cloneOf?: DynptrArgMeta,
 ): DynptrArgMeta {
   const reg = state.frames[state.frames.length - 1]!.regs[regno]!;
   const frame = state.frames[reg.frameno]!;
@@ -122,7 +124,8 @@ export function processDynptrFunc(
     if (spi0 < 0 && spi0 !== ERANGE) reject(...msgs, 'Dynptr has to be an uninitialized dynptr');
     for (let i = 0; i < 16; i += BPF_REG_SIZE) writeSlot(i);
     const spi = dynptrGetSpi(frame, reg, msgs);
-    markStackSlotsDynptr(env, state, frame, spi, argDynptrType(spec), insnIdx);
+    const type = cloneOf ? cloneOf.type : argDynptrType(spec);
+    markStackSlotsDynptr(env, state, frame, spi, type, insnIdx, cloneOf?.refObjId ?? 0);
     return { id: 0, refObjId: 0, type: 0 };
   }
   const spi = dynptrGetSpi(frame, reg, msgs);
@@ -148,7 +151,7 @@ function dynptrSlotReg(type: number, first: boolean, id: number, refObjId: numbe
   return r;
 }
 
-// kernel: mark_stack_slots_dynptr()
+// kernel: mark_stack_slots_dynptr(); a clone of a ring-buffer dynptr shares its reference
 function markStackSlotsDynptr(
   env: VerifierEnv,
   state: VerifierState,
@@ -156,12 +159,14 @@ function markStackSlotsDynptr(
   spi: number,
   type: number,
   insnIdx: number,
+  cloneRefObjId: number,
 ): void {
   destroyIfDynptrStackSlot(env, state, frame, spi);
   destroyIfDynptrStackSlot(env, state, frame, spi - 1);
   const id = nextId(env);
   let refObjId = 0;
-  if (refcounted(type)) {
+  if (refcounted(type) && cloneRefObjId) refObjId = cloneRefObjId;
+  else if (refcounted(type)) {
     refObjId = nextId(env);
     state.refs.push({ id: refObjId, insnIdx });
   }
@@ -206,7 +211,7 @@ export function unmarkStackSlotsDynptr(
   }
   const ref = slot.refObjId;
   releaseReference(ref);
-  // clones share the reference (none yet: bpf_dynptr_clone is a kfunc)
+  // clones (bpf_dynptr_clone) share the reference: they go too
   for (let i = 1; i < frame.stack.length; i++) {
     const st = frame.stack[i]!;
     if (st.spilled.refObjId !== ref || st.slotType[0] !== STACK_DYNPTR) continue;

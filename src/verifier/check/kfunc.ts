@@ -94,6 +94,21 @@ const KFUNC_PROTOS: ReadonlyMap<string, KfuncProto> = new Map<string, KfuncProto
   ['bpf_dynptr_is_null', { ret: 'RET_INTEGER', args: [dynptrIn] }],
   ['bpf_dynptr_is_rdonly', { ret: 'RET_INTEGER', args: [dynptrIn] }],
   ['bpf_dynptr_adjust', { ret: 'RET_INTEGER', args: [dynptrIn, a('ARG_ANYTHING'), a('ARG_ANYTHING')] }],
+  // int bpf_dynptr_clone(const struct bpf_dynptr *p, struct bpf_dynptr *clone__uninit)
+  ['bpf_dynptr_clone', { ret: 'RET_INTEGER', args: [dynptrIn, a('ARG_PTR_TO_DYNPTR', 'MEM_UNINIT')] }],
+  // int bpf_dynptr_copy(struct bpf_dynptr *dst_ptr, u32 dst_off, struct bpf_dynptr *src_ptr, u32 src_off, u32 size)
+  [
+    'bpf_dynptr_copy',
+    {
+      ret: 'RET_INTEGER',
+      args: [dynptrIn, a('ARG_ANYTHING'), dynptrIn, a('ARG_ANYTHING'), a('ARG_ANYTHING')],
+    },
+  ],
+  // int bpf_dynptr_memset(struct bpf_dynptr *p, u32 offset, u32 size, u8 val)
+  [
+    'bpf_dynptr_memset',
+    { ret: 'RET_INTEGER', args: [dynptrIn, a('ARG_ANYTHING'), a('ARG_ANYTHING'), a('ARG_ANYTHING')] },
+  ],
   ['bpf_rcu_read_unlock', { ret: 'RET_VOID', args: [] }],
   [
     // int bpf_copy_from_user_str(void *dst, u32 dst__sz, const void *unsafe_ptr__ign, u64 flags)
@@ -139,7 +154,8 @@ export function checkKfuncCall(env: VerifierEnv, state: VerifierState, insn: Ins
   const slice = name === 'bpf_dynptr_slice' || name === 'bpf_dynptr_slice_rdwr';
   // buffer__opt: a NULL buffer skips the memory check of the pair (kernel: check_kfunc_args())
   const noBuffer = slice && isKnownZero(curFrame(state).regs[3]!);
-  const dynptr = checkKfuncArgs(env, state, noBuffer ? SLICE_NO_BUFFER : fn, idx);
+  const clone = name === 'bpf_dynptr_clone';
+  const dynptr = checkKfuncArgs(env, state, noBuffer ? SLICE_NO_BUFFER : fn, idx, clone);
   let r0: RegState | undefined;
   if (slice) {
     // buffer__szk: the slice's size, a constant
