@@ -4,7 +4,7 @@
 import type { CollectionSpec, MapSpec } from '../elf/spec.ts';
 import type { BpfMap } from '../maps/map.ts';
 import type { MapInfo } from '../verifier/index.ts';
-import { specialFieldOffset } from './btf-fields.ts';
+import { kptrFields, specialFieldOffset } from './btf-fields.ts';
 
 const ZERO_KEY = new Uint8Array(4);
 
@@ -30,6 +30,12 @@ export function objectMapInfo(spec: CollectionSpec, m: MapSpec, live?: BpfMap): 
   const spinLockOff = at('bpf_spin_lock');
   if (timerOff !== undefined) info.timerOff = timerOff;
   if (spinLockOff !== undefined) info.spinLockOff = spinLockOff;
+  try {
+    const kptrs = kptrFields(spec.btf, m.valueTypeId);
+    if (kptrs.length) info.kptrs = kptrs;
+  } catch {
+    // a dangling type id: no kptr fields, as for timers above
+  }
   if (m.frozen && m.keySize === 4) {
     const current = live?.lookup(ZERO_KEY);
     const data = current instanceof Uint8Array ? current : m.data;

@@ -22,6 +22,8 @@ export interface MapInfo {
   timerOff?: number;
   /** Offset of the `struct bpf_spin_lock` in the value, from BTF. */
   spinLockOff?: number;
+  /** kptr fields of the value, from BTF (kernel: map->record's BPF_KPTR_REF/UNREF fields). */
+  kptrs?: readonly { off: number; kind: 'ref' | 'untrusted'; struct: string }[];
   /** Map of maps: the inner map template (kernel: inner_map_meta). */
   inner?: MapInfo;
   /** A frozen read-only map's bytes (.rodata): constant loads from it become known scalars. */

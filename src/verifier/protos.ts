@@ -193,6 +193,15 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [195, { ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, KEY, ANY], avail: 'base' }],
   // kernel: bpf_get_current_task_btf_proto (RET_PTR_TO_BTF_ID_TRUSTED; bpf_base_func_proto())
   [158, { ret: 'RET_PTR_TO_BTF_ID', args: [], avail: 'base', retBtf: 'task_struct' }],
+  // void *bpf_kptr_xchg(void *map_value, void *ptr): the kptr's struct comes from the map's BTF
+  [
+    194,
+    {
+      ret: 'RET_PTR_TO_BTF_ID_OR_NULL',
+      args: [a('ARG_PTR_TO_KPTR'), a('ARG_PTR_TO_BTF_ID', 'PTR_MAYBE_NULL', 'OBJ_RELEASE')],
+      avail: 'base',
+    },
+  ],
   // kernel: bpf_d_path_proto (tracing_prog_func_proto(); its `allowed` checks the attach point)
   [
     147,
@@ -224,7 +233,8 @@ const CHANGES_PKT_DATA = new Set([
 export const helperChangesPktData = (id: number): boolean => CHANGES_PKT_DATA.has(id);
 
 /** Helpers whose result is a reference the program must release (kernel: is_acquire_function()). */
-export const isAcquireHelper = (id: number): boolean => id === 131;
+/** kernel: is_acquire_function() (ringbuf_reserve, kptr_xchg) */
+export const isAcquireHelper = (id: number): boolean => id === 131 || id === 194;
 /** kernel: is_release_function(): an argument carries OBJ_RELEASE */
 export const isReleaseHelper = (id: number): boolean =>
   HELPER_PROTOS.get(id)?.args.some((x) => x.flags?.includes('OBJ_RELEASE')) === true;

@@ -77,6 +77,8 @@ function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
     rold.subprogno === rcur.subprogno &&
     rold.btfId === rcur.btfId &&
     rold.trusted === rcur.trusted &&
+    rold.rcu === rcur.rcu &&
+    rold.untrusted === rcur.untrusted &&
     rold.dynptrId === rcur.dynptrId &&
     sameNumeric(rold, rcur) &&
     idmap.check(rold.id, rcur.id) &&

@@ -62,6 +62,10 @@ export interface RegState {
   btfId: number;
   /** PTR_TO_BTF_ID: kernel: PTR_TRUSTED */
   trusted: boolean;
+  /** PTR_TO_BTF_ID: kernel: MEM_RCU (valid inside an RCU read section; a kptr loaded there) */
+  rcu: boolean;
+  /** PTR_TO_BTF_ID: kernel: PTR_UNTRUSTED (loads only, through probe reads) */
+  untrusted: boolean;
   /** A STACK_DYNPTR slot's register: the dynptr type, | DYNPTR_FIRST_SLOT on its first slot (kernel: dynptr). */
   dynptr: number;
   /** PTR_TO_MEM from bpf_dynptr_data: the id of the dynptr it points into (kernel: dynptr_id). */
@@ -98,6 +102,8 @@ function base(type: RegType, s: Scalar): RegState {
     precise: false,
     btfId: 0,
     trusted: false,
+    rcu: false,
+    untrusted: false,
     dynptr: 0,
     dynptrId: 0,
   };
@@ -204,6 +210,8 @@ function regFields(r: RegState): RegState {
     precise: r.precise,
     btfId: r.btfId,
     trusted: r.trusted,
+    rcu: r.rcu,
+    untrusted: r.untrusted,
     dynptr: r.dynptr,
     dynptrId: r.dynptrId,
   };
@@ -251,11 +259,17 @@ const TYPE_STR: Record<RegType, string> = {
 
 /** The type as the log names it: `rdonly_`/`ringbuf_` prefixes, `_or_null` suffix (kernel: reg_type_str()). */
 export function regTypeStr(
-  r: Pick<RegState, 'type' | 'maybeNull' | 'rdonly' | 'ringbuf'> & { trusted?: boolean },
+  r: Pick<RegState, 'type' | 'maybeNull' | 'rdonly' | 'ringbuf'> & {
+    trusted?: boolean;
+    rcu?: boolean;
+    untrusted?: boolean;
+  },
 ): string {
   let prefix = '';
   if (r.rdonly) prefix += 'rdonly_';
   if (r.ringbuf) prefix += 'ringbuf_';
+  if (r.rcu) prefix += 'rcu_';
+  if (r.untrusted) prefix += 'untrusted_';
   if (r.trusted) prefix += 'trusted_';
   // kernel: a nullable BTF pointer is `ptr_or_null_`, every other type ends in `_or_null`
   if (r.type === 'PTR_TO_BTF_ID') return `${prefix}ptr_${r.maybeNull ? 'or_null_' : ''}`;

@@ -31,6 +31,10 @@ export const KFUNC_IDS: Readonly<Record<string, number>> = {
   bpf_dynptr_clone: 15,
   bpf_dynptr_copy: 16,
   bpf_dynptr_memset: 17,
+  /** The runtime's task objects (task-kfuncs.ts). */
+  bpf_task_acquire: 18,
+  bpf_task_release: 19,
+  bpf_task_from_pid: 20,
 };
 
 const iterArg = { type: 'ARG_PTR_TO_STACK' } as const;

@@ -7,7 +7,7 @@ import { HELPER_NAMES } from '../../isa/index.ts';
 import type { ArgSpec, FuncProto } from '../../vm/helpers.ts';
 import { tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
 import type { MapInfo, VerifierEnv } from '../env.ts';
-import { nextId, reject } from '../env.ts';
+import { nextId, reject, VerifierReject } from '../env.ts';
 import { frameStateStr } from '../log.ts';
 import { markChainPrecision, markRegPrecise } from '../precision.ts';
 import { getHelperProto, helperChangesPktData, isAcquireHelper, isReleaseHelper } from '../protos.ts';
@@ -27,6 +27,8 @@ import {
   checkStackAccessWithinBounds,
 } from './mem.ts';
 import { btfPointer, btfStructIdsMatch, btfTypeName, checkBufferAccess } from './btf-ptr.ts';
+import type { KptrField } from './kptr.ts';
+import { checkMapKptrFields, kptrXchgResult, mapKptrMatchType, processKptrFunc } from './kptr.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
 import type { DynptrArgMeta } from './dynptr.ts';
 import {
@@ -83,6 +85,8 @@ interface CallArgMeta {
   dynptrReleaseRegno: number;
   /** bpf_dynptr_clone: the uninitialised argument copies the dynptr before it (kernel: KF_bpf_dynptr_clone). */
   clone?: boolean;
+  /** bpf_kptr_xchg: the kptr its map value argument points to (kernel: kptr_field). */
+  kptrField?: KptrField;
 }
 
 // kernel: get_constant_map_key(): a 4-byte key spilled as a constant or zeroed on the stack
@@ -167,7 +171,12 @@ const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
   },
   ARG_PTR_TO_BTF_ID: {
     types: ['ptr_', 'trusted_ptr_', 'rcu_ptr_'],
-    match: (r) => r.type === 'PTR_TO_BTF_ID' && !r.maybeNull,
+    match: (r, a) => r.type === 'PTR_TO_BTF_ID' && notNullUnlessAllowed(r, a) && !r.untrusted,
+  },
+  // kernel: ARG_KPTR_XCHG_DEST (kptr_xchg_dest_types; the second is an allocated object)
+  ARG_PTR_TO_KPTR: {
+    types: ['map_value', 'ptr_'],
+    match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull,
   },
   ARG_PTR_TO_FUNC: { types: ['func'], match: (r) => r.type === 'PTR_TO_FUNC' },
   ARG_PTR_TO_SPIN_LOCK: {
@@ -263,6 +272,7 @@ function checkHelperMemAccess(
       }
       if (size === 0 && zeroOk) return;
       checkMemRegionAccess(regno, reg, reg.off, size, m.valueSize);
+      if (m.kptrs) checkMapKptrFields(m, regno, reg, reg.off, size, false);
       return;
     }
     case 'PTR_TO_MEM':
@@ -321,6 +331,10 @@ function checkFuncArg(
   const mayBeNull = hasFlag(spec, 'PTR_MAYBE_NULL');
   if (!(isKnownZero(reg) && mayBeNull)) {
     checkRegType(regno, reg, spec);
+    if (meta.funcId === BPF_FUNC_kptr_xchg && spec.type === 'ARG_PTR_TO_BTF_ID') {
+      if (!meta.kptrField) reject('verifier internal error: no kptr for bpf_kptr_xchg');
+      mapKptrMatchType(env, meta.kptrField, reg, regno);
+    }
     // kernel: check_func_arg_reg_off()
     if (spec.type === 'ARG_PTR_TO_RINGBUF_MEM' && reg.off) {
       reject(`dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
@@ -339,6 +353,11 @@ function checkFuncArg(
   }
   // the ringbuf argument carries OBJ_RELEASE
   if (spec.type === 'ARG_PTR_TO_RINGBUF_MEM') {
+    if (!reg.refObjId && !isKnownZero(reg))
+      reject(`R${regno} must be referenced when passed to release function`);
+    meta.releaseRegno = regno;
+  }
+  if (spec.type === 'ARG_PTR_TO_BTF_ID' && hasFlag(spec, 'OBJ_RELEASE')) {
     if (!reg.refObjId && !isKnownZero(reg))
       reject(`R${regno} must be referenced when passed to release function`);
     meta.releaseRegno = regno;
@@ -374,6 +393,9 @@ function checkFuncArg(
     case 'ARG_PTR_TO_FUNC':
       meta.subprogno = reg.subprogno;
       break;
+    case 'ARG_PTR_TO_KPTR':
+      meta.kptrField = processKptrFunc(env, regno, reg);
+      break;
     case 'ARG_PTR_TO_DYNPTR':
       meta.dynptr = processDynptrFunc(
         env,
@@ -397,14 +419,19 @@ function checkFuncArg(
     case 'ARG_CONST_SIZE':
     case 'ARG_CONST_SIZE_OR_ZERO': {
       const prev = fn.args[arg - 1]!;
-      checkMemSizeReg(
-        env,
-        state,
-        regno,
-        hasFlag(prev, 'MEM_WRITE'),
-        spec.type === 'ARG_CONST_SIZE_OR_ZERO',
-        meta,
-      );
+      const zeroOk = spec.type === 'ARG_CONST_SIZE_OR_ZERO';
+      if (meta.funcId < 0) {
+        // kernel: check_kfunc_mem_size_reg(): a kfunc's memory is checked for reading, then writing
+        try {
+          checkMemSizeReg(env, state, regno, false, zeroOk, meta);
+          checkMemSizeReg(env, state, regno, true, zeroOk, meta);
+        } catch (e) {
+          if (!(e instanceof VerifierReject)) throw e;
+          reject(...e.lines, `arg#${arg - 1} arg#${arg} memory, len pair leads to invalid memory access`);
+        }
+        break;
+      }
+      checkMemSizeReg(env, state, regno, hasFlag(prev, 'MEM_WRITE'), zeroOk, meta);
       break;
     }
     case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
@@ -526,7 +553,7 @@ function mapFuncCompatible(type: string, funcId: number): boolean {
 const PERCPU_MAPS = new Set(['percpu_array', 'percpu_hash', 'lru_percpu_hash']);
 
 /** kernel: mark_reg_invalid() for root: references released elsewhere become unknown scalars. */
-function releaseReference(state: VerifierState, refObjId: number): void {
+export function releaseReference(state: VerifierState, refObjId: number): void {
   const before = state.refs.length;
   state.refs = state.refs.filter((r) => r.id !== refObjId);
   if (state.refs.length === before) reject(`verifier internal error: reference id=${refObjId} not found`);
@@ -559,18 +586,25 @@ function clobberStack(w: { frame: FuncState; minOff: number; maxOff: number }): 
 export const inSleepable = (env: VerifierEnv, state: VerifierState): boolean =>
   env.sleepable && !state.frames[0]!.inAsyncCallbackFn;
 
-/** A kfunc's arguments, checked as a helper's with the same argument types (kfunc.ts). */
+/**
+ * A kfunc's arguments, checked as a helper's with the same argument types (kfunc.ts), each after
+ * `beforeArg`, the kernel's kfunc-specific checks of that argument (kfunc-args.ts).
+ */
 export function checkKfuncArgs(
   env: VerifierEnv,
   state: VerifierState,
   fn: FuncProto,
   idx: number,
   clone = false,
+  beforeArg?: (i: number) => void,
 ): DynptrArgMeta | undefined {
   const meta = emptyMeta(-1, idx);
   meta.clone = clone;
   const proto: HelperProto = { ...fn, avail: 'base' };
-  for (let i = 0; i < 5; i++) checkFuncArg(env, state, proto, i, meta);
+  for (let i = 0; i < 5; i++) {
+    beforeArg?.(i);
+    checkFuncArg(env, state, proto, i, meta);
+  }
   for (const w of meta.writes) clobberStack(w);
   return meta.dynptr;
 }
@@ -666,6 +700,12 @@ export function checkHelperCall(
     case 'RET_PTR_TO_BTF_ID':
       frame.regs[0] = btfPointer(env, fn.retBtf ?? '', { trusted: true });
       break;
+    case 'RET_PTR_TO_BTF_ID_OR_NULL':
+      // bpf_kptr_xchg: the object that was in the kptr, or NULL
+      if (!meta.kptrField) reject('verifier internal error: no kptr for bpf_kptr_xchg');
+      frame.regs[0] = kptrXchgResult(env, meta.kptrField);
+      frame.regs[0]!.id = nextId(env);
+      break;
     case 'RET_PTR_TO_MEM_OR_NULL':
       frame.regs[0] = pointer('PTR_TO_MEM', { maybeNull: true, ringbuf: true, memSize: meta.memSize });
       frame.regs[0]!.id = nextId(env);
@@ -706,6 +746,7 @@ function loopCallbackCall(
 
 /** Map types with map_for_each_callback (the ones tsbpf knows). */
 const BPF_FUNC_snprintf = 165;
+const BPF_FUNC_kptr_xchg = 194;
 const BPF_FUNC_dynptr_from_mem = 197;
 const BPF_FUNC_dynptr_write = 202;
 

@@ -84,7 +84,8 @@ function setTarget(n: RegState): void {
 function regNotNull(r: RegState): boolean {
   if (r.maybeNull) return false;
   return (
-    (r.type === 'PTR_TO_BTF_ID' && r.trusted) ||
+    // kernel: is_trusted_reg(): a referenced pointer is trusted too
+    (r.type === 'PTR_TO_BTF_ID' && (r.trusted || r.refObjId !== 0)) ||
     r.type === 'PTR_TO_MAP_VALUE' ||
     r.type === 'PTR_TO_MAP_KEY' ||
     r.type === 'PTR_TO_MEM' ||

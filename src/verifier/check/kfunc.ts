@@ -6,12 +6,15 @@
 import type { Insn } from '../../isa/index.ts';
 import type { ArgSpec, FuncProto } from '../../vm/helpers.ts';
 import type { ProgTypeName, VerifierEnv } from '../env.ts';
-import { reject } from '../env.ts';
+import { nextId, reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
 import { isKnownZero, unknownScalar } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
-import { checkKfuncArgs, inSleepable } from './call.ts';
+import { checkKfuncArgs, inSleepable, releaseReference } from './call.ts';
+import { btfPointer } from './btf-ptr.ts';
+import type { KfuncArgMeta, KfuncArgProto } from './kfunc-args.ts';
+import { checkKfuncArg, checkKfuncRelease, hasKf, kfArgKind } from './kfunc-args.ts';
 import { markRegNotInit } from './regs.ts';
 import { dynptrKfuncSlice } from './dynptr.ts';
 import { tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
@@ -61,12 +64,26 @@ const sliceProto = (): KfuncProto => ({
 });
 const SLICE_NO_BUFFER: KfuncProto = { ...sliceProto(), args: [dynptrIn, a('ARG_ANYTHING')] };
 
-interface KfuncProto extends FuncProto {
+interface KfuncProto extends FuncProto, KfuncArgProto {
   /** kernel: KF_SLEEPABLE */
   sleepable?: boolean;
   /** The program types whose kfunc id set holds it (kernel: register_btf_kfunc_id_set()); all if absent. */
   progTypes?: readonly ProgTypeName[];
+  /** Returns `struct NAME *` (kernel: a kfunc whose BTF return type points to a struct). */
+  retBtf?: string;
 }
+
+// kernel: kernel/bpf/helpers.c kfunc_init(): generic_kfunc_set's program types
+const GENERIC_PROG_TYPES: readonly ProgTypeName[] = [
+  'tracing',
+  'sched_cls',
+  'xdp',
+  'struct_ops',
+  'syscall',
+  'cgroup_skb',
+];
+
+const task = a('ARG_PTR_TO_BTF_ID');
 
 // kernel: the BTF_ID_FLAGS() sets of kernel/bpf/helpers.c (common_btf_ids: every program type)
 const KFUNC_PROTOS: ReadonlyMap<string, KfuncProto> = new Map<string, KfuncProto>([
@@ -110,17 +127,52 @@ const KFUNC_PROTOS: ReadonlyMap<string, KfuncProto> = new Map<string, KfuncProto
     { ret: 'RET_INTEGER', args: [dynptrIn, a('ARG_ANYTHING'), a('ARG_ANYTHING'), a('ARG_ANYTHING')] },
   ],
   ['bpf_rcu_read_unlock', { ret: 'RET_VOID', args: [] }],
+  // struct task_struct *bpf_task_acquire(struct task_struct *p): KF_ACQUIRE | KF_RCU | KF_RET_NULL
+  [
+    'bpf_task_acquire',
+    {
+      ret: 'RET_PTR_TO_BTF_ID',
+      args: [task],
+      argBtf: ['task_struct'],
+      retBtf: 'task_struct',
+      flags: ['KF_ACQUIRE', 'KF_RCU', 'KF_RET_NULL'],
+      progTypes: GENERIC_PROG_TYPES,
+    },
+  ],
+  // void bpf_task_release(struct task_struct *p): KF_RELEASE
+  [
+    'bpf_task_release',
+    {
+      ret: 'RET_VOID',
+      args: [task],
+      argBtf: ['task_struct'],
+      flags: ['KF_RELEASE'],
+      progTypes: GENERIC_PROG_TYPES,
+    },
+  ],
+  // struct task_struct *bpf_task_from_pid(s32 pid): KF_ACQUIRE | KF_RET_NULL
+  [
+    'bpf_task_from_pid',
+    {
+      ret: 'RET_PTR_TO_BTF_ID',
+      args: [a('ARG_ANYTHING')],
+      retBtf: 'task_struct',
+      flags: ['KF_ACQUIRE', 'KF_RET_NULL'],
+      progTypes: GENERIC_PROG_TYPES,
+    },
+  ],
   [
     // int bpf_copy_from_user_str(void *dst, u32 dst__sz, const void *unsafe_ptr__ign, u64 flags)
     'bpf_copy_from_user_str',
     {
       ret: 'RET_INTEGER',
       args: [
-        a('ARG_PTR_TO_MEM', 'MEM_UNINIT', 'MEM_WRITE'),
+        a('ARG_PTR_TO_MEM', 'MEM_WRITE'),
         a('ARG_CONST_SIZE_OR_ZERO'),
         a('ARG_ANYTHING'),
         a('ARG_ANYTHING'),
       ],
+      kinds: [undefined, undefined, 'ignore'],
       sleepable: true,
     },
   ],
@@ -155,7 +207,13 @@ export function checkKfuncCall(env: VerifierEnv, state: VerifierState, insn: Ins
   // buffer__opt: a NULL buffer skips the memory check of the pair (kernel: check_kfunc_args())
   const noBuffer = slice && isKnownZero(curFrame(state).regs[3]!);
   const clone = name === 'bpf_dynptr_clone';
-  const dynptr = checkKfuncArgs(env, state, noBuffer ? SLICE_NO_BUFFER : fn, idx, clone);
+  const proto = noBuffer ? SLICE_NO_BUFFER : fn;
+  const argMeta: KfuncArgMeta = { refObjId: 0, releaseRegno: 0 };
+  const dynptr = checkKfuncArgs(env, state, helperView(proto), idx, clone, (i) =>
+    checkKfuncArg(env, state, name, proto, i, argMeta),
+  );
+  checkKfuncRelease(name, fn, argMeta);
+  if (hasKf(fn, 'KF_RELEASE')) releaseReference(state, argMeta.refObjId);
   let r0: RegState | undefined;
   if (slice) {
     // buffer__szk: the slice's size, a constant
@@ -173,5 +231,34 @@ export function checkKfuncCall(env: VerifierEnv, state: VerifierState, insn: Ins
     env.log.scratchReg(r);
   }
   if (fn.ret === 'RET_INTEGER') frame.regs[0] = unknownScalar();
+  if (fn.retBtf) frame.regs[0] = kfuncBtfResult(env, state, fn, idx);
   if (r0) frame.regs[0] = r0;
+}
+
+/**
+ * The prototype the helper checks see: memory and `struct NAME *` arguments pass their type
+ * check untouched (the kernel checks them in check_kfunc_args(), kfunc-args.ts), sizes still
+ * bound the memory before them.
+ */
+function helperView(fn: KfuncProto): FuncProto {
+  const args = fn.args.map((x, i) => {
+    const kind = kfArgKind(fn, i);
+    if (kind === 'mem' || kind === 'btf' || kind === 'ignore') return { ...x, type: 'ARG_ANYTHING' as const };
+    return x;
+  });
+  return { ret: fn.ret, args };
+}
+
+// kernel: check_kfunc_call() for a kfunc returning a pointer to a struct
+function kfuncBtfResult(env: VerifierEnv, state: VerifierState, fn: KfuncProto, idx: number): RegState {
+  const retNull = hasKf(fn, 'KF_RET_NULL');
+  const r = btfPointer(env, fn.retBtf!, { maybeNull: retNull });
+  if (retNull) r.id = nextId(env);
+  if (hasKf(fn, 'KF_ACQUIRE')) {
+    const id = nextId(env);
+    state.refs.push({ id, insnIdx: idx });
+    if (retNull) r.id = id;
+    r.refObjId = id;
+  }
+  return r;
 }

@@ -26,6 +26,7 @@ import { noteStackAccess } from '../precision.ts';
 import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
 import { immOperand, sharedKnownS32 } from './imm.ts';
 import { checkPtrToMapAccess } from './map-ptr.ts';
+import { checkMapKptrAccess, checkMapKptrFields } from './kptr.ts';
 import { destroyIfDynptrStackSlot, dynptrByteIn } from './dynptr.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
 import { hasBtfCtx, tracingCtxAccess } from './tracing-ctx.ts';
@@ -405,6 +406,8 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
       reject(`read from map forbidden, value_size=${m.valueSize} off=${off} size=${size}`);
     }
     checkMemRegionAccess(a.regno, reg, off, size, m.valueSize);
+    const kptr = m.kptrs ? checkMapKptrFields(m, a.regno, reg, off, size, true) : undefined;
+    if (kptr) return checkMapKptrAccess(env, state, kptr, a.valueRegno, a.stImm);
     if (valueWanted) {
       if (tnum.isConst(reg.s.varOff) && m.frozenData && flags & BPF_F_RDONLY_PROG) {
         const mapOff = off + (u64.toNumberU(tnum.value(reg.s.varOff)) ?? 0);
