@@ -21,7 +21,7 @@ import type { RegState } from './reg.ts';
 import { pointer, regTypeStr, unknownScalar, withScalar } from './reg.ts';
 import * as stackNs from './stack.ts';
 import type { Checkpoint, VerifierState } from './state.ts';
-import { copyState, curFrame, newFrame } from './state.ts';
+import { copyState, curFrame, newFrame, ownSlot } from './state.ts';
 const { isSpilledReg } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -343,7 +343,10 @@ class Explorer {
       for (let spi = 0; spi < Math.min(fo.stack.length, fc.stack.length); spi++) {
         const so = fo.stack[spi]!;
         const sc = fc.stack[spi]!;
-        if (isSpilledReg(so) && isSpilledReg(sc)) sc.spilled = widen(so.spilled, sc.spilled);
+        if (!isSpilledReg(so) || !isSpilledReg(sc)) continue;
+        // the slot may be shared with copies: only a changed one becomes the frame's own
+        const w = widen(so.spilled, sc.spilled);
+        if (w !== sc.spilled) ownSlot(fc, spi, true).spilled = w;
       }
     });
   }

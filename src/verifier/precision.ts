@@ -8,6 +8,7 @@ import { CALLBACK_HELPERS } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
 import * as stackNs from './stack.ts';
 import type { Checkpoint, FuncState, HistEntry, VerifierState } from './state.ts';
+import { ownReg, ownSlot } from './state.ts';
 const { BPF_REG_SIZE, STACK_SPILL } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -171,7 +172,7 @@ function markInState(st: VerifierState, bt: Backtrack): void {
       if (!bt.has(r, f)) continue;
       const reg = func.regs[r]!;
       if (reg.type !== 'SCALAR_VALUE' || reg.precise) bt.clear(r, f);
-      else reg.precise = true;
+      else ownReg(func, r).precise = true;
     }
     if (bt.slotsLo[f] === 0 && bt.slotsHi[f] === 0) continue;
     for (let spi = 0; spi < 64; spi++) {
@@ -185,7 +186,7 @@ function markInState(st: VerifierState, bt: Backtrack): void {
       ) {
         bt.clearSlot(f, spi);
       } else {
-        slot.spilled.precise = true;
+        ownSlot(func, spi).spilled.precise = true;
       }
     }
   }
@@ -291,8 +292,15 @@ export function propagatePrecision(env: VerifierEnv, old: VerifierState, cur: Ve
 /** kernel: mark_all_scalars_imprecise() */
 export function markAllScalarsImprecise(st: VerifierState): void {
   for (const f of st.frames) {
-    for (const r of f.regs) if (r.type === 'SCALAR_VALUE') r.precise = false;
-    for (const s of f.stack) if (s.spilled.type === 'SCALAR_VALUE') s.spilled.precise = false;
+    // registers and slots may be shared with copies: only the precise ones are written
+    for (let i = 0; i < f.regs.length; i++) {
+      const r = f.regs[i]!;
+      if (r.type === 'SCALAR_VALUE' && r.precise) ownReg(f, i).precise = false;
+    }
+    for (let spi = 0; spi < f.stack.length; spi++) {
+      const r = f.stack[spi]!.spilled;
+      if (r.type === 'SCALAR_VALUE' && r.precise) ownSlot(f, spi).spilled.precise = false;
+    }
   }
 }
 

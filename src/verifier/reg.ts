@@ -70,6 +70,11 @@ export interface RegState {
   dynptr: number;
   /** PTR_TO_MEM from bpf_dynptr_data: the id of the dynptr it points into (kernel: dynptr_id). */
   dynptrId: number;
+  /**
+   * Held by more than one state copy (copyFrame() shares registers): never write it in place, make
+   * the frame's own copy first (ownReg() in state.ts). Never reset: a copy starts unshared.
+   */
+  shared: boolean;
 }
 
 /**
@@ -106,6 +111,7 @@ function base(type: RegType, s: Scalar): RegState {
     untrusted: false,
     dynptr: 0,
     dynptrId: 0,
+    shared: false,
   };
 }
 
@@ -120,6 +126,7 @@ let notInitShared: RegState | undefined;
 export function sharedNotInit(): RegState {
   if (notInitShared === undefined) {
     notInitShared = notInit();
+    notInitShared.shared = true;
     if (FREEZE_SHARED) Object.freeze(Object.freeze(notInitShared).s);
   }
   return notInitShared;
@@ -168,13 +175,20 @@ export function copyReg(r: RegState): RegState {
 }
 
 /**
- * A copy that shares the numeric part. Scalars of registers held in a state are never changed in
- * place (every check that changes one works on a copyReg() first), so state copies (branches,
- * checkpoints) can share them; changing `r.s` in place without copyReg() breaks that.
+ * A copy that shares the numeric part. Scalars of registers are never changed in place (every
+ * check that changes one gives the register a new scalar or works on a copyReg()), so registers
+ * and state copies can share them; changing `r.s` in place without copyReg() breaks that.
  */
 export function copyRegSharingScalar(r: RegState): RegState {
   if (FREEZE_SHARED) Object.freeze(r.s);
   return regFields(r);
+}
+
+/** Marks r as held by several state copies (see RegState.shared); frozen under TSBPF_VERIFIER_FREEZE. */
+export function markShared(r: RegState): void {
+  if (r.shared) return;
+  r.shared = true;
+  if (FREEZE_SHARED) Object.freeze(Object.freeze(r).s);
 }
 
 /** r with another numeric part; r's own scalar is left alone. */
@@ -214,6 +228,7 @@ function regFields(r: RegState): RegState {
     untrusted: r.untrusted,
     dynptr: r.dynptr,
     dynptrId: r.dynptrId,
+    shared: false,
   };
 }
 

@@ -36,20 +36,38 @@ export interface StackSlot {
   spilled: RegState;
   /** slotType may be shared with another slot (copy-on-write). */
   sharedTypes: boolean;
+  /**
+   * The slot object is held by more than one state copy (copyFrame() shares slots): never write
+   * it or its spilled register in place, take the frame's own copy first (ownSlot() in state.ts).
+   */
+  shared: boolean;
 }
 
 export function emptySlot(): StackSlot {
-  return { slotType: [0, 0, 0, 0, 0, 0, 0, 0], spilled: notInit(), sharedTypes: false };
+  return { slotType: [0, 0, 0, 0, 0, 0, 0, 0], spilled: notInit(), sharedTypes: false, shared: false };
 }
 
-export function copySlot(s: StackSlot): StackSlot {
-  // a slot that holds no spilled register keeps a NOT_INIT placeholder that nothing writes to
-  // in place (spills and clobbers replace it), so copies may share it
-  const spilled = s.spilled.type === 'NOT_INIT' ? s.spilled : copyRegSharingScalar(s.spilled);
-  // most slots of a copied state are never written again: share the byte types until a write
-  if (FREEZE_SHARED) Object.freeze(s.slotType);
+/** Marks s as held by several state copies; its byte types stay shared with the copies made of it. */
+export function markSlotShared(s: StackSlot): void {
+  if (s.shared) return;
+  s.shared = true;
   s.sharedTypes = true;
-  return { slotType: s.slotType, spilled, sharedTypes: true };
+  if (FREEZE_SHARED) {
+    Object.freeze(s.slotType);
+    Object.freeze(Object.freeze(s.spilled).s);
+    Object.freeze(s);
+  }
+}
+
+/**
+ * An unshared copy of a shared slot. Its spilled register is copied too (it may be written in
+ * place, e.g. its precise mark), unless the caller replaces it at once or it is the NOT_INIT
+ * placeholder nothing writes to in place; the byte types stay shared until writableTypes().
+ */
+export function unsharedSlot(s: StackSlot, replacingSpill: boolean): StackSlot {
+  const spilled =
+    replacingSpill || s.spilled.type === 'NOT_INIT' ? s.spilled : copyRegSharingScalar(s.spilled);
+  return { slotType: s.slotType, spilled, sharedTypes: true, shared: false };
 }
 
 /** The slot's byte types, unshared first so that they may be written (copy-on-write). */

@@ -1,10 +1,12 @@
 // Verifier states (include/linux/bpf_verifier.h): a function frame holds registers and stack,
 // a verifier state holds the call chain of frames and the acquired references.
 import type { RegState } from './reg.ts';
-import { copyRegSharingScalar, FREEZE_SHARED, notInit, pointer } from './reg.ts';
+import { copyRegSharingScalar, markShared, notInit, pointer } from './reg.ts';
 import type { StackSlot } from './stack.ts';
 import * as stackNs from './stack.ts';
-const { copySlot } = stackNs;
+
+// plain functions: tsx turns namespace member reads into getter calls, too slow for the hot paths
+const { markSlotShared, unsharedSlot } = stackNs;
 
 export const MAX_BPF_REG = 11;
 export const BPF_REG_FP = 10;
@@ -108,21 +110,16 @@ export function newFrame(callsite: number, frameno: number, subprogno: number): 
 // Every field written out (an object spread is several times slower): a new field of FuncState
 // must be copied here too.
 export function copyFrame(f: FuncState): FuncState {
-  // plain loops: state copies are made at every branch and checkpoint
+  // copy-on-write: the copy shares the register and stack slot objects; whichever state changes
+  // one first replaces it with its own copy (ownReg(), ownSlot()). Most registers and slots of a
+  // checkpoint or a pushed branch are never written again before the next copy.
   const fr = f.regs;
-  const regs: RegState[] = [];
-  for (let i = 0; i < fr.length; i++) {
-    const r = fr[i]!;
-    // an uninitialized register is only ever replaced, never written in place (as a stack
-    // slot's NOT_INIT placeholder, see copySlot()): copies share it
-    regs.push(r.type === 'NOT_INIT' ? shareNotInit(r) : copyRegSharingScalar(r));
-  }
+  for (let i = 0; i < fr.length; i++) markShared(fr[i]!);
   const fs = f.stack;
-  const stack: StackSlot[] = [];
-  for (let i = 0; i < fs.length; i++) stack.push(copySlot(fs[i]!));
+  for (let i = 0; i < fs.length; i++) markSlotShared(fs[i]!);
   return {
-    regs,
-    stack,
+    regs: fr.slice(),
+    stack: fs.slice(),
     callsite: f.callsite,
     frameno: f.frameno,
     subprogno: f.subprogno,
@@ -134,9 +131,28 @@ export function copyFrame(f: FuncState): FuncState {
   };
 }
 
-function shareNotInit(r: RegState): RegState {
-  if (FREEZE_SHARED) Object.freeze(r);
-  return r;
+/**
+ * Register regno of f, to be changed in place: replaced first by f's own copy if state copies
+ * share it (copy-on-write). Every in-place write to a register held in a frame goes through here.
+ */
+export function ownReg(f: FuncState, regno: number): RegState {
+  const r = f.regs[regno]!;
+  if (!r.shared) return r;
+  const c = copyRegSharingScalar(r);
+  f.regs[regno] = c;
+  return c;
+}
+
+/**
+ * Stack slot spi of f, to be changed in place: replaced first by f's own copy if state copies
+ * share it. `replacingSpill`: the caller sets a new `spilled` at once (no copy of the old one).
+ */
+export function ownSlot(f: FuncState, spi: number, replacingSpill = false): StackSlot {
+  const s = f.stack[spi]!;
+  if (!s.shared) return s;
+  const c = unsharedSlot(s, replacingSpill);
+  f.stack[spi] = c;
+  return c;
 }
 
 export function copyState(s: VerifierState): VerifierState {

@@ -23,6 +23,7 @@ import {
   unknownScalar,
 } from '../reg.ts';
 import type { FuncState } from '../state.ts';
+import { ownReg } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
 import { immOperand, sharedKnownS32, sharedKnownU32 } from './imm.ts';
 import { checkRegArg } from './regs.ts';
@@ -63,15 +64,21 @@ export interface AluFork {
   value: Scalar;
 }
 
-// kernel: assign_scalar_id_before_mov()
-function assignScalarIdBeforeMov(env: VerifierEnv, src: RegState): void {
-  if (src.type !== 'SCALAR_VALUE') return;
+// kernel: assign_scalar_id_before_mov(); returns the source register, the frame's own copy if it changed
+function assignScalarIdBeforeMov(env: VerifierEnv, frame: FuncState, regno: number): RegState {
+  let src = frame.regs[regno]!;
+  if (src.type !== 'SCALAR_VALUE') return src;
   // a "linked value + K" source starts a new link: one rX += K per link is tracked
   if (hasAddConst(src.id)) {
+    src = ownReg(frame, regno);
     src.id = 0;
     src.off = 0;
   }
-  if (!src.id && !tnum.isConst(src.s.varOff)) src.id = nextId(env);
+  if (!src.id && !tnum.isConst(src.s.varOff)) {
+    src = ownReg(frame, regno);
+    src.id = nextId(env);
+  }
+  return src;
 }
 
 // kernel: check_alu_op()
@@ -93,10 +100,10 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
       reject('BPF_END uses reserved fields');
     }
     checkRegArg(env, frame, insn.dst, 'SRC_OP');
-    const dst = regs[insn.dst]!;
-    if (dst.type === 'SCALAR_VALUE') {
+    if (regs[insn.dst]!.type === 'SCALAR_VALUE') {
       checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
-      // in place on the state's own register, on a copy of its (shared) scalar
+      // in place on the frame's own register, on a copy of its (shared) scalar
+      const dst = ownReg(frame, insn.dst);
       dst.s = scalar.copy(dst.s);
       dst.id = 0;
       const end = opc === op.ALU_END ? { toLe: !srcX || is64, imm: insn.imm } : undefined;
@@ -116,15 +123,15 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
     }
     checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
     if (srcX) {
-      const src = regs[insn.src]!;
+      let src = regs[insn.src]!;
       if (is64) {
         if (insn.off === 0) {
-          assignScalarIdBeforeMov(env, src);
+          src = assignScalarIdBeforeMov(env, frame, insn.src);
           // the numeric part is never changed in place, so the copy may share it
           regs[insn.dst] = copyRegSharingScalar(src);
         } else if (src.type === 'SCALAR_VALUE') {
           const noSext = coerce.movSxKeepsId(src.s, insn.off);
-          if (noSext) assignScalarIdBeforeMov(env, src);
+          if (noSext) src = assignScalarIdBeforeMov(env, frame, insn.src);
           const r = scalarOf(coerce.movSx64(src.s, insn.off));
           r.id = noSext ? src.id : 0;
           regs[insn.dst] = r;
@@ -135,12 +142,12 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
         let r: RegState;
         if (insn.off === 0) {
           const isU32 = u64.ule(src.s.umax, u64.U32_MAX);
-          if (isU32) assignScalarIdBeforeMov(env, src);
+          if (isU32) src = assignScalarIdBeforeMov(env, frame, insn.src);
           r = scalarOf(coerce.mov32(src.s));
           r.id = isU32 && !hasAddConst(src.id) ? src.id : 0;
         } else {
           const noSext = coerce.movSxKeepsId(src.s, insn.off);
-          if (noSext) assignScalarIdBeforeMov(env, src);
+          if (noSext) src = assignScalarIdBeforeMov(env, frame, insn.src);
           r = scalarOf(coerce.movSx32(src.s, insn.off));
           r.id = noSext ? src.id : 0;
         }
@@ -212,19 +219,19 @@ function adjustRegMinMaxVals(
     }
     if (dst.type !== 'SCALAR_VALUE') {
       markRegPrecise(env, insn.src);
-      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, dst, src, false);
+      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, ownReg(frame, insn.dst), src, false);
       return null;
     }
   } else {
     src = immOperand(insn.imm);
     if (dst.type !== 'SCALAR_VALUE') {
-      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, dst, src, false);
+      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, ownReg(frame, insn.dst), src, false);
       return null;
     }
   }
-  // the register object belongs to this state alone (state copies copy registers, only their
-  // scalars are shared): update it in place, on a copy of its scalar
-  const r = dst;
+  // in place on the frame's own register (copy-on-write), on a copy of its scalar
+  const sameReg = src === dst;
+  const r = ownReg(frame, insn.dst);
   const oldS = dst.s;
   r.s = scalar.copy(oldS);
   let fork: AluFork | null = null;
@@ -234,7 +241,7 @@ function adjustRegMinMaxVals(
     if (zero !== null) fork = { regno: insn.dst, value: zero };
   }
   // `r op= r`: the operand is the value before the operation (never changed in place)
-  const srcS = src === dst ? oldS : src.s;
+  const srcS = sameReg ? oldS : src.s;
   alu.adjustScalarMinMaxVals(opc, r.s, srcS, !is64);
   r.precise = false;
   // kernel: linked register tracking; `r += K` keeps the link to r's copies as "id + K"
@@ -320,7 +327,7 @@ function adjustPtrMinMaxVals(
       break;
   }
   const p = ptr.s;
-  // the destination register belongs to this state alone: update it in place (its scalar is
+  // the destination register is the frame's own (ownReg()): update it in place (its scalar is
   // shared, so on a copy); `r = scalar + ptr` needs a new register for the pointer
   const d = offIsDst ? copyReg(ptr) : ptr;
   if (!offIsDst) d.s = scalar.copy(p);

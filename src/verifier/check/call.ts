@@ -16,7 +16,7 @@ import type { RegState } from '../reg.ts';
 import { copyReg, isKnownZero, isPktPointer, pointer, regTypeStr, unknownScalar } from '../reg.ts';
 import * as stackNs from '../stack.ts';
 import type { FuncState, VerifierState } from '../state.ts';
-import { copyState, curFrame, MAX_CALL_FRAMES, newFrame } from '../state.ts';
+import { copyState, curFrame, MAX_CALL_FRAMES, newFrame, ownSlot } from '../state.ts';
 import { mayWritePacket } from './ctx.ts';
 import { forEachReg } from './jmp.ts';
 import {
@@ -567,7 +567,7 @@ function clobberStack(w: { frame: FuncState; minOff: number; maxOff: number }): 
   for (let i = w.minOff; i < w.maxOff; i++) {
     const slot = -i - 1;
     const spi = Math.floor(slot / BPF_REG_SIZE);
-    const st = w.frame.stack[spi]!;
+    const st = ownSlot(w.frame, spi);
     const types = writableTypes(st);
     if (types[BPF_REG_SIZE - 1] === STACK_SPILL) {
       st.spilled = unknownScalar();

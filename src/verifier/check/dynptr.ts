@@ -10,6 +10,7 @@ import type { RegState } from '../reg.ts';
 import { notInit, pointer, unknownScalar } from '../reg.ts';
 import * as stackNs from '../stack.ts';
 import type { FuncState, VerifierState } from '../state.ts';
+import { ownSlot } from '../state.ts';
 import { tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
 import { forEachReg } from './jmp.ts';
 const {
@@ -174,7 +175,7 @@ function markStackSlotsDynptr(
     [spi, true],
     [spi - 1, false],
   ] as const) {
-    const st = frame.stack[s]!;
+    const st = ownSlot(frame, s, true);
     writableTypes(st).fill(STACK_DYNPTR);
     st.spilled = dynptrSlotReg(type, first, id, refObjId);
     env.log.scratchStack(s);
@@ -183,7 +184,7 @@ function markStackSlotsDynptr(
 
 function invalidateDynptr(env: VerifierEnv, frame: FuncState, spi: number): void {
   for (const s of [spi, spi - 1]) {
-    const st = frame.stack[s]!;
+    const st = ownSlot(frame, s, true);
     writableTypes(st).fill(STACK_INVALID);
     st.spilled = notInit();
     env.log.scratchStack(s);

@@ -23,9 +23,8 @@ import {
   knownScalar,
   withScalar,
 } from '../reg.ts';
-import type { VerifierState } from '../state.ts';
-import type { StackSlot } from '../stack.ts';
-import { copyState, curFrame } from '../state.ts';
+import type { FuncState, VerifierState } from '../state.ts';
+import { copyState, curFrame, ownReg, ownSlot } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
 import { immOperand } from './imm.ts';
 import { innerMapPointer } from './map-in-map.ts';
@@ -49,35 +48,37 @@ export function forEachReg(
 ): void {
   // one setter for every register instead of a closure each; saved and restored so that a
   // callback may itself walk the registers
-  const savedRegs = setRegs;
+  const savedFrame = setFrame;
   const savedIdx = setIdx;
-  const savedSlot = setSlot;
+  const savedIsSlot = setIsSlot;
   for (const f of vstate.frames) {
+    setFrame = f;
     for (let i = 0; i < f.regs.length; i++) {
-      setRegs = f.regs;
       setIdx = i;
-      setSlot = null;
+      setIsSlot = false;
       fn(f.regs[i]!, setTarget);
     }
-    for (const slot of f.stack) {
+    for (let spi = 0; spi < f.stack.length; spi++) {
+      const slot = f.stack[spi]!;
       if (slot.slotType[7] !== 1) continue;
-      setRegs = null;
-      setSlot = slot;
+      setIdx = spi;
+      setIsSlot = true;
       fn(slot.spilled, setTarget);
     }
   }
-  setRegs = savedRegs;
+  setFrame = savedFrame;
   setIdx = savedIdx;
-  setSlot = savedSlot;
+  setIsSlot = savedIsSlot;
 }
 
 // where forEachReg()'s setter writes: a register of a frame, or a stack slot's spill
-let setRegs: RegState[] | null = null;
+let setFrame: FuncState | null = null;
 let setIdx = 0;
-let setSlot: StackSlot | null = null;
+let setIsSlot = false;
 function setTarget(n: RegState): void {
-  if (setSlot) setSlot.spilled = n;
-  else setRegs![setIdx] = n;
+  // a slot may be shared with state copies: the frame's own copy takes the new register
+  if (setIsSlot) ownSlot(setFrame!, setIdx, true).spilled = n;
+  else setFrame!.regs[setIdx] = n;
 }
 
 // kernel: reg_not_null()
@@ -311,12 +312,12 @@ export function checkCondJmpOp(
     const res = branch.regSetMinMax(opc, dst.s, src.s, is32);
     if (res.violations.length) reject(`verifier bug: ${res.violations[0]}`);
     const sameReg = isX && insn.src === insn.dst;
-    // each state's register objects are its own (copies share only scalars): set them in place
-    oframe.regs[insn.dst]!.s = res.taken[0];
-    dst.s = res.fallthrough[0];
+    // both states now share the register objects: each takes its own copy with its new scalar
+    ownReg(oframe, insn.dst).s = res.taken[0];
+    ownReg(frame, insn.dst).s = res.fallthrough[0];
     if (isX && !sameReg) {
-      oframe.regs[insn.src]!.s = res.taken[1];
-      src.s = res.fallthrough[1];
+      ownReg(oframe, insn.src).s = res.taken[1];
+      ownReg(frame, insn.src).s = res.fallthrough[1];
     }
     // registers sharing an id were copies of the same value: they learn the same (kernel: sync_linked_regs())
     if (isX && src.id) {

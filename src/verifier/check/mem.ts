@@ -19,8 +19,8 @@ import {
   unknownScalar,
 } from '../reg.ts';
 import type { FuncState, VerifierState } from '../state.ts';
-import { curFrame } from '../state.ts';
-import type { SlotType } from '../stack.ts';
+import { curFrame, ownReg, ownSlot } from '../state.ts';
+import type { SlotType, StackSlot } from '../stack.ts';
 import * as stackNs from '../stack.ts';
 import { noteStackAccess } from '../precision.ts';
 import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
@@ -210,9 +210,9 @@ const slotOf = (off: number): [number, number] => {
   return [Math.floor(slot / BPF_REG_SIZE), slot % BPF_REG_SIZE];
 };
 
-// kernel: save_register_state()
-function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: number): void {
-  const st = frame.stack[spi]!;
+// kernel: save_register_state(); returns the slot (the frame's own)
+function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: number): StackSlot {
+  const st = ownSlot(frame, spi, true);
   // the numeric part is never changed in place, so the spilled copy may share it
   st.spilled = copyRegSharingScalar(reg);
   const types = writableTypes(st);
@@ -223,6 +223,7 @@ function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: n
     const t = types[i - 1]!;
     if (t !== STACK_ZERO && t !== STACK_INVALID) types[i - 1] = STACK_MISC;
   }
+  return st;
 }
 
 /** Bits the value may use (kernel: get_reg_width()). */
@@ -240,14 +241,16 @@ function checkStackWriteFixedOff(
 ): void {
   const [spi, idx] = slotOf(off);
   const slot = -off - 1;
-  const st = frame.stack[spi]!;
-  const reg = valueRegno >= 0 ? cur.regs[valueRegno]! : undefined;
+  let reg = valueRegno >= 0 ? cur.regs[valueRegno]! : undefined;
   env.log.scratchStack(spi);
   void idx;
   if (reg && off % BPF_REG_SIZE === 0 && reg.type === 'SCALAR_VALUE') {
     const fits = regWidth(reg) <= 8 * size;
-    if (fits && !reg.id && !tnum.isConst(reg.s.varOff)) reg.id = ++env.idGen;
-    saveRegisterState(frame, spi, reg, size);
+    if (fits && !reg.id && !tnum.isConst(reg.s.varOff)) {
+      reg = ownReg(cur, valueRegno);
+      reg.id = ++env.idGen;
+    }
+    const st = saveRegisterState(frame, spi, reg, size);
     if (!fits) {
       st.spilled.id = 0;
       st.spilled.off = 0;
@@ -265,6 +268,7 @@ function checkStackWriteFixedOff(
     noteStackAccess(env, frame.frameno, spi);
   } else {
     let type: SlotType = STACK_MISC;
+    const st = ownSlot(frame, spi, true);
     st.spilled = notInitFrom(st.spilled);
     const types = writableTypes(st);
     if (types[BPF_REG_SIZE - 1] === STACK_SPILL) {
@@ -289,7 +293,7 @@ function checkStackWriteVarOff(
   const writingZero = (reg !== undefined && isKnownZero(reg)) || (reg === undefined && stImm === 0);
   for (let i = minOff; i < maxOff; i++) {
     const [spi, j] = slotOf(i);
-    const st = frame.stack[spi]!;
+    const st = ownSlot(frame, spi);
     env.log.scratchStack(spi);
     const types = writableTypes(st);
     // a write somewhere in the range may hit a spilled register: forget it
@@ -326,10 +330,12 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
     if (size !== BPF_REG_SIZE || spillSize !== BPF_REG_SIZE) {
       if (reg.type !== 'SCALAR_VALUE') reject('invalid size of register fill');
       if (size <= spillSize && off % BPF_REG_SIZE === 0) {
+        let spilled = reg;
         if (size === 4 && spillSize === 4 && regWidth(reg) <= 32 && !reg.id && !tnum.isConst(reg.s.varOff)) {
-          reg.id = ++env.idGen;
+          spilled = ownSlot(frame, spi).spilled;
+          spilled.id = ++env.idGen;
         }
-        const r = copyRegSharingScalar(reg);
+        const r = copyRegSharingScalar(spilled);
         if (!(size === 4 && spillSize === 4)) {
           r.id = 0;
           r.off = 0;
