@@ -1,6 +1,7 @@
 // createMap(): validate a spec as the kernel's map_create() and the type's alloc_check do, then
 // build the map in the arena, with its initial contents (global data) and frozen if asked.
 import type { Btf } from '../btf/btf.ts';
+import { kptrFields } from '../btf/kptr-fields.ts';
 import type { Arena } from '../vm/arena.ts';
 import { ArrayMap, arrayAllocCheck, IndexedMap } from './array.ts';
 import { BloomFilterMap, bloomAllocCheck } from './bloom-filter.ts';
@@ -69,6 +70,10 @@ export function createMap(arena: Arena, spec: MapCreateSpec, opts: CreateMapOpti
     s.spinLockOff = spinLockOffset(opts.btf, s.valueTypeId);
   if (s.timerOff === undefined && opts.btf && s.valueTypeId)
     s.timerOff = structMemberOffset(opts.btf, s.valueTypeId, 'bpf_timer');
+  if (s.kptrOffs === undefined && opts.btf && s.valueTypeId) {
+    const offs = kptrFields(opts.btf, s.valueTypeId).map((f) => f.off);
+    if (offs.length) s.kptrOffs = offs;
+  }
   const kind = KINDS[s.type];
   if (!kind) throw new MapError(EINVAL, `map ${s.name}: map type ${s.typeName} is not supported`);
   const err = mapCreateCheck(spec);

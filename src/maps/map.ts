@@ -209,17 +209,20 @@ export abstract class BpfMap implements VmMap {
       u8.copyWithin(dst + lock + SPIN_LOCK_SIZE, src + lock + SPIN_LOCK_SIZE, src + this.valueSize);
     }
     if (timer !== undefined) u8.fill(0, dst + timer, dst + timer + TIMER_SIZE);
+    // kptrs: the object the element held is released and the field cleared (bpf_obj_free_fields())
+    for (const k of this.spec.kptrOffs ?? []) u8.fill(0, dst + k, dst + k + 8);
   }
 
   /**
    * kernel: check_and_init_map_value() on the copy bpf() hands to user space: the special
-   * fields (spin lock, timer) read as zero, whatever the element holds.
+   * fields (spin lock, timer, kptrs) read as zero, whatever the element holds.
    */
   protected hideSpecialFields(value: Uint8Array): Uint8Array {
     const lock = this.spec.spinLockOff;
     const timer = this.spec.timerOff;
     if (lock !== undefined) value.fill(0, lock, lock + SPIN_LOCK_SIZE);
     if (timer !== undefined) value.fill(0, timer, timer + TIMER_SIZE);
+    for (const k of this.spec.kptrOffs ?? []) value.fill(0, k, k + 8);
     return value;
   }
 

@@ -28,6 +28,8 @@ export interface MapCreateSpec {
   spinLockOff?: number;
   /** Byte offset of a `struct bpf_timer` in the value, if it has one. */
   timerOff?: number;
+  /** Byte offsets of the value's kptrs (8 bytes each), from BTF. */
+  kptrOffs?: readonly number[];
 }
 
 export interface CreateMapOptions {
@@ -59,6 +61,7 @@ export interface NormalizedSpec {
   valueTypeId: number;
   spinLockOff?: number;
   timerOff?: number;
+  kptrOffs?: readonly number[];
 }
 
 const u32 = (n: number | undefined, what: string): number => {
@@ -94,5 +97,6 @@ export function normalizeSpec(spec: MapCreateSpec): NormalizedSpec {
     valueTypeId: spec.valueTypeId ?? 0,
     spinLockOff: spec.spinLockOff,
     timerOff: spec.timerOff,
+    kptrOffs: spec.kptrOffs,
   };
 }

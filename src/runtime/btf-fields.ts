@@ -18,36 +18,4 @@ export function specialFieldOffset(
   return undefined;
 }
 
-/** A kptr field of a map value (kernel: struct btf_field of type BPF_KPTR_REF / BPF_KPTR_UNREF). */
-export interface KptrField {
-  /** Byte offset in the value. */
-  off: number;
-  /** `__kptr` (referenced, moved with bpf_kptr_xchg) or `__kptr_untrusted` (plain stores). */
-  kind: 'ref' | 'untrusted';
-  /** The struct it points to, by name (kernel: kptr.btf_id, looked up in vmlinux by name). */
-  struct: string;
-}
-
-/**
- * Top-level members `struct S __kptr *p` / `struct S __kptr_untrusted *p` of a map value: a
- * pointer to a type tag naming the kind, then the struct. kernel: btf_find_kptr()
- */
-export function kptrFields(btf: Btf | undefined, valueTypeId: number): KptrField[] {
-  if (!btf || valueTypeId === 0) return [];
-  const t = btf.skipModifiers(valueTypeId);
-  if (t.kind !== 'struct') return [];
-  const out: KptrField[] = [];
-  for (const m of t.members) {
-    if (m.bitfieldSize) continue;
-    const pt = btf.skipModifiers(m.type);
-    if (pt.kind !== 'ptr') continue;
-    const tag = btf.typeById(pt.type);
-    if (tag.kind !== 'type_tag') continue;
-    const kind = tag.name === 'kptr' ? 'ref' : tag.name === 'kptr_untrusted' ? 'untrusted' : undefined;
-    if (!kind) continue;
-    const target = btf.skipModifiers(tag.type);
-    if (target.kind !== 'struct') continue;
-    out.push({ off: m.bitOffset / 8, kind, struct: target.name });
-  }
-  return out;
-}
+export { type KptrField, kptrFields } from '../btf/kptr-fields.ts';

@@ -24,6 +24,7 @@ import type { HostInfo, RuntimeEnv } from './helpers/env.ts';
 import { FuncRegistry } from './helpers/func-ptr.ts';
 import { registerRuntimeHelpers } from './helpers/index.ts';
 import { registerKfuncs } from './helpers/kfuncs.ts';
+import { registerTaskKfuncs, type TaskRefs } from './helpers/task-kfuncs.ts';
 import { resolveKfuncCalls } from './kfunc-calls.ts';
 import { TimerTable } from './helpers/timers.ts';
 import { runProgram, type ProgramRunOptions, type ProgramRunResult } from './run.ts';
@@ -95,6 +96,8 @@ export class Collection {
   readonly vm: Vm;
   readonly loop: EventLoop;
   readonly timers: TimerTable;
+  /** References programs hold on the runtime's task objects (the task kfuncs). */
+  readonly taskRefs: TaskRefs;
   readonly env: RuntimeEnv;
   readonly engine: Engine;
   /** The user address space sleepable helpers read (runtime/sleep/user-memory.ts). */
@@ -139,6 +142,7 @@ export class Collection {
     this.timers = new TimerTable(env);
     registerRuntimeHelpers(this.vm.helpers, env, this.timers);
     registerKfuncs(this.vm.kfuncs, (c) => this.vm.packetCtx.get(c));
+    this.taskRefs = registerTaskKfuncs(this.vm.kfuncs, env);
     this.userMemory =
       opts.userMemory instanceof UserMemory ? opts.userMemory : new UserMemory(opts.userMemory ?? {});
     registerSleepHelpers(this.vm.helpers, this.vm.kfuncs, this.userMemory);

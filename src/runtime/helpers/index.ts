@@ -3,6 +3,7 @@ import type { HelperTable } from '../../vm/helpers.ts';
 import { registerCallbackHelpers } from './callbacks.ts';
 import { registerCorePoison } from './core-poison.ts';
 import type { RuntimeEnv } from './env.ts';
+import { registerKptrHelpers } from './kptr.ts';
 import { registerNetHelpers } from './net.ts';
 import { registerStringHelpers } from './strings.ts';
 import { registerTaskHelpers } from './task.ts';
@@ -16,6 +17,7 @@ export function registerRuntimeHelpers(t: HelperTable, env: RuntimeEnv, timers: 
   registerNetHelpers(t, env);
   registerTaskHelpers(t, env);
   registerTaskBtfHelper(t, env);
+  registerKptrHelpers(t);
   registerStringHelpers(t);
   registerSeqHelpers(t, env); // bpf_seq_printf/write for iterators (src/runtime/iter)
   registerCorePoison(t);
