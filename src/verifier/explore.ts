@@ -14,7 +14,7 @@ import { jmpTarget } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
 import { reject } from './env.ts';
 import { frameStateStr, type LogPos } from './log.ts';
-import { markAllScalarsImprecise, markRegPrecise, propagatePrecision } from './precision.ts';
+import { markAllScalarsImprecise, markRegPrecise, newHistEntry, propagatePrecision } from './precision.ts';
 import { statesEqual, statesMaybeLooping } from './prune.ts';
 import { scalar as scalarNs } from './domain/index.ts';
 import type { RegState } from './reg.ts';
@@ -137,7 +137,7 @@ class Explorer {
   private pushStep(idx: number): void {
     const st = this.state;
     if (this.env.aux[idx]!.jmpPoint || this.prevIdx !== idx - 1 || this.lastFrames !== st.frames.length) {
-      st.history.push({ idx, prevIdx: this.prevIdx });
+      st.history.push(newHistEntry(idx, this.prevIdx));
     }
   }
 

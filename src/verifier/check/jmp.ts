@@ -25,7 +25,7 @@ import {
 } from '../reg.ts';
 import type { FuncState, VerifierState } from '../state.ts';
 import { copyState, curFrame, ownReg, ownSlot } from '../state.ts';
-import { markRegPrecise } from '../precision.ts';
+import { markRegPrecise, newHistEntry } from '../precision.ts';
 import { immOperand } from './imm.ts';
 import { innerMapPointer } from './map-in-map.ts';
 import { checkRegArg } from './regs.ts';
@@ -304,7 +304,11 @@ export function checkCondJmpOp(
     const h = state.history;
     const last = h[h.length - 1];
     if (last && last.idx === idx) last.linked = linked;
-    else h.push({ idx, prevIdx: idx - 1, linked });
+    else {
+      const e = newHistEntry(idx, idx - 1);
+      e.linked = linked;
+      h.push(e);
+    }
   }
   const other = copyState(state);
   const oframe = curFrame(other);
