@@ -84,6 +84,8 @@ const K_MOV_K = 1; // dst = imm: dst's value comes from nowhere
 const K_MOV_X = 2; // dst = src: dst's precision moves to src
 const K_ALU_X = 3; // dst op= src: both make dst
 const K_LDX = 4; // dst = *(src + off): from a stack slot, if the history says so
+/** K_MOV_K..K_LDX do nothing unless dst is tracked. */
+const K_LAST_DST_ONLY = K_LDX;
 const K_ST = 5; // *(dst + off) = imm (or an atomic op without fetch): the slot's value comes from nowhere
 const K_STX = 6; // *(dst + off) = src: the slot's precision moves to src
 const K_ATOMIC_FETCH = 7; // the fetched register is overwritten (src table holds it: r0 for cmpxchg)
@@ -116,6 +118,8 @@ const X_SUBPROG_START = 16; // a subprogram starts here
 interface InsnTable {
   kind: Uint8Array;
   dst: Uint8Array;
+  /** 1 << dst */
+  dstBit: Uint16Array;
   src: Uint8Array;
   cross: Uint8Array;
 }
@@ -126,12 +130,14 @@ function buildInsnTable(env: VerifierEnv): InsnTable {
   const t: InsnTable = {
     kind: new Uint8Array(n),
     dst: new Uint8Array(n),
+    dstBit: new Uint16Array(n),
     src: new Uint8Array(n),
     cross: new Uint8Array(n),
   };
   for (let i = 0; i < n; i++) {
     const insn = insns[i]!;
     t.dst[i] = insn.dst;
+    t.dstBit[i] = 1 << insn.dst;
     t.src[i] = insn.src;
     t.kind[i] = insnKind(insn);
     if (isAtomicFetch(insn) && insn.imm === op.ATOMIC_CMPXCHG) t.src[i] = 0;
@@ -403,9 +409,13 @@ function backtrackPath(env: VerifierEnv, state: VerifierState, bt: Backtrack): v
       const e = nextIdx === i ? next : undefined;
       if (!skipFirst) {
         const kind = t.kind[i]!;
-        backtrackInsn(t, kind, i, e, bt);
-        // only an instruction that clears can leave nothing to track
-        if ((CLEARING_KINDS >> kind) & 1 && bt.empty()) return;
+        // most instructions change nothing: no effect at all, or an ALU op or load whose dst is
+        // not tracked (a test here, not a call)
+        if (kind !== K_NONE && (kind > K_LAST_DST_ONLY || (bt.regs[bt.frame]! & t.dstBit[i]!) !== 0)) {
+          backtrackInsn(t, kind, i, e, bt);
+          // only an instruction that clears can leave nothing to track
+          if ((CLEARING_KINDS >> kind) & 1 && bt.empty()) return;
+        }
       }
       skipFirst = false;
       // the segment's first insn may recur in it (a loop): stop only when the history is used up
