@@ -394,6 +394,11 @@ export function markChainPrecision(
 function backtrackPath(env: VerifierEnv, state: VerifierState, bt: Backtrack): void {
   if (bt.empty()) return;
   const t = insnTable(env);
+  // locals: the loop calls functions, after which V8 would load these fields again
+  const kinds = t.kind;
+  const dstBits = t.dstBit;
+  const cross = t.cross;
+  const regs = bt.regs;
   let st: VerifierState = state;
   // the current instruction is the one relying on the values: start before it
   let i = env.insnIdx;
@@ -407,15 +412,17 @@ function backtrackPath(env: VerifierEnv, state: VerifierState, bt: Backtrack): v
     let nextIdx = next !== undefined ? next.idx : -1;
     while (i >= 0) {
       const e = nextIdx === i ? next : undefined;
-      if (!skipFirst) {
-        const kind = t.kind[i]!;
-        // most instructions change nothing: no effect at all, or an ALU op or load whose dst is
-        // not tracked (a test here, not a call)
-        if (kind !== K_NONE && (kind > K_LAST_DST_ONLY || (bt.regs[bt.frame]! & t.dstBit[i]!) !== 0)) {
-          backtrackInsn(t, kind, i, e, bt);
-          // only an instruction that clears can leave nothing to track
-          if ((CLEARING_KINDS >> kind) & 1 && bt.empty()) return;
-        }
+      const kind = kinds[i]!;
+      // most instructions change nothing: no effect at all, or an ALU op or load whose dst is
+      // not tracked (a test here, not a call)
+      if (
+        kind !== K_NONE &&
+        (kind > K_LAST_DST_ONLY || (regs[bt.frame]! & dstBits[i]!) !== 0) &&
+        !skipFirst
+      ) {
+        backtrackInsn(t, kind, i, e, bt);
+        // only an instruction that clears can leave nothing to track
+        if ((CLEARING_KINDS >> kind) & 1 && bt.empty()) return;
       }
       skipFirst = false;
       // the segment's first insn may recur in it (a loop): stop only when the history is used up
@@ -428,7 +435,7 @@ function backtrackPath(env: VerifierEnv, state: VerifierState, bt: Backtrack): v
         nextIdx = next !== undefined ? next.idx : -1;
       }
       if (prev < 0) return;
-      if (t.cross[prev] !== 0) crossFrames(t, bt, i, prev);
+      if (cross[prev] !== 0) crossFrames(t, bt, i, prev);
       i = prev;
     }
     const parent: Checkpoint | null = st.parent;
