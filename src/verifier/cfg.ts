@@ -135,12 +135,13 @@ export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], a
         stack.push(t);
       }
     }
-    // kernel: visit_insn() / visit_func_call_insn() prune points
+    // kernel: visit_insn() / visit_func_call_insn() prune points; push_insn() marks a BRANCH
+    // edge's target (a jump's, a callee's entry) as both
     if (isPseudoFunc(insn)) {
       aux[i]!.prunePoint = true;
       if (i + 2 < n) aux[i + 2]!.prunePoint = aux[i + 2]!.jmpPoint = true;
       const t = i + insn.imm + 1;
-      if (t >= 0 && t < n) aux[t]!.jmpPoint = true;
+      if (t >= 0 && t < n) aux[t]!.prunePoint = aux[t]!.jmpPoint = true;
     } else if (c === op.CLASS_JMP || c === op.CLASS_JMP32) {
       const o = op.jmpOp(code);
       if (o === op.JMP_CALL) {
@@ -148,13 +149,14 @@ export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], a
         if (isPseudoCall(insn)) {
           aux[i]!.prunePoint = true;
           const t = i + insn.imm + 1;
-          if (t >= 0 && t < n) aux[t]!.jmpPoint = true;
+          if (t >= 0 && t < n) aux[t]!.prunePoint = aux[t]!.jmpPoint = true;
         }
         // kernel: a callback-calling helper is a loop head (mark_calls_callback, mark_force_checkpoint)
         // kernel: is_async_callback_calling_insn(): checked before a new async state is pushed
         if (insn.src === 0 && insn.imm === 170) aux[i]!.prunePoint = true;
         if (insn.src === 0 && CALLBACK_HELPERS.has(insn.imm)) {
           aux[i]!.prunePoint = true;
+          aux[i]!.jmpPoint = true;
           aux[i]!.forceCheckpoint = true;
           aux[i]!.callsCallback = true;
         }

@@ -204,8 +204,6 @@ class Explorer {
         } else if (aux.callsCallback) {
           if (statesEqual(env, sl.state, cur, idx, 'RANGE_WITHIN')) {
             sl.hitCnt++;
-            // checkpoints between the loop head and here lack the marks the head still gets
-            for (let cp = cur.parent; cp && cp !== sl; cp = cp.state.parent) cp.loopEntry ??= sl;
             this.dropMissing(idx, list, n);
             this.propagateOnPrune(idx, sl.state);
             return true;

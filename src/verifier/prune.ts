@@ -4,7 +4,7 @@
 import { scalar as scalarNs, tnum as tnumNs } from './domain/index.ts';
 import type { VerifierEnv } from './env.ts';
 import type { RegState } from './reg.ts';
-import { hasAddConst, unknownScalar } from './reg.ts';
+import { baseId, hasAddConst, unknownScalar } from './reg.ts';
 import type { StackSlot } from './stack.ts';
 import * as stackNs from './stack.ts';
 import type { FuncState, VerifierState } from './state.ts';
@@ -30,12 +30,15 @@ class IdMap {
   private readonly cur: number[] = [];
   /** Pairs in use; the arrays keep their storage between comparisons. */
   private n = 0;
-  tmpIdGen = 1 << 30;
+  tmpIdGen = 0;
 
-  /** Empties the map for the next comparison (one map serves every statesEqual() call). */
-  reset(): void {
+  /**
+   * Empties the map for the next comparison (one map serves every statesEqual() call); temporary
+   * ids start above every id given out so far (kernel: reset_idmap_scratch()).
+   */
+  reset(idGen: number): void {
     this.n = 0;
-    this.tmpIdGen = 1 << 30;
+    this.tmpIdGen = idGen;
   }
 
   // kernel: check_ids()
@@ -52,9 +55,12 @@ class IdMap {
     return true;
   }
 
-  // kernel: check_scalar_ids()
+  // kernel: check_scalar_ids(); an "id + K" old id must also map its base id the same way
   checkScalar(oldId: number, curId: number): boolean {
-    return this.check(oldId || ++this.tmpIdGen, curId || ++this.tmpIdGen);
+    if (!oldId) return true;
+    const cur = curId || ++this.tmpIdGen;
+    if (!this.check(oldId, cur)) return false;
+    return !hasAddConst(oldId) || this.check(baseId(oldId), baseId(cur));
   }
 }
 
@@ -265,7 +271,7 @@ export function statesEqual(
 ): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   const idmap = sharedIdMap;
-  idmap.reset();
+  idmap.reset(env.idGen);
   for (let k = 0; k < old.frames.length; k++) {
     if (old.frames[k]!.callsite !== cur.frames[k]!.callsite) return false;
   }

@@ -78,12 +78,14 @@ export interface RegState {
 }
 
 /**
- * Flag on a scalar id: this register is the linked value plus `off` (kernel: BPF_ADD_CONST).
- * Ids stay unsigned 32-bit numbers.
+ * Flags on a scalar id: this register is the linked value plus `off`, added by a 64-bit or a
+ * 32-bit instruction (kernel: BPF_ADD_CONST64, BPF_ADD_CONST32). Ids stay unsigned 32-bit numbers.
  */
-export const BPF_ADD_CONST = 0x80000000;
-export const baseId = (id: number): number => id & 0x7fffffff;
-export const hasAddConst = (id: number): boolean => id >= BPF_ADD_CONST;
+export const BPF_ADD_CONST64 = 0x80000000;
+export const BPF_ADD_CONST32 = 0x40000000;
+export const BPF_ADD_CONST = 0xc0000000;
+export const baseId = (id: number): number => id & 0x3fffffff;
+export const hasAddConst = (id: number): boolean => (id & BPF_ADD_CONST) !== 0;
 
 /** Packet range markers (kernel: AT_PKT_END, BEYOND_PKT_END). */
 export const AT_PKT_END = -1;

@@ -1,5 +1,6 @@
 // Every program of every example object (examples/inventory.json: the kernel accepts them all)
-// through tsbpf's verifier. Processed-instruction counts are reported next to the kernel's.
+// through tsbpf's verifier. Processed-instruction counts must equal the kernel's but for the
+// listed differences.
 // Programs the kernel needs over 20k steps for are slow here; TSBPF_SLOW=1 runs them too.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,22 @@ const slow = process.env.TSBPF_SLOW === '1';
 /** Features tsbpf's verifier does not model yet; the kernel accepts these. */
 const UNSUPPORTED: Record<string, string> = {};
 
+/**
+ * Programs whose processed-instruction count still differs from the kernel's (issue 4), with
+ * tsbpf's count; every other program must process exactly as many as the kernel. core_* are
+ * relocated here against the object's own BTF, the kernel's through libbpf against vmlinux.
+ */
+const COUNT_DIFFERS: Record<string, number> = {
+  core_rawtp: 111,
+  core_kprobe: 28,
+  dump_stats: 192,
+  list_tasks: 127,
+  seed: 5821,
+  tc_classify: 221,
+  tls_parse: 6718,
+  l4lb: 269424,
+};
+
 for (const o of inventory.objects) {
   for (const p of o.programs) {
     const heavy = p.insnsProcessed > 20000 && !slow;
@@ -45,6 +62,8 @@ for (const o of inventory.objects) {
         'accept',
         `${r.error?.message} at insn ${r.error?.insnIdx}\n${r.log.slice(-30).join('\n')}`,
       );
+      // the kernel's count, or the known different one (a change either way shows here)
+      assert.equal(r.insnsProcessed, COUNT_DIFFERS[p.name] ?? p.insnsProcessed);
       // issue 4: processed instructions within 2x of the kernel's
       assert.ok(
         r.insnsProcessed <= 2 * p.insnsProcessed,

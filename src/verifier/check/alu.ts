@@ -13,7 +13,8 @@ import type { VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
 import {
-  BPF_ADD_CONST,
+  BPF_ADD_CONST32,
+  BPF_ADD_CONST64,
   copyReg,
   copyRegSharingScalar,
   hasAddConst,
@@ -233,6 +234,8 @@ function adjustRegMinMaxVals(
   const sameReg = src === dst;
   const r = ownReg(frame, insn.dst);
   const oldS = dst.s;
+  // an alu32 "+= K" link needs the value to fit in 32 bits before the operation
+  const dstFitsU32 = oldS.umax.hi === 0;
   r.s = scalar.copy(oldS);
   let fork: AluFork | null = null;
   if ((opc === op.ALU_AND || opc === op.ALU_OR) && tnum.isConst(src.s.varOff)) {
@@ -244,23 +247,54 @@ function adjustRegMinMaxVals(
   const srcS = sameReg ? oldS : src.s;
   alu.adjustScalarMinMaxVals(opc, r.s, srcS, !is64);
   r.precise = false;
-  // kernel: linked register tracking; `r += K` keeps the link to r's copies as "id + K"
-  const srcVar = src.s.varOff;
-  if (opc === op.ALU_ADD && is64 && r.id && tnum.isConst(srcVar)) {
-    // the constant must fit in 0..S32_MAX (u64 compare against 0x7fffffff)
-    if (hasAddConst(r.id) || srcVar.vHi !== 0 || srcVar.vLo > 0x7fffffff) {
-      r.id = 0;
-      r.off = 0;
-    } else {
-      r.id = (r.id | BPF_ADD_CONST) >>> 0;
-      r.off = srcVar.vLo;
-    }
-  } else {
-    r.id = 0;
-    r.off = 0;
-  }
+  linkAddConst(env, r, src, opc, is64, srcX && insn.src === insn.dst, dstFitsU32);
   regs[insn.dst] = r;
   return fork;
+}
+
+/**
+ * Linked register tracking: `r += K` / `r -= K` (64- or 32-bit, K a known s32) keeps r linked
+ * to its copies as "id + K", so a later branch on either bounds both (kernel 6.18:
+ * adjust_reg_min_max_vals(), BPF_ADD_CONST64/32). Any other operation unlinks r.
+ */
+function linkAddConst(
+  env: VerifierEnv,
+  r: RegState,
+  src: RegState,
+  opc: number,
+  is64: boolean,
+  selfOperand: boolean,
+  dstFitsU32: boolean,
+): void {
+  const v = src.s.varOff;
+  const isConst = is64 ? tnum.isConst(v) : v.mLo === 0;
+  if (
+    env.opts.unprivileged ||
+    (opc !== op.ALU_ADD && opc !== op.ALU_SUB) ||
+    !r.id ||
+    !isConst ||
+    selfOperand
+  ) {
+    r.id = 0;
+    r.off = 0;
+    return;
+  }
+  // the 64-bit constant must be a sign-extended s32; a 32-bit one is its low word as s32
+  let off = v.vLo | 0;
+  let keep = is64 ? v.vHi === (off < 0 ? 0xffffffff : 0) : dstFitsU32;
+  if (opc === op.ALU_SUB) {
+    // negating S32_MIN overflows
+    if (off === -0x80000000) keep = false;
+    off = -off;
+  }
+  // one "+= K" per link: a second one drops it
+  if (!keep || hasAddConst(r.id)) {
+    r.id = 0;
+    r.off = 0;
+    return;
+  }
+  r.id = (r.id | (is64 ? BPF_ADD_CONST64 : BPF_ADD_CONST32)) >>> 0;
+  r.off = off;
 }
 
 /** -BPF_MAX_VAR_OFF < v < BPF_MAX_VAR_OFF for the s64 v given as halves (no U64 made). */

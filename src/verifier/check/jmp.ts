@@ -6,6 +6,7 @@ import { opcode as opNs } from '../../isa/index.ts';
 import {
   alu as aluNs,
   branch as branchNs,
+  coerce as coerceNs,
   scalar as scalarNs,
   tnum as tnumNs,
   u64 as u64Ns,
@@ -16,6 +17,7 @@ import type { RegState } from '../reg.ts';
 import {
   AT_PKT_END,
   BEYOND_PKT_END,
+  BPF_ADD_CONST32,
   baseId,
   copyReg,
   hasAddConst,
@@ -34,6 +36,7 @@ import { checkRegArg } from './regs.ts';
 const op = { ...opNs };
 const alu = { ...aluNs };
 const branch = { ...branchNs };
+const coerce = { ...coerceNs };
 const tnum = { ...tnumNs };
 const scalar = { ...scalarNs };
 const u64 = { ...u64Ns };
@@ -368,7 +371,7 @@ function collectLinkedRegs(vstate: VerifierState, dst: RegState, src: RegState |
   return out;
 }
 
-// kernel: sync_linked_regs() without BPF_ADD_CONST offsets
+// kernel: sync_linked_regs()
 function syncLinkedRegs(vstate: VerifierState, known: RegState): void {
   const id = baseId(known.id);
   forEachReg(vstate, (r, set) => {
@@ -385,10 +388,13 @@ function syncLinkedRegs(vstate: VerifierState, known: RegState): void {
     n.id = r.id;
     n.off = r.off;
     n.precise = r.precise;
-    const delta = scalar.known(u64.fromS32(((rc ? r.off : 0) - (kc ? known.off : 0)) | 0));
+    // the difference of two s32 offsets, as an s64
+    const delta = scalar.known(u64.fromNumber((rc ? r.off : 0) - (kc ? known.off : 0)));
     alu.scalar32MinMaxAdd(n.s, delta);
     alu.scalarMinMaxAdd(n.s, delta);
     n.s.varOff = tnum.add(n.s.varOff, delta.varOff);
+    // a 32-bit link's value is the zero-extended low word
+    if (known.id & BPF_ADD_CONST32) coerce.zext32To64(n.s);
     scalar.regBoundsSync(n.s);
     set(n);
   });
