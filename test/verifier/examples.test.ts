@@ -40,7 +40,6 @@ const COUNT_DIFFERS: Record<string, number> = {
   dump_stats: 192,
   list_tasks: 127,
   seed: 5821,
-  tc_classify: 221,
   tls_parse: 6718,
   l4lb: 269424,
 };

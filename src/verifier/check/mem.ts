@@ -22,7 +22,7 @@ import type { FuncState, VerifierState } from '../state.ts';
 import { curFrame, ownReg, ownSlot } from '../state.ts';
 import type { SlotType, StackSlot } from '../stack.ts';
 import * as stackNs from '../stack.ts';
-import { noteStackAccess } from '../precision.ts';
+import { markRegPrecise, noteStackAccess } from '../precision.ts';
 import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
 import { immOperand, sharedKnownS32 } from './imm.ts';
 import { checkPtrToMapAccess } from './map-ptr.ts';
@@ -274,7 +274,12 @@ function checkStackWriteFixedOff(
     if (types[BPF_REG_SIZE - 1] === STACK_SPILL) {
       for (let i = 0; i < BPF_REG_SIZE; i++) if (types[i] !== STACK_INVALID) types[i] = STACK_MISC;
     }
-    if ((reg && isKnownZero(reg)) || (!reg && stImm === 0)) type = STACK_ZERO;
+    if ((reg && isKnownZero(reg)) || (!reg && stImm === 0)) {
+      // STACK_ZERO bytes hold the value without a spilled register to backtrack through: the
+      // register's zero must be precise for later states to rely on them
+      if (reg) markRegPrecise(env, valueRegno);
+      type = STACK_ZERO;
+    }
     for (let i = 0; i < size; i++) types[(slot - i) % BPF_REG_SIZE] = type;
   }
 }
@@ -291,6 +296,7 @@ function checkStackWriteVarOff(
 ): void {
   const reg = valueRegno >= 0 ? cur.regs[valueRegno] : undefined;
   const writingZero = (reg !== undefined && isKnownZero(reg)) || (reg === undefined && stImm === 0);
+  let zeroUsed = false;
   for (let i = minOff; i < maxOff; i++) {
     const [spi, j] = slotOf(i);
     const st = ownSlot(frame, spi);
@@ -303,8 +309,11 @@ function checkStackWriteVarOff(
     }
     const t = types[j]!;
     // a byte stays zero only if it was zero and the value written is zero
-    if (!(writingZero && t === STACK_ZERO)) types[j] = STACK_MISC;
+    if (writingZero && t === STACK_ZERO) zeroUsed = true;
+    else types[j] = STACK_MISC;
   }
+  // kernel: zero_used: backtracking does not see through STACK_ZERO, so the zero is precise
+  if (zeroUsed && reg) markRegPrecise(env, valueRegno);
 }
 
 /** All bytes in [minOff, maxOff) read as zero: a known 0, else unknown (kernel: mark_reg_stack_read()). */
