@@ -252,6 +252,8 @@ function funcStatesEqual(
   liveLo: number,
   liveHi: number,
 ): boolean {
+  // an old state that had queued more bpf_loop callback runs from this frame covers fewer paths
+  if (old.callbackDepth > cur.callbackDepth) return false;
   for (let i = 0; i < old.regs.length; i++) {
     if (exact !== 'EXACT' && !(live & (1 << i))) continue;
     if (!regsafe(old.regs[i]!, cur.regs[i]!, idmap, exact)) return false;
