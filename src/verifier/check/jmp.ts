@@ -302,7 +302,7 @@ export function checkCondJmpOp(
   if (pred === 0) return { other: null, next: idx + 1 };
 
   // kernel: collect_linked_regs() + push_jmp_history() before the branch is copied
-  const linked = collectLinkedRegs(state, dst, isX ? src : null);
+  const linked = collectLinkedRegs(env, state, idx, dst, isX ? src : null);
   if (linked.length > 1) {
     const h = state.history;
     const last = h[h.length - 1];
@@ -328,12 +328,12 @@ export function checkCondJmpOp(
     }
     // registers sharing an id were copies of the same value: they learn the same (kernel: sync_linked_regs())
     if (isX && src.id) {
-      syncLinkedRegs(state, frame.regs[insn.src]!);
-      syncLinkedRegs(other, oframe.regs[insn.src]!);
+      syncLinkedRegs(state, frame.regs[insn.src]!, linked);
+      syncLinkedRegs(other, oframe.regs[insn.src]!, linked);
     }
     if (dst.id) {
-      syncLinkedRegs(state, frame.regs[insn.dst]!);
-      syncLinkedRegs(other, oframe.regs[insn.dst]!);
+      syncLinkedRegs(state, frame.regs[insn.dst]!, linked);
+      syncLinkedRegs(other, oframe.regs[insn.dst]!, linked);
     }
   }
   if (!is32 && !isX && insn.imm === 0 && (opc === op.JMP_JEQ || opc === op.JMP_JNE) && dst.maybeNull) {
@@ -345,8 +345,18 @@ export function checkCondJmpOp(
   return { other, next: idx + 1 };
 }
 
-/** Registers and spilled scalars sharing an id with a compared scalar: [frame, regno or -1-spi]. */
-function collectLinkedRegs(vstate: VerifierState, dst: RegState, src: RegState | null): [number, number][] {
+/**
+ * Live registers and spilled scalars sharing an id with a compared scalar: [frame, regno or
+ * -1-spi]. A dead register is left as it is (kernel 6.18: live_regs_before of the frame's
+ * instruction, the call for a caller frame).
+ */
+function collectLinkedRegs(
+  env: VerifierEnv,
+  vstate: VerifierState,
+  idx: number,
+  dst: RegState,
+  src: RegState | null,
+): [number, number][] {
   // at most two ids (0 for none): compared directly, no set
   const id1 = dst.type === 'SCALAR_VALUE' && dst.id ? baseId(dst.id) : 0;
   const id2 = src && src.type === 'SCALAR_VALUE' && src.id ? baseId(src.id) : 0;
@@ -355,7 +365,10 @@ function collectLinkedRegs(vstate: VerifierState, dst: RegState, src: RegState |
   const frames = vstate.frames;
   for (let k = 0; k < frames.length; k++) {
     const f = frames[k]!;
+    const at = k === frames.length - 1 ? idx : frames[k + 1]!.callsite;
+    const live = env.aux[at]?.liveRegsBefore ?? 0x7ff;
     for (let i = 0; i < f.regs.length; i++) {
+      if (!(live & (1 << i))) continue;
       const r = f.regs[i]!;
       if (r.type !== 'SCALAR_VALUE') continue;
       const id = baseId(r.id);
@@ -371,17 +384,20 @@ function collectLinkedRegs(vstate: VerifierState, dst: RegState, src: RegState |
   return out;
 }
 
-// kernel: sync_linked_regs()
-function syncLinkedRegs(vstate: VerifierState, known: RegState): void {
+// kernel: sync_linked_regs(), over the registers collect_linked_regs() found
+function syncLinkedRegs(vstate: VerifierState, known: RegState, linked: readonly [number, number][]): void {
   const id = baseId(known.id);
-  forEachReg(vstate, (r, set) => {
-    if (r === known || r.type !== 'SCALAR_VALUE' || baseId(r.id) !== id) return;
+  for (let k = 0; k < linked.length; k++) {
+    const [fi, where] = linked[k]!;
+    const f = vstate.frames[fi]!;
+    const r = where >= 0 ? f.regs[where]! : f.stack[-1 - where]!.spilled;
+    if (r === known || r.type !== 'SCALAR_VALUE' || baseId(r.id) !== id) continue;
     const rc = hasAddConst(r.id);
     const kc = hasAddConst(known.id);
     if ((!rc && !kc) || r.off === known.off) {
       // the numeric part is never changed in place: share it
-      set(withScalar(r, known.s));
-      return;
+      setLinked(f, where, withScalar(r, known.s));
+      continue;
     }
     // r = known + (r.off - known.off)
     const n = copyReg(known);
@@ -396,6 +412,13 @@ function syncLinkedRegs(vstate: VerifierState, known: RegState): void {
     // a 32-bit link's value is the zero-extended low word
     if (known.id & BPF_ADD_CONST32) coerce.zext32To64(n.s);
     scalar.regBoundsSync(n.s);
-    set(n);
-  });
+    setLinked(f, where, n);
+  }
+}
+
+/** Stores a synced register at its place (a register, or -1-spi for a spilled one). */
+function setLinked(f: FuncState, where: number, n: RegState): void {
+  // a slot may be shared with state copies: the frame's own copy takes the new register
+  if (where >= 0) f.regs[where] = n;
+  else ownSlot(f, -1 - where, true).spilled = n;
 }
