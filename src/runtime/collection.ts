@@ -24,6 +24,7 @@ import type { HostInfo, RuntimeEnv } from './helpers/env.ts';
 import { FuncRegistry } from './helpers/func-ptr.ts';
 import { registerRuntimeHelpers } from './helpers/index.ts';
 import { registerKfuncs } from './helpers/kfuncs.ts';
+import { registerObjKfuncs, type LiveObjects } from './helpers/obj-kfuncs.ts';
 import { registerTaskKfuncs, type TaskRefs } from './helpers/task-kfuncs.ts';
 import { resolveKfuncCalls } from './kfunc-calls.ts';
 import { TimerTable } from './helpers/timers.ts';
@@ -98,6 +99,8 @@ export class Collection {
   readonly timers: TimerTable;
   /** References programs hold on the runtime's task objects (the task kfuncs). */
   readonly taskRefs: TaskRefs;
+  /** Objects of bpf_obj_new() not yet dropped. */
+  readonly objects: LiveObjects;
   readonly env: RuntimeEnv;
   readonly engine: Engine;
   /** The user address space sleepable helpers read (runtime/sleep/user-memory.ts). */
@@ -134,6 +137,7 @@ export class Collection {
       funcs,
       host: opts.host ?? {},
       ...(opts.coreTarget || spec.btf ? { layoutBtf: opts.coreTarget ?? spec.btf } : {}),
+      ...(spec.btf ? { progBtf: spec.btf } : {}),
       progType: '',
       redirect: undefined,
       trace,
@@ -143,6 +147,7 @@ export class Collection {
     registerRuntimeHelpers(this.vm.helpers, env, this.timers);
     registerKfuncs(this.vm.kfuncs, (c) => this.vm.packetCtx.get(c));
     this.taskRefs = registerTaskKfuncs(this.vm.kfuncs, env);
+    this.objects = registerObjKfuncs(this.vm.kfuncs, env);
     this.userMemory =
       opts.userMemory instanceof UserMemory ? opts.userMemory : new UserMemory(opts.userMemory ?? {});
     registerSleepHelpers(this.vm.helpers, this.vm.kfuncs, this.userMemory);

@@ -316,6 +316,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     prevInsnIdx: -1,
   };
   log.btf = env.layoutBtf;
+  log.progBtf = env.btf;
   let failure: VerifierReject | null = null;
   try {
     if (insns.length === 0) reject('empty program');

@@ -50,6 +50,8 @@ export class VerifierLog {
   prevLineIdx = -1;
   /** Where BTF pointers' struct names come from (`ptr_file`): the verifier's layout BTF. */
   btf: Btf | undefined;
+  /** Where objects of bpf_obj_new() are named from: the program's own BTF. */
+  progBtf: Btf | undefined;
 
   constructor(level: number) {
     this.level = level;
@@ -223,7 +225,13 @@ export class VerifierLog {
 const pd = (n: number): string => (n < 0 ? `${n}` : `+${n}`);
 
 // kernel: print_reg_state()
-export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapInfo[], btf?: Btf): string {
+export function regStateStr(
+  frame: FuncState,
+  reg: RegState,
+  maps: readonly MapInfo[],
+  btf?: Btf,
+  progBtf?: Btf,
+): string {
   const t = reg.type;
   if (t === 'SCALAR_VALUE') {
     const opts: PrintOpts = { precise: reg.precise, id: baseId(reg.id) };
@@ -232,7 +240,10 @@ export function regStateStr(frame: FuncState, reg: RegState, maps: readonly MapI
   }
   let out = regTypeStr(reg);
   // kernel: print_reg_state() names a BTF pointer's struct after its type
-  if (t === 'PTR_TO_BTF_ID' && btf && reg.btfId) out += btf.typeById(reg.btfId).name;
+  if (t === 'PTR_TO_BTF_ID' && reg.btfId) {
+    const names = reg.alloc ? (progBtf ?? btf) : btf;
+    if (names) out += names.typeById(reg.btfId).name;
+  }
   if (t === 'PTR_TO_STACK') {
     if (frame.frameno !== reg.frameno) out += `[${reg.frameno}]`;
     if (tnum.isConst(reg.s.varOff)) {
@@ -293,7 +304,7 @@ export function frameStateStr(
     const reg = frame.regs[i]!;
     if (reg.type === 'NOT_INIT') continue;
     if (!printAll && !(log.scratchedRegs & (1 << i))) continue;
-    out += ` R${i}=${regStateStr(frame, reg, maps, log.btf)}`;
+    out += ` R${i}=${regStateStr(frame, reg, maps, log.btf, log.progBtf)}`;
   }
   for (let spi = 0; spi < frame.stack.length; spi++) {
     if (!all && !log.isSlotScratched(spi)) continue;
@@ -310,7 +321,7 @@ export function frameStateStr(
     const name = ` fp${-(spi + 1) * BPF_REG_SIZE}`;
     if (slot.slotType[BPF_REG_SIZE - 1] === STACK_SPILL) {
       types = types.slice(0, slot.slotType.indexOf(STACK_SPILL));
-      out += `${name}=${types}${regStateStr(frame, slot.spilled, maps, log.btf)}`;
+      out += `${name}=${types}${regStateStr(frame, slot.spilled, maps, log.btf, log.progBtf)}`;
     } else {
       out += `${name}=${types}`;
     }

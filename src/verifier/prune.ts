@@ -85,6 +85,7 @@ function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
     rold.trusted === rcur.trusted &&
     rold.rcu === rcur.rcu &&
     rold.untrusted === rcur.untrusted &&
+    rold.alloc === rcur.alloc &&
     rold.dynptrId === rcur.dynptrId &&
     sameNumeric(rold, rcur) &&
     idmap.check(rold.id, rcur.id) &&

@@ -66,6 +66,8 @@ export interface RegState {
   rcu: boolean;
   /** PTR_TO_BTF_ID: kernel: PTR_UNTRUSTED (loads only, through probe reads) */
   untrusted: boolean;
+  /** PTR_TO_BTF_ID: kernel: MEM_ALLOC, an object of bpf_obj_new(); btfId names a type of the program's BTF */
+  alloc: boolean;
   /** A STACK_DYNPTR slot's register: the dynptr type, | DYNPTR_FIRST_SLOT on its first slot (kernel: dynptr). */
   dynptr: number;
   /** PTR_TO_MEM from bpf_dynptr_data: the id of the dynptr it points into (kernel: dynptr_id). */
@@ -111,6 +113,7 @@ function base(type: RegType, s: Scalar): RegState {
     trusted: false,
     rcu: false,
     untrusted: false,
+    alloc: false,
     dynptr: 0,
     dynptrId: 0,
     shared: false,
@@ -228,6 +231,7 @@ function regFields(r: RegState): RegState {
     trusted: r.trusted,
     rcu: r.rcu,
     untrusted: r.untrusted,
+    alloc: r.alloc,
     dynptr: r.dynptr,
     dynptrId: r.dynptrId,
     shared: false,

@@ -116,3 +116,65 @@ test('kernel: BPF_PROG_TEST_RUN gives the same retval and map contents', { skip 
     }
   }
 });
+
+// objects of the program's own type (obj_new.bpf.o): allocated zeroed, written, stashed, dropped
+const objObject = 'test/verifier/kptr/obj_new.bpf.o';
+const objSpec = loadCollectionSpec(readFileSync(objObject), { file: objObject });
+const OBJ_SINGLE: Record<string, number> = {
+  obj_new_ok: XDP_PASS,
+  obj_new_zeroed: XDP_PASS,
+  obj_kptr_xchg_ok: XDP_PASS, // the kptr was NULL
+  obj_kptr_take_ok: XDP_DROP, // nothing to take out
+  obj_kptr_load: XDP_DROP,
+};
+const objCollection = (engine: Engine, programs: string[]): Collection =>
+  newCollection(objSpec, { engine, programs, host: HOST });
+
+for (const engine of ENGINES) {
+  for (const [prog, want] of Object.entries(OBJ_SINGLE)) {
+    test(`${engine}: ${prog} returns ${want}`, () => {
+      const coll = objCollection(engine, [prog]);
+      try {
+        assert.equal(run(coll, prog), want);
+        assert.equal(coll.objects.size, prog === 'obj_kptr_xchg_ok' ? 1 : 0, 'objects alive after the run');
+      } finally {
+        coll.close();
+      }
+    });
+  }
+
+  test(`${engine}: an object is stashed in the map, read and written there, and taken out`, () => {
+    const progs = ['obj_kptr_xchg_ok', 'obj_kptr_load', 'obj_kptr_load_write', 'obj_kptr_take_ok'];
+    const coll = objCollection(engine, progs);
+    try {
+      assert.equal(run(coll, 'obj_kptr_xchg_ok'), XDP_PASS);
+      assert.equal(coll.objects.size, 1);
+      assert.equal(run(coll, 'obj_kptr_load'), XDP_PASS, 'a == 7');
+      assert.equal(run(coll, 'obj_kptr_load_write'), XDP_PASS);
+      assert.equal(run(coll, 'obj_kptr_load'), XDP_TX, 'a == 8 now');
+      // a second object replaces the first, which the program drops
+      assert.equal(run(coll, 'obj_kptr_xchg_ok'), XDP_DROP);
+      assert.equal(coll.objects.size, 1);
+      assert.equal(run(coll, 'obj_kptr_take_ok'), XDP_PASS, 'the new object has a == 7');
+      assert.equal(coll.objects.size, 0);
+    } finally {
+      coll.close();
+    }
+  });
+}
+
+test('kernel: obj_new.bpf.o single runs give the same retval and map contents', { skip }, () => {
+  for (const prog of Object.keys(OBJ_SINGLE)) {
+    const k = runKobj(['--run', prog, '--dump-maps', objObject]);
+    assert.equal(k.runError, undefined, prog);
+    assert.equal(k.retval, OBJ_SINGLE[prog], prog);
+    const coll = objCollection('interp', [prog]);
+    try {
+      run(coll, prog);
+      const ours = Buffer.from(coll.map('holders').lookup(KEY) as Uint8Array).toString('hex');
+      assert.deepEqual(k.mapValues.get('holders')?.get('00000000'), [ours], prog);
+    } finally {
+      coll.close();
+    }
+  }
+});

@@ -1,5 +1,6 @@
-// Kfunc arguments and kptrs against Linux 6.18: test/verifier/kptr/kptr.bpf.o (one program per
-// rule, rebuilt by kptr/build.sh). The table holds what the kernel answered through kobj
+// Kfunc arguments and kptrs against Linux 6.18: test/verifier/kptr/kptr.bpf.o and, for objects
+// of the program's own types (bpf_obj_new/bpf_obj_drop), obj_new.bpf.o (one program per rule,
+// rebuilt by kptr/build.sh). The table holds what the kernel answered through kobj
 // (`kobj --log 1`: verdict, the first line of its refusal, processed instructions); tsbpf's
 // verifier must give the same, and where bpf() works the kernel test re-checks the table itself.
 import assert from 'node:assert/strict';
@@ -12,8 +13,6 @@ import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
 import { verify } from '../../src/verifier/index.ts';
 import { closingMessage, logOf } from '../examples/reject-expected.ts';
 import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
-
-export const object = 'test/verifier/kptr/kptr.bpf.o';
 
 /** Program → [processed insns, undefined (accepted) or the kernel's message]. */
 const expected: Record<string, [number, string | undefined]> = {
@@ -80,45 +79,84 @@ const expected: Record<string, [number, string | undefined]> = {
   kptr_sleepable_rcu_ok: [26, undefined],
 };
 
-function tsbpfVerify(name: string) {
+/** obj_new.bpf.o: bpf_obj_new() objects, alone and in a `__kptr` field. */
+const objNew: Record<string, [number, string | undefined]> = {
+  obj_new_ok: [15, undefined],
+  // bpf_obj_new() zeroes the object
+  obj_new_zeroed: [26, undefined],
+  obj_new_leak: [10, 'Unreleased reference id=2 alloc_insn=4'],
+  obj_new_no_null_check: [5, "R0 invalid mem access 'ptr_or_null_'"],
+  // bpf_obj_drop's argument is KF_ARG_PTR_TO_ALLOC_BTF_ID: trusted first, then allocated
+  obj_drop_twice: [12, 'R1 must be referenced or trusted'],
+  obj_use_after_drop: [10, "R6 invalid mem access 'scalar'"],
+  obj_drop_task: [4, 'arg#0 expected pointer to allocated object'],
+  obj_drop_stack: [7, 'R1 must be referenced or trusted'],
+  obj_access_beyond: [6, 'access beyond struct foo at off 16 size 4'],
+  obj_new_not_struct: [4, 'bpf_obj_new/bpf_percpu_obj_new type ID argument must be of a struct'],
+  obj_new_var_id: [4, 'R1 must be a known constant'],
+  obj_kptr_xchg_ok: [29, undefined],
+  obj_kptr_take_ok: [23, undefined],
+  // a stashed object loads as rcu_ptr_or_null_foo (MEM_ALLOC | MEM_RCU), writable
+  obj_kptr_load: [20, undefined],
+  obj_kptr_load_write: [17, undefined],
+  obj_kptr_xchg_task: [15, 'invalid kptr access, R2 type=trusted_ptr_task_struct expected=ptr_foo'],
+};
+
+const OBJECTS: Record<string, Record<string, [number, string | undefined]>> = {
+  'test/verifier/kptr/kptr.bpf.o': expected,
+  'test/verifier/kptr/obj_new.bpf.o': objNew,
+};
+
+function tsbpfVerify(object: string, name: string, logLevel = 1) {
   const spec = resolveKfuncCalls(
     loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object }),
   );
   const linked = linkProgram(spec, name, { mapIndex: 'used' });
-  return verify(linkedVerifyProgram(spec, linked));
+  return verify(linkedVerifyProgram(spec, linked), { logLevel });
 }
 
-for (const [name, [insns, message]] of Object.entries(expected)) {
-  test(`tsbpf: ${name} ${message === undefined ? 'is accepted' : `is refused: ${message}`}`, () => {
-    const r = tsbpfVerify(name);
-    assert.equal(r.verdict === 'accept' ? undefined : r.error?.message, message);
-    assert.equal(r.insnsProcessed, insns);
+for (const [object, table] of Object.entries(OBJECTS)) {
+  for (const [name, [insns, message]] of Object.entries(table)) {
+    test(`tsbpf: ${name} ${message === undefined ? 'is accepted' : `is refused: ${message}`}`, () => {
+      const r = tsbpfVerify(object, name);
+      assert.equal(r.verdict === 'accept' ? undefined : r.error?.message, message);
+      assert.equal(r.insnsProcessed, insns);
+    });
+  }
+
+  test(`${object}: the table names every program of the object`, () => {
+    const spec = loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object });
+    assert.deepEqual(spec.programs.map((p) => p.name).sort(), Object.keys(table).sort());
   });
 }
 
-test('the table names every program of the object', () => {
-  const spec = loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object });
-  assert.deepEqual(spec.programs.map((p) => p.name).sort(), Object.keys(expected).sort());
-});
-
 test('a kfunc memory pair that fails says so on a second line, as the kernel', () => {
-  const r = tsbpfVerify('kf_copy_str_scalar_dst');
+  const r = tsbpfVerify('test/verifier/kptr/kptr.bpf.o', 'kf_copy_str_scalar_dst');
   assert.match(
     r.log.join('\n'),
     /R1 type=scalar expected=fp\narg#0 arg#1 memory, len pair leads to invalid memory access/,
   );
 });
 
-const skip = prepareKobj();
-test('kernel: the same verdicts, messages and processed-instruction counts', { skip }, () => {
-  const r = runKobj([object]);
-  assert.equal(r.programs.length, Object.keys(expected).length);
-  for (const p of r.programs) {
-    const [insns, want] = expected[p.program]!;
-    assert.equal(p.insnsProcessed, insns, p.program);
-    assert.equal(p.verdict, want === undefined ? 'accept' : 'reject', p.program);
-    if (want === undefined) continue;
-    const log = logOf(runKobj(['--prog', p.program, '--log', '1', object]).stdout);
-    assert.ok(closingMessage(log).includes(want), `${p.program}: ${closingMessage(log).join(' | ')}`);
-  }
+test("objects of bpf_obj_new() are named after the program's own type in the log", () => {
+  const r = tsbpfVerify('test/verifier/kptr/obj_new.bpf.o', 'obj_kptr_xchg_ok', 2);
+  const log = r.log.join('\n');
+  assert.match(log, /R0=ptr_foo\(ref_obj_id=2\)/);
+  assert.match(log, /R0=ptr_or_null_foo\(id=4,ref_obj_id=4\)/);
 });
+
+const skip = prepareKobj();
+for (const [object, table] of Object.entries(OBJECTS)) {
+  test(`kernel: ${object}: the same verdicts, messages and processed-instruction counts`, { skip }, () => {
+    const r = runKobj([object]);
+    assert.equal(r.programs.length, Object.keys(table).length);
+    for (const p of r.programs) {
+      const [insns, want] = table[p.program]!;
+      assert.equal(p.insnsProcessed, insns, p.program);
+      assert.equal(p.verdict, want === undefined ? 'accept' : 'reject', p.program);
+      if (want === undefined) continue;
+      const log = logOf(runKobj(['--prog', p.program, '--log', '1', object]).stdout);
+      assert.ok(closingMessage(log).includes(want), `${p.program}: ${closingMessage(log).join(' | ')}`);
+    }
+  });
+}

@@ -45,6 +45,8 @@ export interface RuntimeEnv {
   readonly host: HostInfo;
   /** The BTF kernel objects are laid out by (CO-RE target, else the object's own): bpf_get_current_task_btf. */
   readonly layoutBtf?: Btf;
+  /** The program's own BTF: the types bpf_obj_new() allocates (their ids are its ids). */
+  readonly progBtf?: Btf;
   /** Program type of the run in progress (helpers such as bpf_redirect depend on it). */
   progType: string;
   /** Set by the redirect helpers; attach points clear it before each run. */

@@ -35,6 +35,9 @@ export const KFUNC_IDS: Readonly<Record<string, number>> = {
   bpf_task_acquire: 18,
   bpf_task_release: 19,
   bpf_task_from_pid: 20,
+  /** Objects of the program's own types (obj-kfuncs.ts). */
+  bpf_obj_new_impl: 21,
+  bpf_obj_drop_impl: 22,
 };
 
 const iterArg = { type: 'ARG_PTR_TO_STACK' } as const;

@@ -47,7 +47,8 @@ export function btfPointer(
 }
 
 /** `ptr_NAME` as the kernel's messages name a BTF pointer. */
-const ptrName = (env: VerifierEnv, reg: RegState): string => `ptr_${btfTypeName(env.layoutBtf, reg.btfId)}`;
+const ptrName = (env: VerifierEnv, reg: RegState): string =>
+  `ptr_${btfTypeName(reg.alloc ? env.btf : env.layoutBtf, reg.btfId)}`;
 
 // kernel: check_ptr_to_btf_access() + btf_struct_access() for tracing programs (reads only)
 export function checkPtrToBtfAccess(
@@ -64,8 +65,10 @@ export function checkPtrToBtfAccess(
       `R${regno} is ${ptrName(env, reg)} invalid variable offset: off=${off}, var_off=${tnum.strn(reg.s.varOff)}`,
     );
   }
-  if (t === 'write') reject('only read is supported');
-  const btf = env.layoutBtf;
+  // objects of bpf_obj_new() are the program's own: laid out by its BTF, writable
+  // (kernel: type_is_ptr_alloc_obj(); a loaded rcu_ kptr of one is too)
+  if (t === 'write' && !(reg.alloc && !reg.untrusted)) reject('only read is supported');
+  const btf = reg.alloc ? env.btf : env.layoutBtf;
   const st = btf && reg.btfId ? btf.resolve(reg.btfId) : undefined;
   // tsbpf has no layout for a struct the BTF only declares: it cannot know what is there
   if (!btf || !st || (st.kind !== 'struct' && st.kind !== 'union')) {
@@ -76,7 +79,8 @@ export function checkPtrToBtfAccess(
   for (const m of st.members) {
     if (m.bitfieldSize || m.bitOffset !== off * 8 || size !== 8) continue;
     const mt = btf.resolve(m.type);
-    if (mt.kind !== 'ptr') break;
+    // a pointer kept in an object of bpf_obj_new() is not modelled: a scalar (stricter)
+    if (mt.kind !== 'ptr' || reg.alloc) break;
     const target = btf.resolve(mt.type);
     // a declared-only struct (seq_file) is still a typed pointer, to pass to helpers
     if (target.kind !== 'struct' && target.kind !== 'union' && target.kind !== 'fwd') break;

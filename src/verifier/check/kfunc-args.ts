@@ -10,6 +10,7 @@ import type { RegState } from '../reg.ts';
 import { isKnownZero, regTypeStr } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
+import { markRegPrecise } from '../precision.ts';
 import { btfStructIdsMatch, btfTypeName } from './btf-ptr.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -20,10 +21,11 @@ const u64 = { ...u64Ns };
 export type KfFlag = 'KF_ACQUIRE' | 'KF_RELEASE' | 'KF_RET_NULL' | 'KF_RCU' | 'KF_TRUSTED_ARGS';
 
 /**
- * What an argument is to the kernel, from its BTF type and name suffix: a scalar, ignored
- * (`__ign`), the program's ctx, a dynptr, memory (with a size after it), or `struct NAME *`.
+ * What an argument is to the kernel, from its BTF type and name suffix: a scalar, a constant
+ * (`__k`), ignored (`__ign`), the program's ctx, a dynptr, memory (with a size after it),
+ * `struct NAME *`, or an object of bpf_obj_new() (`__alloc`).
  */
-export type KfArgKind = 'scalar' | 'ignore' | 'ctx' | 'dynptr' | 'mem' | 'btf';
+export type KfArgKind = 'scalar' | 'const' | 'ignore' | 'ctx' | 'dynptr' | 'mem' | 'btf' | 'alloc';
 
 export interface KfuncArgProto {
   args: readonly ArgSpec[];
@@ -39,6 +41,8 @@ export interface KfuncArgMeta {
   refObjId: number;
   /** kernel: meta->release_regno */
   releaseRegno: number;
+  /** kernel: meta->arg_constant.value (a `__k` argument), -1 if none */
+  constant: number;
 }
 
 export const hasKf = (fn: { flags?: readonly KfFlag[] }, f: KfFlag): boolean =>
@@ -61,8 +65,8 @@ export function kfArgKind(fn: KfuncArgProto, i: number): KfArgKind {
   }
 }
 
-/** kernel: is_trusted_reg() for BTF pointers: referenced, or trusted and not untrusted */
-const isTrustedReg = (r: RegState): boolean => r.refObjId !== 0 || (r.trusted && !r.untrusted);
+/** kernel: is_trusted_reg() for BTF pointers: referenced, or trusted or allocated and not untrusted */
+const isTrustedReg = (r: RegState): boolean => r.refObjId !== 0 || ((r.trusted || r.alloc) && !r.untrusted);
 
 /** The checks of check_kfunc_args() on argument `i`, before the type-specific helper checks. */
 export function checkKfuncArg(
@@ -78,8 +82,13 @@ export function checkKfuncArg(
   const reg = curFrame(state).regs[regno]!;
   const kind = kfArgKind(fn, i);
   if (kind === 'ignore' || reg.type === 'NOT_INIT') return;
-  if (kind === 'scalar') {
+  if (kind === 'scalar' || kind === 'const') {
     if (reg.type !== 'SCALAR_VALUE') reject(`R${regno} is not a scalar`);
+    if (kind === 'const') {
+      if (!tnum.isConst(reg.s.varOff)) reject(`R${regno} must be a known constant`);
+      meta.constant = u64.toNumberU(tnum.value(reg.s.varOff)) ?? -1;
+      markRegPrecise(env, regno);
+    }
     return;
   }
   const release = hasKf(fn, 'KF_RELEASE');
@@ -105,6 +114,14 @@ export function checkKfuncArg(
     case 'btf':
       checkBtfArg(env, name, fn.argBtf?.[i] ?? '', i, reg, trusted, rcu, release);
       return;
+    case 'alloc':
+      // kernel: KF_ARG_PTR_TO_ALLOC_BTF_ID (bpf_obj_drop's argument)
+      if ((trusted || rcu) && !isTrustedReg(reg)) reject(`R${regno} must be referenced or trusted`);
+      checkZeroOffset(reg, regno);
+      if (reg.type !== 'PTR_TO_BTF_ID' || !reg.alloc || reg.rcu || reg.untrusted)
+        reject(`arg#${i} expected pointer to allocated object`);
+      if (!reg.refObjId) reject('allocated object must be referenced');
+      return;
     default:
       return;
   }
@@ -129,14 +146,7 @@ function checkBtfArg(
     if (!rcu) reject(`R${regno} must be referenced or trusted`);
     if (!reg.rcu) reject(`R${regno} must be a rcu pointer`);
   }
-  // kernel: check_func_arg_reg_off() with OBJ_RELEASE
-  if (trusted || rcu || (release && reg.refObjId)) {
-    if (reg.off < 0) reject(`negative offset ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
-    if (reg.off)
-      reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
-    if (!tnum.isConst(reg.s.varOff) || !u64.isZero(tnum.value(reg.s.varOff)))
-      reject(`variable ${regTypeStr(reg)} access var_off=${tnum.strn(reg.s.varOff)} disallowed`);
-  }
+  if (trusted || rcu || (release && reg.refObjId)) checkZeroOffset(reg, regno);
   // kernel: process_kf_arg_ptr_to_btf_id() (strict for trusted and released arguments)
   const regName = btfTypeName(env.layoutBtf, reg.btfId);
   const strict = trusted || rcu || release;
@@ -148,6 +158,14 @@ function checkBtfArg(
       `kernel function ${name} args#${i} expected pointer to STRUCT ${struct} but R${regno} has a pointer to STRUCT ${regName}`,
     );
   }
+}
+
+// kernel: check_func_arg_reg_off() with OBJ_RELEASE
+function checkZeroOffset(reg: RegState, regno: number): void {
+  if (reg.off < 0) reject(`negative offset ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
+  if (reg.off) reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
+  if (!tnum.isConst(reg.s.varOff) || !u64.isZero(tnum.value(reg.s.varOff)))
+    reject(`variable ${regTypeStr(reg)} access var_off=${tnum.strn(reg.s.varOff)} disallowed`);
 }
 
 /** After every argument (kernel: the end of check_kfunc_args()). */

@@ -8,7 +8,7 @@ import type { ArgSpec, FuncProto } from '../../vm/helpers.ts';
 import type { ProgTypeName, VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
-import { isKnownZero, unknownScalar } from '../reg.ts';
+import { isKnownZero, pointer, unknownScalar } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
 import { checkKfuncArgs, inSleepable, releaseReference } from './call.ts';
@@ -150,6 +150,28 @@ const KFUNC_PROTOS: ReadonlyMap<string, KfuncProto> = new Map<string, KfuncProto
       progTypes: GENERIC_PROG_TYPES,
     },
   ],
+  // void *bpf_obj_new_impl(u64 local_type_id__k, void *meta__ign): KF_ACQUIRE | KF_RET_NULL
+  [
+    'bpf_obj_new_impl',
+    {
+      ret: 'RET_PTR_TO_BTF_ID',
+      args: [a('ARG_ANYTHING'), a('ARG_ANYTHING')],
+      kinds: ['const', 'ignore'],
+      flags: ['KF_ACQUIRE', 'KF_RET_NULL'],
+      progTypes: GENERIC_PROG_TYPES,
+    },
+  ],
+  // void bpf_obj_drop_impl(void *p__alloc, void *meta__ign): KF_RELEASE
+  [
+    'bpf_obj_drop_impl',
+    {
+      ret: 'RET_VOID',
+      args: [a('ARG_ANYTHING'), a('ARG_ANYTHING')],
+      kinds: ['alloc', 'ignore'],
+      flags: ['KF_RELEASE'],
+      progTypes: GENERIC_PROG_TYPES,
+    },
+  ],
   // struct task_struct *bpf_task_from_pid(s32 pid): KF_ACQUIRE | KF_RET_NULL
   [
     'bpf_task_from_pid',
@@ -208,7 +230,7 @@ export function checkKfuncCall(env: VerifierEnv, state: VerifierState, insn: Ins
   const noBuffer = slice && isKnownZero(curFrame(state).regs[3]!);
   const clone = name === 'bpf_dynptr_clone';
   const proto = noBuffer ? SLICE_NO_BUFFER : fn;
-  const argMeta: KfuncArgMeta = { refObjId: 0, releaseRegno: 0 };
+  const argMeta: KfuncArgMeta = { refObjId: 0, releaseRegno: 0, constant: -1 };
   const dynptr = checkKfuncArgs(env, state, helperView(proto), idx, clone, (i) =>
     checkKfuncArg(env, state, name, proto, i, argMeta),
   );
@@ -231,8 +253,21 @@ export function checkKfuncCall(env: VerifierEnv, state: VerifierState, insn: Ins
     env.log.scratchReg(r);
   }
   if (fn.ret === 'RET_INTEGER') frame.regs[0] = unknownScalar();
-  if (fn.retBtf) frame.regs[0] = kfuncBtfResult(env, state, fn, idx);
+  if (fn.retBtf) frame.regs[0] = kfuncBtfResult(env, state, fn, idx, btfPointer(env, fn.retBtf));
+  if (name === 'bpf_obj_new_impl')
+    frame.regs[0] = kfuncBtfResult(env, state, fn, idx, objNew(env, argMeta.constant));
   if (r0) frame.regs[0] = r0;
+}
+
+// kernel: the bpf_obj_new_impl case of check_kfunc_call(): a struct of the program's own BTF
+function objNew(env: VerifierEnv, typeId: number): RegState {
+  if (typeId < 0 || typeId > 0xffffffff) reject('local type ID argument must be in range [0, U32_MAX]');
+  const btf = env.btf;
+  if (!btf) reject('bpf_obj_new/bpf_percpu_obj_new requires prog BTF');
+  const t = typeId > 0 && typeId < btf.count + 1 ? btf.typeById(typeId) : undefined;
+  if (!t || (t.kind !== 'struct' && t.kind !== 'union'))
+    reject('bpf_obj_new/bpf_percpu_obj_new type ID argument must be of a struct');
+  return pointer('PTR_TO_BTF_ID', { btfId: typeId, alloc: true });
 }
 
 /**
@@ -250,9 +285,15 @@ function helperView(fn: KfuncProto): FuncProto {
 }
 
 // kernel: check_kfunc_call() for a kfunc returning a pointer to a struct
-function kfuncBtfResult(env: VerifierEnv, state: VerifierState, fn: KfuncProto, idx: number): RegState {
+function kfuncBtfResult(
+  env: VerifierEnv,
+  state: VerifierState,
+  fn: KfuncProto,
+  idx: number,
+  r: RegState,
+): RegState {
   const retNull = hasKf(fn, 'KF_RET_NULL');
-  const r = btfPointer(env, fn.retBtf!, { maybeNull: retNull });
+  r.maybeNull = retNull;
   if (retNull) r.id = nextId(env);
   if (hasKf(fn, 'KF_ACQUIRE')) {
     const id = nextId(env);

@@ -8,10 +8,10 @@ import { tnum as tnumNs, u64 as u64Ns } from '../domain/index.ts';
 import type { MapInfo, VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
-import { isKnownZero, regTypeStr } from '../reg.ts';
+import { isKnownZero, pointer, regTypeStr } from '../reg.ts';
 import type { VerifierState } from '../state.ts';
 import { curFrame } from '../state.ts';
-import { btfPointer, btfStructIdsMatch, btfTypeName } from './btf-ptr.ts';
+import { btfPointer, btfStructIdsMatch, btfTypeName, structId } from './btf-ptr.ts';
 import { inSleepable } from './call.ts';
 import { heldLocks } from './spin-lock.ts';
 
@@ -23,6 +23,22 @@ export type KptrField = NonNullable<MapInfo['kptrs']>[number];
 
 /** kernel: BPF_KPTR_REF objects freed after an RCU grace period (rcu_protected_types) */
 const RCU_PROTECTED = new Set(['task_struct', 'cgroup', 'bpf_cpumask', 'bpf_crypto_ctx']);
+
+/**
+ * Does the kptr hold an object of bpf_obj_new() (a struct of the program's own BTF) rather than
+ * a kernel object? The kernel looks the name up in vmlinux; without the kernel's BTF tsbpf takes
+ * the kernel structs its kfuncs hand out for kernel ones.
+ */
+export function kptrIsLocal(env: VerifierEnv, f: KptrField): boolean {
+  if (env.attachBtf) return structId(env.attachBtf, f.struct) === 0;
+  return !RCU_PROTECTED.has(f.struct);
+}
+
+/** A pointer to the kptr's struct: a kernel one, or an allocated one of the program's BTF. */
+function kptrPointer(env: VerifierEnv, f: KptrField, local: boolean): RegState {
+  if (!local) return btfPointer(env, f.struct, { maybeNull: true });
+  return pointer('PTR_TO_BTF_ID', { btfId: structId(env.btf, f.struct), alloc: true, maybeNull: true });
+}
 
 /**
  * kernel: check_map_access()'s walk over the value's special fields: an access overlapping a
@@ -76,11 +92,14 @@ export function checkMapKptrAccess(
     reject('kptr in map can only be accessed using BPF_MEM instruction mode');
   if (cls !== op.CLASS_LDX && f.kind === 'ref') reject('store to referenced kptr disallowed');
   if (cls === op.CLASS_LDX) {
-    // kernel: btf_ld_kptr_type(): RCU-freed objects stay valid in an RCU section
-    const rcu = f.kind === 'ref' && RCU_PROTECTED.has(f.struct) && inRcuCs(env, state);
-    const r = btfPointer(env, f.struct, { maybeNull: true });
+    // kernel: btf_ld_kptr_type(): RCU-freed objects (allocated ones too) stay valid in an RCU
+    // section; outside one the pointer is untrusted
+    const local = kptrIsLocal(env, f);
+    const rcu = f.kind === 'ref' && (local || RCU_PROTECTED.has(f.struct)) && inRcuCs(env, state);
+    const r = kptrPointer(env, f, local);
     r.rcu = rcu;
     r.untrusted = !rcu;
+    r.alloc = local && rcu;
     r.id = nextId(env);
     return r;
   }
@@ -96,20 +115,25 @@ export function checkMapKptrAccess(
 // kernel: map_kptr_match_type(): a task pointer of any trust for an untrusted kptr, a trusted or
 // RCU one (referenced, through bpf_kptr_xchg) for a referenced kptr
 export function mapKptrMatchType(env: VerifierEnv, f: KptrField, reg: RegState, regno: number): void {
-  const permitted =
-    reg.type === 'PTR_TO_BTF_ID' && !reg.rdonly && !reg.ringbuf && (f.kind === 'untrusted' || !reg.untrusted);
+  // kernel: perm_flags: a kernel object may be trusted, RCU or NULL (or untrusted for an untrusted
+  // kptr); an allocated one only NULL
+  const flagsOk = reg.alloc
+    ? !reg.trusted && !reg.rcu && !reg.untrusted
+    : f.kind === 'untrusted' || !reg.untrusted;
+  const permitted = reg.type === 'PTR_TO_BTF_ID' && !reg.rdonly && !reg.ringbuf && flagsOk;
   let regName = '';
   let ok = permitted;
   if (permitted) {
-    regName = btfTypeName(env.layoutBtf, reg.btfId);
+    regName = btfTypeName(reg.alloc ? env.btf : env.layoutBtf, reg.btfId);
     // kernel: __check_ptr_off_reg(fixed_off_ok)
     if (!tnum.isConst(reg.s.varOff) || !u64.isZero(tnum.value(reg.s.varOff)))
       reject(`variable ${regTypeStr(reg)} access var_off=${tnum.strn(reg.s.varOff)} disallowed`);
     if (reg.off < 0) reject(`negative offset ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
     ok =
-      f.kind === 'untrusted'
+      reg.alloc === kptrIsLocal(env, f) &&
+      (f.kind === 'untrusted' && !reg.alloc
         ? btfStructIdsMatch(env.layoutBtf, reg.btfId, reg.off, f.struct)
-        : reg.off === 0 && regName === f.struct;
+        : reg.off === 0 && regName === f.struct);
   }
   if (ok) return;
   const untrusted = f.kind === 'untrusted' ? ` or untrusted_ptr_${f.struct}` : '';
@@ -138,5 +162,5 @@ export function processKptrFunc(env: VerifierEnv, regno: number, reg: RegState):
 
 /** bpf_kptr_xchg's result: the old object or NULL, a reference the program now holds. */
 export function kptrXchgResult(env: VerifierEnv, f: KptrField): RegState {
-  return btfPointer(env, f.struct, { maybeNull: true });
+  return kptrPointer(env, f, kptrIsLocal(env, f));
 }
