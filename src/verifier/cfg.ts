@@ -5,6 +5,7 @@ import type { Insn } from '../isa/index.ts';
 import { opcode as opNs } from '../isa/index.ts';
 import type { InsnAux, Subprog } from './env.ts';
 import { reject } from './env.ts';
+import { WorkArray } from './work-array.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -104,10 +105,12 @@ export function successorTable(insns: readonly Insn[]): Int32Array {
   return succ;
 }
 
+const seenWork = new WorkArray((n) => new Uint8Array(n));
+
 // kernel: check_cfg() (DFS from every function entry) plus mark_prune_point() choices
 export function checkCfg(insns: readonly Insn[], subprogs: readonly Subprog[], aux: InsnAux[]): void {
   const n = insns.length;
-  const seen = new Uint8Array(n);
+  const seen = seenWork.get(n);
   const stack: number[] = [0];
   seen[0] = 1;
   // successors() plus a callee's entry, without an array per instruction

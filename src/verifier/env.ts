@@ -117,7 +117,10 @@ export interface VerifierEnv {
   /** The program came with BTF func_info (needed for callbacks). */
   hasFuncInfo: boolean;
   aux: InsnAux[];
-  /** Stack slots live before each instruction, two words per instruction (stack-liveness.ts). */
+  /**
+   * Stack slots live before each instruction, two words per instruction (stack-liveness.ts);
+   * made on first use (liveStackOf()): many short programs never compare two stacks.
+   */
   liveStack?: Uint32Array;
   log: VerifierLog;
   opts: Required<Omit<VerifierOptions, 'kernel'>>;
@@ -135,7 +138,11 @@ export interface VerifierEnv {
   peakStates: number;
   curStates: number;
   maxStatesPerInsn: number;
-  explored: Map<number, Checkpoint[]>;
+  /**
+   * Checkpoints by instruction index, undefined where none (kernel: explored_states); an array
+   * as long as the program: a Map lookup was a tenth of is_state_visited()'s time.
+   */
+  explored: (Checkpoint[] | undefined)[];
   /** The state being explored (kernel: cur_state). */
   cur: VerifierState | null;
   /** Index of the instruction being checked (for messages). */

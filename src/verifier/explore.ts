@@ -28,6 +28,9 @@ const { isSpilledReg } = stackNs;
 const op = { ...opNs };
 const scalar = { ...scalarNs };
 
+/** The checkpoint list of an instruction that has none: read only, never added to. */
+const EMPTY_LIST: Checkpoint[] = [];
+
 /** kernel: BPF_COMPLEXITY_LIMIT_JMP_SEQ */
 const BPF_COMPLEXITY_LIMIT_JMP_SEQ = 8192;
 
@@ -167,7 +170,7 @@ class Explorer {
         // evicted states stay counted until their paths are done (kernel: free_list)
         else if (sl.branches === 0) env.curStates--;
       }
-      env.explored.set(idx, kept);
+      env.explored[idx] = kept;
       return kept;
     }
     return list;
@@ -183,7 +186,7 @@ class Explorer {
     let addNewState =
       forceNewState ||
       (env.jmpsProcessed - env.prevJmpsProcessed >= 2 && env.insnProcessed - env.prevInsnProcessed >= 8);
-    const list = env.explored.get(idx) ?? [];
+    const list = env.explored[idx] ?? EMPTY_LIST;
     let statesCnt = 0;
     for (let n = 0; n < list.length; n++) {
       const sl = list[n]!;
@@ -269,8 +272,9 @@ class Explorer {
     cur.parent = cp;
     cur.history = [];
     cur.firstInsnIdx = idx;
-    kept.unshift(cp);
-    env.explored.set(idx, kept);
+    // newest first, as the kernel's list; a fresh array where there was none (EMPTY_LIST stays empty)
+    if (kept === EMPTY_LIST) env.explored[idx] = [cp];
+    else kept.unshift(cp);
     return false;
   }
 
@@ -317,7 +321,7 @@ class Explorer {
 
   /** kernel: find_prev_entry() (a loop-head checkpoint at or above `below`) + widen_imprecise_scalars(). */
   private widenAgainst(idx: number, cur: VerifierState, below: Checkpoint | null): void {
-    const prev = (this.env.explored.get(idx) ?? []).find(
+    const prev = (this.env.explored[idx] ?? EMPTY_LIST).find(
       (sl) =>
         sl.branches > 0 &&
         below !== null &&
@@ -546,7 +550,7 @@ export function doCheck(env: VerifierEnv): void {
       if (!env.globalFuncs[k] || !env.globalCalled.has(k) || verified.has(k)) continue;
       if (env.log.level >= 2) env.log.add(`Validating ${env.globalFuncs[k]!.name}() func#${k}...`);
       // kernel: free_states() between subprograms
-      env.explored.clear();
+      env.explored.fill(undefined);
       new Explorer(env, k).run();
       if (env.log.enabled) {
         env.log.add(

@@ -19,7 +19,6 @@ import { doCheck } from './explore.ts';
 import { hasFeature } from '../kernels/features.ts';
 import { computeLiveRegs } from './liveness.ts';
 import { getHelperProto } from './protos.ts';
-import { computeLiveStack } from './stack-liveness.ts';
 import { VerifierLog } from './log.ts';
 import { checkKernelLoad, kernelExplain, kernelInsnBlocks, kernelWording, resolveKernel } from './profile.ts';
 
@@ -310,7 +309,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     curStates: 0,
     maxStatesPerInsn: 0,
     kernelBlocks: undefined,
-    explored: new Map(),
+    explored: new Array(insns.length).fill(undefined),
     cur: null,
     insnIdx: 0,
     prevInsnIdx: -1,
@@ -337,9 +336,8 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
         : findGlobalFuncs(env, prog.funcInfo ?? []);
     checkCfg(insns, env.subprogs, env.aux);
     if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);
-    const succ = successorTable(insns);
-    env.liveStack = computeLiveStack(insns, env.subprogs, succ);
-    const live = computeLiveRegs(insns, succ, (insn) => callParams(env, insn));
+    // stack slot liveness waits until pruning first compares a stack (liveStackOf())
+    const live = computeLiveRegs(insns, successorTable(insns), (insn) => callParams(env, insn));
     for (let i = 0; i < insns.length; i++) env.aux[i]!.liveRegsBefore = live[i]!;
     if (logLevel >= 2) {
       for (let i = 0; i < env.subprogs.length; i++) log.add(`func#${i} @${env.subprogs[i]!.start}`);

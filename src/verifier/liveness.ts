@@ -3,6 +3,7 @@
 import type { Insn } from '../isa/index.ts';
 import { opcode as opNs } from '../isa/index.ts';
 import { successorTable } from './cfg.ts';
+import { WorkArray } from './work-array.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -73,6 +74,10 @@ function useDef(insn: Insn, use: Uint16Array, def: Uint16Array, i: number, callP
   def[i] = d;
 }
 
+// the passes' temporaries, reused between calls
+const useWork = new WorkArray((n) => new Uint16Array(n));
+const defWork = new WorkArray((n) => new Uint16Array(n));
+
 /** `succ` is successorTable(insns), computed here when not given. */
 export function computeLiveRegs(
   insns: readonly Insn[],
@@ -81,8 +86,8 @@ export function computeLiveRegs(
 ): Uint16Array {
   const n = insns.length;
   const live = new Uint16Array(n);
-  const use = new Uint16Array(n);
-  const def = new Uint16Array(n);
+  const use = useWork.get(n);
+  const def = defWork.get(n);
   for (let i = 0; i < n; i++) useDef(insns[i]!, use, def, i, callParams);
   let changed = true;
   while (changed) {

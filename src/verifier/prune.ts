@@ -3,6 +3,7 @@
 // compared by range_within + tnum_in only when precise (see precision.ts).
 import { scalar as scalarNs, tnum as tnumNs } from './domain/index.ts';
 import type { VerifierEnv } from './env.ts';
+import { liveStackOf } from './stack-liveness.ts';
 import type { RegState } from './reg.ts';
 import { baseId, hasAddConst, unknownScalar } from './reg.ts';
 import type { StackSlot } from './stack.ts';
@@ -163,7 +164,8 @@ function scalarRegForStack(s: StackSlot | undefined): RegState | null {
   return null;
 }
 /** An imprecise unknown scalar (kernel: unbound_reg). */
-const UNBOUND: RegState = { ...unknownScalar(), precise: false };
+// from unknownScalar() as it is (imprecise already): a spread would give it another hidden class
+const UNBOUND: RegState = unknownScalar();
 
 function regsafeOrUnbound(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness): boolean {
   return regsafe(rold, rcur, idmap, exact);
@@ -283,10 +285,16 @@ export function statesEqual(
     const live = liveMask(env, old, k, insnIdx);
     // stack slots live where this frame continues: here, or after the call it made
     const at = k === old.frames.length - 1 ? insnIdx : old.frames[k + 1]!.callsite + 1;
-    const ls = env.liveStack;
-    const lo = ls && at < env.insns.length ? ls[2 * at]! : 0xffffffff;
-    const hi = ls && at < env.insns.length ? ls[2 * at + 1]! : 0xffffffff;
-    if (!funcStatesEqual(old.frames[k]!, cur.frames[k]!, live, idmap, exact, lo, hi)) return false;
+    const fo = old.frames[k]!;
+    let lo = 0xffffffff;
+    let hi = 0xffffffff;
+    // an empty old stack needs no slot liveness: its analysis waits for a stack to compare
+    if (fo.stack.length > 0 && at < env.insns.length) {
+      const ls = liveStackOf(env);
+      lo = ls[2 * at]!;
+      hi = ls[2 * at + 1]!;
+    }
+    if (!funcStatesEqual(fo, cur.frames[k]!, live, idmap, exact, lo, hi)) return false;
   }
   return true;
 }

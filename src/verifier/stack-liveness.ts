@@ -11,7 +11,8 @@
 import type { Insn } from '../isa/index.ts';
 import { opcode as opNs } from '../isa/index.ts';
 import { successorTable } from './cfg.ts';
-import type { Subprog } from './env.ts';
+import type { Subprog, VerifierEnv } from './env.ts';
+import { WorkArray } from './work-array.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -25,6 +26,14 @@ const join = (a: number, b: number): number =>
 
 /** Helpers that hand a pointer to a callback (bpf_loop, for_each_map_elem, timer, user_ringbuf_drain, find_vma). */
 const CALLBACK_HELPERS = new Set([164, 170, 180, 181, 209]);
+
+// the passes' temporaries, reused between calls
+const funcOfWork = new WorkArray((n) => new Int32Array(n));
+const regsInWork = new WorkArray((n) => new Int32Array(n));
+const reachedWork = new WorkArray((n) => new Uint8Array(n));
+const escapesWork = new WorkArray((n) => new Uint8Array(n));
+const useWork = new WorkArray((n) => new Uint32Array(n));
+const killWork = new WorkArray((n) => new Uint32Array(n));
 
 /** Slots as two 32-bit words: slot s is bit s % 32 of word s >> 5 (512 bytes = 64 slots). */
 const ALL = 0xffffffff;
@@ -52,16 +61,16 @@ export function computeLiveStack(
 ): Uint32Array {
   const n = insns.length;
   const live = new Uint32Array(2 * n);
-  const funcOf = new Int32Array(n);
+  const funcOf = funcOfWork.get(n);
   for (let k = 0, i = 0; i < n; i++) {
     while (k + 1 < subprogs.length && subprogs[k + 1]!.start <= i) k++;
     funcOf[i] = k;
   }
 
   // forward: fp-derived registers at each instruction, 11 per instruction in one array
-  const regsIn = new Int32Array(11 * n);
-  const reached = new Uint8Array(n);
-  const escapes = new Uint8Array(subprogs.length);
+  const regsIn = regsInWork.get(11 * n);
+  const reached = reachedWork.get(n);
+  const escapes = escapesWork.get(subprogs.length);
   const r = new Int32Array(11);
   const work: number[] = [];
   for (const sp of subprogs) {
@@ -99,8 +108,8 @@ export function computeLiveStack(
   }
 
   // backward: uses and kills per instruction, two words each as in `live`
-  const use = new Uint32Array(2 * n);
-  const kill = new Uint32Array(2 * n);
+  const use = useWork.get(2 * n);
+  const kill = killWork.get(2 * n);
   for (let i = 0; i < n; i++) {
     if (!reached[i]) continue;
     const base = 11 * i;
@@ -167,6 +176,12 @@ export function computeLiveStack(
     }
   }
   return live;
+}
+
+/** env.liveStack, computed when first asked for (pruning compares a non-empty stack). */
+export function liveStackOf(env: VerifierEnv): Uint32Array {
+  env.liveStack ??= computeLiveStack(env.insns, env.subprogs);
+  return env.liveStack;
 }
 
 // how an instruction changes which registers hold stack addresses; true when one is stored

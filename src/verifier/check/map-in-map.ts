@@ -4,6 +4,7 @@
 // The templates are appended to the verifier's map list so a register can name them by index.
 import type { MapInfo } from '../env.ts';
 import type { RegState } from '../reg.ts';
+import { copyReg } from '../reg.ts';
 
 export const isMapInMap = (m: MapInfo | undefined): boolean =>
   m?.type === 'array_of_maps' || m?.type === 'hash_of_maps';
@@ -28,5 +29,11 @@ export function innerMapPointer(r: RegState, innerIndex: readonly number[]): Reg
   if (r.type !== 'PTR_TO_MAP_VALUE') return null;
   const inner = innerIndex[r.mapIndex] ?? -1;
   if (inner < 0) return null;
-  return { ...r, type: 'CONST_PTR_TO_MAP', mapIndex: inner, maybeNull: false, id: 0, s: { ...r.s } };
+  // copyReg(): the one object shape of every register (a spread builds another)
+  const c = copyReg(r);
+  c.type = 'CONST_PTR_TO_MAP';
+  c.mapIndex = inner;
+  c.maybeNull = false;
+  c.id = 0;
+  return c;
 }
