@@ -80,13 +80,16 @@ export function successors(insns: readonly Insn[], i: number): number[] {
   return [i + 1, jmpTarget(insns, i)];
 }
 
+const succWork = new WorkArray((n) => new Int32Array(n));
+
 /**
  * successors() of every instruction as one table: entries 2i and 2i+1, -1 where there is none or
  * the target lies outside the program (checkCfg() has rejected those before liveness runs).
+ * `reuse`: the table lives in a buffer the next such call overwrites (for a pass that drops it).
  */
-export function successorTable(insns: readonly Insn[]): Int32Array {
+export function successorTable(insns: readonly Insn[], reuse = false): Int32Array {
   const n = insns.length;
-  const succ = new Int32Array(2 * n).fill(-1);
+  const succ = (reuse ? succWork.get(2 * n) : new Int32Array(2 * n)).fill(-1);
   for (let i = 0; i < n; i++) {
     const code = insns[i]!.code;
     const c = op.cls(code);

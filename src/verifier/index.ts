@@ -337,7 +337,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     checkCfg(insns, env.subprogs, env.aux);
     if (kernel) env.kernelBlocks = kernelInsnBlocks(insns, prog.progType, env.subprogs, kernel);
     // stack slot liveness waits until pruning first compares a stack (liveStackOf())
-    const live = computeLiveRegs(insns, successorTable(insns), (insn) => callParams(env, insn));
+    const live = computeLiveRegs(insns, successorTable(insns, true), (insn) => callParams(env, insn));
     for (let i = 0; i < insns.length; i++) env.aux[i]!.liveRegsBefore = live[i]!;
     if (logLevel >= 2) {
       for (let i = 0; i < env.subprogs.length; i++) log.add(`func#${i} @${env.subprogs[i]!.start}`);

@@ -90,7 +90,7 @@ export function computeLiveStack(
       const base = 11 * t;
       if (!reached[t]) {
         reached[t] = 1;
-        regsIn.set(r, base);
+        for (let k = 0; k < 11; k++) regsIn[base + k] = r[k]!;
         work.push(t);
         continue;
       }
@@ -180,7 +180,7 @@ export function computeLiveStack(
 
 /** env.liveStack, computed when first asked for (pruning compares a non-empty stack). */
 export function liveStackOf(env: VerifierEnv): Uint32Array {
-  env.liveStack ??= computeLiveStack(env.insns, env.subprogs);
+  env.liveStack ??= computeLiveStack(env.insns, env.subprogs, successorTable(env.insns, true));
   return env.liveStack;
 }
 

@@ -1,7 +1,7 @@
 // Verifier states (include/linux/bpf_verifier.h): a function frame holds registers and stack,
 // a verifier state holds the call chain of frames and the acquired references.
 import type { RegState } from './reg.ts';
-import { copyRegSharingScalar, markShared, notInit, pointer } from './reg.ts';
+import { copyRegSharingScalar, markShared, pointer, sharedNotInit } from './reg.ts';
 import type { StackSlot } from './stack.ts';
 import * as stackNs from './stack.ts';
 
@@ -91,7 +91,9 @@ export interface Checkpoint {
 
 export function newFrame(callsite: number, frameno: number, subprogno: number): FuncState {
   const regs: RegState[] = [];
-  for (let i = 0; i < MAX_BPF_REG; i++) regs.push(notInit());
+  // the one shared NOT_INIT register (marked shared: an in-place write copies it first, ownReg())
+  // instead of eleven new registers per frame
+  for (let i = 0; i < MAX_BPF_REG; i++) regs.push(sharedNotInit());
   regs[BPF_REG_FP] = pointer('PTR_TO_STACK', { frameno });
   return {
     regs,

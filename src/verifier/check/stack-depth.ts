@@ -36,6 +36,46 @@ function privStackAllowed(env: VerifierEnv): boolean {
   }
 }
 
+const round16 = (d: number): number => Math.ceil(d / 16) * 16;
+
+/** The function (index into subprogs, sorted by start) instruction i belongs to. */
+function subprogAt(subprogs: VerifierEnv['subprogs'], i: number): number {
+  let k = 0;
+  for (let j = 1; j < subprogs.length && subprogs[j]!.start <= i; j++) k = j;
+  return k;
+}
+
+/** The call graph walk's facts, one object per checkMaxStackDepth() (no closures: tsx names each one). */
+interface Walk {
+  env: VerifierEnv;
+  rules: StackDepthRules;
+  calls: number[][];
+  tails: boolean[];
+  /** kernel: enum priv_stack_mode per subprog (undefined: PRIV_STACK_UNKNOWN) */
+  onPrivStack: (boolean | undefined)[];
+}
+
+// frame: the callee's index in the chain (0 for the walk's root)
+function visit(w: Walk, sp: number, depth: number, frame: number, priv: boolean): void {
+  const { onPrivStack } = w;
+  if (!priv) onPrivStack[sp] = false;
+  if (w.rules.tailCallRule && sp !== 0 && w.tails[sp] && depth >= 256)
+    reject(`tail_calls are not allowed when call stack of previous frames is ${depth} bytes. Too large`);
+  const own = round16(w.env.subprogs[sp]!.stackDepth);
+  if (priv && onPrivStack[sp] === undefined && own >= PRIV_STACK_MIN_SIZE) onPrivStack[sp] = true;
+  let d = depth;
+  if (onPrivStack[sp]) {
+    if (own > MAX_BPF_STACK) reject(`stack size of subprog ${sp} is ${own}. Too large`);
+  } else {
+    d += own;
+    if (d > MAX_BPF_STACK) reject(`combined stack size of ${frame + 1} calls is ${d}. Too large`);
+  }
+  for (const callee of w.calls[sp]!) {
+    if (frame + 1 >= MAX_CALL_FRAMES) reject(`the call stack of ${frame + 1} frames is too deep !`);
+    visit(w, callee, d, frame + 1, priv);
+  }
+}
+
 // The frames of every call chain together stay within 512 bytes (16-byte rounding, as with the
 // JIT). A function address loaded into a register (a callback for bpf_loop, ...) counts as a call
 // from the function that loads it: synchronous callbacks run on top of that frame. A timer
@@ -43,51 +83,44 @@ function privStackAllowed(env: VerifierEnv): boolean {
 // function of the main program's chain whose frame is 64 bytes or more runs on its own stack and
 // adds nothing to the chain (unless a timer callback's chain also reaches it).
 export function checkMaxStackDepth(env: VerifierEnv, rules: StackDepthRules): void {
-  const round = (d: number): number => Math.ceil(d / 16) * 16;
-  const subprogAt = (i: number): number => {
-    let k = 0;
-    for (let j = 0; j < env.subprogs.length; j++) if (env.subprogs[j]!.start <= i) k = j;
-    return k;
-  };
-  const calls = env.subprogs.map(() => [] as number[]);
-  const tails = env.subprogs.map(() => false);
-  for (let i = 0; i < env.insns.length; i++) {
-    const insn = env.insns[i]!;
-    const isCall = insn.code === op.OP_CALL && insn.src === op.PSEUDO_CALL;
-    const isFuncAddr = insn.code === op.OP_LDDW && insn.src === op.PSEUDO_FUNC;
-    if (isCall || isFuncAddr) {
-      const to = env.subprogs.findIndex((s) => s.start === i + insn.imm + 1);
-      // an async callback adds to no chain unless called directly
-      if (to >= 0 && !(isFuncAddr && env.subprogs[to]!.isAsyncCb)) calls[subprogAt(i)]!.push(to);
-    }
-    if (insn.code === op.OP_CALL && insn.src === 0 && insn.imm === BPF_FUNC_TAIL_CALL)
-      tails[subprogAt(i)] = true;
-    if (insn.code === op.OP_LDDW) i++;
+  const subprogs = env.subprogs;
+  const n = subprogs.length;
+  const calls: number[][] = [];
+  const tails: boolean[] = [];
+  for (let k = 0; k < n; k++) {
+    calls.push([]);
+    tails.push(false);
   }
-  // kernel: enum priv_stack_mode per subprog (undefined: PRIV_STACK_UNKNOWN)
-  const onPrivStack: (boolean | undefined)[] = env.subprogs.map(() => undefined);
-  const privMode = rules.privStack && !tails.some(Boolean) && privStackAllowed(env);
-  // frame: the callee's index in the chain (0 for the walk's root)
-  const visit = (sp: number, depth: number, frame: number, priv: boolean): void => {
-    if (!priv) onPrivStack[sp] = false;
-    if (rules.tailCallRule && sp !== 0 && tails[sp] && depth >= 256)
-      reject(`tail_calls are not allowed when call stack of previous frames is ${depth} bytes. Too large`);
-    const own = round(env.subprogs[sp]!.stackDepth);
-    if (priv && onPrivStack[sp] === undefined && own >= PRIV_STACK_MIN_SIZE) onPrivStack[sp] = true;
-    let d = depth;
-    if (onPrivStack[sp]) {
-      if (own > MAX_BPF_STACK) reject(`stack size of subprog ${sp} is ${own}. Too large`);
-    } else {
-      d += own;
-      if (d > MAX_BPF_STACK) reject(`combined stack size of ${frame + 1} calls is ${d}. Too large`);
+  // one function: no call instruction to look for
+  if (n > 1) {
+    for (let i = 0; i < env.insns.length; i++) {
+      const insn = env.insns[i]!;
+      const isCall = insn.code === op.OP_CALL && insn.src === op.PSEUDO_CALL;
+      const isFuncAddr = insn.code === op.OP_LDDW && insn.src === op.PSEUDO_FUNC;
+      if (isCall || isFuncAddr) {
+        const to = subprogStartingAt(subprogs, i + insn.imm + 1);
+        // an async callback adds to no chain unless called directly
+        if (to >= 0 && !(isFuncAddr && subprogs[to]!.isAsyncCb)) calls[subprogAt(subprogs, i)]!.push(to);
+      }
+      if (insn.code === op.OP_CALL && insn.src === 0 && insn.imm === BPF_FUNC_TAIL_CALL)
+        tails[subprogAt(subprogs, i)] = true;
+      if (insn.code === op.OP_LDDW) i++;
     }
-    for (const callee of calls[sp]!) {
-      if (frame + 1 >= MAX_CALL_FRAMES) reject(`the call stack of ${frame + 1} frames is too deep !`);
-      visit(callee, d, frame + 1, priv);
+  } else {
+    for (const insn of env.insns) {
+      if (insn.code === op.OP_CALL && insn.src === 0 && insn.imm === BPF_FUNC_TAIL_CALL) tails[0] = true;
     }
-  };
+  }
+  const onPrivStack: (boolean | undefined)[] = new Array(n).fill(undefined);
+  const privMode = rules.privStack && !tails.includes(true) && privStackAllowed(env);
+  const w: Walk = { env, rules, calls, tails, onPrivStack };
   // as the kernel, async callbacks first, from the last function down, then the main program:
   // functions a timer callback reaches are then already off private stacks
-  for (let k = env.subprogs.length - 1; k >= 0; k--)
-    if (k === 0 || env.subprogs[k]!.isAsyncCb) visit(k, 0, 0, k === 0 && privMode);
+  for (let k = n - 1; k >= 0; k--)
+    if (k === 0 || subprogs[k]!.isAsyncCb) visit(w, k, 0, 0, k === 0 && privMode);
+}
+
+function subprogStartingAt(subprogs: VerifierEnv['subprogs'], start: number): number {
+  for (let k = 0; k < subprogs.length; k++) if (subprogs[k]!.start === start) return k;
+  return -1;
 }
