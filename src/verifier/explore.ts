@@ -348,7 +348,7 @@ class Explorer {
         if (!isSpilledReg(so) || !isSpilledReg(sc)) continue;
         // the slot may be shared with copies: only a changed one becomes the frame's own
         const w = widen(so.spilled, sc.spilled);
-        if (w !== sc.spilled) ownSlot(fc, spi, true).spilled = w;
+        if (w !== sc.spilled) ownSlot(fc, spi).spilled = w;
       }
     });
   }

@@ -8,7 +8,7 @@ import { CALLBACK_HELPERS } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
 import * as stackNs from './stack.ts';
 import type { Checkpoint, FuncState, HistEntry, VerifierState } from './state.ts';
-import { ownReg, ownSlot } from './state.ts';
+import { ownReg, ownSpilled } from './state.ts';
 const { BPF_REG_SIZE, STACK_SPILL } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -355,7 +355,7 @@ function markSlotsInState(func: FuncState, bt: Backtrack, f: number, mask: numbe
     ) {
       bt.clearSlot(f, spi);
     } else {
-      ownSlot(func, spi).spilled.precise = true;
+      ownSpilled(func, spi).precise = true;
     }
   }
 }
@@ -485,7 +485,7 @@ export function markAllScalarsImprecise(st: VerifierState): void {
     }
     for (let spi = 0; spi < f.stack.length; spi++) {
       const r = f.stack[spi]!.spilled;
-      if (r.type === 'SCALAR_VALUE' && r.precise) ownSlot(f, spi).spilled.precise = false;
+      if (r.type === 'SCALAR_VALUE' && r.precise) ownSpilled(f, spi).precise = false;
     }
   }
 }

@@ -1,7 +1,7 @@
 // Stack slots as the kernel's struct bpf_stack_state keeps them: 8 bytes, each with a slot
 // type, plus the register spilled there. Byte j of slot spi is at fp-(spi*8 + j + 1).
 import type { RegState } from './reg.ts';
-import { copyRegSharingScalar, FREEZE_SHARED, notInit } from './reg.ts';
+import { FREEZE_SHARED, markShared, notInit } from './reg.ts';
 
 // kernel: enum bpf_stack_slot_type
 export const STACK_INVALID = 0;
@@ -38,7 +38,8 @@ export interface StackSlot {
   sharedTypes: boolean;
   /**
    * The slot object is held by more than one state copy (copyFrame() shares slots): never write
-   * it or its spilled register in place, take the frame's own copy first (ownSlot() in state.ts).
+   * it in place, take the frame's own copy first (ownSlot() in state.ts). The spilled register
+   * has its own `shared` mark (a spill shares the register object with the register it came from).
    */
   shared: boolean;
 }
@@ -52,22 +53,19 @@ export function markSlotShared(s: StackSlot): void {
   if (s.shared) return;
   s.shared = true;
   s.sharedTypes = true;
+  markShared(s.spilled);
   if (FREEZE_SHARED) {
     Object.freeze(s.slotType);
-    Object.freeze(Object.freeze(s.spilled).s);
     Object.freeze(s);
   }
 }
 
 /**
- * An unshared copy of a shared slot. Its spilled register is copied too (it may be written in
- * place, e.g. its precise mark), unless the caller replaces it at once or it is the NOT_INIT
- * placeholder nothing writes to in place; the byte types stay shared until writableTypes().
+ * An unshared copy of a shared slot: the byte types stay shared until writableTypes(), the spilled
+ * register (marked shared) until an in-place write takes its own copy (ownSpilled() in state.ts).
  */
-export function unsharedSlot(s: StackSlot, replacingSpill: boolean): StackSlot {
-  const spilled =
-    replacingSpill || s.spilled.type === 'NOT_INIT' ? s.spilled : copyRegSharingScalar(s.spilled);
-  return { slotType: s.slotType, spilled, sharedTypes: true, shared: false };
+export function unsharedSlot(s: StackSlot): StackSlot {
+  return { slotType: s.slotType, spilled: s.spilled, sharedTypes: true, shared: false };
 }
 
 /** The slot's byte types, unshared first so that they may be written (copy-on-write). */

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { u64 } from './domain/index.ts';
-import { knownScalar } from './reg.ts';
+import { knownScalar, markShared } from './reg.ts';
 import { emptySlot, STACK_MISC, STACK_SPILL, writableTypes } from './stack.ts';
-import { copyFrame, newFrame, ownReg, ownSlot } from './state.ts';
+import { copyFrame, newFrame, ownReg, ownSlot, ownSpilled } from './state.ts';
 
 function frameWithSpill() {
   const f = newFrame(-1, 0, 0);
@@ -38,15 +38,30 @@ test('a frame copy shares stack slots until one side writes: spilled register an
   assert.equal(c.stack[0], f.stack[0]);
   const mine = ownSlot(c, 0);
   assert.notEqual(mine, f.stack[0]);
-  mine.spilled.precise = true;
+  // the spilled register is still shared: an in-place write takes its own copy first
+  assert.equal(mine.spilled, f.stack[0]!.spilled);
+  ownSpilled(c, 0).precise = true;
   assert.equal(f.stack[0]!.spilled.precise, false);
+  assert.equal(c.stack[0]!.spilled.precise, true);
   writableTypes(mine)[0] = STACK_MISC;
   assert.equal(f.stack[0]!.slotType[0], STACK_SPILL);
   assert.equal(mine.slotType[0], STACK_MISC);
   // the original's holder also copies before it writes, as it cannot know the copy let go
-  const theirs = ownSlot(f, 0, true);
+  const theirs = ownSlot(f, 0);
   assert.notEqual(theirs, mine);
   assert.equal(f.stack[0], theirs);
+});
+
+test('a spill shares the register object with the register; a write to either copies it', () => {
+  const f = frameWithSpill();
+  const r = f.regs[1]!;
+  markShared(r);
+  f.stack[0]!.spilled = r;
+  ownSpilled(f, 0).precise = true;
+  assert.equal(r.precise, false);
+  ownReg(f, 1).id = 5;
+  assert.equal(r.id, 0);
+  assert.notEqual(f.regs[1], f.stack[0]!.spilled);
 });
 
 test('ownReg() on a register no copy shares returns it unchanged', () => {

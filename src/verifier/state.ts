@@ -146,15 +146,22 @@ export function ownReg(f: FuncState, regno: number): RegState {
 }
 
 /**
- * Stack slot spi of f, to be changed in place: replaced first by f's own copy if state copies
- * share it. `replacingSpill`: the caller sets a new `spilled` at once (no copy of the old one).
+ * Stack slot spi of f, to be changed in place (its byte types through writableTypes(), or a new
+ * `spilled`): replaced first by f's own copy if state copies share it.
  */
-export function ownSlot(f: FuncState, spi: number, replacingSpill = false): StackSlot {
+export function ownSlot(f: FuncState, spi: number): StackSlot {
   const s = f.stack[spi]!;
   if (!s.shared) return s;
-  const c = unsharedSlot(s, replacingSpill);
+  const c = unsharedSlot(s);
   f.stack[spi] = c;
   return c;
+}
+
+/** The register spilled in slot spi of f, to be changed in place: f's own slot, and its own copy. */
+export function ownSpilled(f: FuncState, spi: number): RegState {
+  const s = ownSlot(f, spi);
+  if (s.spilled.shared) s.spilled = copyRegSharingScalar(s.spilled);
+  return s.spilled;
 }
 
 export function copyState(s: VerifierState): VerifierState {

@@ -16,8 +16,8 @@ import {
   BPF_ADD_CONST32,
   BPF_ADD_CONST64,
   copyReg,
-  copyRegSharingScalar,
   hasAddConst,
+  markShared,
   isPktPointer,
   regTypeStr,
   scalarOf,
@@ -26,7 +26,7 @@ import {
 import type { FuncState } from '../state.ts';
 import { ownReg } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
-import { immOperand, sharedKnownS32, sharedKnownU32 } from './imm.ts';
+import { immOperand, immReg32 } from './imm.ts';
 import { checkRegArg } from './regs.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -128,8 +128,9 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
       if (is64) {
         if (insn.off === 0) {
           src = assignScalarIdBeforeMov(env, frame, insn.src);
-          // the numeric part is never changed in place, so the copy may share it
-          regs[insn.dst] = copyRegSharingScalar(src);
+          // both registers hold one object until either is written (copy-on-write, ownReg())
+          markShared(src);
+          regs[insn.dst] = src;
         } else if (src.type === 'SCALAR_VALUE') {
           const noSext = coerce.movSxKeepsId(src.s, insn.off);
           if (noSext) src = assignScalarIdBeforeMov(env, frame, insn.src);
@@ -161,7 +162,8 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
         regs[insn.dst] = r;
       }
     } else {
-      regs[insn.dst] = scalarOf(is64 ? sharedKnownS32(insn.imm) : sharedKnownU32(insn.imm));
+      // one shared register per immediate (copy-on-write, ownReg())
+      regs[insn.dst] = is64 ? immOperand(insn.imm) : immReg32(insn.imm);
     }
   } else if (opc > op.ALU_END) {
     reject(`invalid BPF_ALU opcode ${(opc >> 4).toString(16)}`);
@@ -231,7 +233,7 @@ function adjustRegMinMaxVals(
     }
   }
   // in place on the frame's own register (copy-on-write), on a copy of its scalar
-  const sameReg = src === dst;
+  const sameReg = srcX && insn.src === insn.dst;
   const r = ownReg(frame, insn.dst);
   const oldS = dst.s;
   // an alu32 "+= K" link needs the value to fit in 32 bits before the operation

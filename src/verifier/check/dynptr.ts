@@ -175,7 +175,7 @@ function markStackSlotsDynptr(
     [spi, true],
     [spi - 1, false],
   ] as const) {
-    const st = ownSlot(frame, s, true);
+    const st = ownSlot(frame, s);
     writableTypes(st).fill(STACK_DYNPTR);
     st.spilled = dynptrSlotReg(type, first, id, refObjId);
     env.log.scratchStack(s);
@@ -184,7 +184,7 @@ function markStackSlotsDynptr(
 
 function invalidateDynptr(env: VerifierEnv, frame: FuncState, spi: number): void {
   for (const s of [spi, spi - 1]) {
-    const st = ownSlot(frame, s, true);
+    const st = ownSlot(frame, s);
     writableTypes(st).fill(STACK_INVALID);
     st.spilled = notInit();
     env.log.scratchStack(s);

@@ -16,6 +16,7 @@ const u64 = { ...u64Ns };
 const MAX_ENTRIES = 4096;
 
 const operands = new Map<number, RegState>();
+const operands32 = new Map<number, RegState>();
 const sext = new Map<number, Scalar>();
 const zext = new Map<number, Scalar>();
 
@@ -44,13 +45,28 @@ export function sharedKnownU32(imm: number): Scalar {
 }
 
 /**
- * The source operand the kernel builds for a BPF_K ALU or jump instruction: a known scalar
- * register holding imm sign-extended. Read-only: it must never be stored in a state or changed.
+ * The source operand the kernel builds for a BPF_K ALU or jump instruction, and the register of
+ * an ALU64 `r = imm`: a known scalar register holding imm sign-extended. Never changed in place:
+ * marked shared, so a state that holds it copies it before a write (ownReg()).
  */
 export function immOperand(imm: number): RegState {
   const hit = operands.get(imm);
   if (hit !== undefined) return hit;
-  const r = scalarOf(sharedKnownS32(imm));
+  return sharedImmReg(operands, imm, sharedKnownS32(imm));
+}
+
+/** The register of a 32-bit `w = imm` (imm zero-extended); held shared (copy-on-write) like immOperand()'s. */
+export function immReg32(imm: number): RegState {
+  const hit = operands32.get(imm);
+  if (hit !== undefined) return hit;
+  return sharedImmReg(operands32, imm, sharedKnownU32(imm));
+}
+
+function sharedImmReg(cache: Map<number, RegState>, imm: number, s: Scalar): RegState {
+  const r = scalarOf(s);
+  // a state may hold it (`r = imm`, `*(u64 *)(r10 - 8) = imm`): as a register copies share, so
+  // every in-place write takes its own copy first (ownReg())
+  r.shared = true;
   if (FREEZE_SHARED) Object.freeze(r);
-  return remember(operands, imm, r);
+  return remember(cache, imm, r);
 }

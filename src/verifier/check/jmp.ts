@@ -80,7 +80,7 @@ let setIdx = 0;
 let setIsSlot = false;
 function setTarget(n: RegState): void {
   // a slot may be shared with state copies: the frame's own copy takes the new register
-  if (setIsSlot) ownSlot(setFrame!, setIdx, true).spilled = n;
+  if (setIsSlot) ownSlot(setFrame!, setIdx).spilled = n;
   else setFrame!.regs[setIdx] = n;
 }
 
@@ -316,9 +316,11 @@ export function checkCondJmpOp(
   const other = copyState(state);
   const oframe = curFrame(other);
   if (dst.type === 'SCALAR_VALUE' && src.type === 'SCALAR_VALUE') {
-    const res = branch.regSetMinMax(opc, dst.s, src.s, is32);
-    if (res.violations.length) reject(`verifier bug: ${res.violations[0]}`);
+    // registers may share one scalar (moves, fills, constants): the register numbers tell a
+    // register compared with itself
     const sameReg = isX && insn.src === insn.dst;
+    const res = branch.regSetMinMax(opc, dst.s, src.s, is32, false, sameReg);
+    if (res.violations.length) reject(`verifier bug: ${res.violations[0]}`);
     // both states now share the register objects: each takes its own copy with its new scalar
     ownReg(oframe, insn.dst).s = res.taken[0];
     ownReg(frame, insn.dst).s = res.fallthrough[0];
@@ -420,5 +422,5 @@ function syncLinkedRegs(vstate: VerifierState, known: RegState, linked: readonly
 function setLinked(f: FuncState, where: number, n: RegState): void {
   // a slot may be shared with state copies: the frame's own copy takes the new register
   if (where >= 0) f.regs[where] = n;
-  else ownSlot(f, -1 - where, true).spilled = n;
+  else ownSlot(f, -1 - where).spilled = n;
 }

@@ -31,7 +31,21 @@ function saveAuxPtrType(env: VerifierEnv, type: string): void {
     reject('same insn cannot be used with different pointers');
 }
 
-/** A MemAccess with every field present, so checkMemAccess() always sees objects of one shape. */
+/**
+ * One MemAccess for every load and store instruction, refilled per access (checkMemAccess() keeps
+ * none and never comes back here): one object shape, and no object per instruction.
+ */
+const scratch: MemAccess = {
+  regno: 0,
+  off: 0,
+  size: 0,
+  t: 'read',
+  valueRegno: -1,
+  isLdsx: false,
+  stImm: undefined,
+  strictAlignment: false,
+};
+
 function access(
   regno: number,
   off: number,
@@ -42,7 +56,16 @@ function access(
   stImm: number | undefined = undefined,
   strictAlignment = false,
 ): MemAccess {
-  return { regno, off, size, t, valueRegno, isLdsx, stImm, strictAlignment };
+  const a = scratch;
+  a.regno = regno;
+  a.off = off;
+  a.size = size;
+  a.t = t;
+  a.valueRegno = valueRegno;
+  a.isLdsx = isLdsx;
+  a.stImm = stImm;
+  a.strictAlignment = strictAlignment;
+  return a;
 }
 
 // kernel: check_load_mem()

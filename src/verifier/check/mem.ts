@@ -12,19 +12,20 @@ import {
   isKnownZero,
   isPktPointer,
   knownScalar,
+  markShared,
   notInitFrom,
   pointer,
+  FREEZE_SHARED,
   regTypeStr,
-  scalarOf,
   unknownScalar,
 } from '../reg.ts';
 import type { FuncState, VerifierState } from '../state.ts';
-import { curFrame, ownReg, ownSlot } from '../state.ts';
-import type { SlotType, StackSlot } from '../stack.ts';
+import { curFrame, ownReg, ownSlot, ownSpilled } from '../state.ts';
+import type { SlotType } from '../stack.ts';
 import * as stackNs from '../stack.ts';
 import { markRegPrecise, noteStackAccess } from '../precision.ts';
 import { checkBufferAccess, checkPtrToBtfAccess } from './btf-ptr.ts';
-import { immOperand, sharedKnownS32 } from './imm.ts';
+import { immOperand } from './imm.ts';
 import { checkPtrToMapAccess } from './map-ptr.ts';
 import { checkMapKptrAccess, checkMapKptrFields } from './kptr.ts';
 import { destroyIfDynptrStackSlot, dynptrByteIn } from './dynptr.ts';
@@ -205,16 +206,34 @@ export function checkStackAccessWithinBounds(
   return [minOff, maxOff];
 }
 
-const slotOf = (off: number): [number, number] => {
-  const slot = -off - 1;
-  return [Math.floor(slot / BPF_REG_SIZE), slot % BPF_REG_SIZE];
-};
+// the slot and the byte in it of stack offset off (< 0); two numbers, not a pair: called per byte
+const spiOf = (off: number): number => ((-off - 1) / BPF_REG_SIZE) | 0;
+const byteOf = (off: number): number => (-off - 1) % BPF_REG_SIZE;
 
-// kernel: save_register_state(); returns the slot (the frame's own)
-function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: number): StackSlot {
-  const st = ownSlot(frame, spi, true);
-  // the numeric part is never changed in place, so the spilled copy may share it
-  st.spilled = copyRegSharingScalar(reg);
+/** The byte types of a slot a full 8-byte spill fills: shared by every such slot (copy-on-write). */
+const ALL_SPILL: SlotType[] = [
+  STACK_SPILL,
+  STACK_SPILL,
+  STACK_SPILL,
+  STACK_SPILL,
+  STACK_SPILL,
+  STACK_SPILL,
+  STACK_SPILL,
+  STACK_SPILL,
+];
+if (FREEZE_SHARED) Object.freeze(ALL_SPILL);
+
+// kernel: save_register_state()
+function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: number): void {
+  const st = ownSlot(frame, spi);
+  // the register and the slot share one object until either is written (copy-on-write)
+  markShared(reg);
+  st.spilled = reg;
+  if (size === BPF_REG_SIZE) {
+    st.slotType = ALL_SPILL;
+    st.sharedTypes = true;
+    return;
+  }
   const types = writableTypes(st);
   let i = BPF_REG_SIZE;
   for (; i > BPF_REG_SIZE - size; i--) types[i - 1] = STACK_SPILL;
@@ -223,7 +242,6 @@ function saveRegisterState(frame: FuncState, spi: number, reg: RegState, size: n
     const t = types[i - 1]!;
     if (t !== STACK_ZERO && t !== STACK_INVALID) types[i - 1] = STACK_MISC;
   }
-  return st;
 }
 
 /** Bits the value may use (kernel: get_reg_width()). */
@@ -239,21 +257,23 @@ function checkStackWriteFixedOff(
   valueRegno: number,
   stImm: number | undefined,
 ): void {
-  const [spi, idx] = slotOf(off);
+  const spi = spiOf(off);
   const slot = -off - 1;
   let reg = valueRegno >= 0 ? cur.regs[valueRegno]! : undefined;
   env.log.scratchStack(spi);
-  void idx;
   if (reg && off % BPF_REG_SIZE === 0 && reg.type === 'SCALAR_VALUE') {
     const fits = regWidth(reg) <= 8 * size;
     if (fits && !reg.id && !tnum.isConst(reg.s.varOff)) {
       reg = ownReg(cur, valueRegno);
       reg.id = ++env.idGen;
     }
-    const st = saveRegisterState(frame, spi, reg, size);
-    if (!fits) {
-      st.spilled.id = 0;
-      st.spilled.off = 0;
+    if (fits) saveRegisterState(frame, spi, reg, size);
+    else {
+      // a value wider than the slot is not linked to the register it came from
+      const r = copyRegSharingScalar(reg);
+      r.id = 0;
+      r.off = 0;
+      saveRegisterState(frame, spi, r, size);
     }
     noteStackAccess(env, frame.frameno, spi);
   } else if (!reg && off % BPF_REG_SIZE === 0 && stImm !== undefined) {
@@ -268,7 +288,7 @@ function checkStackWriteFixedOff(
     noteStackAccess(env, frame.frameno, spi);
   } else {
     let type: SlotType = STACK_MISC;
-    const st = ownSlot(frame, spi, true);
+    const st = ownSlot(frame, spi);
     st.spilled = notInitFrom(st.spilled);
     const types = writableTypes(st);
     if (types[BPF_REG_SIZE - 1] === STACK_SPILL) {
@@ -298,7 +318,8 @@ function checkStackWriteVarOff(
   const writingZero = (reg !== undefined && isKnownZero(reg)) || (reg === undefined && stImm === 0);
   let zeroUsed = false;
   for (let i = minOff; i < maxOff; i++) {
-    const [spi, j] = slotOf(i);
+    const spi = spiOf(i);
+    const j = byteOf(i);
     const st = ownSlot(frame, spi);
     env.log.scratchStack(spi);
     const types = writableTypes(st);
@@ -319,15 +340,14 @@ function checkStackWriteVarOff(
 /** All bytes in [minOff, maxOff) read as zero: a known 0, else unknown (kernel: mark_reg_stack_read()). */
 function markRegStackRead(frame: FuncState, minOff: number, maxOff: number): RegState {
   for (let i = minOff; i < maxOff; i++) {
-    const [spi, j] = slotOf(i);
-    if (frame.stack[spi]!.slotType[j] !== STACK_ZERO) return unknownScalar();
+    if (frame.stack[spiOf(i)]!.slotType[byteOf(i)] !== STACK_ZERO) return UNKNOWN_LOAD;
   }
-  return scalarOf(sharedKnownS32(0));
+  return immOperand(0);
 }
 
 // kernel: check_stack_read_fixed_off(); returns the loaded register (null when not loading)
 function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number, size: number): RegState {
-  const [spi] = slotOf(off);
+  const spi = spiOf(off);
   const slot = -off - 1;
   const st = frame.stack[spi]!;
   env.log.scratchStack(spi);
@@ -341,7 +361,7 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
       if (size <= spillSize && off % BPF_REG_SIZE === 0) {
         let spilled = reg;
         if (size === 4 && spillSize === 4 && regWidth(reg) <= 32 && !reg.id && !tnum.isConst(reg.s.varOff)) {
-          spilled = ownSlot(frame, spi).spilled;
+          spilled = ownSpilled(frame, spi);
           spilled.id = ++env.idGen;
         }
         const r = copyRegSharingScalar(spilled);
@@ -361,13 +381,15 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
       }
       if (spillCnt === size && tnum.equalsConst(reg.s.varOff, u64.ZERO)) {
         noteStackAccess(env, frame.frameno, spi);
-        return knownScalar(u64.ZERO);
+        return immOperand(0);
       }
-      if (zeroCnt === size) return knownScalar(u64.ZERO);
-      return unknownScalar();
+      if (zeroCnt === size) return immOperand(0);
+      return UNKNOWN_LOAD;
     }
     noteStackAccess(env, frame.frameno, spi);
-    return copyRegSharingScalar(reg);
+    // the slot and the register share one object until either is written (copy-on-write)
+    markShared(reg);
+    return reg;
   }
   return markRegStackRead(frame, off, off + size);
 }
@@ -395,6 +417,30 @@ function directRead(data: Uint8Array, off: number, size: number, ldsx: boolean):
 }
 
 /**
+ * The value of a load the verifier knows nothing about: one register shared by every such load
+ * (marked shared, so a state that holds it copies it before a write: ownReg()).
+ */
+const UNKNOWN_LOAD: RegState = unknownScalar();
+UNKNOWN_LOAD.shared = true;
+if (FREEZE_SHARED) Object.freeze(Object.freeze(UNKNOWN_LOAD).s);
+/** An unknown value narrowed to 1, 2 or 4 bytes (sign-extended for ldsx), per size and kind. */
+const unknownLoads: (RegState | undefined)[] = [];
+
+function unknownLoad(size: number, ldsx: boolean): RegState {
+  const key = size * 2 + (ldsx ? 1 : 0);
+  const hit = unknownLoads[key];
+  if (hit !== undefined) return hit;
+  // as the narrowing at the end of checkMemAccess() would make it from an unknown scalar
+  const r = unknownScalar();
+  if (ldsx) coerce.coerceRegToSizeSx(r.s, size);
+  else coerce.coerceRegToSize(r.s, size);
+  if (!tnum.isConst(r.s.varOff) || !ldsx) scalar.regBoundsSync(r.s);
+  markShared(r);
+  unknownLoads[key] = r;
+  return r;
+}
+
+/**
  * One load or store through register `regno` (kernel: check_mem_access()). Returns the value
  * loaded into a register for reads with valueRegno >= 0 (already narrowed to the access size).
  */
@@ -410,7 +456,7 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
     if (t === 'write') reject(`write to change key R${a.regno} not allowed`);
     const m = env.maps[reg.mapIndex]!;
     checkMemRegionAccess(a.regno, reg, off, size, m.keySize);
-    if (valueWanted) value = unknownScalar();
+    if (valueWanted) value = UNKNOWN_LOAD;
   } else if (reg.type === 'PTR_TO_MAP_VALUE' && !reg.maybeNull) {
     const m = env.maps[reg.mapIndex]!;
     const flags = m.flags ?? 0;
@@ -429,13 +475,13 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
         value = knownScalar(directRead(m.frozenData, mapOff, size, a.isLdsx === true));
         return value;
       }
-      value = unknownScalar();
+      value = UNKNOWN_LOAD;
     }
   } else if (reg.type === 'PTR_TO_MEM') {
     if (reg.maybeNull) reject(`R${a.regno} invalid mem access '${regTypeStr(reg)}'`);
     if (t === 'write' && reg.rdonly) reject(`R${a.regno} cannot write into ${regTypeStr(reg)}`);
     checkMemRegionAccess(a.regno, reg, off, size, reg.memSize);
-    if (a.valueRegno >= 0 && (t === 'read' || reg.rdonly)) value = unknownScalar();
+    if (a.valueRegno >= 0 && (t === 'read' || reg.rdonly)) value = UNKNOWN_LOAD;
   } else if (reg.type === 'PTR_TO_CTX') {
     checkCtxReg(a.regno, reg);
     if (hasBtfCtx(env)) {
@@ -448,7 +494,7 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
       // kernel: check_ctx_access()
       if (env.maxCtxOffset < off + size) env.maxCtxOffset = off + size;
       if (valueWanted) {
-        if (info.regType === 'SCALAR_VALUE') value = unknownScalar();
+        if (info.regType === 'SCALAR_VALUE') value = UNKNOWN_LOAD;
         else return pointer(info.regType);
       }
     }
@@ -490,14 +536,15 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
   } else if (reg.type === 'PTR_TO_BUF' && !reg.maybeNull) {
     if (t === 'write' && reg.rdonly) reject(`R${a.regno} cannot write into ${regTypeStr(reg)}`);
     checkBufferAccess(a.regno, reg, off, size);
-    if (valueWanted) value = unknownScalar();
+    if (valueWanted) value = UNKNOWN_LOAD;
   } else if (isPktPointer(reg)) {
     if (t === 'write' && !mayWritePacket(env.progType)) reject('cannot write into packet');
     checkPacketAccess(a.regno, reg, off, size);
-    if (valueWanted) value = unknownScalar();
+    if (valueWanted) value = UNKNOWN_LOAD;
   } else {
     reject(`R${a.regno} invalid mem access '${regTypeStr(reg)}'`);
   }
+  if (value === UNKNOWN_LOAD && size < BPF_REG_SIZE) return unknownLoad(size, a.isLdsx === true);
   if (value && size < BPF_REG_SIZE && value.type === 'SCALAR_VALUE') {
     value = copyReg(value);
     if (a.isLdsx) coerce.coerceRegToSizeSx(value.s, size);

@@ -325,12 +325,19 @@ export function regsRefineCondOp(reg1: Scalar, reg2: Scalar, op: number, is32: b
 
 /**
  * The operands' states on the side where `a op b` holds: copies of a and b refined and
- * synchronised. Pass the same object twice for a register compared with itself.
+ * synchronised. `sameReg`: a register compared with itself (by default: the same object twice;
+ * registers share scalars, so a caller that knows the register numbers says so).
  * For the fall-through side use revOpcode(op).
  */
-export function refineCondOp(op: number, a: Scalar, b: Scalar, is32: boolean): [Scalar, Scalar] {
+export function refineCondOp(
+  op: number,
+  a: Scalar,
+  b: Scalar,
+  is32: boolean,
+  sameReg: boolean = a === b,
+): [Scalar, Scalar] {
   const ra = s.copy(a);
-  const rb = a === b ? ra : s.copy(b);
+  const rb = sameReg ? ra : s.copy(b);
   regsRefineCondOp(ra, rb, op, is32);
   s.regBoundsSync(ra);
   s.regBoundsSync(rb);
@@ -356,9 +363,10 @@ export function regSetMinMax(
   b: Scalar,
   is32: boolean,
   strict = false,
+  sameReg: boolean = a === b,
 ): CondRefinement {
-  const fallthrough = refineCondOp(revOpcode(op), a, b, is32);
-  const taken = refineCondOp(op, a, b, is32);
+  const fallthrough = refineCondOp(revOpcode(op), a, b, is32, sameReg);
+  const taken = refineCondOp(op, a, b, is32, sameReg);
   const violations: string[] = [];
   // written out, in the kernel's order: this runs at every undecided conditional jump
   noteViolation(violations, taken[0], 'true_reg1', strict);
