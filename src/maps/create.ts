@@ -14,6 +14,7 @@ import type { BpfMap, MapClass } from './map.ts';
 import { innerTemplateCheck, MapInMap } from './map-in-map.ts';
 import { QueueStackMap, queueStackAllocCheck } from './queue-stack.ts';
 import { RingbufMap, ringbufAllocCheck } from './ringbuf.ts';
+import { UserRingbufMap } from './user-ringbuf.ts';
 import { type CreateMapOptions, type MapCreateSpec, type NormalizedSpec, normalizeSpec } from './spec.ts';
 
 interface MapKind {
@@ -44,6 +45,8 @@ const KINDS: Record<number, MapKind> = {
   [T.BPF_MAP_TYPE_QUEUE]: { check: queueStackAllocCheck, make: QueueStackMap },
   [T.BPF_MAP_TYPE_STACK]: { check: queueStackAllocCheck, make: QueueStackMap },
   [T.BPF_MAP_TYPE_RINGBUF]: { check: ringbufAllocCheck, make: RingbufMap },
+  // kernel: ringbuf_map_alloc() serves both ring buffer types
+  [T.BPF_MAP_TYPE_USER_RINGBUF]: { check: ringbufAllocCheck, make: UserRingbufMap },
   [T.BPF_MAP_TYPE_BLOOM_FILTER]: { check: bloomAllocCheck, make: BloomFilterMap },
 };
 

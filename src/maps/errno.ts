@@ -11,6 +11,7 @@ export const EBUSY = 16;
 export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOSPC = 28;
+export const ENODATA = 61;
 export const EOPNOTSUPP = 95;
 /** kernel-internal ENOTSUPP (distinct from EOPNOTSUPP), what e.g. LRU + BPF_F_NO_PREALLOC returns. */
 export const ENOTSUPP = 524;
@@ -25,6 +26,7 @@ const NAMES: Record<number, string> = {
   [EEXIST]: 'EEXIST',
   [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC',
+  [ENODATA]: 'ENODATA',
   [EOPNOTSUPP]: 'EOPNOTSUPP',
   [ENOTSUPP]: 'ENOTSUPP',
 };

@@ -62,6 +62,7 @@ export const BPF_MAP_TYPE_QUEUE = 22;
 export const BPF_MAP_TYPE_STACK = 23;
 export const BPF_MAP_TYPE_RINGBUF = 27;
 export const BPF_MAP_TYPE_BLOOM_FILTER = 30;
+export const BPF_MAP_TYPE_USER_RINGBUF = 31;
 
 /** Largest key a program can pass (kernel: MAX_BPF_STACK). */
 export const MAX_BPF_STACK = 512;

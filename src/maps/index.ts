@@ -24,6 +24,7 @@ export { type BatchResult, BpfMap, type MapInfo, mapById, pinnedMap } from './ma
 export { MapInMap } from './map-in-map.ts';
 export { QueueStackMap } from './queue-stack.ts';
 export { RingbufMap } from './ringbuf.ts';
+export { UserRingbufMap } from './user-ringbuf.ts';
 export type { CreateMapOptions, MapCreateSpec } from './spec.ts';
 export { mapFuncCompatible, mapSupportsForEach } from './compat.ts';
 export { type BtfValue, btfValue, btfValueToJson, formatEntry, formatMapDump } from './format.ts';

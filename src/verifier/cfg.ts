@@ -11,7 +11,7 @@ import { WorkArray } from './work-array.ts';
 const op = { ...opNs };
 
 /** Helpers that call a callback synchronously (kernel: is_sync_callback_calling_function()). */
-export const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 181]);
+export const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 181, 209]);
 
 const isPseudoCall = (i: Insn): boolean => i.code === op.OP_CALL && i.src === op.PSEUDO_CALL;
 const isPseudoFunc = (i: Insn): boolean => i.code === op.OP_LDDW && i.src === op.PSEUDO_FUNC;

@@ -266,6 +266,7 @@ export function regStateStr(
     a.push(`r=${reg.range >= 0 ? reg.range : u64.toHex(u64.fromNumber(reg.range))}`);
   }
   if (t === 'PTR_TO_MEM') a.push(`sz=${reg.memSize}`);
+  if (t === 'CONST_PTR_TO_DYNPTR') a.push(`type=${dynptrTypeStr(reg.dynptr)}`);
   if (tnum.isConst(reg.s.varOff)) {
     const v = tnum.value(reg.s.varOff);
     if (!u64.isZero(v)) a.push(`imm=${u64.toHex(v).slice(2)}`);

@@ -121,6 +121,8 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [160, int('base')],
   // kernel: bpf_for_each_map_elem_proto (bpf_base_func_proto(), bpf_capable)
   [164, int('base', MAP, a('ARG_PTR_TO_FUNC'), a('ARG_PTR_TO_STACK', 'PTR_MAYBE_NULL'), ANY)],
+  // kernel: bpf_user_ringbuf_drain_proto (bpf_base_func_proto(), bpf_capable)
+  [209, int('base', MAP, a('ARG_PTR_TO_FUNC'), a('ARG_PTR_TO_STACK', 'PTR_MAYBE_NULL'), ANY)],
   [169, int('base', a('ARG_PTR_TO_TIMER'), MAP, ANY)],
   [170, int('base', a('ARG_PTR_TO_TIMER'), a('ARG_PTR_TO_FUNC'))],
   [171, int('base', a('ARG_PTR_TO_TIMER'), ANY, ANY)],

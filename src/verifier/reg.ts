@@ -25,7 +25,9 @@ export type RegType =
   | 'PTR_TO_MEM'
   | 'PTR_TO_FUNC'
   | 'PTR_TO_BTF_ID'
-  | 'PTR_TO_BUF';
+  | 'PTR_TO_BUF'
+  /** A callback's `struct bpf_dynptr *` argument (bpf_user_ringbuf_drain); `dynptr` holds its type. */
+  | 'CONST_PTR_TO_DYNPTR';
 
 export interface RegState {
   type: RegType;
@@ -68,7 +70,10 @@ export interface RegState {
   untrusted: boolean;
   /** PTR_TO_BTF_ID: kernel: MEM_ALLOC, an object of bpf_obj_new(); btfId names a type of the program's BTF */
   alloc: boolean;
-  /** A STACK_DYNPTR slot's register: the dynptr type, | DYNPTR_FIRST_SLOT on its first slot (kernel: dynptr). */
+  /**
+   * A STACK_DYNPTR slot's register: the dynptr type, | DYNPTR_FIRST_SLOT on its first slot; a
+   * CONST_PTR_TO_DYNPTR's type; a dynptr slice's type (kernel: dynptr, DYNPTR_TYPE_* flags).
+   */
   dynptr: number;
   /** PTR_TO_MEM from bpf_dynptr_data: the id of the dynptr it points into (kernel: dynptr_id). */
   dynptrId: number;
@@ -276,6 +281,7 @@ const TYPE_STR: Record<RegType, string> = {
   PTR_TO_FUNC: 'func',
   PTR_TO_BTF_ID: 'ptr_',
   PTR_TO_BUF: 'buf',
+  CONST_PTR_TO_DYNPTR: 'dynptr_ptr',
 };
 
 /** The type as the log names it: `rdonly_`/`ringbuf_` prefixes, `_or_null` suffix (kernel: reg_type_str()). */

@@ -132,6 +132,17 @@ function storeDynptr(
   dv.setUint32(addr + 12, 0, true);
 }
 
+/**
+ * kernel: bpf_dynptr_init() of a local dynptr over [data, data + size), for helpers that hand a
+ * program a dynptr of their own (bpf_user_ringbuf_drain's callback argument).
+ */
+export function initLocalDynptr(dv: DataView, addr: number, data: number, size: number): void {
+  dv.setUint32(addr, data, true);
+  dv.setUint32(addr + 4, 0, true);
+  dv.setUint32(addr + 8, (size | (BPF_DYNPTR_TYPE_LOCAL << DYNPTR_TYPE_SHIFT)) >>> 0, true);
+  dv.setUint32(addr + 12, 0, true);
+}
+
 /** kernel: bpf_dynptr_set_null() */
 const setNull = (ctx: HelperCtx, addr: number): void => storeDynptr(ctx, addr, 0, 0, 0);
 

@@ -44,6 +44,12 @@ export interface VmMap {
    * For bpf_for_each_map_elem: the runtime runs the callback inside `visit`.
    */
   forEach?(cpu: number, visit: (keyAddr: number, valueAddr: number) => number): number;
+  /**
+   * User ring buffer (kernel: bpf_user_ringbuf_drain()): hands each committed sample to `visit`
+   * as the arena address of a read-only local dynptr over it, until `visit` returns non-zero;
+   * returns the helper's result (samples drained, or a negative errno).
+   */
+  userRingbufDrain?(visit: (dynptrAddr: number) => number, flags: bigint): number;
 }
 
 /** A ring buffer as bpf_ringbuf_submit/discard see it: found from a record, not from a map. */

@@ -1,4 +1,5 @@
-// Helpers that call back into the program: bpf_loop, bpf_for_each_map_elem, and the ones that
+// Helpers that call back into the program: bpf_loop, bpf_for_each_map_elem,
+// bpf_user_ringbuf_drain, and the ones that
 // switch or guard execution: bpf_tail_call, bpf_spin_lock/unlock.
 import { markBpfLoop } from '../../jit/inline.ts';
 import type { FuncProto, HelperCtx, HelperTable } from '../../vm/helpers.ts';
@@ -13,6 +14,7 @@ export const BPF_FUNC_spin_lock = 93;
 export const BPF_FUNC_spin_unlock = 94;
 export const BPF_FUNC_for_each_map_elem = 164;
 export const BPF_FUNC_loop = 181;
+export const BPF_FUNC_user_ringbuf_drain = 209;
 
 /** kernel: BPF_MAX_LOOPS, bpf_loop's nr_loops limit. */
 export const BPF_MAX_LOOPS = 1 << 23;
@@ -38,6 +40,7 @@ const mapPtr = { type: 'ARG_CONST_MAP_PTR' } as const;
 export const callbackProtos = {
   loop: { ret: 'RET_INTEGER', args: [anything, fnArg, stackOrNull, anything] },
   forEachMapElem: { ret: 'RET_INTEGER', args: [mapPtr, fnArg, stackOrNull, anything] },
+  userRingbufDrain: { ret: 'RET_INTEGER', args: [mapPtr, fnArg, stackOrNull, anything] },
   tailCall: { ret: 'RET_VOID', args: [{ type: 'ARG_PTR_TO_CTX' }, mapPtr, anything] },
   spinLock: { ret: 'RET_VOID', args: [{ type: 'ARG_PTR_TO_SPIN_LOCK' }] },
 } as const satisfies Record<string, FuncProto>;
@@ -105,6 +108,22 @@ export function registerCallbackHelpers(t: HelperTable, env: RuntimeEnv): void {
         return r.lo !== 0 || r.hi !== 0 ? 1 : 0;
       });
     }),
+  });
+
+  // kernel: bpf_user_ringbuf_drain(): each sample to the callback as a `struct bpf_dynptr *`
+  t.register({
+    id: BPF_FUNC_user_ringbuf_drain,
+    name: 'bpf_user_ringbuf_drain',
+    proto: callbackProtos.userRingbufDrain,
+    impl: (ctx, _m, _fn, cbCtx) => {
+      const m = mapArg(env, ctx, 1);
+      if (!m.userRingbufDrain) return ctx.fault('helper', `map ${m.name} is not a user ring buffer`);
+      const { prog, pc } = env.funcs.arg(ctx, 2);
+      return m.userRingbufDrain((dynptr) => {
+        const r = env.vm.callFunction(prog, pc, dynptr, cbCtx);
+        return r.lo | r.hi;
+      }, ctx.arg64(4));
+    },
   });
 
   // kernel: bpf_tail_call() — on success the helper never returns; on failure the program

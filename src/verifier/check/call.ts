@@ -44,6 +44,7 @@ import type { GlobalFunc } from './global-func.ts';
 import { checkGlobalCall } from './global-func.ts';
 import { bprintfFormatValid } from '../../vm/bprintf.ts';
 const {
+  BPF_DYNPTR_TYPE_LOCAL,
   BPF_DYNPTR_TYPE_SKB,
   BPF_REG_SIZE,
   STACK_INVALID,
@@ -195,7 +196,10 @@ const COMPAT: Partial<Record<ArgSpec['type'], Compat>> = {
   ARG_PTR_TO_TIMER: { types: ['map_value'], match: (r) => r.type === 'PTR_TO_MAP_VALUE' && !r.maybeNull },
   ARG_PTR_TO_STACK: { types: ['fp'], match: (r) => r.type === 'PTR_TO_STACK' },
   // kernel: dynptr_types (CONST_PTR_TO_DYNPTR only reaches kfuncs and callbacks)
-  ARG_PTR_TO_DYNPTR: { types: ['fp', 'dynptr_ptr'], match: (r) => r.type === 'PTR_TO_STACK' },
+  ARG_PTR_TO_DYNPTR: {
+    types: ['fp', 'dynptr_ptr'],
+    match: (r) => r.type === 'PTR_TO_STACK' || r.type === 'CONST_PTR_TO_DYNPTR',
+  },
   ARG_CONST_SIZE: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
   ARG_CONST_SIZE_OR_ZERO: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
   ARG_CONST_ALLOC_SIZE_OR_ZERO: { types: ['scalar'], match: (r) => r.type === 'SCALAR_VALUE' },
@@ -339,8 +343,8 @@ function checkFuncArg(
     if (spec.type === 'ARG_PTR_TO_RINGBUF_MEM' && reg.off) {
       reject(`dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
     }
-    if (reg.type === 'PTR_TO_CTX' && reg.off) {
-      reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`);
+    if ((reg.type === 'PTR_TO_CTX' || reg.type === 'CONST_PTR_TO_DYNPTR') && reg.off) {
+      reject(`dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
     }
     const want = fn.argBtf?.[arg];
     if (want && !btfStructIdsMatch(env.layoutBtf, reg.btfId, reg.off, want)) {
@@ -667,6 +671,7 @@ export function checkHelperCall(
   if (funcId === 181) out.push = loopCallbackCall(env, state, idx, meta);
   if (funcId === 164) out.push = pushCallbackCall(env, state, idx, meta);
   if (funcId === 170) out.push = pushAsyncCb(env, idx, meta);
+  if (funcId === BPF_FUNC_user_ringbuf_drain) out.push = pushCallbackCall(env, state, idx, meta);
   const frame = curFrame(state);
   for (let r = 0; r <= 5; r++) {
     markRegNotInit(frame, r);
@@ -749,6 +754,7 @@ const BPF_FUNC_snprintf = 165;
 const BPF_FUNC_kptr_xchg = 194;
 const BPF_FUNC_dynptr_from_mem = 197;
 const BPF_FUNC_dynptr_write = 202;
+const BPF_FUNC_user_ringbuf_drain = 209;
 
 const FOR_EACH_MAPS: ReadonlySet<string> = new Set([
   'array',
@@ -784,6 +790,11 @@ function pushCallbackCall(
     callee.regs[2] = pointer('PTR_TO_MAP_KEY', { mapIndex: meta.mapIndex });
     callee.regs[3] = pointer('PTR_TO_MAP_VALUE', { mapIndex: meta.mapIndex });
     callee.regs[4] = copyReg(caller.regs[3]!);
+  } else if (meta.funcId === BPF_FUNC_user_ringbuf_drain) {
+    // kernel: set_user_ringbuf_callback_state(): callback(const struct bpf_dynptr *, ctx), the
+    // dynptr a local one the callee may read but not release
+    callee.regs[1] = pointer('CONST_PTR_TO_DYNPTR', { id: nextId(env), dynptr: BPF_DYNPTR_TYPE_LOCAL });
+    callee.regs[2] = copyReg(caller.regs[3]!);
   } else {
     callee.regs[1] = unknownScalar();
     callee.regs[2] = copyReg(caller.regs[3]!);

@@ -96,6 +96,7 @@ export interface DynptrArgMeta {
  * be released.
  */
 export function checkDynptrRelease(state: VerifierState, regno: number, reg: RegState): void {
+  if (reg.type === 'CONST_PTR_TO_DYNPTR') reject('cannot release unowned const bpf_dynptr');
   const frame = state.frames[reg.frameno]!;
   const spi = dynptrGetSpi(frame, reg, []);
   if (spi < 0 || !frame.stack[spi]!.spilled.refObjId) reject(`arg ${regno} is an unacquired reference`);
@@ -117,6 +118,7 @@ export function processDynptrFunc(
   cloneOf?: DynptrArgMeta,
 ): DynptrArgMeta {
   const reg = state.frames[state.frames.length - 1]!.regs[regno]!;
+  if (reg.type === 'CONST_PTR_TO_DYNPTR') return constDynptrArg(reg, regno, spec);
   const frame = state.frames[reg.frameno]!;
   const msgs: string[] = [];
   if (hasFlag(spec, 'MEM_UNINIT')) {
@@ -142,6 +144,19 @@ export function processDynptrFunc(
   env.log.scratchStack(spi);
   env.log.scratchStack(spi - 1);
   return { id: slot.id, refObjId: slot.refObjId, type: slot.dynptr & 0xff };
+}
+
+/**
+ * kernel: process_dynptr_func() for a CONST_PTR_TO_DYNPTR: initialised, never rebuilt nor
+ * mutated by a helper (kfuncs take it as MEM_RDONLY whatever their prototype says).
+ */
+function constDynptrArg(reg: RegState, regno: number, spec: ArgSpec): DynptrArgMeta {
+  if (hasFlag(spec, 'MEM_UNINIT')) reject('Dynptr has to be an uninitialized dynptr');
+  if (!hasFlag(spec, 'MEM_RDONLY')) reject('cannot pass pointer to const bpf_dynptr, the helper mutates it');
+  const want = argDynptrType(spec);
+  if (want && reg.dynptr !== want)
+    reject(`Expected a dynptr of type ${dynptrTypeStr(want)} as arg #${regno - 1}`);
+  return { id: reg.id, refObjId: reg.refObjId, type: reg.dynptr };
 }
 
 function dynptrSlotReg(type: number, first: boolean, id: number, refObjId: number): RegState {
