@@ -108,7 +108,7 @@ export function checkKfuncArg(
       if (reg.type !== 'PTR_TO_CTX') reject(`arg#${i} expected pointer to ctx, but got ${regTypeStr(reg)}`);
       return;
     case 'dynptr':
-      if (reg.type !== 'PTR_TO_STACK')
+      if (reg.type !== 'PTR_TO_STACK' && reg.type !== 'CONST_PTR_TO_DYNPTR')
         reject(`arg#${i} expected pointer to stack or const struct bpf_dynptr`);
       return;
     case 'btf':
