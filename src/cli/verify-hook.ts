@@ -3,6 +3,7 @@ import type { FuncInfo, LineInfo } from '../btf/ext-info.ts';
 import { TsbpfError, type TsbpfErrorJSON } from '../errors.ts';
 import type { Insn } from '../isa/insn.ts';
 import { type MapInfo, verify } from '../verifier/index.ts';
+import { KFUNC_NAMES } from '../runtime/kfunc-calls.ts';
 import type { VerifyBtfFields } from '../runtime/verify-btf.ts';
 
 export interface VerifyRequest {
@@ -48,6 +49,8 @@ export function verifyForRun(req: VerifyRequest): VerifyOutcome {
       insns: req.insns,
       progType: req.progType,
       maps: req.maps,
+      // the kfuncs the runtime implements, under the ids its loader gave their calls
+      kfuncs: KFUNC_NAMES,
       ...(req.sleepable !== undefined ? { sleepable: req.sleepable } : {}),
       ...(req.funcInfo ? { funcInfo: req.funcInfo } : {}),
       ...(req.lineInfo ? { lineInfo: req.lineInfo } : {}),

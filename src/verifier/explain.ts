@@ -76,10 +76,26 @@ export function explain(message: string, insn: Insn | undefined, progType: ProgT
   if (/^frame pointer is read only|^write into map forbidden|cannot write into/.test(message)) {
     return { principle: 'writes only to valid memory', hint: 'this memory is read-only to the program' };
   }
+  if (/^Possibly NULL pointer passed to trusted/.test(message)) {
+    return {
+      principle: 'values used as their types allow',
+      hint: 'check the pointer against NULL before passing it to the kfunc',
+    };
+  }
+  if (
+    /must be referenced or trusted|must be a rcu pointer|expects refcounted|expected pointer to allocated/.test(
+      message,
+    )
+  ) {
+    return {
+      principle: 'references released',
+      hint: 'pass a pointer the program holds a reference on (from bpf_task_acquire, bpf_obj_new, bpf_kptr_xchg) or a trusted one; a kptr loaded from a map is only valid in an RCU read section',
+    };
+  }
   if (/^Unreleased reference|reference leak|must be referenced/.test(message)) {
     return {
       principle: 'references released',
-      hint: 'submit or discard every reserved ring buffer record on every path (bpf_ringbuf_submit/discard)',
+      hint: 'release every reference on every path: submit or discard ring buffer records (bpf_ringbuf_submit/discard), release acquired objects (bpf_task_release, bpf_obj_drop) or move them into a map (bpf_kptr_xchg)',
     };
   }
   if (

@@ -65,3 +65,16 @@ test('run awaits a sleepable program whose user memory arrives after --user-dela
     rmSync(dir, { recursive: true });
   }
 });
+
+test('run verifies kfunc calls with the ids the loader gave them (task kfuncs, bpf_obj_new)', async () => {
+  // acquire the current task, compare its tgid with bpf_get_current_pid_tgid's, release: XDP_PASS
+  const r = await run(['run', 'test/verifier/kptr/kptr.bpf.o', '--prog', 'kf_acquire_release_ok', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as { retval: number; verified: boolean };
+  assert.equal(j.verified, true);
+  assert.equal(j.retval, 2);
+  // a zeroed object of the program's own struct type, written and read back: XDP_PASS
+  const o = await run(['run', 'test/verifier/kptr/obj_new.bpf.o', '--prog', 'obj_new_ok', '--json']);
+  assert.equal(o.code, 0, o.err);
+  assert.equal((JSON.parse(o.out) as { retval: number }).retval, 2);
+});

@@ -160,3 +160,14 @@ for (const [object, table] of Object.entries(OBJECTS)) {
     }
   });
 }
+
+test("tsbpf's explanation names the kfunc way out of a leak and of an untrusted argument", () => {
+  const leak = tsbpfVerify('test/verifier/kptr/kptr.bpf.o', 'kf_acquire_leak').error;
+  assert.equal(leak?.principle, 'references released');
+  assert.match(leak?.hint ?? '', /bpf_task_release/);
+  const loaded = tsbpfVerify('test/verifier/kptr/kptr.bpf.o', 'kptr_release_loaded').error;
+  assert.equal(loaded?.principle, 'references released');
+  assert.match(loaded?.hint ?? '', /RCU read section/);
+  const maybeNull = tsbpfVerify('test/verifier/kptr/kptr.bpf.o', 'kf_release_no_null_check').error;
+  assert.match(maybeNull?.hint ?? '', /against NULL/);
+});
