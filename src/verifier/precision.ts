@@ -180,21 +180,16 @@ function insnKind(insn: Insn): number {
   return K_NONE;
 }
 
-// the table of the program being verified (one verify at a time per env; a timer callback's own
-// verify has its own env)
-let tableEnv: VerifierEnv | null = null;
-let tableOfEnv: InsnTable | null = null;
+// Tables by verification: a WeakMap (not a "last env" variable) so that a finished
+// verification's states are not kept alive; a lookup per walk costs little against the walk.
 const tables = new WeakMap<VerifierEnv, InsnTable>();
 
 function insnTable(env: VerifierEnv): InsnTable {
-  if (tableEnv === env) return tableOfEnv!;
   let t = tables.get(env);
   if (!t) {
     t = buildInsnTable(env);
     tables.set(env, t);
   }
-  tableEnv = env;
-  tableOfEnv = t;
   return t;
 }
 
