@@ -67,6 +67,19 @@ export interface InsnAux {
   liveRegsBefore: number;
   seen: boolean;
   /**
+   * Spectre v1 masking of pointer arithmetic here, the same on every path (kernel: alu_state,
+   * alu_limit; sanitize_ptr_alu()). 0: none recorded yet.
+   */
+  aluState: number;
+  aluLimit: number;
+  /**
+   * A speculative path failed here: the kernel puts a speculation barrier before this
+   * instruction and speculative paths stop at it (kernel: nospec, 6.17+).
+   */
+  nospec: boolean;
+  /** A speculative path stops after this instruction (kernel: nospec_result, 6.17+). */
+  nospecResult: boolean;
+  /**
    * Pointer type a load/store here first went through, over every path (kernel: ptr_type). The
    * kernel rewrites ctx accesses per instruction, so one instruction may not see ctx on one path
    * and another pointer on another.
@@ -76,7 +89,14 @@ export interface InsnAux {
 
 export interface VerifierOptions {
   logLevel?: number;
+  /** Loaded without CAP_BPF (nor CAP_PERFMON): implies `perfmon: false`. */
   unprivileged?: boolean;
+  /**
+   * Loaded with CAP_PERFMON (default true, as by root). false: CAP_BPF alone, so no pointer
+   * leaks, no reads of uninitialised stack and Spectre v1 sanitation (kernel: allow_ptr_leaks,
+   * allow_uninit_stack, bypass_spec_v1 and bypass_spec_v4 all false); src/verifier/privs.ts.
+   */
+  perfmon?: boolean;
   /** kernel: BPF_COMPLEXITY_LIMIT_INSNS */
   insnLimit?: number;
   /**
@@ -126,6 +146,11 @@ export interface VerifierEnv {
   opts: Required<Omit<VerifierOptions, 'kernel'>>;
   /** do_check()'s messages for instructions the profiled release lacks (kernel option only). */
   kernelBlocks?: ReadonlyMap<number, string>;
+  /**
+   * Pointer arithmetic with a variable offset was sanitized: pruning compares scalars exactly,
+   * so every path's alu_limit is seen (kernel: explore_alu_limits).
+   */
+  exploreAluLimits: boolean;
   /** kernel: id_gen */
   idGen: number;
   /** The highest ctx byte any access reaches (kernel: prog->aux->max_ctx_offset). */

@@ -10,9 +10,10 @@ import { checkCallWhileLocked, checkNoLockHeld, checkNoRcuLock, objectRefs } fro
 import { checkLdAbs, checkLdImm, checkLoadMem, checkStore } from './check/ldst.ts';
 import { checkRegArg } from './check/regs.ts';
 import { checkProgReturnCode } from './check/return-code.ts';
+import { isPointerValue } from './privs.ts';
 import { jmpTarget } from './cfg.ts';
 import type { VerifierEnv } from './env.ts';
-import { reject } from './env.ts';
+import { reject, VerifierReject } from './env.ts';
 import { frameStateStr, type LogPos } from './log.ts';
 import { markAllScalarsImprecise, markRegPrecise, newHistEntry, propagatePrecision } from './precision.ts';
 import { statesEqual, statesMaybeLooping } from './prune.ts';
@@ -79,6 +80,7 @@ function initialState(env: VerifierEnv, subprog: number): VerifierState {
     parent: null,
     callbackUnrollDepth: 0,
     mayGotoDepth: 0,
+    speculative: false,
     history: [],
     firstInsnIdx: env.subprogs[subprog]!.start,
     lastInsnIdx: -1,
@@ -113,7 +115,8 @@ class Explorer {
   }
 
   // kernel: push_stack()
-  private pushStack(st: VerifierState, insnIdx: number, prevInsnIdx: number): void {
+  private pushStack(st: VerifierState, insnIdx: number, prevInsnIdx: number, speculative = false): void {
+    if (speculative) st.speculative = true;
     this.stack.push({ st, insnIdx, prevInsnIdx, logPos: this.log.endPos });
     if (this.stack.length > BPF_COMPLEXITY_LIMIT_JMP_SEQ) {
       reject(`The sequence of ${this.stack.length} jumps is too complex.`);
@@ -297,6 +300,7 @@ class Explorer {
     checkNoRcuLock(st, 'BPF_EXIT instruction in main prog');
     // kernel: check_return_code(): a range per program type (check/return-code.ts), timer callbacks return 0
     const r0 = checkRegArg(this.env, curFrame(st), 0, 'SRC_OP');
+    if (isPointerValue(this.env, r0)) reject('R0 leaks addr as return value');
     if (this.subprog !== 0 && r0.type !== 'SCALAR_VALUE') {
       reject(`At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0)})`);
     }
@@ -375,7 +379,7 @@ class Explorer {
         if (this.log.enabled) {
           if (this.doPrintState) {
             this.log.add('');
-            this.log.add(`from ${this.prevIdx} to ${idx}: safe`);
+            this.log.add(`from ${this.prevIdx} to ${idx}${this.specNote()}: safe`);
           } else {
             this.log.add(`${idx}: safe`);
           }
@@ -386,7 +390,7 @@ class Explorer {
       if (this.log.enabled) {
         if (this.log.level >= 2 && this.doPrintState) {
           this.log.add('');
-          this.log.add(`from ${this.prevIdx} to ${idx}:${this.printState(true)}`);
+          this.log.add(`from ${this.prevIdx} to ${idx}${this.specNote()}:${this.printState(true)}`);
         }
         this.doPrintState = false;
         if (this.log.isScratched()) this.log.insnState(idx, this.printState(false));
@@ -401,7 +405,9 @@ class Explorer {
       // an instruction the profiled kernel release lacks (src/verifier/profile.ts)
       const blocked = env.kernelBlocks?.get(idx);
       if (blocked !== undefined) reject(blocked);
-      if (!this.step(idx)) return;
+      if (!st.speculative) {
+        if (!this.step(idx)) return;
+      } else if (!this.stepSpeculative(idx, st)) return;
       this.lastFrames = this.state.frames.length;
     }
   }
@@ -413,6 +419,30 @@ class Explorer {
       this.insnLines[idx] = line;
     }
     return line;
+  }
+
+  /**
+   * One instruction on a speculative path (kernel 6.17+, do_check()): an error there puts a
+   * speculation barrier before the instruction instead of rejecting the program, and the path
+   * ends at a barrier. False when exploration is over.
+   */
+  private stepSpeculative(idx: number, st: VerifierState): boolean {
+    const aux = this.env.aux[idx]!;
+    if (aux.nospec) return this.endPath();
+    try {
+      if (!this.step(idx)) return false;
+    } catch (e) {
+      if (!(e instanceof VerifierReject) || !recoverableWithNospec(e.message)) throw e;
+      aux.nospec = true;
+      aux.aluState = 0;
+      return this.endPath();
+    }
+    if (this.state === st && aux.nospecResult) return this.endPath();
+    return true;
+  }
+
+  private specNote(): string {
+    return this.state.speculative ? ' (speculative execution)' : '';
   }
 
   private printLineInfo(idx: number): void {
@@ -450,13 +480,18 @@ class Explorer {
     const frame = curFrame(st);
     if (c === op.CLASS_ALU || c === op.CLASS_ALU64) {
       const fork = checkAluOp(env, frame, insn);
-      if (fork) {
+      if (fork?.kind === 'zero') {
         // kernel: maybe_fork_scalars() pushes the 0 case to re-run this instruction
         const other = copyState(st);
         const forked = withScalar(curFrame(other).regs[fork.regno]!, fork.value);
         forked.id = 0;
         curFrame(other).regs[fork.regno] = forked;
         this.pushStack(other, idx, idx);
+      } else if (fork) {
+        // kernel: sanitize_ptr_alu(): the offset masked to 0 under speculation
+        const other = copyState(st);
+        curFrame(other).regs[fork.regno] = fork.reg;
+        this.pushStack(other, idx + 1, idx, true);
       }
       this.idx = idx + 1;
     } else if (c === op.CLASS_LDX) {
@@ -518,6 +553,8 @@ class Explorer {
       } else {
         const r = checkCondJmpOp(env, st, insn, idx);
         if (r.other) this.pushStack(r.other, idx + insn.off + 1, idx);
+        // kernel: sanitize_speculative_path(): the side a known outcome does not take
+        if (r.speculative) this.pushStack(r.speculative.state, r.speculative.insnIdx, idx, true);
         if (this.log.enabled) this.log.insnState(idx, this.printState(false));
         this.idx = r.next;
       }
@@ -537,6 +574,16 @@ class Explorer {
     }
     return true;
   }
+}
+
+/**
+ * kernel: error_recoverable_with_nospec(): EPERM, EACCES and EINVAL, the errors of the program's
+ * own operations; not the limits (E2BIG) nor verifier bugs (EFAULT).
+ */
+function recoverableWithNospec(message: string): boolean {
+  return !/^(The sequence of \d+ jumps is too complex|verifier bug|verifier internal error|unsupported|BPF program is too large|combined stack size)/.test(
+    message,
+  );
 }
 
 // kernel: do_check()

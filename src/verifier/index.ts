@@ -20,6 +20,7 @@ import { hasFeature } from '../kernels/features.ts';
 import { computeLiveRegs } from './liveness.ts';
 import { getHelperProto } from './protos.ts';
 import { VerifierLog } from './log.ts';
+import { checkProgTypeCaps } from './privs.ts';
 import { checkKernelLoad, kernelExplain, kernelInsnBlocks, kernelWording, resolveKernel } from './profile.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -199,7 +200,7 @@ function resolvePseudoLdimm64(
 function callParams(env: VerifierEnv, insn: Insn): number | undefined {
   if (insn.src === opNs.PSEUDO_KFUNC_CALL) return kfuncParamCount(env.kfuncs.get(insn.imm));
   if (insn.src !== 0) return undefined;
-  const fn = getHelperProto(insn.imm, env.progType, env.attachType, env.opts.unprivileged);
+  const fn = getHelperProto(insn.imm, env.progType, env.attachType, env.opts.unprivileged, env.opts.perfmon);
   if (!fn) return undefined;
   const n = fn.args.findIndex((a) => a.type === 'ARG_DONTCARE');
   return n < 0 ? Math.min(fn.args.length, 5) : n;
@@ -289,6 +290,10 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
       mayGoto: false,
       liveRegsBefore: 0x7ff,
       seen: false,
+      aluState: 0,
+      aluLimit: 0,
+      nospec: false,
+      nospecResult: false,
       ptrType: undefined,
     })),
     liveStack: undefined,
@@ -296,8 +301,10 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
     opts: {
       logLevel,
       unprivileged: opts.unprivileged ?? false,
+      perfmon: (opts.perfmon ?? true) && !opts.unprivileged,
       insnLimit: opts.insnLimit ?? kernel?.maxProcessedInsns ?? BPF_COMPLEXITY_LIMIT_INSNS,
     },
+    exploreAluLimits: false,
     idGen: 0,
     maxCtxOffset: 0,
     insnProcessed: 0,
@@ -319,6 +326,7 @@ function verifyOnce(prog: VerifyProgram, opts: VerifierOptions): VerifyResult {
   let failure: VerifierReject | null = null;
   try {
     if (insns.length === 0) reject('empty program');
+    checkProgTypeCaps(env);
     if (env.opts.unprivileged && insns.length > BPF_MAXINSNS) {
       reject(
         `program of ${insns.length} insns is too large for an unprivileged load (limit ${BPF_MAXINSNS})`,

@@ -18,6 +18,7 @@ function stateWithHistory(): VerifierState {
     parent: null,
     callbackUnrollDepth: 0,
     mayGotoDepth: 0,
+    speculative: false,
     history: [],
     firstInsnIdx: 0,
     lastInsnIdx: -1,

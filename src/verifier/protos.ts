@@ -265,19 +265,26 @@ const TRACING_TYPES = new Set([
   'lsm',
 ]);
 
+// kernel: bpf_base_func_proto(), its last part: the base helpers only a loader with CAP_PERFMON
+// gets (trace_printk, get_current_task(_btf), probe_read_user/kernel(_str), snprintf_btf,
+// copy_from_user, snprintf, task_pt_regs, trace_vprintk, copy_from_user_task)
+const BASE_PERFMON = new Set([6, 35, 158, 112, 113, 114, 115, 149, 148, 165, 175, 177, 191]);
+
 /**
  * The prototype program type `t` gets for helper `id`, or null (kernel: env->ops->get_func_proto()).
- * `unprivileged`: loaded without CAP_BPF (nor CAP_PERFMON).
+ * `unprivileged`: loaded without CAP_BPF (nor CAP_PERFMON); `perfmon`: with CAP_PERFMON.
  */
 export function getHelperProto(
   id: number,
   t: ProgTypeName,
   attachType?: string,
   unprivileged = false,
+  perfmon = !unprivileged,
 ): HelperProto | null {
   const p = HELPER_PROTOS.get(id);
   if (!p) return null;
   if (unprivileged && p.avail === 'base' && !BASE_UNPRIVILEGED.has(id)) return null;
+  if (!perfmon && p.avail === 'base' && BASE_PERFMON.has(id)) return null;
   const tc = t === 'sched_cls' || t === 'sched_act';
   switch (p.avail) {
     case 'base':

@@ -97,6 +97,10 @@ function regsExact(rold: RegState, rcur: RegState, idmap: IdMap): boolean {
 const within = (rold: RegState, rcur: RegState): boolean =>
   rold.s === rcur.s || (scalar.rangeWithin(rold.s, rcur.s) && tnum.isIn(rold.s.varOff, rcur.s.varOff));
 
+// env.exploreAluLimits for the states being compared; a module variable, as regsafe() runs for
+// every register of every comparison and has no env
+let strictScalars = false;
+
 // kernel: regsafe()
 function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness): boolean {
   if (exact === 'EXACT') return regsExact(rold, rcur, idmap);
@@ -114,6 +118,8 @@ function regsafe(rold: RegState, rcur: RegState, idmap: IdMap, exact: Exactness)
   }
   switch (rold.type) {
     case 'SCALAR_VALUE':
+      if (strictScalars)
+        return rold.off === rcur.off && sameNumeric(rold, rcur) && idmap.checkScalar(rold.id, rcur.id);
       // an imprecise old scalar: nothing after this point relied on its value
       if (!rold.precise && exact === 'NOT_EXACT') return true;
       // an unlinked old scalar only bounds the value; a linked one ("id" or "id + off") must be
@@ -275,6 +281,9 @@ export function statesEqual(
   exact: Exactness,
 ): boolean {
   if (old.frames.length !== cur.frames.length) return false;
+  // a speculative path never stands in for a real one
+  if (old.speculative && !cur.speculative) return false;
+  strictScalars = env.exploreAluLimits;
   const idmap = sharedIdMap;
   idmap.reset(env.idGen);
   for (let k = 0; k < old.frames.length; k++) {

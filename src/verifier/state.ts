@@ -66,6 +66,11 @@ export interface VerifierState {
   callbackUnrollDepth: number;
   /** may_goto iterations taken on this path (kernel: may_goto_depth). */
   mayGotoDepth: number;
+  /**
+   * A path only a mispredicted branch or masked pointer arithmetic takes, explored for Spectre v1
+   * when the loader lacks CAP_PERFMON (kernel: speculative).
+   */
+  speculative: boolean;
   /** The path since the parent checkpoint (kernel: jmp_history, first_insn_idx, last_insn_idx). */
   history: HistEntry[];
   firstInsnIdx: number;
@@ -172,6 +177,7 @@ export function copyState(s: VerifierState): VerifierState {
     parent: s.parent,
     callbackUnrollDepth: s.callbackUnrollDepth,
     mayGotoDepth: s.mayGotoDepth,
+    speculative: s.speculative,
     history: s.history.slice(),
     firstInsnIdx: s.firstInsnIdx,
     lastInsnIdx: s.lastInsnIdx,

@@ -199,7 +199,9 @@ export const verifyCommand: Command = {
   --map SPEC      raw programs: TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (as for run)
   --log N         log level: 0 none, 1 (default) errors and statistics, 2 every state
   --limit N       instructions the verifier may process (default 1000000)
-  --unprivileged  verify as a loader without CAP_BPF would be
+  --unprivileged  verify as a loader without CAP_BPF would be (implies --no-perfmon)
+  --no-perfmon    verify as a loader with CAP_BPF but without CAP_PERFMON: no pointer leaks, no
+                  reads of uninitialised stack, Spectre v1 paths explored ("speculative execution")
 ${btfUsage(18)}
   --kernel V      will it load on Linux V ("5.10")? The verifier as V ran it (its opcodes, helpers,
                   loop, call and tail-call rules, processed-insn limit; V's messages, "kernel:")
@@ -221,6 +223,7 @@ ${btfUsage(18)}
       log: { type: 'string' },
       limit: { type: 'string' },
       unprivileged: { type: 'boolean' },
+      'no-perfmon': { type: 'boolean' },
       kernel: { type: 'string' },
       json: { type: 'boolean' },
       ...BTF_OPTION,
@@ -231,7 +234,12 @@ ${btfUsage(18)}
     const insnLimit = int(p, 'limit', 1_000_000);
     const [target] = targetsOf(path, p, false).targets;
     const prog = target!.name;
-    const res = verify(target!.req, { logLevel, insnLimit, unprivileged: flag(p, 'unprivileged') });
+    const res = verify(target!.req, {
+      logLevel,
+      insnLimit,
+      unprivileged: flag(p, 'unprivileged'),
+      perfmon: !flag(p, 'no-perfmon'),
+    });
     const e = res.error;
     if (flag(p, 'json')) {
       io.out(

@@ -26,8 +26,10 @@ import {
 import type { FuncState } from '../state.ts';
 import { ownReg } from '../state.ts';
 import { markRegPrecise } from '../precision.ts';
+import { allowPtrLeaks, isPointerValue } from '../privs.ts';
 import { immOperand, immReg32 } from './imm.ts';
 import { checkRegArg } from './regs.ts';
+import { sanitizeCheckBounds, sanitizePtrAlu, sanitizePtrAluCommit, sanitizeValAlu } from './sanitize.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -59,11 +61,17 @@ const aluStr = (opc: number): string => ALU_STRING[opc >> 4] ?? '?';
 /** kernel: BPF_MAX_VAR_OFF */
 const BPF_MAX_VAR_OFF = 1 << 29;
 
-/** A branch the ALU check asks the explorer to push (maybe_fork_scalars). */
-export interface AluFork {
-  regno: number;
-  value: Scalar;
-}
+/**
+ * A branch the ALU check asks the explorer to push: the 0 case of an AND/OR, re-running this
+ * instruction (kernel: maybe_fork_scalars()), or, without CAP_PERFMON, the next instruction
+ * with the pointer left where it was, as a speculative path (kernel: sanitize_ptr_alu()).
+ */
+export type AluFork =
+  | { kind: 'zero'; regno: number; value: Scalar }
+  | { kind: 'speculative'; regno: number; reg: RegState };
+
+// set by adjustPtrMinMaxVals(), which returns the register: the rare fork goes beside it
+let specFork: AluFork | null = null;
 
 // kernel: assign_scalar_id_before_mov(); returns the source register, the frame's own copy if it changed
 function assignScalarIdBeforeMov(env: VerifierEnv, frame: FuncState, regno: number): RegState {
@@ -101,6 +109,7 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
       reject('BPF_END uses reserved fields');
     }
     checkRegArg(env, frame, insn.dst, 'SRC_OP');
+    if (isPointerValue(env, regs[insn.dst]!)) reject(`R${insn.dst} pointer arithmetic prohibited`);
     if (regs[insn.dst]!.type === 'SCALAR_VALUE') {
       checkRegArg(env, frame, insn.dst, 'DST_OP_NO_MARK');
       // in place on the frame's own register, on a copy of its (shared) scalar
@@ -126,6 +135,7 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
     if (srcX) {
       let src = regs[insn.src]!;
       if (is64) {
+        if (insn.off !== 0 && isPointerValue(env, src)) reject(`R${insn.src} sign-extension part of pointer`);
         if (insn.off === 0) {
           src = assignScalarIdBeforeMov(env, frame, insn.src);
           // both registers hold one object until either is written (copy-on-write, ownReg())
@@ -140,6 +150,8 @@ export function checkAluOp(env: VerifierEnv, frame: FuncState, insn: Insn): AluF
         } else {
           regs[insn.dst] = unknownScalar();
         }
+      } else if (isPointerValue(env, src)) {
+        reject(`R${insn.src} partial copy of pointer`);
       } else if (src.type === 'SCALAR_VALUE') {
         let r: RegState;
         if (insn.off === 0) {
@@ -209,7 +221,7 @@ function adjustRegMinMaxVals(
     src = regs[insn.src]!;
     if (src.type !== 'SCALAR_VALUE') {
       if (dst.type !== 'SCALAR_VALUE') {
-        if (opc === op.ALU_SUB) {
+        if (opc === op.ALU_SUB && allowPtrLeaks(env)) {
           regs[insn.dst] = unknownScalar();
           return null;
         }
@@ -217,21 +229,25 @@ function adjustRegMinMaxVals(
       }
       // scalar += pointer: the pointer's rules apply with the roles swapped
       markRegPrecise(env, insn.dst);
-      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, src, dst, true);
-      return null;
+      specFork = null;
+      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, src, dst, true, regs);
+      return specFork;
     }
     if (dst.type !== 'SCALAR_VALUE') {
       markRegPrecise(env, insn.src);
-      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, ownReg(frame, insn.dst), src, false);
-      return null;
+      specFork = null;
+      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, ownReg(frame, insn.dst), src, false, regs);
+      return specFork;
     }
   } else {
     src = immOperand(insn.imm);
     if (dst.type !== 'SCALAR_VALUE') {
-      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, ownReg(frame, insn.dst), src, false);
-      return null;
+      specFork = null;
+      regs[insn.dst] = adjustPtrMinMaxVals(env, insn, opc, is64, ownReg(frame, insn.dst), src, false, regs);
+      return specFork;
     }
   }
+  if (!env.opts.perfmon) sanitizeValAlu(env, insn, regs);
   // in place on the frame's own register (copy-on-write), on a copy of its scalar
   const sameReg = srcX && insn.src === insn.dst;
   const r = ownReg(frame, insn.dst);
@@ -243,7 +259,7 @@ function adjustRegMinMaxVals(
   if ((opc === op.ALU_AND || opc === op.ALU_OR) && tnum.isConst(src.s.varOff)) {
     // kernel: maybe_fork_scalars(); the 0 state re-runs this instruction on its own path
     const zero = alu.maybeForkScalars(r.s);
-    if (zero !== null) fork = { regno: insn.dst, value: zero };
+    if (zero !== null) fork = { kind: 'zero', regno: insn.dst, value: zero };
   }
   // `r op= r`: the operand is the value before the operation (never changed in place)
   const srcS = sameReg ? oldS : src.s;
@@ -334,6 +350,7 @@ function adjustPtrMinMaxVals(
   ptr: RegState,
   offReg: RegState,
   offIsDst: boolean,
+  regs: readonly RegState[],
 ): RegState {
   const o = offReg.s;
   const known = tnum.isConst(o.varOff);
@@ -346,7 +363,7 @@ function adjustPtrMinMaxVals(
   }
   const dstno = insn.dst;
   if (!is64) {
-    if (opc === op.ALU_SUB) return unknownScalar();
+    if (opc === op.ALU_SUB && allowPtrLeaks(env)) return unknownScalar();
     reject(`R${dstno} 32-bit pointer arithmetic prohibited`);
   }
   const typeStr = regTypeStr(ptr);
@@ -369,6 +386,10 @@ function adjustPtrMinMaxVals(
   if (!offIsDst) d.s = scalar.copy(p);
   checkRegSaneOffset(offReg, typeStr);
   checkRegSaneOffset(ptr, typeStr);
+  const speculative = env.cur?.speculative === true;
+  const san = env.opts.perfmon ? null : sanitizePtrAlu(env, insn, ptr, offReg, !offIsDst, regs, speculative);
+  // the state the speculative path starts from: the pointer not moved, before its 32-bit bounds go
+  if (san?.simulate) specFork = { kind: 'speculative', regno: dstno, reg: copyReg(ptr) };
   scalar.mark32Unbounded(d.s);
   const sminVal = u64.toNumberS(o.smin) ?? 0;
   switch (opc) {
@@ -434,5 +455,9 @@ function adjustPtrMinMaxVals(
   }
   checkRegSaneOffset(d, typeStr);
   scalar.regBoundsSync(d.s);
+  if (!env.opts.perfmon) {
+    sanitizeCheckBounds(env, insn, d);
+    if (san) sanitizePtrAluCommit(env, insn, d, san.info, regs, speculative);
+  }
   return d;
 }

@@ -14,6 +14,8 @@ import { getHelperProto, helperChangesPktData, isAcquireHelper, isReleaseHelper 
 import type { HelperProto } from '../protos.ts';
 import type { RegState } from '../reg.ts';
 import { copyReg, isKnownZero, isPktPointer, pointer, regTypeStr, unknownScalar } from '../reg.ts';
+import { allowUninitStack, bypassSpecV1, invalidReg, isPointerValue } from '../privs.ts';
+import { checkStackRangeInitialized } from './mem.ts';
 import * as stackNs from '../stack.ts';
 import type { FuncState, VerifierState } from '../state.ts';
 import { copyState, curFrame, MAX_CALL_FRAMES, newFrame, ownSlot } from '../state.ts';
@@ -126,7 +128,7 @@ function emptyMeta(funcId: number, insnIdx: number): CallArgMeta {
 }
 
 /** kernel: clear_all_pkt_pointers(): the packet may have moved, every packet pointer is stale */
-function clearAllPktPointers(state: VerifierState): void {
+function clearAllPktPointers(env: VerifierEnv, state: VerifierState): void {
   forEachReg(state, (r, set) => {
     if (
       r.type === 'PTR_TO_PACKET' ||
@@ -134,7 +136,7 @@ function clearAllPktPointers(state: VerifierState): void {
       r.type === 'PTR_TO_PACKET_END' ||
       (r.type === 'PTR_TO_MEM' && isPktDynptrType(r.dynptr))
     ) {
-      set(unknownScalar());
+      set(invalidReg(env));
     }
   });
 }
@@ -228,7 +230,12 @@ function checkStackRange(
   if (size === 0 && !zeroOk) reject('invalid zero-sized read');
   const frame = state.frames[reg.frameno]!;
   const what = write ? 'write to' : 'read from';
-  const [minOff, maxOff] = checkStackAccessWithinBounds(env, frame, regno, reg, off, size, what);
+  // a read stays inside the stack written so far unless uninitialised bytes may be read
+  const strict = !write && !allowUninitStack(env);
+  const [minOff, maxOff] = checkStackAccessWithinBounds(env, frame, regno, reg, off, size, what, strict);
+  if (!tnum.isConst(reg.s.varOff) && !bypassSpecV1(env)) {
+    reject(`R${regno} variable offset stack access prohibited for !root, var_off=${tnum.strn(reg.s.varOff)}`);
+  }
   // a helper never reads a dynptr's bytes as data nor writes over them
   const d = dynptrByteIn(frame, minOff, maxOff);
   if (d !== undefined) {
@@ -236,6 +243,7 @@ function checkStackRange(
     reject(`invalid read from stack R${regno} off ${minOff}+${d - minOff} size ${size}`);
   }
   if (write) meta.writes.push({ frame, minOff, maxOff });
+  else if (!allowUninitStack(env)) checkStackRangeInitialized(frame, regno, reg, minOff, maxOff, size);
 }
 
 // kernel: check_helper_mem_access()
@@ -331,7 +339,10 @@ function checkFuncArg(
   const regno = arg + 1;
   const frame = curFrame(state);
   const reg = checkRegArg(env, frame, regno, 'SRC_OP');
-  if (spec.type === 'ARG_ANYTHING') return;
+  if (spec.type === 'ARG_ANYTHING') {
+    if (isPointerValue(env, reg)) reject(`R${regno} leaks addr into helper function`);
+    return;
+  }
   const mayBeNull = hasFlag(spec, 'PTR_MAYBE_NULL');
   if (!(isKnownZero(reg) && mayBeNull)) {
     checkRegType(regno, reg, spec);
@@ -504,6 +515,7 @@ function pushAsyncCb(
     parent: null,
     callbackUnrollDepth: 0,
     mayGotoDepth: 0,
+    speculative: false,
     history: [],
     firstInsnIdx: sp.start,
     lastInsnIdx: -1,
@@ -556,13 +568,13 @@ function mapFuncCompatible(type: string, funcId: number): boolean {
 
 const PERCPU_MAPS = new Set(['percpu_array', 'percpu_hash', 'lru_percpu_hash']);
 
-/** kernel: mark_reg_invalid() for root: references released elsewhere become unknown scalars. */
-export function releaseReference(state: VerifierState, refObjId: number): void {
+/** kernel: release_reference(): copies of the released reference become invalid (mark_reg_invalid()). */
+export function releaseReference(env: VerifierEnv, state: VerifierState, refObjId: number): void {
   const before = state.refs.length;
   state.refs = state.refs.filter((r) => r.id !== refObjId);
   if (state.refs.length === before) reject(`verifier internal error: reference id=${refObjId} not found`);
   forEachReg(state, (r, set) => {
-    if (r.refObjId === refObjId) set(unknownScalar());
+    if (r.refObjId === refObjId) set(invalidReg(env));
   });
 }
 
@@ -627,7 +639,7 @@ export function checkHelperCall(
 ): CallOutcome {
   const funcId = insn.imm;
   if (funcId < 0 || funcId >= HELPER_NAMES.length) reject(`invalid func ${funcIdName(funcId)}#${funcId}`);
-  const fn = getHelperProto(funcId, env.progType, env.attachType, env.opts.unprivileged);
+  const fn = getHelperProto(funcId, env.progType, env.attachType, env.opts.unprivileged, env.opts.perfmon);
   if (!fn) reject(`program of this type cannot use helper ${funcIdName(funcId)}#${funcId}`);
   if (fn.allowed && !fn.allowed(env)) reject('helper call is not allowed in probe');
   if (fn.mightSleep && !inSleepable(env, state)) reject('helper call might sleep in a non-sleepable prog');
@@ -659,9 +671,9 @@ export function checkHelperCall(
   for (const w of meta.writes) clobberStack(w);
   if (meta.dynptrReleaseRegno) {
     const reg = curFrame(state).regs[meta.dynptrReleaseRegno]!;
-    unmarkStackSlotsDynptr(env, state, reg, (ref) => releaseReference(state, ref));
+    unmarkStackSlotsDynptr(env, state, reg, (ref) => releaseReference(env, state, ref));
   } else if (isReleaseHelper(funcId)) {
-    if (meta.refObjId) releaseReference(state, meta.refObjId);
+    if (meta.refObjId) releaseReference(env, state, meta.refObjId);
   }
   // kernel: the BPF_FUNC_dynptr_from_mem case of check_helper_call()
   if (funcId === BPF_FUNC_dynptr_from_mem && curFrame(state).regs[1]!.type !== 'PTR_TO_MAP_VALUE') {
@@ -679,7 +691,7 @@ export function checkHelperCall(
   }
   // kernel: the BPF_FUNC_dynptr_write case: writing through an skb dynptr may move the packet
   const skbWrite = funcId === BPF_FUNC_dynptr_write && meta.dynptr?.type === BPF_DYNPTR_TYPE_SKB;
-  if (helperChangesPktData(funcId) || skbWrite) clearAllPktPointers(state);
+  if (helperChangesPktData(funcId) || skbWrite) clearAllPktPointers(env, state);
   switch (fn.ret) {
     case 'RET_INTEGER':
       frame.regs[0] = unknownScalar();
@@ -872,7 +884,7 @@ function callGlobalFunc(
   });
   for (const w of meta.writes) clobberStack(w);
   if (env.log.enabled) env.log.add(`Func#${subprog} ('${fn.name}') is global and assumed valid.`);
-  if (fn.changesPktData) clearAllPktPointers(state);
+  if (fn.changesPktData) clearAllPktPointers(env, state);
   env.globalCalled.add(subprog);
   for (let r = 0; r <= 5; r++) {
     markRegNotInit(caller, r);

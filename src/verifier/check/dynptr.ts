@@ -7,7 +7,8 @@ import type { ArgSpec } from '../../vm/helpers.ts';
 import type { VerifierEnv } from '../env.ts';
 import { nextId, reject } from '../env.ts';
 import type { RegState } from '../reg.ts';
-import { notInit, pointer, unknownScalar } from '../reg.ts';
+import { notInit, pointer } from '../reg.ts';
+import { invalidReg } from '../privs.ts';
 import * as stackNs from '../stack.ts';
 import type { FuncState, VerifierState } from '../state.ts';
 import { ownSlot } from '../state.ts';
@@ -253,9 +254,9 @@ export function destroyIfDynptrStackSlot(
   if (refcounted(first.dynptr)) reject('cannot overwrite referenced dynptr');
   const dynptrId = first.id;
   invalidateDynptr(env, frame, s);
-  // kernel: mark_reg_invalid() with allow_ptr_leaks: the slice becomes an unknown scalar
+  // kernel: mark_reg_invalid(): the slice becomes an unknown scalar for root, unreadable otherwise
   forEachReg(state, (r, set) => {
-    if (r.type === 'PTR_TO_MEM' && r.dynptrId === dynptrId) set(unknownScalar());
+    if (r.type === 'PTR_TO_MEM' && r.dynptrId === dynptrId) set(invalidReg(env));
   });
 }
 

@@ -23,10 +23,12 @@ import {
   hasAddConst,
   isPktPointer,
   knownScalar,
+  unknownScalar,
   withScalar,
 } from '../reg.ts';
 import type { FuncState, VerifierState } from '../state.ts';
 import { copyState, curFrame, ownReg, ownSlot } from '../state.ts';
+import { bypassSpecV1, isPointerValue } from '../privs.ts';
 import { markRegPrecise, newHistEntry } from '../precision.ts';
 import { immOperand } from './imm.ts';
 import { innerMapPointer } from './map-in-map.ts';
@@ -40,6 +42,9 @@ const coerce = { ...coerceNs };
 const tnum = { ...tnumNs };
 const scalar = { ...scalarNs };
 const u64 = { ...u64Ns };
+
+/** kernel: reg_is_pkt_pointer_any() */
+const isPktPointerAny = (r: RegState): boolean => isPktPointer(r) || r.type === 'PTR_TO_PACKET_END';
 
 /** kernel: MAX_PACKET_OFF */
 const MAX_PACKET_OFF = 0xffff;
@@ -263,6 +268,8 @@ export function markPtrOrNullRegs(
 export interface CondJmpResult {
   /** Branch to push for the jump target, if both sides are possible. */
   other: VerifierState | null;
+  /** Without CAP_PERFMON: the side a known outcome does not take, to explore as speculative. */
+  speculative?: { state: VerifierState; insnIdx: number };
   /** Next instruction of the current state. */
   next: number;
 }
@@ -285,6 +292,9 @@ export function checkCondJmpOp(
     if (insn.imm !== 0) reject('BPF_JMP/JMP32 uses reserved fields');
     checkRegArg(env, frame, insn.src, 'SRC_OP');
     src = frame.regs[insn.src]!;
+    const d = frame.regs[insn.dst]!;
+    if (!(isPktPointerAny(d) && isPktPointerAny(src)) && isPointerValue(env, src))
+      reject(`R${insn.src} pointer comparison prohibited`);
   } else {
     if (insn.src !== 0) reject('BPF_JMP/JMP32 uses reserved fields');
     src = immOperand(insn.imm);
@@ -298,8 +308,11 @@ export function checkCondJmpOp(
     if (dst.type === 'SCALAR_VALUE') markRegPrecise(env, insn.dst);
     if (isX && src.type === 'SCALAR_VALUE') markRegPrecise(env, insn.src);
   }
-  if (pred === 1) return { other: null, next: target };
-  if (pred === 0) return { other: null, next: idx + 1 };
+  if (pred === 1 || pred === 0) {
+    const next = pred === 1 ? target : idx + 1;
+    if (bypassSpecV1(env)) return { other: null, next };
+    return { other: null, next, speculative: speculativePath(state, insn, pred === 1 ? idx + 1 : target) };
+  }
 
   // kernel: collect_linked_regs() + push_jmp_history() before the branch is copied
   const linked = collectLinkedRegs(env, state, idx, dst, isX ? src : null);
@@ -341,10 +354,22 @@ export function checkCondJmpOp(
   if (!is32 && !isX && insn.imm === 0 && (opc === op.JMP_JEQ || opc === op.JMP_JNE) && dst.maybeNull) {
     markPtrOrNullRegs(state, insn.dst, opc === op.JMP_JNE, env);
     markPtrOrNullRegs(other, insn.dst, opc === op.JMP_JEQ, env);
-  } else {
-    tryMatchPktPointers(insn, frame.regs[insn.dst]!, isX ? frame.regs[insn.src]! : src, state, other);
+  } else if (
+    !tryMatchPktPointers(insn, frame.regs[insn.dst]!, isX ? frame.regs[insn.src]! : src, state, other) &&
+    isPointerValue(env, frame.regs[insn.dst]!)
+  ) {
+    reject(`R${insn.dst} pointer comparison prohibited`);
   }
   return { other, next: idx + 1 };
+}
+
+// kernel: sanitize_speculative_path(): the compared registers are unknown there
+function speculativePath(state: VerifierState, insn: Insn, insnIdx: number): CondJmpResult['speculative'] {
+  const st = copyState(state);
+  const regs = curFrame(st).regs;
+  regs[insn.dst] = unknownScalar();
+  if (op.srcBit(insn.code) === op.SRC_X) regs[insn.src] = unknownScalar();
+  return { state: st, insnIdx };
 }
 
 /**

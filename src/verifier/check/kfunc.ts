@@ -235,7 +235,7 @@ export function checkKfuncCall(env: VerifierEnv, state: VerifierState, insn: Ins
     checkKfuncArg(env, state, name, proto, i, argMeta),
   );
   checkKfuncRelease(name, fn, argMeta);
-  if (hasKf(fn, 'KF_RELEASE')) releaseReference(state, argMeta.refObjId);
+  if (hasKf(fn, 'KF_RELEASE')) releaseReference(env, state, argMeta.refObjId);
   let r0: RegState | undefined;
   if (slice) {
     // buffer__szk: the slice's size, a constant

@@ -13,6 +13,7 @@ import type { AccessType, MemAccess } from './mem.ts';
 import { checkMemAccess } from './mem.ts';
 import { checkRegArg, markRegNotInit } from './regs.ts';
 import { checkNoLockHeld, checkNoRcuLock } from './spin-lock.ts';
+import { isPointerValue } from '../privs.ts';
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
 const op = { ...opNs };
@@ -134,7 +135,11 @@ function checkAtomic(env: VerifierEnv, state: VerifierState, insn: Insn): void {
   const frame = curFrame(state);
   checkRegArg(env, frame, insn.src, 'SRC_OP');
   checkRegArg(env, frame, insn.dst, 'SRC_OP');
-  if (insn.imm === op.ATOMIC_CMPXCHG) checkRegArg(env, frame, 0, 'SRC_OP');
+  if (insn.imm === op.ATOMIC_CMPXCHG) {
+    checkRegArg(env, frame, 0, 'SRC_OP');
+    if (isPointerValue(env, frame.regs[0]!)) reject('R0 leaks addr into mem');
+  }
+  if (isPointerValue(env, frame.regs[insn.src]!)) reject(`R${insn.src} leaks addr into mem`);
   const dst = frame.regs[insn.dst]!;
   const okType = dst.type === 'PTR_TO_STACK' || dst.type === 'PTR_TO_MAP_VALUE' || dst.type === 'PTR_TO_MEM';
   if (!okType) reject(`BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(dst)} is not allowed`);

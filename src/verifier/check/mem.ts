@@ -31,9 +31,11 @@ import { checkMapKptrAccess, checkMapKptrFields } from './kptr.ts';
 import { destroyIfDynptrStackSlot, dynptrByteIn } from './dynptr.ts';
 import { isValidCtxAccess, mayWritePacket } from './ctx.ts';
 import { hasBtfCtx, tracingCtxAccess } from './tracing-ctx.ts';
+import { allowPtrLeaks, allowUninitStack, bypassSpecV1, isPointerValue } from '../privs.ts';
 const {
   BPF_REG_SIZE,
   emptySlot,
+  isSpilledReg,
   MAX_BPF_STACK,
   STACK_INVALID,
   STACK_MISC,
@@ -177,6 +179,8 @@ export function checkStackAccessWithinBounds(
   off: number,
   size: number,
   what: string,
+  /** A direct read without CAP_PERFMON: only the stack already allocated (kernel: check_stack_slot_within_bounds()). */
+  allocatedOnly = false,
 ): [number, number] {
   let minOff: number;
   let maxOff: number;
@@ -196,7 +200,8 @@ export function checkStackAccessWithinBounds(
     minOff = smin + off;
     maxOff = smax + off + size;
   }
-  if (minOff < -MAX_BPF_STACK || minOff > -1 || maxOff > 0 || size < 0) {
+  const lowest = allocatedOnly ? -frame.stack.length * BPF_REG_SIZE : -MAX_BPF_STACK;
+  if (minOff < lowest || minOff > -1 || maxOff > 0 || size < 0) {
     if (tnum.isConst(reg.s.varOff)) reject(`invalid ${what} stack R${regno} off=${off} size=${size}`);
     reject(
       `invalid variable-offset ${what} stack R${regno} var_off=${tnum.strn(reg.s.varOff)} off=${off} size=${size}`,
@@ -261,6 +266,19 @@ function checkStackWriteFixedOff(
   const slot = -off - 1;
   let reg = valueRegno >= 0 ? cur.regs[valueRegno]! : undefined;
   env.log.scratchStack(spi);
+  if (!allowPtrLeaks(env)) {
+    const st = frame.stack[spi]!;
+    if (isSpilledReg(st) && st.spilled.type !== 'SCALAR_VALUE' && size !== BPF_REG_SIZE)
+      reject('attempt to corrupt spilled pointer on stack');
+    // kernel: !bypass_spec_v4: a store over a pointer or uninitialised bytes gets a barrier after it
+    const types = st.slotType;
+    let sanitize = reg !== undefined && reg.type !== 'SCALAR_VALUE' && reg.type !== 'NOT_INIT';
+    for (let i = 0; i < size && !sanitize; i++) {
+      const t = types[(slot - i) % BPF_REG_SIZE];
+      if (t !== STACK_MISC && t !== STACK_ZERO) sanitize = true;
+    }
+    if (sanitize) env.aux[env.insnIdx]!.nospecResult = true;
+  }
   if (reg && off % BPF_REG_SIZE === 0 && reg.type === 'SCALAR_VALUE') {
     const fits = regWidth(reg) <= 8 * size;
     if (fits && !reg.id && !tnum.isConst(reg.s.varOff)) {
@@ -322,6 +340,8 @@ function checkStackWriteVarOff(
     const j = byteOf(i);
     const st = ownSlot(frame, spi);
     env.log.scratchStack(spi);
+    if (!allowPtrLeaks(env) && st.slotType[j] !== STACK_MISC && st.slotType[j] !== STACK_ZERO)
+      reject(`spilled ptr in range of var-offset stack write; insn ${env.insnIdx}, ptr off: ${i}`);
     const types = writableTypes(st);
     // a write somewhere in the range may hit a spilled register: forget it
     if (types[BPF_REG_SIZE - 1] === STACK_SPILL) {
@@ -337,6 +357,50 @@ function checkStackWriteVarOff(
   if (zeroUsed && reg) markRegPrecise(env, valueRegno);
 }
 
+/**
+ * Without CAP_PERFMON every byte read must have been written (kernel: the STACK_INVALID cases of
+ * check_stack_read_fixed_off()); bytes of a spilled register are checked as the fill.
+ */
+function checkStackBytesRead(frame: FuncState, off: number, size: number): void {
+  const spi = spiOf(off);
+  const slot = -off - 1;
+  const stype = frame.stack[spi]!.slotType;
+  const spill = stype[BPF_REG_SIZE - 1] === STACK_SPILL;
+  for (let i = 0; i < size; i++) {
+    const t = stype[(slot - i) % BPF_REG_SIZE];
+    if (t === STACK_MISC || t === STACK_ZERO || (spill && t === STACK_SPILL)) continue;
+    if (spill && t !== STACK_INVALID) continue;
+    reject(`invalid read from stack off ${off}+${i} size ${size}`);
+  }
+}
+
+/**
+ * kernel: check_stack_range_initialized() without CAP_PERFMON: bytes a helper or a
+ * variable-offset load reads must be written, and spilled pointers may not be read as data.
+ */
+export function checkStackRangeInitialized(
+  frame: FuncState,
+  regno: number,
+  reg: RegState,
+  minOff: number,
+  maxOff: number,
+  size: number,
+): void {
+  for (let i = minOff; i < maxOff; i++) {
+    const spi = spiOf(i);
+    const j = byteOf(i);
+    const st = frame.stack[spi];
+    const t = st?.slotType[j];
+    if (t === STACK_MISC || t === STACK_ZERO) continue;
+    if (st && isSpilledReg(st) && st.spilled.type === 'SCALAR_VALUE') continue;
+    reject(
+      tnum.isConst(reg.s.varOff)
+        ? `invalid read from stack R${regno} off ${minOff}+${i - minOff} size ${size}`
+        : `invalid read from stack R${regno} var_off ${tnum.strn(reg.s.varOff)}+${i - minOff} size ${size}`,
+    );
+  }
+}
+
 /** All bytes in [minOff, maxOff) read as zero: a known 0, else unknown (kernel: mark_reg_stack_read()). */
 function markRegStackRead(frame: FuncState, minOff: number, maxOff: number): RegState {
   for (let i = minOff; i < maxOff; i++) {
@@ -347,6 +411,7 @@ function markRegStackRead(frame: FuncState, minOff: number, maxOff: number): Reg
 
 // kernel: check_stack_read_fixed_off(); returns the loaded register (null when not loading)
 function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number, size: number): RegState {
+  if (!allowUninitStack(env)) checkStackBytesRead(frame, off, size);
   const spi = spiOf(off);
   const slot = -off - 1;
   const st = frame.stack[spi]!;
@@ -392,6 +457,12 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
     return reg;
   }
   return markRegStackRead(frame, off, off + size);
+}
+
+/** kernel: the "leaks addr" checks of check_mem_access(): no pointer stored where the loader reads */
+function checkNoLeak(env: VerifierEnv, cur: FuncState, valueRegno: number, where: string): void {
+  if (valueRegno >= 0 && isPointerValue(env, cur.regs[valueRegno]!))
+    reject(`R${valueRegno} leaks addr into ${where}`);
 }
 
 // kernel: check_ptr_off_reg() for ctx
@@ -458,6 +529,7 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
     checkMemRegionAccess(a.regno, reg, off, size, m.keySize);
     if (valueWanted) value = UNKNOWN_LOAD;
   } else if (reg.type === 'PTR_TO_MAP_VALUE' && !reg.maybeNull) {
+    if (t === 'write') checkNoLeak(env, cur, a.valueRegno, 'map');
     const m = env.maps[reg.mapIndex]!;
     const flags = m.flags ?? 0;
     if (t === 'write' && flags & BPF_F_RDONLY_PROG) {
@@ -480,9 +552,11 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
   } else if (reg.type === 'PTR_TO_MEM') {
     if (reg.maybeNull) reject(`R${a.regno} invalid mem access '${regTypeStr(reg)}'`);
     if (t === 'write' && reg.rdonly) reject(`R${a.regno} cannot write into ${regTypeStr(reg)}`);
+    if (t === 'write') checkNoLeak(env, cur, a.valueRegno, 'mem');
     checkMemRegionAccess(a.regno, reg, off, size, reg.memSize);
     if (a.valueRegno >= 0 && (t === 'read' || reg.rdonly)) value = UNKNOWN_LOAD;
   } else if (reg.type === 'PTR_TO_CTX') {
+    if (t === 'write') checkNoLeak(env, cur, a.valueRegno, 'ctx');
     checkCtxReg(a.regno, reg);
     if (hasBtfCtx(env)) {
       // a narrow read of a scalar argument is zero-extended below, as any ctx load
@@ -501,8 +575,15 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
   } else if (reg.type === 'PTR_TO_STACK') {
     const frame = state.frames[reg.frameno]!;
     const what = t === 'read' ? 'read from' : 'write to';
-    const [minOff, maxOff] = checkStackAccessWithinBounds(env, frame, a.regno, reg, off, size, what);
+    const strict = t === 'read' && !allowUninitStack(env);
+    const [minOff, maxOff] = checkStackAccessWithinBounds(env, frame, a.regno, reg, off, size, what, strict);
     const fixed = tnum.isConst(reg.s.varOff);
+    if (t === 'read' && !fixed && !bypassSpecV1(env)) {
+      // kernel: check_stack_range_initialized() for a variable-offset load
+      reject(
+        `R${a.regno} variable offset stack access prohibited for !root, var_off=${tnum.strn(reg.s.varOff)}`,
+      );
+    }
     if (t === 'read') {
       // dynptr bytes are never read as data (kernel: check_stack_read_fixed_off(),
       // check_stack_range_initialized())
@@ -539,6 +620,7 @@ export function checkMemAccess(env: VerifierEnv, state: VerifierState, a: MemAcc
     if (valueWanted) value = UNKNOWN_LOAD;
   } else if (isPktPointer(reg)) {
     if (t === 'write' && !mayWritePacket(env.progType)) reject('cannot write into packet');
+    if (t === 'write') checkNoLeak(env, cur, a.valueRegno, 'packet');
     checkPacketAccess(a.regno, reg, off, size);
     if (valueWanted) value = UNKNOWN_LOAD;
   } else {
