@@ -1,8 +1,9 @@
 // Every verifier case file (those without BTF) loaded by the live kernel twice: as root, and with
 // CAP_BPF + CAP_NET_ADMIN but without CAP_PERFMON / CAP_SYS_ADMIN (capsh --drop), where the
 // kernel verifies with bypass_spec_v1, bypass_spec_v4, allow_ptr_leaks and allow_uninit_stack
-// off. Prints the cases whose verdict or processed count changes: what a model of Spectre v1
-// handling for such loads would have to reproduce (docs/STATUS.md). Needs root, gcc and capsh.
+// off. Prints the cases whose verdict or processed count changes: what tsbpf's `perfmon: false`
+// reproduces (test/verifier/no-perfmon.test.ts compares the two; docs/STATUS.md). Needs root, gcc
+// and capsh.
 //   npx tsx scripts/kernel-capbpf-diff.ts
 import { spawnSync } from 'node:child_process';
 import { encodeProgram } from '../src/isa/index.ts';
