@@ -76,18 +76,37 @@ export function checkPtrToBtfAccess(
   }
   if (off + size > st.size) reject(`access beyond struct ${st.name} at off ${off} size ${size}`);
   // kernel: btf_struct_walk(): an 8-byte read of a pointer member yields a pointer to its struct
-  for (const m of st.members) {
-    if (m.bitfieldSize || m.bitOffset !== off * 8 || size !== 8) continue;
-    const mt = btf.resolve(m.type);
-    // a pointer kept in an object of bpf_obj_new() is not modelled: a scalar (stricter)
-    if (mt.kind !== 'ptr' || reg.alloc) break;
+  // (also one inside a nested struct or union, as vmlinux's __bpf_md_ptr() members are)
+  const m = size === 8 && !reg.alloc ? pointerMemberAt(btf, st, off) : undefined;
+  const mt = m && btf.resolve(m.type);
+  if (m && mt && mt.kind === 'ptr') {
     const target = btf.resolve(mt.type);
     // a declared-only struct (seq_file) is still a typed pointer, to pass to helpers
-    if (target.kind !== 'struct' && target.kind !== 'union' && target.kind !== 'fwd') break;
-    const trusted = reg.trusted && (SAFE_TRUSTED[st.name]?.includes(m.name) ?? false);
-    return pointer('PTR_TO_BTF_ID', { btfId: target.id, trusted });
+    if (target.kind === 'struct' || target.kind === 'union' || target.kind === 'fwd') {
+      const trusted = reg.trusted && (SAFE_TRUSTED[st.name]?.includes(m.name) ?? false);
+      return pointer('PTR_TO_BTF_ID', { btfId: target.id, trusted });
+    }
   }
   return unknownScalar();
+}
+
+/** The pointer member starting exactly at byte `off` of `st`, looked for in nested structs and unions too. */
+function pointerMemberAt(
+  btf: Btf,
+  st: { members: readonly { name: string; type: number; bitOffset: number; bitfieldSize: number }[] },
+  off: number,
+): { name: string; type: number } | undefined {
+  for (const m of st.members) {
+    if (m.bitfieldSize) continue;
+    const moff = m.bitOffset / 8;
+    const mt = btf.resolve(m.type);
+    if (moff === off && mt.kind === 'ptr') return m;
+    if ((mt.kind === 'struct' || mt.kind === 'union') && off >= moff && off < moff + btf.sizeof(m.type)) {
+      const inner = pointerMemberAt(btf, mt, off - moff);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
 }
 
 // kernel: check_buffer_access() for iterator key/value buffers (max access is checked at attach)
