@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
 import { resolveKfuncCalls } from '../../src/runtime/kfunc-calls.ts';
 import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
+import { kernelVerdicts, scanObject } from '../../src/kernels/index.ts';
 import { verify } from '../../src/verifier/index.ts';
 import { closingMessage, logOf } from '../examples/reject-expected.ts';
 import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
@@ -170,4 +171,17 @@ test("tsbpf's explanation names the kfunc way out of a leak and of an untrusted 
   assert.match(loaded?.hint ?? '', /RCU read section/);
   const maybeNull = tsbpfVerify('test/verifier/kptr/kptr.bpf.o', 'kf_release_no_null_check').error;
   assert.match(maybeNull?.hint ?? '', /against NULL/);
+});
+
+test('--kernel all: each release judges the kfunc calls itself (no verifier run shared across them)', () => {
+  const object = 'test/verifier/kptr/obj_new.bpf.o';
+  const spec = resolveKfuncCalls(
+    loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object }),
+  );
+  const req = linkedVerifyProgram(spec, linkProgram(spec, 'obj_new_ok', { mapIndex: 'used' }));
+  const versions = ['5.10', '6.18'];
+  const [old, cur] = kernelVerdicts([{ name: 'obj_new_ok', req }], scanObject(spec, versions), versions);
+  // 5.10 predates kfunc calls (5.13): its do_check() refuses the call instruction
+  assert.equal(old?.programs[0]?.res.error?.message, 'BPF_CALL uses reserved fields');
+  assert.equal(cur?.programs[0]?.res.verdict, 'accept');
 });
