@@ -39,7 +39,8 @@ export function checkSubprogs(
     if (insn.code === op.OP_CALL && insn.src === op.PSEUDO_KFUNC_CALL && !knownKfunc(insn.imm))
       reject('unsupported: kfunc calls');
   }
-  const sorted = [...starts].sort((a, b) => a - b);
+  // most programs are one function: no spread and sort then
+  const sorted = starts.size === 1 ? [0] : [...starts].sort((a, b) => a - b);
   const subprogs: Subprog[] = sorted.map((start) => ({ start, stackDepth: 0 }));
   let cur = 0;
   let start = 0;
