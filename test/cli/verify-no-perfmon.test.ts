@@ -19,7 +19,11 @@ test('--no-perfmon rejects a pointer leak root may make; --json keeps its shape'
   assert.equal(root.code, 0, root.err);
   const capped = await cli('verify', s, '--no-perfmon', '--json');
   assert.equal(capped.code, 1);
-  const j = JSON.parse(capped.out) as { verdict: string; insns_processed: number; error: { message: string } };
+  const j = JSON.parse(capped.out) as {
+    verdict: string;
+    insns_processed: number;
+    error: { message: string };
+  };
   assert.equal(j.verdict, 'reject');
   assert.equal(j.insns_processed, 2);
   assert.equal(j.error.message, 'R0 leaks addr as return value');

@@ -109,7 +109,8 @@ exit`,
     name: 'map value pointer plus a scalar of mixed sign',
     maps: ['array:4:8:1'],
     asm: `${LOOKUP}\nif r0 == 0 goto +3\nr1 = *(u8 *)(r0 + 0)\nr1 -= 5\nr0 += r1\nr0 = 0\nexit`,
-    message: 'R1 has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root',
+    message:
+      'R1 has unknown scalar with mixed signed bounds, pointer arithmetic with it prohibited for !root',
   },
   {
     name: 'packet pointer plus a register',
@@ -135,7 +136,8 @@ r0 = *(u8 *)(r0 + 0)
 L3:
 r0 = 0
 exit`,
-    message: 'R0 tried to add from different maps, paths or scalars, pointer arithmetic with it prohibited for !root',
+    message:
+      'R0 tried to add from different maps, paths or scalars, pointer arithmetic with it prohibited for !root',
   },
   {
     name: 'a variable offset in bounds (the masked path explored as well)',
@@ -199,7 +201,8 @@ for (const rule of RULES) {
     }
     if (!rule.rootRejects) assert.equal(verify(prog).verdict, 'accept', 'root accepts it');
     // --unprivileged implies the same rules
-    if (prog.progType === 'socket_filter') assert.equal(verify(prog, { unprivileged: true }).verdict, r.verdict);
+    if (prog.progType === 'socket_filter')
+      assert.equal(verify(prog, { unprivileged: true }).verdict, r.verdict);
   });
   test(`without CAP_PERFMON, the kernel under capsh: ${rule.name}`, { skip: kSkip }, () => {
     const maps = (rule.maps ?? []).flatMap((m) => ['--map', m]);
@@ -215,7 +218,11 @@ for (const rule of RULES) {
     ]);
     const r = verify(prog, { perfmon: false });
     assert.equal(k.verdict, r.verdict, k.log);
-    if (rule.message !== undefined) assert.ok(k.log.split('\n').some((l) => l.startsWith(rule.message!)), k.log);
+    if (rule.message !== undefined)
+      assert.ok(
+        k.log.split('\n').some((l) => l.startsWith(rule.message!)),
+        k.log,
+      );
     assert.equal(r.insnsProcessed, k.insnsProcessed, 'processed instructions');
   });
 }
