@@ -2,16 +2,7 @@
 // 6.18: test/verifier/objects/dynptr_kfuncs.bpf.o. The messages below were read from the
 // kernel's log (kobj --log 1); tsbpf's verifier must give the same, and the kernel test
 // re-checks the table (verdicts, messages, processed counts) where bpf() is there.
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
-import { resolveKfuncCalls } from '../../src/runtime/kfunc-calls.ts';
-import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
-import { verify } from '../../src/verifier/index.ts';
-import { closingMessage, logOf } from '../examples/reject-expected.ts';
-import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
+import { objectTableTests } from './object-table.ts';
 
 const object = 'test/verifier/objects/dynptr_kfuncs.bpf.o';
 
@@ -38,36 +29,4 @@ const expected: Record<string, string | undefined> = {
   reject_clone_slice_after_overwrite: "R0 invalid mem access 'scalar'",
 };
 
-function tsbpfVerify(name: string) {
-  const spec = resolveKfuncCalls(
-    loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object }),
-  );
-  const linked = linkProgram(spec, name, { mapIndex: 'used' });
-  return verify(linkedVerifyProgram(spec, linked));
-}
-
-for (const [name, message] of Object.entries(expected)) {
-  test(`tsbpf: ${name} ${message === undefined ? 'is accepted' : `is refused: ${message}`}`, () => {
-    const r = tsbpfVerify(name);
-    assert.equal(r.verdict === 'accept' ? undefined : r.error?.message, message);
-  });
-}
-
-test('the table names every program of the object', () => {
-  const spec = loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object });
-  assert.deepEqual(spec.programs.map((p) => p.name).sort(), Object.keys(expected).sort());
-});
-
-const skip = prepareKobj();
-test('kernel: the same verdicts, messages and processed-instruction counts', { skip }, () => {
-  const r = runKobj([object]);
-  assert.equal(r.programs.length, Object.keys(expected).length);
-  for (const p of r.programs) {
-    const want = expected[p.program];
-    assert.equal(tsbpfVerify(p.program).insnsProcessed, p.insnsProcessed, p.program);
-    assert.equal(p.verdict, want === undefined ? 'accept' : 'reject', p.program);
-    if (want === undefined) continue;
-    const log = logOf(runKobj(['--prog', p.program, '--log', '1', object]).stdout);
-    assert.ok(closingMessage(log).includes(want), `${p.program}: ${closingMessage(log).join(' | ')}`);
-  }
-});
+objectTableTests(object, expected);

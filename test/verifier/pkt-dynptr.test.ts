@@ -2,16 +2,7 @@
 // Ethernet/IPv4 through bpf_dynptr_slice(_rdwr) in XDP, TC and socket filter programs, plus
 // near-misses. The messages below were read from the kernel's log (kobj --log 1); tsbpf's
 // verifier must give the same, and the kernel test re-checks the table where bpf() is there.
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { linkProgram, loadCollectionSpec } from '../../src/elf/index.ts';
-import { resolveKfuncCalls } from '../../src/runtime/kfunc-calls.ts';
-import { linkedVerifyProgram } from '../../src/runtime/verify-btf.ts';
-import { verify } from '../../src/verifier/index.ts';
-import { closingMessage, logOf } from '../examples/reject-expected.ts';
-import { prepareKobj, repoRoot, runKobj } from '../examples/kobj.ts';
+import { objectTableTests } from './object-table.ts';
 
 export const object = 'test/verifier/objects/pkt_dynptr.bpf.o';
 
@@ -33,39 +24,4 @@ const expected: Record<string, string | undefined> = {
   reject_slice_after_adjust_head: "R7 invalid mem access 'scalar'",
 };
 
-function tsbpfVerify(name: string) {
-  const spec = resolveKfuncCalls(
-    loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object }),
-  );
-  const linked = linkProgram(spec, name, { mapIndex: 'used' });
-  return verify(linkedVerifyProgram(spec, linked));
-}
-
-function tsbpfVerdict(name: string): string | undefined {
-  const r = tsbpfVerify(name);
-  return r.verdict === 'accept' ? undefined : r.error?.message;
-}
-
-for (const [name, message] of Object.entries(expected)) {
-  test(`tsbpf: ${name} ${message === undefined ? 'is accepted' : `is refused: ${message}`}`, () => {
-    assert.equal(tsbpfVerdict(name), message);
-  });
-}
-
-test('the table names every program of the object', () => {
-  const spec = loadCollectionSpec(new Uint8Array(readFileSync(join(repoRoot, object))), { file: object });
-  assert.deepEqual(spec.programs.map((p) => p.name).sort(), Object.keys(expected).sort());
-});
-
-const skip = prepareKobj();
-test('kernel: the same verdicts, messages and processed-instruction counts', { skip }, () => {
-  const r = runKobj([object]);
-  for (const p of r.programs) {
-    const want = expected[p.program];
-    assert.equal(tsbpfVerify(p.program).insnsProcessed, p.insnsProcessed, p.program);
-    assert.equal(p.verdict, want === undefined ? 'accept' : 'reject', p.program);
-    if (want === undefined) continue;
-    const log = logOf(runKobj(['--prog', p.program, '--log', '1', object]).stdout);
-    assert.ok(closingMessage(log).includes(want), `${p.program}: ${closingMessage(log).join(' | ')}`);
-  }
-});
+objectTableTests(object, expected);
