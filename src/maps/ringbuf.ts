@@ -18,7 +18,7 @@ import {
   registerRingbuf,
   unregisterRingbuf,
 } from '../vm/maps.ts';
-import { EAGAIN, EINVAL, ENOMEM, ENOTSUPP, MapError } from './errno.ts';
+import { EAGAIN, EINVAL, ENOMEM } from './errno.ts';
 import {
   BPF_F_NUMA_NODE,
   BPF_RB_AVAIL_DATA,
@@ -28,7 +28,8 @@ import {
   BPF_RB_PROD_POS,
   BPF_RB_RING_SIZE,
 } from './flags.ts';
-import { BpfMap, flagsNum } from './map.ts';
+import { ElementlessMap } from './elementless.ts';
+import { flagsNum, roundUp8 } from './map.ts';
 import { MAX_MAP_BYTES } from './array.ts';
 import type { CreateMapOptions, NormalizedSpec } from './spec.ts';
 
@@ -44,9 +45,8 @@ export function ringbufAllocCheck(s: NormalizedSpec): number {
   return 0;
 }
 
-const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
-
-export class RingbufMap extends BpfMap implements RingbufRecords {
+export class RingbufMap extends ElementlessMap implements RingbufRecords {
+  protected readonly kindName = 'a ring buffer';
   /** Address of byte 0 of the ring (page aligned). */
   readonly data: number;
   readonly mask: number;
@@ -187,22 +187,5 @@ export class RingbufMap extends BpfMap implements RingbufRecords {
     out.set(this.arena.u8.subarray(this.data + start, this.data + start + first));
     if (first < len) out.set(this.arena.u8.subarray(this.data, this.data + len - first), first);
     return out;
-  }
-
-  // kernel: ringbuf_map_lookup_elem() etc. are ENOTSUPP.
-  protected lookupElem(): number {
-    return 0;
-  }
-  protected updateElem(): number {
-    return -ENOTSUPP;
-  }
-  protected deleteElem(): number {
-    return -ENOTSUPP;
-  }
-  protected getNextKey(): number {
-    return -ENOTSUPP;
-  }
-  protected override hostLookup(): Uint8Array | undefined {
-    throw new MapError(ENOTSUPP, `map ${this.name}: a ring buffer has no elements to look up`);
   }
 }

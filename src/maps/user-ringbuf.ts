@@ -6,23 +6,19 @@
 // block is twice the ring so a record that wraps stays contiguous (its tail is copied to the
 // start of the ring on submit, as the kernel's double mapping shows it).
 import type { Arena } from '../vm/arena.ts';
-import { initLocalDynptr } from '../vm/dynptr-helpers.ts';
+import { BPF_DYNPTR_SIZE, DYNPTR_MAX_SIZE, initLocalDynptr } from '../vm/dynptr-helpers.ts';
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RB_PAGE } from '../vm/maps.ts';
-import { E2BIG, EBUSY, EINVAL, ENODATA, ENOSPC, ENOTSUPP, MapError } from './errno.ts';
+import { E2BIG, EAGAIN, EBUSY, EINVAL, ENODATA, ENOSPC, MapError } from './errno.ts';
 import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP } from './flags.ts';
-import { BpfMap, flagsNum } from './map.ts';
+import { ElementlessMap } from './elementless.ts';
+import { flagsNum, roundUp8 } from './map.ts';
 import type { CreateMapOptions, NormalizedSpec } from './spec.ts';
 
 /** kernel: BPF_MAX_USER_RINGBUF_SAMPLES */
 const BPF_MAX_USER_RINGBUF_SAMPLES = 128 * 1024;
-/** kernel: DYNPTR_MAX_SIZE (bpf_dynptr_check_size()) */
-const DYNPTR_MAX_SIZE = 0xffffff;
-const BPF_DYNPTR_SIZE = 16;
-const EAGAIN = 11;
 
-const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
-
-export class UserRingbufMap extends BpfMap {
+export class UserRingbufMap extends ElementlessMap {
+  protected readonly kindName = 'a user ring buffer';
   /** Address of byte 0 of the ring (page aligned). */
   readonly data: number;
   readonly mask: number;
@@ -144,22 +140,5 @@ export class UserRingbufMap extends BpfMap {
     }
     if (f & BPF_RB_FORCE_WAKEUP || (!(f & BPF_RB_NO_WAKEUP) && samples > 0)) this.wakeups++;
     return samples - discarded;
-  }
-
-  // kernel: ringbuf_map_lookup_elem() etc. are ENOTSUPP for both ring buffer types.
-  protected lookupElem(): number {
-    return 0;
-  }
-  protected updateElem(): number {
-    return -ENOTSUPP;
-  }
-  protected deleteElem(): number {
-    return -ENOTSUPP;
-  }
-  protected getNextKey(): number {
-    return -ENOTSUPP;
-  }
-  protected override hostLookup(): Uint8Array | undefined {
-    throw new MapError(ENOTSUPP, `map ${this.name}: a user ring buffer has no elements to look up`);
   }
 }

@@ -22,7 +22,7 @@ import type { RegState } from './reg.ts';
 import { pointer, regTypeStr, unknownScalar, withScalar } from './reg.ts';
 import * as stackNs from './stack.ts';
 import type { Checkpoint, VerifierState } from './state.ts';
-import { copyState, curFrame, newFrame, ownSlot } from './state.ts';
+import { copyState, curFrame, newFrame, newState, ownSlot } from './state.ts';
 const { isSpilledReg } = stackNs;
 
 // plain objects: tsx turns namespace member reads into getter calls, too slow for the hot paths
@@ -73,18 +73,7 @@ function initialState(env: VerifierEnv, subprog: number): VerifierState {
     const regs = globalEntryRegs(env, env.globalFuncs[subprog]!);
     for (let i = 1; i < regs.length; i++) frame.regs[i] = regs[i]!;
   }
-  return {
-    frames: [frame],
-    refs: [],
-    activeRcuLock: false,
-    parent: null,
-    callbackUnrollDepth: 0,
-    mayGotoDepth: 0,
-    speculative: false,
-    history: [],
-    firstInsnIdx: env.subprogs[subprog]!.start,
-    lastInsnIdx: -1,
-  };
+  return newState(frame, env.subprogs[subprog]!.start);
 }
 
 class Explorer {

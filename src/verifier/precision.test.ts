@@ -5,24 +5,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { VerifierEnv } from './env.ts';
 import { newHistEntry, noteStackAccess } from './precision.ts';
-import { newFrame } from './state.ts';
+import { newFrame, newState } from './state.ts';
 import type { VerifierState } from './state.ts';
 
 const FIELDS = ['idx', 'prevIdx', 'stackFrame', 'spi', 'linked'];
 
 function stateWithHistory(): VerifierState {
-  return {
-    frames: [newFrame(-1, 0, 0)],
-    refs: [],
-    activeRcuLock: false,
-    parent: null,
-    callbackUnrollDepth: 0,
-    mayGotoDepth: 0,
-    speculative: false,
-    history: [],
-    firstInsnIdx: 0,
-    lastInsnIdx: -1,
-  };
+  return newState(newFrame(-1, 0, 0), 0);
 }
 
 test('a new history entry has every field, in one order', () => {

@@ -94,6 +94,22 @@ export interface Checkpoint {
   loopEntry: Checkpoint | null;
 }
 
+/** A state at the start of a walk (program, global function, timer callback): one frame, no history. */
+export function newState(frame: FuncState, firstInsnIdx: number): VerifierState {
+  return {
+    frames: [frame],
+    refs: [],
+    activeRcuLock: false,
+    parent: null,
+    callbackUnrollDepth: 0,
+    mayGotoDepth: 0,
+    speculative: false,
+    history: [],
+    firstInsnIdx,
+    lastInsnIdx: -1,
+  };
+}
+
 export function newFrame(callsite: number, frameno: number, subprogno: number): FuncState {
   const regs: RegState[] = [];
   // the one shared NOT_INIT register (marked shared: an in-place write copies it first, ownReg())

@@ -26,11 +26,11 @@ const BPF_DYNPTR_TYPE_LOCAL = 1;
 const BPF_DYNPTR_TYPE_RINGBUF = 2;
 const BPF_DYNPTR_TYPE_SKB = 3;
 const BPF_DYNPTR_TYPE_XDP = 4;
-const DYNPTR_MAX_SIZE = 0xffffff;
+export const DYNPTR_MAX_SIZE = 0xffffff;
 const DYNPTR_TYPE_SHIFT = 28;
 const DYNPTR_SIZE_MASK = 0xffffff;
 const DYNPTR_RDONLY_BIT = 0x80000000;
-const BPF_DYNPTR_SIZE = 16;
+export const BPF_DYNPTR_SIZE = 16;
 
 const EINVAL = 22;
 const E2BIG = 7;

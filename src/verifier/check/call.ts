@@ -18,7 +18,7 @@ import { allowUninitStack, bypassSpecV1, invalidReg, isPointerValue } from '../p
 import { checkStackRangeInitialized } from './mem.ts';
 import * as stackNs from '../stack.ts';
 import type { FuncState, VerifierState } from '../state.ts';
-import { copyState, curFrame, MAX_CALL_FRAMES, newFrame, ownSlot } from '../state.ts';
+import { copyState, curFrame, MAX_CALL_FRAMES, newFrame, newState, ownSlot } from '../state.ts';
 import { mayWritePacket } from './ctx.ts';
 import { forEachReg } from './jmp.ts';
 import {
@@ -508,18 +508,7 @@ function pushAsyncCb(
   callee.regs[2] = pointer('PTR_TO_MAP_KEY', { mapIndex: meta.mapIndex });
   callee.regs[3] = pointer('PTR_TO_MAP_VALUE', { mapIndex: meta.mapIndex });
   callee.inAsyncCallbackFn = true;
-  const st: VerifierState = {
-    frames: [callee],
-    refs: [],
-    activeRcuLock: false,
-    parent: null,
-    callbackUnrollDepth: 0,
-    mayGotoDepth: 0,
-    speculative: false,
-    history: [],
-    firstInsnIdx: sp.start,
-    lastInsnIdx: -1,
-  };
+  const st = newState(callee, sp.start);
   return { state: st, insnIdx: sp.start };
 }
 
